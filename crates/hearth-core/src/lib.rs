@@ -1,0 +1,18 @@
+//! The couple's shared history as data: devices, ops, Lamport time, the order in which
+//! messages are shown, how edits, deletions and reactions fold into a message, and the
+//! versioned bytes every op and sync frame travels and rests as.
+//!
+//! This crate is pure. It knows nothing of sled, libp2p, tokio or egui; it does no I/O
+//! and never reads a clock: wall times come in from the caller. Everything that decodes
+//! untrusted bytes enforces a size limit and returns a typed error instead of panicking.
+
+mod ids;
+mod op;
+mod state;
+mod timeline;
+pub mod wire;
+
+pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
+pub use op::{Op, OpBody, OpKind, ProfileChange, limits};
+pub use state::{MessageState, Reaction};
+pub use timeline::{Message, Timeline};

@@ -1,0 +1,297 @@
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DeviceId, Lamport, OpId, TimelinePos};
+
+/// Size limits that every op must respect, on creation and on decoding.
+pub mod limits {
+    /// Longest message text, in bytes of UTF-8.
+    pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+    /// Longest reaction, in bytes: one emoji, perhaps with modifiers and joiners.
+    pub const MAX_EMOJI_BYTES: usize = 64;
+    /// Longest display name, language tag or time zone name, in bytes.
+    pub const MAX_PROFILE_FIELD_BYTES: usize = 128;
+    /// Largest payload of an op kind this build does not know, kept as it came.
+    pub const MAX_UNSUPPORTED_PAYLOAD_BYTES: usize = 32 * 1024;
+}
+
+/// One entry in an author's append-only log: something one partner did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RawOp", into = "RawOp")]
+pub struct Op {
+    /// Author and sequence number.
+    pub id: OpId,
+    /// Lamport time when it was written.
+    pub lamport: Lamport,
+    /// The author's wall clock when it was written, in milliseconds since the Unix
+    /// epoch. Only ever shown; never used for ordering.
+    pub wall_ms: i64,
+    /// What the op does.
+    pub body: OpBody,
+}
+
+impl Op {
+    /// Where the op sits in the timeline.
+    pub fn pos(&self) -> TimelinePos {
+        TimelinePos {
+            lamport: self.lamport,
+            author: self.id.author,
+            seq: self.id.seq,
+        }
+    }
+}
+
+/// What an op does.
+///
+/// New kinds (attachments, boundaries, games, lists) are added with a new [`OpKind`]
+/// number. A build that does not know a kind keeps the op as [`OpBody::Unsupported`],
+/// so it still syncs and acknowledges it: the log never gets a hole because one
+/// partner updated first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OpBody {
+    /// A text message, perhaps answering an earlier one.
+    Text {
+        /// The message.
+        text: String,
+        /// The message this one replies to.
+        reply_to: Option<OpId>,
+    },
+    /// The author replaces the text of one of their own messages.
+    Edit {
+        /// The message being edited.
+        target: OpId,
+        /// Its new text.
+        text: String,
+    },
+    /// The author deletes one of their own messages, on both devices.
+    Delete {
+        /// The message being deleted.
+        target: OpId,
+    },
+    /// A reaction on any message.
+    ReactionAdd {
+        /// The message reacted to.
+        target: OpId,
+        /// The emoji.
+        emoji: String,
+    },
+    /// Takes a reaction back.
+    ReactionRemove {
+        /// The message reacted to.
+        target: OpId,
+        /// The emoji taken back.
+        emoji: String,
+    },
+    /// The author has read the other partner's log up to and including `up_to`.
+    ReadMarker {
+        /// The last message of the other partner's that was read.
+        up_to: OpId,
+    },
+    /// The author changed their profile.
+    Profile(ProfileChange),
+    /// An op of a kind this build does not know, kept as it came.
+    Unsupported {
+        /// Its kind number.
+        kind: u16,
+        /// Its encoded payload.
+        payload: Vec<u8>,
+    },
+}
+
+/// A change to the author's profile; absent fields stay as they were.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileChange {
+    /// Display name.
+    pub name: Option<String>,
+    /// Preferred UI language, as a BCP 47 tag (`en`, `sq`).
+    pub language: Option<String>,
+    /// IANA time zone name (`Europe/Tirane`).
+    pub time_zone: Option<String>,
+}
+
+/// The stable kind numbers of op bodies on the wire and on disk. Never reuse a number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum OpKind {
+    /// [`OpBody::Text`]
+    Text = 1,
+    /// [`OpBody::Edit`]
+    Edit = 2,
+    /// [`OpBody::Delete`]
+    Delete = 3,
+    /// [`OpBody::ReactionAdd`]
+    ReactionAdd = 4,
+    /// [`OpBody::ReactionRemove`]
+    ReactionRemove = 5,
+    /// [`OpBody::ReadMarker`]
+    ReadMarker = 6,
+    /// [`OpBody::Profile`]
+    Profile = 7,
+}
+
+impl OpBody {
+    /// Whether this op is a row in the timeline (a message), rather than something
+    /// that changes a row or the couple's state.
+    pub fn is_message(&self) -> bool {
+        matches!(self, OpBody::Text { .. })
+    }
+
+    /// The message this op changes, if it changes one.
+    pub fn target(&self) -> Option<OpId> {
+        match self {
+            OpBody::Edit { target, .. }
+            | OpBody::Delete { target }
+            | OpBody::ReactionAdd { target, .. }
+            | OpBody::ReactionRemove { target, .. } => Some(*target),
+            _ => None,
+        }
+    }
+
+    /// Checks the body against [`limits`]. Called for every op made locally and for
+    /// every op decoded from a peer or the disk.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        use limits::*;
+        let field = |f: &Option<String>| {
+            f.as_ref()
+                .is_none_or(|s| s.len() <= MAX_PROFILE_FIELD_BYTES)
+        };
+        match self {
+            OpBody::Text { text, .. } | OpBody::Edit { text, .. } => {
+                if text.len() > MAX_TEXT_BYTES {
+                    return Err("text too long");
+                }
+                if text.trim().is_empty() {
+                    return Err("text is empty");
+                }
+            }
+            OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
+                if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES {
+                    return Err("reaction must be one emoji");
+                }
+            }
+            OpBody::Profile(p) => {
+                if !(field(&p.name) && field(&p.language) && field(&p.time_zone)) {
+                    return Err("profile field too long");
+                }
+            }
+            OpBody::Unsupported { payload, .. } => {
+                if payload.len() > MAX_UNSUPPORTED_PAYLOAD_BYTES {
+                    return Err("payload too long");
+                }
+            }
+            OpBody::Delete { .. } | OpBody::ReadMarker { .. } => {}
+        }
+        Ok(())
+    }
+
+    fn kind(&self) -> u16 {
+        let kind = match self {
+            OpBody::Text { .. } => OpKind::Text,
+            OpBody::Edit { .. } => OpKind::Edit,
+            OpBody::Delete { .. } => OpKind::Delete,
+            OpBody::ReactionAdd { .. } => OpKind::ReactionAdd,
+            OpBody::ReactionRemove { .. } => OpKind::ReactionRemove,
+            OpBody::ReadMarker { .. } => OpKind::ReadMarker,
+            OpBody::Profile(_) => OpKind::Profile,
+            OpBody::Unsupported { kind, .. } => return *kind,
+        };
+        kind as u16
+    }
+
+    fn payload(&self) -> Vec<u8> {
+        let encoded = match self {
+            OpBody::Text { text, reply_to } => postcard::to_allocvec(&(text, reply_to)),
+            OpBody::Edit { target, text } => postcard::to_allocvec(&(target, text)),
+            OpBody::Delete { target } => postcard::to_allocvec(target),
+            OpBody::ReactionAdd { target, emoji } | OpBody::ReactionRemove { target, emoji } => {
+                postcard::to_allocvec(&(target, emoji))
+            }
+            OpBody::ReadMarker { up_to } => postcard::to_allocvec(up_to),
+            OpBody::Profile(p) => postcard::to_allocvec(p),
+            OpBody::Unsupported { payload, .. } => return payload.clone(),
+        };
+        // Serialising plain structs into a Vec cannot fail.
+        encoded.unwrap_or_default()
+    }
+
+    fn from_parts(kind: u16, payload: Vec<u8>) -> Result<OpBody, postcard::Error> {
+        fn exact<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, postcard::Error> {
+            let (value, rest) = postcard::take_from_bytes(bytes)?;
+            if rest.is_empty() {
+                Ok(value)
+            } else {
+                Err(postcard::Error::DeserializeBadEncoding)
+            }
+        }
+        let p = payload.as_slice();
+        Ok(match kind {
+            1 => {
+                let (text, reply_to) = exact(p)?;
+                OpBody::Text { text, reply_to }
+            }
+            2 => {
+                let (target, text) = exact(p)?;
+                OpBody::Edit { target, text }
+            }
+            3 => OpBody::Delete { target: exact(p)? },
+            4 => {
+                let (target, emoji) = exact(p)?;
+                OpBody::ReactionAdd { target, emoji }
+            }
+            5 => {
+                let (target, emoji) = exact(p)?;
+                OpBody::ReactionRemove { target, emoji }
+            }
+            6 => OpBody::ReadMarker { up_to: exact(p)? },
+            7 => OpBody::Profile(exact(p)?),
+            _ => OpBody::Unsupported { kind, payload },
+        })
+    }
+}
+
+/// How an op is laid out in bytes: the header, the body's kind number, and the body's
+/// own encoding. Keeping the body opaque at this level is what lets an older build
+/// carry ops of kinds it does not know.
+#[derive(Serialize, Deserialize)]
+struct RawOp {
+    author: DeviceId,
+    seq: u64,
+    lamport: Lamport,
+    wall_ms: i64,
+    kind: u16,
+    payload: Vec<u8>,
+}
+
+impl From<Op> for RawOp {
+    fn from(op: Op) -> RawOp {
+        RawOp {
+            author: op.id.author,
+            seq: op.id.seq,
+            lamport: op.lamport,
+            wall_ms: op.wall_ms,
+            kind: op.body.kind(),
+            payload: op.body.payload(),
+        }
+    }
+}
+
+impl TryFrom<RawOp> for Op {
+    type Error = String;
+
+    fn try_from(raw: RawOp) -> Result<Op, String> {
+        if raw.seq == 0 {
+            return Err("sequence numbers start at 1".into());
+        }
+        let body = OpBody::from_parts(raw.kind, raw.payload)
+            .map_err(|_| format!("op kind {} does not decode", raw.kind))?;
+        body.validate()?;
+        Ok(Op {
+            id: OpId {
+                author: raw.author,
+                seq: raw.seq,
+            },
+            lamport: raw.lamport,
+            wall_ms: raw.wall_ms,
+            body,
+        })
+    }
+}

@@ -1,0 +1,94 @@
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DeviceId, Lamport, OpId};
+use crate::op::{Op, OpBody};
+
+/// Everything that later ops did to one message: its latest edit, whether it was
+/// deleted, and its reactions.
+///
+/// [`MessageState::apply`] is commutative and idempotent, so the state is the same
+/// whatever order the two devices learn of the ops in, and however often.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageState {
+    /// The latest edit by the message's author, with the edit's order key.
+    edit: Option<((Lamport, DeviceId, u64), String)>,
+    /// Set once the author deletes the message; a delete is never undone.
+    deleted: bool,
+    /// Per (reactor, emoji): whether it is present now, decided by the latest add or
+    /// remove in Lamport order.
+    reactions: BTreeMap<(DeviceId, String), ((Lamport, u64), bool)>,
+}
+
+/// One reaction shown on a message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reaction {
+    /// Who reacted.
+    pub by: DeviceId,
+    /// With what.
+    pub emoji: String,
+}
+
+impl MessageState {
+    /// Folds `op` into the state of the message `target`. Ops that do not change
+    /// `target`, and edits or deletes by anyone but the message's author, change
+    /// nothing.
+    pub fn apply(&mut self, target: OpId, op: &Op) {
+        if op.body.target() != Some(target) {
+            return;
+        }
+        let order = (op.lamport, op.id.author, op.id.seq);
+        match &op.body {
+            OpBody::Edit { text, .. }
+                if op.id.author == target.author
+                    && self.edit.as_ref().is_none_or(|(seen, _)| *seen < order) =>
+            {
+                self.edit = Some((order, text.clone()));
+            }
+            OpBody::Delete { .. } if op.id.author == target.author => {
+                self.deleted = true;
+                self.edit = None;
+            }
+            OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
+                let present = matches!(op.body, OpBody::ReactionAdd { .. });
+                let slot = self
+                    .reactions
+                    .entry((op.id.author, emoji.clone()))
+                    .or_insert(((Lamport(0), 0), !present));
+                if slot.0 < (op.lamport, op.id.seq) {
+                    *slot = ((op.lamport, op.id.seq), present);
+                }
+            }
+            _ => {}
+        }
+        if self.deleted {
+            self.edit = None;
+        }
+    }
+
+    /// The edited text, if the message was edited (and not deleted).
+    pub fn edited_text(&self) -> Option<&str> {
+        self.edit.as_ref().map(|(_, text)| text.as_str())
+    }
+
+    /// Whether the author deleted the message.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted
+    }
+
+    /// The reactions present now, in a stable order.
+    pub fn reactions(&self) -> Vec<Reaction> {
+        if self.deleted {
+            return Vec::new();
+        }
+        self.reactions
+            .iter()
+            .filter(|(_, (_, present))| *present)
+            .map(|((by, emoji), _)| Reaction {
+                by: *by,
+                emoji: emoji.clone(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,63 @@
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use crate::ids::{OpId, TimelinePos};
+use crate::op::{Op, OpBody};
+use crate::state::MessageState;
+
+/// A message as a partner sees it: the op that wrote it and what happened to it since.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// The op that wrote the message.
+    pub op: Op,
+    /// Edits, deletion and reactions folded in.
+    pub state: MessageState,
+}
+
+impl Message {
+    /// The text to show now: the latest edit, else the original; `None` once deleted.
+    pub fn text(&self) -> Option<&str> {
+        if self.state.is_deleted() {
+            return None;
+        }
+        match &self.op.body {
+            OpBody::Text { text, .. } => Some(self.state.edited_text().unwrap_or(text)),
+            _ => None,
+        }
+    }
+}
+
+/// The shared timeline built from ops in memory: the reference the store's on-disk
+/// indexes must agree with, and what the property tests check convergence on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Timeline {
+    seen: HashSet<OpId>,
+    rows: BTreeMap<TimelinePos, Op>,
+    states: HashMap<OpId, MessageState>,
+}
+
+impl Timeline {
+    /// Adds an op. Returns false if it was already there.
+    pub fn apply(&mut self, op: &Op) -> bool {
+        if !self.seen.insert(op.id) {
+            return false;
+        }
+        if op.body.is_message() {
+            self.rows.insert(op.pos(), op.clone());
+        }
+        if let Some(target) = op.body.target() {
+            self.states.entry(target).or_default().apply(target, op);
+        }
+        true
+    }
+
+    /// Every message in display order.
+    pub fn messages(&self) -> Vec<Message> {
+        self.rows
+            .values()
+            .map(|op| Message {
+                op: op.clone(),
+                state: self.states.get(&op.id).cloned().unwrap_or_default(),
+            })
+            .collect()
+    }
+}

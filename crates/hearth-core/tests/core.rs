@@ -1,0 +1,224 @@
+//! Hearth-core at its boundary: the wire format and how ops merge into a timeline.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used)]
+
+use hearth_core::wire::{self, DecodeError, SyncFrame};
+use hearth_core::{DeviceId, Lamport, Op, OpBody, OpId, ProfileChange, Timeline};
+use proptest::prelude::*;
+
+const ALICE: DeviceId = DeviceId([1; 32]);
+const BOB: DeviceId = DeviceId([2; 32]);
+
+fn text(author: DeviceId, seq: u64, lamport: u64, text: &str) -> Op {
+    Op {
+        id: OpId { author, seq },
+        lamport: Lamport(lamport),
+        wall_ms: 1_700_000_000_000,
+        body: OpBody::Text {
+            text: text.into(),
+            reply_to: None,
+        },
+    }
+}
+
+#[test]
+fn every_op_kind_round_trips() {
+    let target = OpId {
+        author: ALICE,
+        seq: 1,
+    };
+    let bodies = [
+        OpBody::Text {
+            text: "Mirëmëngjes, zemër ☀️".into(),
+            reply_to: Some(target),
+        },
+        OpBody::Edit {
+            target,
+            text: "çdo ditë".into(),
+        },
+        OpBody::Delete { target },
+        OpBody::ReactionAdd {
+            target,
+            emoji: "❤️".into(),
+        },
+        OpBody::ReactionRemove {
+            target,
+            emoji: "❤️".into(),
+        },
+        OpBody::ReadMarker { up_to: target },
+        OpBody::Profile(ProfileChange {
+            name: Some("Arta".into()),
+            language: Some("sq".into()),
+            time_zone: Some("Europe/Tirane".into()),
+        }),
+        OpBody::Unsupported {
+            kind: 900,
+            payload: vec![1, 2, 3],
+        },
+    ];
+    for (i, body) in bodies.into_iter().enumerate() {
+        let op = Op {
+            id: OpId {
+                author: BOB,
+                seq: i as u64 + 1,
+            },
+            lamport: Lamport(7),
+            wall_ms: -5,
+            body,
+        };
+        assert_eq!(wire::decode_op(&wire::encode_op(&op)), Ok(op));
+    }
+}
+
+#[test]
+fn bad_bytes_are_typed_errors() {
+    assert_eq!(wire::decode_op(&[]), Err(DecodeError::Empty));
+    assert_eq!(
+        wire::decode_op(&[9, 0, 0]),
+        Err(DecodeError::UnsupportedVersion(9))
+    );
+    let huge = vec![wire::VERSION; wire::MAX_OP_BYTES + 1];
+    assert!(matches!(
+        wire::decode_op(&huge),
+        Err(DecodeError::TooLarge { .. })
+    ));
+    let mut trailing = wire::encode_op(&text(ALICE, 1, 1, "hi"));
+    trailing.push(0);
+    assert!(matches!(
+        wire::decode_op(&trailing),
+        Err(DecodeError::Malformed(_))
+    ));
+    // Sequence numbers start at 1: a zero is a peer's lie, not an op.
+    let zero = wire::encode_op(&text(ALICE, 1, 1, "hi"));
+    let mut op = wire::decode_op(&zero).unwrap();
+    op.id.seq = 0;
+    assert!(wire::decode_op(&wire::encode_op(&op)).is_err());
+}
+
+#[test]
+fn limits_hold_on_decode() {
+    let long = text(
+        ALICE,
+        1,
+        1,
+        &"a".repeat(hearth_core::limits::MAX_TEXT_BYTES + 1),
+    );
+    assert!(matches!(
+        wire::decode_op(&wire::encode_op(&long)),
+        Err(DecodeError::Malformed(_))
+    ));
+    let frame = SyncFrame::Ops {
+        ops: (1..=wire::MAX_BATCH_OPS as u64 + 1)
+            .map(|s| text(ALICE, s, s, "x"))
+            .collect(),
+    };
+    assert!(wire::decode_frame(&wire::encode_frame(&frame)).is_err());
+}
+
+#[test]
+fn only_the_author_edits_or_deletes() {
+    let mut timeline = Timeline::default();
+    let original = text(ALICE, 1, 1, "original");
+    timeline.apply(&original);
+    timeline.apply(&Op {
+        id: OpId {
+            author: BOB,
+            seq: 1,
+        },
+        lamport: Lamport(2),
+        wall_ms: 0,
+        body: OpBody::Edit {
+            target: original.id,
+            text: "forged".into(),
+        },
+    });
+    timeline.apply(&Op {
+        id: OpId {
+            author: BOB,
+            seq: 2,
+        },
+        lamport: Lamport(3),
+        wall_ms: 0,
+        body: OpBody::Delete {
+            target: original.id,
+        },
+    });
+    assert_eq!(timeline.messages()[0].text(), Some("original"));
+}
+
+#[test]
+fn garbage_never_panics() {
+    let mut runner = proptest::test_runner::TestRunner::default();
+    runner
+        .run(&proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
+            let _ = wire::decode_op(&bytes);
+            let _ = wire::decode_frame(&bytes);
+            Ok(())
+        })
+        .unwrap();
+}
+
+/// A random op by Alice or Bob on a small shared history, so edits, deletes and
+/// reactions often hit real messages.
+fn arb_op() -> impl Strategy<Value = Op> {
+    let author = prop_oneof![Just(ALICE), Just(BOB)];
+    let target = (prop_oneof![Just(ALICE), Just(BOB)], 1..6u64)
+        .prop_map(|(author, seq)| OpId { author, seq });
+    let emoji = prop_oneof![Just("❤️".to_string()), Just("😂".to_string())];
+    let body = prop_oneof![
+        3 => "[a-zë ]{1,12}".prop_map(|t| OpBody::Text { text: format!("m{t}"), reply_to: None }),
+        1 => (target.clone(), "[a-z]{1,8}").prop_map(|(target, t)| OpBody::Edit { target, text: format!("e{t}") }),
+        1 => target.clone().prop_map(|target| OpBody::Delete { target }),
+        1 => (target.clone(), emoji.clone()).prop_map(|(target, emoji)| OpBody::ReactionAdd { target, emoji }),
+        1 => (target, emoji).prop_map(|(target, emoji)| OpBody::ReactionRemove { target, emoji }),
+    ];
+    (author, 1..12u64, 1..20u64, body).prop_map(|(author, seq, lamport, body)| Op {
+        id: OpId { author, seq },
+        lamport: Lamport(lamport),
+        wall_ms: 0,
+        body,
+    })
+}
+
+/// Keeps one op per id, as a real log has.
+fn unique(ops: Vec<Op>) -> Vec<Op> {
+    let mut seen = std::collections::HashSet::new();
+    ops.into_iter().filter(|op| seen.insert(op.id)).collect()
+}
+
+proptest! {
+    #[test]
+    fn ops_round_trip(op in arb_op()) {
+        prop_assert_eq!(wire::decode_op(&wire::encode_op(&op)), Ok(op));
+    }
+
+    #[test]
+    fn any_order_with_duplicates_gives_the_same_timeline(
+        ops in proptest::collection::vec(arb_op(), 0..40),
+        shuffle_seed in any::<u64>(),
+        dup_every in 1..5usize,
+    ) {
+        let ops = unique(ops);
+        let mut in_order = Timeline::default();
+        for op in &ops {
+            in_order.apply(op);
+        }
+
+        // The same ops, shuffled, with some delivered twice.
+        let mut replayed: Vec<Op> = ops.clone();
+        replayed.extend(ops.iter().step_by(dup_every).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..replayed.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            replayed.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut shuffled = Timeline::default();
+        for op in &replayed {
+            shuffled.apply(op);
+        }
+        prop_assert_eq!(in_order.messages(), shuffled.messages());
+    }
+}

@@ -1,0 +1,678 @@
+//! The store itself: one sled tree, logical trees by key prefix, every value sealed.
+
+use std::collections::HashMap;
+use std::fs::{self, File};
+use std::path::{Path, PathBuf};
+
+use hearth_core::wire;
+use hearth_core::{DeviceId, Lamport, Message, MessageState, Op, OpBody, OpId, TimelinePos};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use zeroize::Zeroizing;
+
+use crate::cipher::Cipher;
+use crate::error::{OpenError, StoreError};
+use crate::keys::{self, KdfParams, KeyProtection};
+
+/// The newest schema this build reads and the one it writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+const LOCK_FILE: &str = "hearth.lock";
+const DB_DIR: &str = "db";
+const LOCK_ATTEMPTS: u32 = 10;
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(25);
+/// Enough cache to page through a long history without holding it all in memory.
+const CACHE_BYTES: u64 = 16 * 1024 * 1024;
+const MAX_SETTING_BYTES: usize = 1024 * 1024;
+
+/// Logical trees. All live in one sled tree so that one `Batch` writes an op, its
+/// indexes and its watermark atomically. The prefix is part of every value's
+/// associated data, so a value cannot be moved to another tree or key.
+mod prefix {
+    /// author index, seq → op
+    pub(super) const OPS: u8 = b'o';
+    /// lamport, author index, seq → nothing: the display order of messages
+    pub(super) const TIMELINE: u8 = b't';
+    /// author index, seq → the message's folded state
+    pub(super) const STATE: u8 = b's';
+    /// author index → highest contiguous seq held
+    pub(super) const HELD: u8 = b'w';
+    /// author index → highest seq the partner has durably acknowledged
+    pub(super) const ACKED: u8 = b'a';
+    /// author index → highest seq of that author's log the other partner has read
+    pub(super) const READ: u8 = b'r';
+    /// index → device id. Keys hold small indexes, not device ids, so the disk does
+    /// not show whose keys these are.
+    pub(super) const DEVICE: u8 = b'd';
+    /// name → setting
+    pub(super) const SETTING: u8 = b'c';
+}
+const SCHEMA_KEY: &[u8] = b"m/schema";
+const CHECK_KEY: &[u8] = b"m/check";
+const LAMPORT_KEY: &[u8] = b"m/lamport";
+const CHECK_VALUE: &[u8] = b"hearth";
+
+/// What [`Store::apply_remote`] stored.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The ops that were new, in the order they came; duplicates are left out.
+    pub new: Vec<Op>,
+}
+
+/// An open profile. Holds the profile's lock until dropped.
+pub struct Store {
+    dir: PathBuf,
+    db: sled::Db,
+    tree: sled::Tree,
+    cipher: Cipher,
+    data_key: Zeroizing<[u8; 32]>,
+    protection: KeyProtection,
+    devices: Vec<DeviceId>,
+    index: HashMap<DeviceId, u16>,
+    held: HashMap<u16, u64>,
+    acked: HashMap<u16, u64>,
+    read: HashMap<u16, u64>,
+    lamport: Lamport,
+    _lock: File,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Whether `dir` holds a profile.
+    pub fn exists(dir: &Path) -> bool {
+        dir.join(keys::ENVELOPE_FILE).exists()
+    }
+
+    /// Creates a new profile in `dir` (made if missing, mode 0700). With a passphrase,
+    /// the data key is wrapped by it; without, it goes to the key file.
+    pub fn create(dir: &Path, passphrase: Option<&str>) -> Result<Store, OpenError> {
+        Store::create_with(dir, passphrase, KdfParams::default())
+    }
+
+    /// [`Store::create`] with chosen Argon2id costs.
+    pub fn create_with(
+        dir: &Path,
+        passphrase: Option<&str>,
+        params: KdfParams,
+    ) -> Result<Store, OpenError> {
+        let io = |source| OpenError::Io {
+            path: dir.to_path_buf(),
+            source,
+        };
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder.create(dir).map_err(io)?;
+        let lock = lock(dir)?;
+        if Store::exists(dir) || dir.join(DB_DIR).exists() {
+            return Err(OpenError::AlreadyExists {
+                path: dir.to_path_buf(),
+            });
+        }
+        let data_key = keys::new_data_key();
+        // The database first, the envelope last: until `keys.bin` exists the directory
+        // is not a profile, so a crash here leaves nothing half-made to open.
+        let (db, tree) = open_db(dir)?;
+        let cipher = Cipher::new(&data_key);
+        let setup = || -> sled::Result<()> {
+            tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
+            tree.insert(CHECK_KEY, cipher.seal(CHECK_KEY, CHECK_VALUE))?;
+            db.flush()?;
+            Ok(())
+        };
+        setup().map_err(|e| OpenError::Unopenable {
+            path: dir.join(DB_DIR),
+            reason: e.to_string(),
+        })?;
+        keys::protect(dir, &data_key, passphrase, params)?;
+        let protection = if passphrase.is_some() {
+            KeyProtection::Passphrase
+        } else {
+            KeyProtection::KeyFile
+        };
+        Store::assemble(dir, db, tree, data_key, protection, lock)
+    }
+
+    /// Opens the profile in `dir`. A wrong or missing passphrase, a profile open
+    /// elsewhere, a database sled refuses or a newer schema each give their own
+    /// [`OpenError`], and none of them changes a byte on disk.
+    pub fn open(dir: &Path, passphrase: Option<&str>) -> Result<Store, OpenError> {
+        let envelope = keys::read_envelope(dir)?;
+        let lock = lock(dir)?;
+        let data_key = keys::unlock(dir, &envelope, passphrase)?;
+        let (db, tree) = open_db(dir)?;
+        let unopenable = |reason: String| OpenError::Unopenable {
+            path: dir.join(DB_DIR),
+            reason,
+        };
+        let schema = tree
+            .get(SCHEMA_KEY)
+            .map_err(|e| unopenable(e.to_string()))?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes)
+            .ok_or_else(|| unopenable("it has no schema version".into()))?;
+        if schema > SCHEMA_VERSION {
+            return Err(OpenError::NewerSchema {
+                found: schema,
+                supported: SCHEMA_VERSION,
+            });
+        }
+        let cipher = Cipher::new(&data_key);
+        let check = tree.get(CHECK_KEY).map_err(|e| unopenable(e.to_string()))?;
+        if check
+            .and_then(|v| cipher.open(CHECK_KEY, &v))
+            .as_deref()
+            .map(Vec::as_slice)
+            != Some(CHECK_VALUE)
+        {
+            return Err(OpenError::BadKey {
+                path: dir.join(keys::KEY_FILE),
+                reason: "it does not open this database".into(),
+            });
+        }
+        Store::assemble(dir, db, tree, data_key, envelope.protection(), lock)
+    }
+
+    fn assemble(
+        dir: &Path,
+        db: sled::Db,
+        tree: sled::Tree,
+        data_key: Zeroizing<[u8; 32]>,
+        protection: KeyProtection,
+        lock: File,
+    ) -> Result<Store, OpenError> {
+        let mut store = Store {
+            dir: dir.to_path_buf(),
+            db,
+            tree,
+            cipher: Cipher::new(&data_key),
+            data_key,
+            protection,
+            devices: Vec::new(),
+            index: HashMap::new(),
+            held: HashMap::new(),
+            acked: HashMap::new(),
+            read: HashMap::new(),
+            lamport: Lamport(0),
+            _lock: lock,
+        };
+        store.load_caches().map_err(|e| OpenError::Unopenable {
+            path: dir.join(DB_DIR),
+            reason: e.to_string(),
+        })?;
+        Ok(store)
+    }
+
+    fn load_caches(&mut self) -> Result<(), StoreError> {
+        for entry in self.tree.scan_prefix([prefix::DEVICE]) {
+            let (key, _) = entry?;
+            let id: DeviceId = self
+                .get_sealed(&key)?
+                .ok_or(StoreError::Corrupt("device"))?;
+            let idx = index_of(&key).ok_or(StoreError::Corrupt("device key"))?;
+            if usize::from(idx) != self.devices.len() {
+                return Err(StoreError::Corrupt("device numbering"));
+            }
+            self.devices.push(id);
+            self.index.insert(id, idx);
+        }
+        for (p, map) in [
+            (prefix::HELD, &mut self.held),
+            (prefix::ACKED, &mut self.acked),
+            (prefix::READ, &mut self.read),
+        ] {
+            for entry in self.tree.scan_prefix([p]) {
+                let (key, value) = entry?;
+                let idx = index_of(&key).ok_or(StoreError::Corrupt("counter key"))?;
+                let plain = self
+                    .cipher
+                    .open(&key, &value)
+                    .ok_or(StoreError::Corrupt("counter"))?;
+                let seq: u64 =
+                    wire::decode(&plain, 64).map_err(|_| StoreError::Corrupt("counter"))?;
+                map.insert(idx, seq);
+            }
+        }
+        self.lamport = self.get_sealed(LAMPORT_KEY)?.unwrap_or_default();
+        Ok(())
+    }
+
+    /// The profile directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where the data key is kept.
+    pub fn key_protection(&self) -> KeyProtection {
+        self.protection
+    }
+
+    /// Sets, changes or removes the passphrase. Only the data key is re-wrapped; no
+    /// stored value is rewritten.
+    pub fn change_passphrase(&mut self, new: Option<&str>) -> Result<(), StoreError> {
+        keys::protect(&self.dir, &self.data_key, new, KdfParams::default())?;
+        self.protection = if new.is_some() {
+            KeyProtection::Passphrase
+        } else {
+            KeyProtection::KeyFile
+        };
+        Ok(())
+    }
+
+    /// Makes everything written so far durable. Call before acknowledging ops to the
+    /// partner: an acknowledged op must survive a crash.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The highest Lamport time seen in any op.
+    pub fn lamport(&self) -> Lamport {
+        self.lamport
+    }
+
+    /// Writes a new op by `author` (this device): the next seq of its log and a
+    /// Lamport time after everything seen. Not durable until [`Store::flush`].
+    pub fn append_local(
+        &mut self,
+        author: DeviceId,
+        wall_ms: i64,
+        body: OpBody,
+    ) -> Result<Op, StoreError> {
+        let mut ops = self.append_local_batch(author, wall_ms, vec![body])?;
+        ops.pop().ok_or(StoreError::Invalid("empty batch"))
+    }
+
+    /// Writes several new ops by `author` at once, in one atomic write: either all of
+    /// them are stored or none. Much cheaper per op than [`Store::append_local`], as
+    /// the watermark and clock are written once. Not durable until [`Store::flush`].
+    pub fn append_local_batch(
+        &mut self,
+        author: DeviceId,
+        wall_ms: i64,
+        bodies: Vec<OpBody>,
+    ) -> Result<Vec<Op>, StoreError> {
+        let mut lamport = self.lamport;
+        let mut ops = Vec::with_capacity(bodies.len());
+        for (seq, body) in (self.held(author) + 1..).zip(bodies) {
+            body.validate().map_err(StoreError::Invalid)?;
+            lamport = lamport.next();
+            ops.push(Op {
+                id: OpId { author, seq },
+                lamport,
+                wall_ms,
+                body,
+            });
+        }
+        self.write_ops(&ops)?;
+        Ok(ops)
+    }
+
+    /// Stores ops that came from the partner. Ops already held are skipped; an op that
+    /// would leave a hole in its author's log rejects the whole batch, and nothing of
+    /// it is stored. Not durable until [`Store::flush`].
+    pub fn apply_remote(&mut self, ops: &[Op]) -> Result<Applied, StoreError> {
+        let mut next: HashMap<DeviceId, u64> = HashMap::new();
+        let mut new = Vec::new();
+        for op in ops {
+            op.body.validate().map_err(StoreError::Invalid)?;
+            let expected = next
+                .entry(op.id.author)
+                .or_insert_with(|| self.held(op.id.author) + 1);
+            if op.id.seq < *expected {
+                continue;
+            }
+            if op.id.seq > *expected {
+                return Err(StoreError::Gap {
+                    author: op.id.author,
+                    expected: *expected,
+                    got: op.id.seq,
+                });
+            }
+            *expected += 1;
+            new.push(op.clone());
+        }
+        self.write_ops(&new)?;
+        Ok(Applied { new })
+    }
+
+    fn write_ops(&mut self, ops: &[Op]) -> Result<(), StoreError> {
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        let mut states: HashMap<OpId, MessageState> = HashMap::new();
+        let mut held = HashMap::new();
+        let mut read = HashMap::new();
+        let mut lamport = self.lamport;
+        for op in ops {
+            let idx = self.device_index(op.id.author)?;
+            let key = op_key(prefix::OPS, idx, op.id.seq);
+            batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(op)));
+            if op.body.is_message() {
+                batch.insert(&timeline_key(op.lamport, idx, op.id.seq)[..], &[][..]);
+            }
+            if let Some(target) = op.body.target() {
+                let state = match states.remove(&target) {
+                    Some(state) => state,
+                    None => self.state(target)?,
+                };
+                let mut state = state;
+                state.apply(target, op);
+                states.insert(target, state);
+            }
+            if let OpBody::ReadMarker { up_to } = &op.body {
+                let reader_of = self.device_index(up_to.author)?;
+                let current = read
+                    .get(&reader_of)
+                    .copied()
+                    .unwrap_or_else(|| self.read.get(&reader_of).copied().unwrap_or(0));
+                read.insert(reader_of, current.max(up_to.seq));
+            }
+            held.insert(idx, op.id.seq);
+            lamport = lamport.max(op.lamport);
+        }
+        for (target, state) in &states {
+            let idx = self.device_index(target.author)?;
+            let key = op_key(prefix::STATE, idx, target.seq);
+            batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(state)));
+        }
+        for (p, map) in [(prefix::HELD, &held), (prefix::READ, &read)] {
+            for (&idx, &seq) in map {
+                let key = counter_key(p, idx);
+                batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(&seq)));
+            }
+        }
+        batch.insert(
+            LAMPORT_KEY,
+            self.cipher.seal(LAMPORT_KEY, &wire::encode(&lamport)),
+        );
+        self.tree.apply_batch(batch)?;
+        self.held.extend(held);
+        self.read.extend(read);
+        self.lamport = lamport;
+        Ok(())
+    }
+
+    /// The small index that stands for `device` in keys, made on first sight.
+    fn device_index(&mut self, device: DeviceId) -> Result<u16, StoreError> {
+        if let Some(&idx) = self.index.get(&device) {
+            return Ok(idx);
+        }
+        let idx = u16::try_from(self.devices.len())
+            .map_err(|_| StoreError::Invalid("too many devices"))?;
+        let key = counter_key(prefix::DEVICE, idx);
+        self.tree
+            .insert(&key[..], self.cipher.seal(&key, &wire::encode(&device)))?;
+        self.devices.push(device);
+        self.index.insert(device, idx);
+        Ok(idx)
+    }
+
+    /// The highest seq of `author`'s log held here, with no gap below it (0: none).
+    pub fn held(&self, author: DeviceId) -> u64 {
+        self.counter(&self.held, author)
+    }
+
+    /// For every author with ops here, the highest contiguous seq held.
+    pub fn held_all(&self) -> Vec<(DeviceId, u64)> {
+        self.devices
+            .iter()
+            .map(|&d| (d, self.held(d)))
+            .filter(|&(_, seq)| seq > 0)
+            .collect()
+    }
+
+    /// The highest seq of `author`'s log the partner has acknowledged storing.
+    pub fn acked(&self, author: DeviceId) -> u64 {
+        self.counter(&self.acked, author)
+    }
+
+    /// Records the partner's acknowledgement of `author`'s log up to `up_to`. Never
+    /// moves backwards. Losing this on a crash only means re-sending ops the partner
+    /// skips as duplicates, so it is not flushed by itself.
+    pub fn set_acked(&mut self, author: DeviceId, up_to: u64) -> Result<(), StoreError> {
+        if up_to <= self.acked(author) {
+            return Ok(());
+        }
+        let idx = self.device_index(author)?;
+        let key = counter_key(prefix::ACKED, idx);
+        self.tree
+            .insert(&key[..], self.cipher.seal(&key, &wire::encode(&up_to)))?;
+        self.acked.insert(idx, up_to);
+        Ok(())
+    }
+
+    /// The highest seq of `author`'s log that the other partner has marked read.
+    pub fn read_up_to(&self, author: DeviceId) -> u64 {
+        self.counter(&self.read, author)
+    }
+
+    fn counter(&self, map: &HashMap<u16, u64>, author: DeviceId) -> u64 {
+        self.index
+            .get(&author)
+            .and_then(|idx| map.get(idx))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Up to `limit` ops of `author`'s log after seq `after`, in order.
+    pub fn ops_after(
+        &self,
+        author: DeviceId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Op>, StoreError> {
+        let Some(&idx) = self.index.get(&author) else {
+            return Ok(Vec::new());
+        };
+        let start = op_key(prefix::OPS, idx, after.saturating_add(1));
+        let end = op_key(prefix::OPS, idx, u64::MAX);
+        self.tree
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                self.decode_op(&key, &value)
+            })
+            .collect()
+    }
+
+    /// One op.
+    pub fn op(&self, id: OpId) -> Result<Option<Op>, StoreError> {
+        let Some(&idx) = self.index.get(&id.author) else {
+            return Ok(None);
+        };
+        let key = op_key(prefix::OPS, idx, id.seq);
+        match self.tree.get(key)? {
+            Some(value) => self.decode_op(&key, &value).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// One message with its edits, deletion and reactions folded in.
+    pub fn message(&self, id: OpId) -> Result<Option<Message>, StoreError> {
+        let Some(op) = self.op(id)? else {
+            return Ok(None);
+        };
+        if !op.body.is_message() {
+            return Ok(None);
+        }
+        Ok(Some(Message {
+            state: self.state(id)?,
+            op,
+        }))
+    }
+
+    /// The `limit` newest messages before `before` (or the very newest), oldest first.
+    /// Walks the timeline index backwards, so the cost is that of `limit` reads
+    /// whatever the length of the history.
+    pub fn page_before(
+        &self,
+        before: Option<TimelinePos>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let end = match before {
+            Some(pos) => match self.index.get(&pos.author) {
+                Some(&idx) => timeline_key(pos.lamport, idx, pos.seq).to_vec(),
+                None => return Err(StoreError::Invalid("unknown position")),
+            },
+            None => vec![prefix::TIMELINE + 1],
+        };
+        let start = vec![prefix::TIMELINE];
+        let mut page = Vec::with_capacity(limit.min(256));
+        for entry in self.tree.range(start..end).rev().take(limit) {
+            let (key, _) = entry?;
+            let (idx, seq) = parse_timeline_key(&key).ok_or(StoreError::Corrupt("timeline key"))?;
+            let author = *self
+                .devices
+                .get(usize::from(idx))
+                .ok_or(StoreError::Corrupt("timeline author"))?;
+            let id = OpId { author, seq };
+            let message = self
+                .message(id)?
+                .ok_or(StoreError::Corrupt("timeline entry without op"))?;
+            page.push(message);
+        }
+        page.reverse();
+        Ok(page)
+    }
+
+    fn state(&self, id: OpId) -> Result<MessageState, StoreError> {
+        let Some(&idx) = self.index.get(&id.author) else {
+            return Ok(MessageState::default());
+        };
+        Ok(self
+            .get_sealed(&op_key(prefix::STATE, idx, id.seq))?
+            .unwrap_or_default())
+    }
+
+    fn decode_op(&self, key: &[u8], value: &[u8]) -> Result<Op, StoreError> {
+        let plain = self
+            .cipher
+            .open(key, value)
+            .ok_or(StoreError::Corrupt("op does not decrypt"))?;
+        wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
+    }
+
+    /// A setting, profile or other small record, by name.
+    pub fn setting<T: DeserializeOwned>(&self, name: &str) -> Result<Option<T>, StoreError> {
+        self.get_sealed(&setting_key(name))
+    }
+
+    /// Stores a setting, profile or other small record under `name`.
+    pub fn set_setting<T: Serialize>(&self, name: &str, value: &T) -> Result<(), StoreError> {
+        let key = setting_key(name);
+        self.tree
+            .insert(&key[..], self.cipher.seal(&key, &wire::encode(value)))?;
+        Ok(())
+    }
+
+    /// Removes a setting.
+    pub fn remove_setting(&self, name: &str) -> Result<(), StoreError> {
+        self.tree.remove(setting_key(name))?;
+        Ok(())
+    }
+
+    fn get_sealed<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, StoreError> {
+        let Some(value) = self.tree.get(key)? else {
+            return Ok(None);
+        };
+        let plain = self
+            .cipher
+            .open(key, &value)
+            .ok_or(StoreError::Corrupt("value does not decrypt"))?;
+        wire::decode(&plain, MAX_SETTING_BYTES)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("value does not decode"))
+    }
+}
+
+fn lock(dir: &Path) -> Result<File, OpenError> {
+    let path = dir.join(LOCK_FILE);
+    let file = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| OpenError::Io { path, source })?;
+    // A Hearth that is just quitting, or a process forked a moment ago that has not
+    // yet exec'd, can hold the lock for a few milliseconds: wait briefly before
+    // telling the user the profile is in use.
+    for _ in 0..LOCK_ATTEMPTS {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(fs::TryLockError::WouldBlock) => std::thread::sleep(LOCK_RETRY),
+            Err(fs::TryLockError::Error(source)) => {
+                return Err(OpenError::Io {
+                    path: dir.join(LOCK_FILE),
+                    source,
+                });
+            }
+        }
+    }
+    Err(OpenError::Locked {
+        path: dir.to_path_buf(),
+    })
+}
+
+fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
+    let path = dir.join(DB_DIR);
+    let unopenable = |e: sled::Error| OpenError::Unopenable {
+        path: path.clone(),
+        reason: e.to_string(),
+    };
+    let db = sled::Config::new()
+        .path(&path)
+        .cache_capacity(CACHE_BYTES)
+        .open()
+        .map_err(unopenable)?;
+    let tree = db.open_tree("hearth").map_err(unopenable)?;
+    Ok((db, tree))
+}
+
+fn op_key(prefix: u8, idx: u16, seq: u64) -> [u8; 11] {
+    let mut key = [0u8; 11];
+    key[0] = prefix;
+    key[1..3].copy_from_slice(&idx.to_be_bytes());
+    key[3..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn timeline_key(lamport: Lamport, idx: u16, seq: u64) -> [u8; 19] {
+    let mut key = [0u8; 19];
+    key[0] = prefix::TIMELINE;
+    key[1..9].copy_from_slice(&lamport.0.to_be_bytes());
+    key[9..11].copy_from_slice(&idx.to_be_bytes());
+    key[11..].copy_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn parse_timeline_key(key: &[u8]) -> Option<(u16, u64)> {
+    let idx = u16::from_be_bytes(key.get(9..11)?.try_into().ok()?);
+    let seq = u64::from_be_bytes(key.get(11..19)?.try_into().ok()?);
+    Some((idx, seq))
+}
+
+fn counter_key(prefix: u8, idx: u16) -> [u8; 3] {
+    let [hi, lo] = idx.to_be_bytes();
+    [prefix, hi, lo]
+}
+
+fn index_of(key: &[u8]) -> Option<u16> {
+    Some(u16::from_be_bytes(key.get(1..3)?.try_into().ok()?))
+}
+
+fn setting_key(name: &str) -> Vec<u8> {
+    let mut key = vec![prefix::SETTING];
+    key.extend_from_slice(name.as_bytes());
+    key
+}

@@ -1,0 +1,453 @@
+//! hearth-store as its users meet it: what survives a crash, what a stolen disk shows,
+//! and what a wrong passphrase or a damaged database says.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hearth_core::{DeviceId, Lamport, Op, OpBody, OpId};
+use hearth_store::{KdfParams, KeyProtection, OpenError, Store, StoreError};
+
+const ME: DeviceId = DeviceId([7; 32]);
+const PARTNER: DeviceId = DeviceId([9; 32]);
+
+fn text(s: &str) -> OpBody {
+    OpBody::Text {
+        text: s.into(),
+        reply_to: None,
+    }
+}
+
+/// Cheap Argon2 costs: these tests check behaviour, not the cost of guessing.
+const FAST: KdfParams = KdfParams {
+    memory_kib: 1024,
+    iterations: 1,
+    parallelism: 1,
+};
+
+fn remote(seq: u64, lamport: u64, body: OpBody) -> Op {
+    Op {
+        id: OpId {
+            author: PARTNER,
+            seq,
+        },
+        lamport: Lamport(lamport),
+        wall_ms: 0,
+        body,
+    }
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn history_survives_reopening_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        assert_eq!(store.key_protection(), KeyProtection::KeyFile);
+        store.append_local(ME, 1, text("first")).unwrap();
+        store.apply_remote(&[remote(1, 2, text("second"))]).unwrap();
+        store.append_local(ME, 3, text("third")).unwrap();
+        store.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    let texts: Vec<_> = store
+        .page_before(None, 10)
+        .unwrap()
+        .iter()
+        .map(|m| m.text().unwrap().to_string())
+        .collect();
+    assert_eq!(texts, ["first", "second", "third"]);
+    assert_eq!(store.held(ME), 2);
+    assert_eq!(store.held(PARTNER), 1);
+    // The next local op comes after everything seen, remote ops included.
+    assert_eq!(store.lamport(), Lamport(3));
+}
+
+#[test]
+fn nothing_readable_is_left_on_disk() {
+    let marker = "hearth-secret-marker-5b1d";
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        for i in 0..300 {
+            store
+                .append_local(ME, i, text(&format!("{marker} {i}")))
+                .unwrap();
+        }
+        store
+            .apply_remote(&[remote(1, 1, text(&format!("reply {marker}")))])
+            .unwrap();
+        store
+            .set_setting("profile", &format!("name {marker}"))
+            .unwrap();
+        store.flush().unwrap();
+    }
+    let files = files_under(dir.path());
+    assert!(files.len() >= 3, "the profile has its files: {files:?}");
+    for file in files {
+        let bytes = std::fs::read(&file).unwrap();
+        let found = bytes.windows(marker.len()).any(|w| w == marker.as_bytes());
+        assert!(!found, "{} holds the marker in plaintext", file.display());
+    }
+}
+
+#[test]
+fn wrong_passphrase_says_so_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create_with(dir.path(), Some("our secret"), FAST).unwrap();
+        assert_eq!(store.key_protection(), KeyProtection::Passphrase);
+        store.append_local(ME, 1, text("kept")).unwrap();
+        store.flush().unwrap();
+    }
+    assert!(!dir.path().join("data.key").exists());
+    let before: Vec<_> = files_under(dir.path())
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
+        .collect();
+
+    let err = Store::open(dir.path(), Some("not it")).unwrap_err();
+    assert!(matches!(err, OpenError::WrongPassphrase), "{err}");
+    assert_eq!(err.to_string(), "wrong passphrase");
+    assert!(matches!(
+        Store::open(dir.path(), None).unwrap_err(),
+        OpenError::PassphraseRequired
+    ));
+    for (file, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(file).unwrap(),
+            bytes,
+            "{} changed",
+            file.display()
+        );
+    }
+
+    let store = Store::open(dir.path(), Some("our secret")).unwrap();
+    assert_eq!(store.page_before(None, 5).unwrap()[0].text(), Some("kept"));
+}
+
+#[test]
+fn changing_the_passphrase_rewraps_the_key_only() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        store.append_local(ME, 1, text("still here")).unwrap();
+        store.flush().unwrap();
+        store.change_passphrase(Some("new one")).unwrap();
+        assert_eq!(store.key_protection(), KeyProtection::Passphrase);
+    }
+    assert!(
+        !dir.path().join("data.key").exists(),
+        "the key file is gone"
+    );
+    let err = Store::open(dir.path(), None).unwrap_err();
+    assert!(matches!(err, OpenError::PassphraseRequired), "{err}");
+    let mut store = Store::open(dir.path(), Some("new one")).unwrap();
+    assert_eq!(
+        store.page_before(None, 5).unwrap()[0].text(),
+        Some("still here")
+    );
+    store.change_passphrase(None).unwrap();
+    drop(store);
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.key_protection(), KeyProtection::KeyFile);
+}
+
+#[test]
+fn a_profile_open_elsewhere_is_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = Store::create(dir.path(), None).unwrap();
+    let err = Store::open(dir.path(), None).unwrap_err();
+    assert!(matches!(err, OpenError::Locked { .. }), "{err}");
+    assert!(err.to_string().contains("open in another running Hearth"));
+}
+
+#[test]
+fn creating_over_a_profile_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), None).unwrap());
+    assert!(matches!(
+        Store::create(dir.path(), None).unwrap_err(),
+        OpenError::AlreadyExists { .. }
+    ));
+    assert!(matches!(
+        Store::open(&dir.path().join("nowhere"), None).unwrap_err(),
+        OpenError::NoProfile { .. }
+    ));
+}
+
+#[test]
+fn a_newer_schema_is_refused_not_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create(dir.path(), None).unwrap());
+    {
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let tree = db.open_tree("hearth").unwrap();
+        tree.insert(b"m/schema", &99u32.to_be_bytes()).unwrap();
+        db.flush().unwrap();
+    }
+    let err = Store::open(dir.path(), None).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            OpenError::NewerSchema {
+                found: 99,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("update Hearth"));
+}
+
+#[test]
+fn a_database_sled_refuses_is_reported_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        store.append_local(ME, 1, text("precious")).unwrap();
+        store.flush().unwrap();
+    }
+    // sled's config file holds the segment size it needs to read the log; garbage
+    // there makes sled refuse the database, as after some unclean stops.
+    let conf = dir.path().join("db").join("conf");
+    std::fs::write(&conf, b"this is not sled's config").unwrap();
+    let before: Vec<_> = files_under(dir.path())
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(&f).unwrap()))
+        .collect();
+    let err = Store::open(dir.path(), None).unwrap_err();
+    assert!(matches!(err, OpenError::Unopenable { .. }), "{err}");
+    assert!(err.to_string().contains("left untouched"));
+    for (file, bytes) in &before {
+        assert_eq!(
+            &std::fs::read(file).unwrap(),
+            bytes,
+            "{} changed",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn remote_batches_are_idempotent_and_gapless() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    let batch: Vec<Op> = (1..=5)
+        .map(|s| remote(s, s, text(&format!("m{s}"))))
+        .collect();
+    assert_eq!(store.apply_remote(&batch[..3]).unwrap().new.len(), 3);
+    // Overlapping redelivery: only 4 and 5 are new.
+    let applied = store.apply_remote(&batch[1..]).unwrap();
+    assert_eq!(
+        applied.new.iter().map(|op| op.id.seq).collect::<Vec<_>>(),
+        [4, 5]
+    );
+    assert!(store.apply_remote(&batch).unwrap().new.is_empty());
+
+    let gap = [remote(6, 6, text("six")), remote(8, 8, text("eight"))];
+    let err = store.apply_remote(&gap).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StoreError::Gap {
+                expected: 7,
+                got: 8,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        store.held(PARTNER),
+        5,
+        "nothing of the rejected batch was kept"
+    );
+    assert_eq!(store.page_before(None, 100).unwrap().len(), 5);
+}
+
+#[test]
+fn edits_deletes_reactions_and_reads_fold_into_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    let mine = store.append_local(ME, 1, text("draft")).unwrap();
+    let gone = store.append_local(ME, 2, text("oops")).unwrap();
+    store
+        .append_local(
+            ME,
+            3,
+            OpBody::Edit {
+                target: mine.id,
+                text: "final".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append_local(ME, 4, OpBody::Delete { target: gone.id })
+        .unwrap();
+    store
+        .apply_remote(&[
+            remote(
+                1,
+                10,
+                OpBody::ReactionAdd {
+                    target: mine.id,
+                    emoji: "❤️".into(),
+                },
+            ),
+            remote(2, 11, OpBody::ReadMarker { up_to: gone.id }),
+        ])
+        .unwrap();
+    let page = store.page_before(None, 10).unwrap();
+    assert_eq!(page.len(), 2);
+    assert_eq!(page[0].text(), Some("final"));
+    assert_eq!(page[0].state.reactions()[0].emoji, "❤️");
+    assert_eq!(page[1].text(), None, "deleted");
+    assert_eq!(store.read_up_to(ME), gone.id.seq);
+}
+
+#[test]
+fn paging_walks_back_through_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    for i in 1..=250u64 {
+        store.append_local(ME, 0, text(&format!("m{i}"))).unwrap();
+    }
+    let mut before = None;
+    let mut seen = Vec::new();
+    loop {
+        let page = store.page_before(before, 50).unwrap();
+        if page.is_empty() {
+            break;
+        }
+        before = Some(page[0].op.pos());
+        seen.splice(0..0, page.into_iter().map(|m| m.op.id.seq));
+    }
+    assert_eq!(seen, (1..=250).collect::<Vec<_>>());
+    assert_eq!(store.ops_after(ME, 240, 100).unwrap().len(), 10);
+}
+
+#[test]
+fn moved_ciphertext_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        store.append_local(ME, 1, text("one")).unwrap();
+        store.append_local(ME, 2, text("two")).unwrap();
+        store.flush().unwrap();
+    }
+    {
+        // Swap the two ops' sealed values, as someone with the disk might try.
+        let db = sled::open(dir.path().join("db")).unwrap();
+        let tree = db.open_tree("hearth").unwrap();
+        let ops: Vec<_> = tree.scan_prefix(b"o").map(|e| e.unwrap()).collect();
+        tree.insert(&ops[0].0, ops[1].1.clone()).unwrap();
+        db.flush().unwrap();
+    }
+    let store = Store::open(dir.path(), None).unwrap();
+    assert!(matches!(
+        store.page_before(None, 10).unwrap_err(),
+        StoreError::Corrupt(_)
+    ));
+}
+
+/// Run as a child process by `acked_ops_survive_kill_9`: appends batches and flushes
+/// each, printing the highest flushed seq, until it is killed.
+fn append_until_killed(dir: &Path) {
+    let mut store = if Store::exists(dir) {
+        Store::open(dir, None).unwrap()
+    } else {
+        Store::create(dir, None).unwrap()
+    };
+    let mut batch = 1;
+    loop {
+        let mut last = 0;
+        for _ in 0..batch {
+            last = store.append_local(ME, 0, text("durable?")).unwrap().id.seq;
+        }
+        store.flush().unwrap();
+        println!("flushed {last}");
+        batch = batch % 37 + 1;
+    }
+}
+
+#[test]
+fn acked_ops_survive_kill_9() {
+    if let Some(dir) = std::env::var_os("HEARTH_TEST_APPEND_UNTIL_KILLED") {
+        append_until_killed(Path::new(&dir));
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut total_reported = 0;
+    for round in 0..4 {
+        let mut child = Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "acked_ops_survive_kill_9",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("HEARTH_TEST_APPEND_UNTIL_KILLED", dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        // Kill it after a varying number of flushes, at a moment it does not expect.
+        let kill_after = 20 + rand::random::<u64>() % 200;
+        let started = Instant::now();
+        let mut reported = 0;
+        for line in lines {
+            let line = line.unwrap();
+            if let Some(seq) = line.strip_prefix("flushed ") {
+                reported = seq.parse().unwrap();
+                if reported >= total_reported + kill_after
+                    || started.elapsed() > Duration::from_secs(20)
+                {
+                    break;
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(
+            reported > total_reported,
+            "round {round}: the child made progress"
+        );
+
+        let store = Store::open(dir.path(), None).unwrap();
+        let held = store.held(ME);
+        assert!(
+            held >= reported,
+            "round {round}: held {held} < reported {reported}"
+        );
+        let ops = store.ops_after(ME, 0, usize::MAX).unwrap();
+        let seqs: Vec<u64> = ops.iter().map(|op| op.id.seq).collect();
+        assert_eq!(
+            seqs,
+            (1..=held).collect::<Vec<_>>(),
+            "round {round}: contiguous"
+        );
+        assert_eq!(
+            store.page_before(None, usize::MAX).unwrap().len() as u64,
+            held
+        );
+        total_reported = held;
+    }
+}
