@@ -1,0 +1,166 @@
+//! Pairing as two devices would run it, message by message, and invites as text.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used)]
+
+use hearth_crypto::{
+    Invite, InviteError, Paired, Pairing, PairingError, PairingInput, Progress, StaticKeypair,
+    nearby_code,
+};
+
+const ALICE: &[u8] = b"alice-peer-id";
+const BOB: &[u8] = b"bob-peer-id";
+
+/// Runs a whole pairing, optionally letting `tamper` change message `n` in flight.
+/// Returns (initiator's result, responder's result).
+fn run(
+    code_a: &[u8],
+    code_b: &[u8],
+    tamper: Option<usize>,
+) -> (Result<Paired, PairingError>, Result<Paired, PairingError>) {
+    let (ka, kb) = (
+        StaticKeypair::generate().unwrap(),
+        StaticKeypair::generate().unwrap(),
+    );
+    let input = |code, key, profile: &str| PairingInput {
+        code,
+        initiator: ALICE,
+        responder: BOB,
+        local_static: key,
+        profile: profile.as_bytes().to_vec(),
+    };
+    let (mut alice, first) = Pairing::initiator(input(code_a, &ka, "Alice")).unwrap();
+    let mut bob = Pairing::responder(input(code_b, &kb, "Bob")).unwrap();
+    let mut msg = first;
+    let mut n = 0;
+    let mut to_bob = true;
+    loop {
+        n += 1;
+        if tamper == Some(n) {
+            let last = msg.len() - 1;
+            msg[last] ^= 1;
+        }
+        let (me, other_result) = if to_bob {
+            (&mut bob, 'b')
+        } else {
+            (&mut alice, 'a')
+        };
+        match me.receive(&msg) {
+            Ok(Progress::Send(next)) => msg = next,
+            Ok(Progress::Done { send, paired }) => {
+                let Some(last) = send else {
+                    // The initiator finished: the responder finished before it.
+                    unreachable!("the responder always finishes last-but-one");
+                };
+                // Responder done; deliver its last message to the initiator.
+                let alice_result = match alice.receive(&last) {
+                    Ok(Progress::Done { paired, .. }) => Ok(paired),
+                    Ok(_) => Err(PairingError::Protocol),
+                    Err(e) => Err(e),
+                };
+                return (alice_result, Ok(paired));
+            }
+            Err(e) => {
+                // The failing side closes the stream; the other side sees an empty
+                // message and fails too.
+                let other = if other_result == 'b' {
+                    &mut alice
+                } else {
+                    &mut bob
+                };
+                let other_err = match other.receive(&[]) {
+                    Err(e) => e,
+                    Ok(_) => PairingError::Protocol,
+                };
+                return if other_result == 'b' {
+                    (Err(other_err), Err(e))
+                } else {
+                    (Err(e), Err(other_err))
+                };
+            }
+        }
+        to_bob = !to_bob;
+    }
+}
+
+#[test]
+fn same_code_pairs_with_equal_safety_words() {
+    let (alice, bob) = run(b"123456", b"123456", None);
+    let (alice, bob) = (alice.unwrap(), bob.unwrap());
+    assert_eq!(alice.safety_words, bob.safety_words);
+    assert_eq!(alice.safety_words.0.len(), 5);
+    assert_eq!(alice.partner_profile, b"Bob");
+    assert_eq!(bob.partner_profile, b"Alice");
+    assert_ne!(alice.partner_static, bob.partner_static);
+}
+
+#[test]
+fn different_codes_fail_on_both_sides() {
+    let (alice, bob) = run(b"123456", b"123457", None);
+    assert!(matches!(bob, Err(PairingError::CodeMismatch)), "{bob:?}");
+    assert!(alice.is_err());
+    assert_eq!(
+        PairingError::CodeMismatch.to_string(),
+        "the codes did not match"
+    );
+}
+
+#[test]
+fn a_tampered_message_fails() {
+    // Messages 3, 4 and 5 are Noise messages; changing any byte breaks the handshake.
+    for n in 3..=5 {
+        let (alice, bob) = run(b"secret", b"secret", Some(n));
+        assert!(
+            alice.is_err() || bob.is_err(),
+            "tampering with message {n} went unseen"
+        );
+        assert!(alice.is_err(), "message {n}: the initiator must not finish");
+    }
+}
+
+#[test]
+fn each_pairing_has_its_own_words() {
+    let (first, _) = run(b"same", b"same", None);
+    let (second, _) = run(b"same", b"same", None);
+    assert_ne!(first.unwrap().safety_words, second.unwrap().safety_words);
+}
+
+#[test]
+fn invites_survive_being_pasted() {
+    let invite = Invite {
+        peer: b"12D3KooWpeer".to_vec(),
+        addrs: vec![b"/ip4/127.0.0.1/tcp/4001".to_vec()],
+        secret: [42; 16],
+        expires_at_ms: 1_800_000_000_000,
+    };
+    let text = invite.to_text();
+    assert!(text.starts_with("hearth:"));
+    // Pasted with a line break and surrounding spaces, in upper case.
+    let (a, b) = text.split_at(30);
+    let pasted = format!(
+        "  {a}\n{}  ",
+        b.to_uppercase().replace("HEARTH:", "hearth:")
+    );
+    assert_eq!(Invite::from_text(&pasted), Ok(invite.clone()));
+    assert_eq!(Invite::from_bytes(&invite.to_bytes()), Ok(invite));
+
+    let mut damaged: Vec<char> = text.chars().collect();
+    let i = damaged.len() / 2;
+    damaged[i] = if damaged[i] == 'a' { 'b' } else { 'a' };
+    let damaged: String = damaged.into_iter().collect();
+    assert_eq!(Invite::from_text(&damaged), Err(InviteError::Damaged));
+    assert_eq!(Invite::from_text("hello"), Err(InviteError::NotAnInvite));
+    assert_eq!(
+        Invite::from_text(&text[..text.len() - 3]),
+        Err(InviteError::Damaged)
+    );
+}
+
+#[test]
+fn nearby_codes_are_six_digits() {
+    for _ in 0..100 {
+        let code = nearby_code();
+        assert_eq!(code.len(), 6);
+        assert!(code.chars().all(|c| c.is_ascii_digit()));
+    }
+}
