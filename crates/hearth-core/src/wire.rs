@@ -61,6 +61,8 @@ pub enum SyncFrame {
         /// Highest contiguous seq now held on disk.
         up_to: u64,
     },
+    /// The sender is typing. Ephemeral: never stored, never acknowledged.
+    Typing,
 }
 
 /// Encodes an op for the disk.
@@ -85,7 +87,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
     let count = match &frame {
         SyncFrame::Hello { have } => have.len(),
         SyncFrame::Ops { ops } => ops.len(),
-        SyncFrame::Ack { .. } => 0,
+        SyncFrame::Ack { .. } | SyncFrame::Typing => 0,
     };
     if count > MAX_BATCH_OPS {
         return Err(DecodeError::Malformed(format!(

@@ -1,1 +1,335 @@
-//! placeholder
+//! Hearth's network: one libp2p node per device, and the two Hearth protocols on it.
+//!
+//! [`spawn`] starts the node and returns a [`Net`] handle (cheap to clone, a bounded
+//! command channel) and a bounded stream of [`NetEvent`]s. The node listens on TCP
+//! (Noise + Yamux) and QUIC, finds devices on the LAN with mDNS when asked to, and
+//! carries two protocols as plain framed streams: `/hearth/pair/1` and
+//! `/hearth/sync/1`. What travels on them is the engine's business, not this crate's.
+//!
+//! Who may connect is decided here, before any Hearth byte moves: once a partner is
+//! set, the connection gate turns every other peer away at the connection level;
+//! before that, anyone may connect but only to pair. The sync protocol is accepted
+//! only from the partner.
+//!
+//! This is the only crate that imports libp2p. Outside it, devices are
+//! [`hearth_core::DeviceId`]s and addresses are strings.
+
+mod event_loop;
+mod framed;
+mod gate;
+
+use std::time::Duration;
+
+use hearth_core::DeviceId;
+use libp2p::identity::{self, PeerId};
+use tokio::sync::{mpsc, oneshot};
+
+pub use framed::{FrameError, FrameReader, FrameWriter, FramedStream};
+
+/// The two Hearth protocols.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// `/hearth/pair/1`: the pairing handshake.
+    Pair,
+    /// `/hearth/sync/1`: ops, acknowledgements and ephemeral signals.
+    Sync,
+}
+
+impl Protocol {
+    fn stream_protocol(self) -> libp2p::StreamProtocol {
+        match self {
+            Protocol::Pair => libp2p::StreamProtocol::new("/hearth/pair/1"),
+            Protocol::Sync => libp2p::StreamProtocol::new("/hearth/sync/1"),
+        }
+    }
+
+    /// The largest frame this protocol accepts.
+    pub fn max_frame(self) -> usize {
+        match self {
+            Protocol::Pair => 64 * 1024,
+            Protocol::Sync => hearth_core::wire::MAX_FRAME_BYTES,
+        }
+    }
+}
+
+/// How to start the node.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// The device's Ed25519 secret key (32 bytes), kept in the store.
+    pub identity_secret: [u8; 32],
+    /// Multiaddrs to listen on; empty means every interface, a random port, TCP and QUIC.
+    pub listen: Vec<String>,
+    /// Whether to announce and discover devices on the LAN with mDNS.
+    pub mdns: bool,
+    /// How often mDNS asks who is around.
+    pub mdns_query_interval: Duration,
+}
+
+/// Who may talk to this device.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Policy {
+    /// The paired partner. While set, other peers are refused at connection time.
+    pub partner: Option<DeviceId>,
+}
+
+/// Something that happened on the network.
+#[derive(Debug)]
+pub enum NetEvent {
+    /// Listening on a new address.
+    Listening {
+        /// The address, with `/p2p/<peer id>` appended.
+        addr: String,
+    },
+    /// The first connection to `peer` is up.
+    Connected {
+        /// The peer.
+        peer: DeviceId,
+        /// Its address on this connection.
+        addr: String,
+    },
+    /// The last connection to `peer` closed.
+    Disconnected {
+        /// The peer.
+        peer: DeviceId,
+    },
+    /// mDNS or identify learnt where `peer` can be reached.
+    Addresses {
+        /// The peer.
+        peer: DeviceId,
+        /// Its addresses.
+        addrs: Vec<String>,
+        /// True when found by mDNS on this LAN.
+        nearby: bool,
+    },
+    /// A peer opened a Hearth protocol stream that the gate let through.
+    Incoming {
+        /// The peer.
+        peer: DeviceId,
+        /// Which protocol.
+        protocol: Protocol,
+        /// The stream.
+        stream: FramedStream,
+    },
+}
+
+/// Why a network operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// The node could not start (a bad key, or no address could be listened on).
+    #[error("the network could not start: {0}")]
+    Start(String),
+    /// An address that is not a multiaddr.
+    #[error("not a valid address: {0}")]
+    BadAddress(String),
+    /// A peer id that is not a Hearth device.
+    #[error("not a Hearth device id")]
+    BadPeer,
+    /// Dialling failed at once.
+    #[error("could not dial: {0}")]
+    Dial(String),
+    /// Opening a stream failed: the peer is unreachable, refused, or does not speak it.
+    #[error("could not open a stream: {0}")]
+    Stream(String),
+    /// The node has stopped.
+    #[error("the network has stopped")]
+    Stopped,
+}
+
+enum Command {
+    Dial {
+        peer: Option<DeviceId>,
+        addrs: Vec<String>,
+        reply: oneshot::Sender<Result<(), NetError>>,
+    },
+    SetPolicy {
+        policy: Policy,
+    },
+    ListenAddrs {
+        reply: oneshot::Sender<Vec<String>>,
+    },
+    Disconnect {
+        peer: DeviceId,
+    },
+    IsConnected {
+        peer: DeviceId,
+        reply: oneshot::Sender<bool>,
+    },
+    Shutdown {
+        reply: oneshot::Sender<()>,
+    },
+}
+
+/// A handle on the running node. Dropping every clone stops it.
+#[derive(Clone)]
+pub struct Net {
+    commands: mpsc::Sender<Command>,
+    control: libp2p_stream::Control,
+    local: DeviceId,
+}
+
+impl std::fmt::Debug for Net {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Net")
+            .field("local", &self.local)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The device id behind an Ed25519 secret key.
+pub fn device_id_of(identity_secret: &[u8; 32]) -> Result<DeviceId, NetError> {
+    let keypair = keypair(identity_secret)?;
+    let public = keypair
+        .public()
+        .try_into_ed25519()
+        .map_err(|_| NetError::BadPeer)?;
+    Ok(DeviceId(public.to_bytes()))
+}
+
+/// A fresh Ed25519 secret key for a new device.
+pub fn generate_identity() -> [u8; 32] {
+    let keypair = identity::ed25519::Keypair::generate();
+    let mut secret = [0u8; 32];
+    secret.copy_from_slice(keypair.secret().as_ref());
+    secret
+}
+
+/// The libp2p peer id of a device, as text (`12D3Koo…`).
+pub fn peer_id_text(device: DeviceId) -> Result<String, NetError> {
+    peer_id(device).map(|p| p.to_string())
+}
+
+/// The device behind a peer id in text form.
+pub fn device_from_peer_text(text: &str) -> Result<DeviceId, NetError> {
+    let peer: PeerId = text.parse().map_err(|_| NetError::BadPeer)?;
+    device_id(&peer).ok_or(NetError::BadPeer)
+}
+
+/// The bytes of a device's peer id (what invites and the pairing prologue carry).
+pub fn peer_id_bytes(device: DeviceId) -> Result<Vec<u8>, NetError> {
+    peer_id(device).map(|p| p.to_bytes())
+}
+
+/// The device behind peer id bytes.
+pub fn device_from_peer_bytes(bytes: &[u8]) -> Result<DeviceId, NetError> {
+    let peer = PeerId::from_bytes(bytes).map_err(|_| NetError::BadPeer)?;
+    device_id(&peer).ok_or(NetError::BadPeer)
+}
+
+/// Multiaddr text to bytes (for invites), checking it parses.
+pub fn addr_to_bytes(addr: &str) -> Result<Vec<u8>, NetError> {
+    let addr: libp2p::Multiaddr = addr
+        .parse()
+        .map_err(|_| NetError::BadAddress(addr.into()))?;
+    Ok(addr.to_vec())
+}
+
+/// Multiaddr bytes (from an invite) to text.
+pub fn addr_from_bytes(bytes: &[u8]) -> Result<String, NetError> {
+    libp2p::Multiaddr::try_from(bytes.to_vec())
+        .map(|a| a.to_string())
+        .map_err(|_| NetError::BadAddress("invite address".into()))
+}
+
+fn keypair(secret: &[u8; 32]) -> Result<identity::Keypair, NetError> {
+    let mut bytes = *secret;
+    identity::Keypair::ed25519_from_bytes(&mut bytes).map_err(|e| NetError::Start(e.to_string()))
+}
+
+pub(crate) fn peer_id(device: DeviceId) -> Result<PeerId, NetError> {
+    let public =
+        identity::ed25519::PublicKey::try_from_bytes(&device.0).map_err(|_| NetError::BadPeer)?;
+    Ok(identity::PublicKey::from(public).to_peer_id())
+}
+
+pub(crate) fn device_id(peer: &PeerId) -> Option<DeviceId> {
+    // An Ed25519 peer id is the identity multihash of the protobuf-encoded key.
+    let multihash = peer.as_ref();
+    if multihash.code() != 0 {
+        return None;
+    }
+    let public = identity::PublicKey::try_decode_protobuf(multihash.digest()).ok()?;
+    Some(DeviceId(public.try_into_ed25519().ok()?.to_bytes()))
+}
+
+/// Starts the node on the current tokio runtime.
+pub fn spawn(config: NetConfig) -> Result<(Net, mpsc::Receiver<NetEvent>), NetError> {
+    let local = device_id_of(&config.identity_secret)?;
+    let (commands, command_rx) = mpsc::channel(64);
+    let (events_tx, events) = mpsc::channel(256);
+    let (event_loop, control) = event_loop::EventLoop::new(config, command_rx, events_tx)?;
+    tokio::spawn(event_loop.run());
+    Ok((
+        Net {
+            commands,
+            control,
+            local,
+        },
+        events,
+    ))
+}
+
+impl Net {
+    /// This device.
+    pub fn local(&self) -> DeviceId {
+        self.local
+    }
+
+    /// Dials `addrs` (of `peer`, when known). Returns once dialling has started; the
+    /// outcome arrives as [`NetEvent::Connected`].
+    pub async fn dial(&self, peer: Option<DeviceId>, addrs: Vec<String>) -> Result<(), NetError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Dial { peer, addrs, reply }).await?;
+        rx.await.map_err(|_| NetError::Stopped)?
+    }
+
+    /// Sets who may connect. Peers no longer allowed are disconnected.
+    pub async fn set_policy(&self, policy: Policy) -> Result<(), NetError> {
+        self.send(Command::SetPolicy { policy }).await
+    }
+
+    /// The addresses the node listens on, each ending in `/p2p/<peer id>`.
+    pub async fn listen_addrs(&self) -> Result<Vec<String>, NetError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::ListenAddrs { reply }).await?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Closes every connection to `peer` (say, after it broke a protocol).
+    pub async fn disconnect(&self, peer: DeviceId) -> Result<(), NetError> {
+        self.send(Command::Disconnect { peer }).await
+    }
+
+    /// Whether a connection to `peer` is up.
+    pub async fn is_connected(&self, peer: DeviceId) -> Result<bool, NetError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::IsConnected { peer, reply }).await?;
+        rx.await.map_err(|_| NetError::Stopped)
+    }
+
+    /// Opens a stream of `protocol` to `peer`, dialling known addresses if needed.
+    pub async fn open(&self, peer: DeviceId, protocol: Protocol) -> Result<FramedStream, NetError> {
+        let peer_id = peer_id(peer)?;
+        let mut control = self.control.clone();
+        let stream = control
+            .open_stream(peer_id, protocol.stream_protocol())
+            .await
+            .map_err(|e| NetError::Stream(e.to_string()))?;
+        Ok(FramedStream::new(stream, protocol.max_frame()))
+    }
+
+    /// Stops the node: closes every connection and listener, and returns once the
+    /// ports are released.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.send(Command::Shutdown { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> Result<(), NetError> {
+        self.commands
+            .send(command)
+            .await
+            .map_err(|_| NetError::Stopped)
+    }
+}

@@ -1,1 +1,271 @@
-//! placeholder
+//! Hearth's engine: the store, the network and the domain, run by one actor on tokio.
+//!
+//! [`Node::start`] opens (or creates) a profile, starts the network, and returns a
+//! [`NodeHandle`] to send commands with and a bounded receiver of [`NodeEvent`]s. The
+//! UI and the headless mode are both thin layers over these two.
+//!
+//! The engine is one `select!` loop over a closed set of inputs: commands from
+//! handles, network events, frames from the partner's sync stream, results of pairing
+//! tasks, and a one-second tick for reconnecting. Every task it spawns lives in its
+//! `JoinSet` and ends with it. Nothing here knows egui; the UI is woken through the
+//! `on_event` callback in [`NodeConfig`].
+
+mod engine;
+mod pairing;
+mod sync;
+mod types;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+pub use types::{
+    Author, Delivery, InviteInfo, MessageView, NodeError, NodeEvent, PairedInfo, Partner, Profile,
+    ReactionView, Status, format_id, parse_id,
+};
+
+/// How to start a node.
+#[derive(Clone)]
+pub struct NodeConfig {
+    /// The profile directory; created on first start.
+    pub profile_dir: PathBuf,
+    /// The passphrase: to open a protected profile, or to protect a new one.
+    pub passphrase: Option<String>,
+    /// Addresses to listen on; empty for every interface on random ports.
+    pub listen: Vec<String>,
+    /// Whether to use mDNS on the LAN.
+    pub mdns: bool,
+    /// How long an invite stays valid.
+    pub invite_ttl: Duration,
+    /// How long a nearby code stays valid.
+    pub nearby_code_ttl: Duration,
+    /// Called after every event is queued, so a UI can wake up and drain them.
+    pub on_event: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl NodeConfig {
+    /// A configuration with the defaults: random ports, mDNS on, invites valid for a
+    /// day, nearby codes for ten minutes.
+    pub fn new(profile_dir: impl Into<PathBuf>) -> NodeConfig {
+        NodeConfig {
+            profile_dir: profile_dir.into(),
+            passphrase: None,
+            listen: Vec::new(),
+            mdns: true,
+            invite_ttl: Duration::from_secs(24 * 3600),
+            nearby_code_ttl: Duration::from_secs(10 * 60),
+            on_event: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for NodeConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NodeConfig")
+            .field("profile_dir", &self.profile_dir)
+            .field("listen", &self.listen)
+            .field("mdns", &self.mdns)
+            .finish_non_exhaustive()
+    }
+}
+
+type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
+
+/// Everything a handle can ask of the engine.
+pub(crate) enum Command {
+    Init(Profile, Reply<Status>),
+    Status(Reply<Status>),
+    Invite(Reply<InviteInfo>),
+    NearbyCode(Reply<String>),
+    Pair(String, Reply<PairedInfo>),
+    Dial(String, Reply<()>),
+    Send {
+        text: String,
+        reply_to: Option<String>,
+        reply: Reply<MessageView>,
+    },
+    React {
+        id: String,
+        emoji: String,
+        remove: bool,
+        reply: Reply<()>,
+    },
+    Edit {
+        id: String,
+        text: String,
+        reply: Reply<()>,
+    },
+    Delete(String, Reply<()>),
+    Read(String, Reply<()>),
+    History {
+        limit: usize,
+        before: Option<String>,
+        reply: Reply<Vec<MessageView>>,
+    },
+    Typing(Reply<()>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// The engine, to start.
+pub struct Node;
+
+impl Node {
+    /// Opens the profile, starts the network and the engine.
+    pub async fn start(
+        config: NodeConfig,
+    ) -> Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NodeError> {
+        let (commands, command_rx) = mpsc::channel(128);
+        let (events_tx, events) = mpsc::channel(1024);
+        engine::Engine::start(config, command_rx, events_tx).await?;
+        Ok((NodeHandle { commands }, events))
+    }
+}
+
+/// A cheap, cloneable handle on a running engine. The engine stops when every handle
+/// is dropped, or on [`NodeHandle::shutdown`].
+#[derive(Clone, Debug)]
+pub struct NodeHandle {
+    commands: mpsc::Sender<Command>,
+}
+
+impl NodeHandle {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, NodeError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(make(reply))
+            .await
+            .map_err(|_| NodeError::Stopped)?;
+        rx.await.map_err(|_| NodeError::Stopped)?
+    }
+
+    /// Sets this user's profile (name, language, time zone).
+    pub async fn init(&self, profile: Profile) -> Result<Status, NodeError> {
+        self.ask(|r| Command::Init(profile, r)).await
+    }
+
+    /// This device's state.
+    pub async fn status(&self) -> Result<Status, NodeError> {
+        self.ask(Command::Status).await
+    }
+
+    /// Makes an invite for the partner (replacing any earlier one).
+    pub async fn invite(&self) -> Result<InviteInfo, NodeError> {
+        self.ask(Command::Invite).await
+    }
+
+    /// Shows a six-digit code for pairing on this network.
+    pub async fn nearby_code(&self) -> Result<String, NodeError> {
+        self.ask(Command::NearbyCode).await
+    }
+
+    /// Pairs with an invite's text or a nearby device's six digits.
+    pub async fn pair(&self, code: impl Into<String>) -> Result<PairedInfo, NodeError> {
+        let code = code.into();
+        self.ask(|r| Command::Pair(code, r)).await
+    }
+
+    /// Dials an address.
+    pub async fn dial(&self, addr: impl Into<String>) -> Result<(), NodeError> {
+        let addr = addr.into();
+        self.ask(|r| Command::Dial(addr, r)).await
+    }
+
+    /// Sends a text message, optionally as a reply.
+    pub async fn send(
+        &self,
+        text: impl Into<String>,
+        reply_to: Option<String>,
+    ) -> Result<MessageView, NodeError> {
+        let text = text.into();
+        self.ask(|reply| Command::Send {
+            text,
+            reply_to,
+            reply,
+        })
+        .await
+    }
+
+    /// Reacts to a message.
+    pub async fn react(
+        &self,
+        id: impl Into<String>,
+        emoji: impl Into<String>,
+    ) -> Result<(), NodeError> {
+        let (id, emoji) = (id.into(), emoji.into());
+        self.ask(|reply| Command::React {
+            id,
+            emoji,
+            remove: false,
+            reply,
+        })
+        .await
+    }
+
+    /// Takes a reaction back.
+    pub async fn unreact(
+        &self,
+        id: impl Into<String>,
+        emoji: impl Into<String>,
+    ) -> Result<(), NodeError> {
+        let (id, emoji) = (id.into(), emoji.into());
+        self.ask(|reply| Command::React {
+            id,
+            emoji,
+            remove: true,
+            reply,
+        })
+        .await
+    }
+
+    /// Edits one of my messages.
+    pub async fn edit(
+        &self,
+        id: impl Into<String>,
+        text: impl Into<String>,
+    ) -> Result<(), NodeError> {
+        let (id, text) = (id.into(), text.into());
+        self.ask(|reply| Command::Edit { id, text, reply }).await
+    }
+
+    /// Deletes one of my messages, on both devices.
+    pub async fn delete(&self, id: impl Into<String>) -> Result<(), NodeError> {
+        let id = id.into();
+        self.ask(|r| Command::Delete(id, r)).await
+    }
+
+    /// Marks the partner's messages read up to and including `up_to`.
+    pub async fn read(&self, up_to: impl Into<String>) -> Result<(), NodeError> {
+        let up_to = up_to.into();
+        self.ask(|r| Command::Read(up_to, r)).await
+    }
+
+    /// The `limit` newest messages before `before` (a message id), oldest first.
+    pub async fn history(
+        &self,
+        limit: usize,
+        before: Option<String>,
+    ) -> Result<Vec<MessageView>, NodeError> {
+        self.ask(|reply| Command::History {
+            limit,
+            before,
+            reply,
+        })
+        .await
+    }
+
+    /// Tells the partner this user is typing (if they are connected; never stored).
+    pub async fn typing(&self) -> Result<(), NodeError> {
+        self.ask(Command::Typing).await
+    }
+
+    /// Stops the engine: flushes the store and closes the network. Returns when the
+    /// profile is closed and can be opened again.
+    pub async fn shutdown(&self) {
+        let (reply, rx) = oneshot::channel();
+        if self.commands.send(Command::Shutdown(reply)).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+}

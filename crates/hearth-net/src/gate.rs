@@ -1,0 +1,92 @@
+//! The connection gate: once a partner is set, every other peer is refused when its
+//! connection is established, before any protocol (identify included) runs on it.
+
+use std::task::{Context, Poll};
+
+use libp2p::core::Endpoint;
+use libp2p::core::transport::PortUse;
+use libp2p::swarm::{
+    ConnectionDenied, ConnectionId, FromSwarm, NetworkBehaviour, THandler, THandlerInEvent,
+    THandlerOutEvent, ToSwarm, dummy,
+};
+use libp2p::{Multiaddr, PeerId};
+
+#[derive(Debug, thiserror::Error)]
+#[error("not this device's partner")]
+struct NotPartner;
+
+/// Refuses connections from anyone but the partner, once there is one.
+#[derive(Default)]
+pub(crate) struct Gate {
+    partner: Option<PeerId>,
+}
+
+impl Gate {
+    pub(crate) fn set_partner(&mut self, partner: Option<PeerId>) {
+        self.partner = partner;
+    }
+
+    /// True while there is no partner: anyone may connect, but only to pair.
+    pub(crate) fn is_open(&self) -> bool {
+        self.partner.is_none()
+    }
+
+    pub(crate) fn partner_is(&self, peer: &PeerId) -> bool {
+        self.partner == Some(*peer)
+    }
+
+    pub(crate) fn allows(&self, peer: &PeerId) -> bool {
+        self.partner.is_none_or(|p| p == *peer)
+    }
+
+    fn check(&self, peer: &PeerId) -> Result<(), ConnectionDenied> {
+        if self.allows(peer) {
+            Ok(())
+        } else {
+            Err(ConnectionDenied::new(NotPartner))
+        }
+    }
+}
+
+impl NetworkBehaviour for Gate {
+    type ConnectionHandler = dummy::ConnectionHandler;
+    type ToSwarm = std::convert::Infallible;
+
+    fn handle_established_inbound_connection(
+        &mut self,
+        _: ConnectionId,
+        peer: PeerId,
+        _: &Multiaddr,
+        _: &Multiaddr,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.check(&peer)?;
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn handle_established_outbound_connection(
+        &mut self,
+        _: ConnectionId,
+        peer: PeerId,
+        _: &Multiaddr,
+        _: Endpoint,
+        _: PortUse,
+    ) -> Result<THandler<Self>, ConnectionDenied> {
+        self.check(&peer)?;
+        Ok(dummy::ConnectionHandler)
+    }
+
+    fn on_swarm_event(&mut self, _: FromSwarm) {}
+
+    fn on_connection_handler_event(
+        &mut self,
+        _: PeerId,
+        _: ConnectionId,
+        event: THandlerOutEvent<Self>,
+    ) {
+        match event {}
+    }
+
+    fn poll(&mut self, _: &mut Context<'_>) -> Poll<ToSwarm<Self::ToSwarm, THandlerInEvent<Self>>> {
+        Poll::Pending
+    }
+}

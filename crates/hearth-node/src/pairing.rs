@@ -1,0 +1,310 @@
+//! The `/hearth/pair/1` conversation around the pairing handshake: probing who is
+//! waiting to pair, carrying the handshake's messages, and saying why it stopped.
+
+use std::time::Duration;
+
+use hearth_core::DeviceId;
+use hearth_crypto::{Pairing, PairingError, PairingInput, Progress, StaticKeypair};
+use hearth_net::{FramedStream, Net, Protocol};
+use serde::{Deserialize, Serialize};
+
+use crate::types::Profile;
+
+/// How long a whole pairing may take before it is abandoned.
+pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A message on the pairing stream.
+#[derive(Debug, Serialize, Deserialize)]
+enum PairFrame {
+    /// "Are you waiting to pair?"
+    Probe,
+    /// "Yes, and this is my name."
+    Available { name: String },
+    /// "No."
+    Unavailable(Refusal),
+    /// The initiator's first handshake message.
+    Start(Vec<u8>),
+    /// A further handshake message.
+    Step(Vec<u8>),
+    /// "The handshake failed on my side": the codes differed.
+    Failed,
+}
+
+/// Why a device would not pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Refusal {
+    NotPairing,
+    Expired,
+    TooManyTries,
+    Busy,
+}
+
+/// Why a pairing did not complete, in words for the user.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum PairFail {
+    #[error("the codes did not match; check the code and try again")]
+    CodeMismatch,
+    #[error("the other device is not waiting to pair")]
+    NotPairing,
+    #[error("this code has expired; ask for a new one")]
+    Expired,
+    #[error("this code was tried too many times; ask for a new one")]
+    TooManyTries,
+    #[error("the other device is busy pairing; try again in a moment")]
+    Busy,
+    #[error("the other device stopped answering")]
+    Timeout,
+    #[error("could not reach the other device ({0})")]
+    Unreachable(String),
+    #[error("the other device sent something unexpected")]
+    Protocol,
+}
+
+impl From<Refusal> for PairFail {
+    fn from(r: Refusal) -> PairFail {
+        match r {
+            Refusal::NotPairing => PairFail::NotPairing,
+            Refusal::Expired => PairFail::Expired,
+            Refusal::TooManyTries => PairFail::TooManyTries,
+            Refusal::Busy => PairFail::Busy,
+        }
+    }
+}
+
+/// Everything one side brings to a pairing.
+pub(crate) struct PairSetup {
+    pub(crate) code: Vec<u8>,
+    pub(crate) me: DeviceId,
+    pub(crate) them: DeviceId,
+    pub(crate) static_key: StaticKeypair,
+    pub(crate) profile: Profile,
+}
+
+/// What a successful pairing yields.
+#[derive(Debug)]
+pub(crate) struct PairOutcome {
+    pub(crate) partner: DeviceId,
+    pub(crate) partner_static: [u8; 32],
+    pub(crate) partner_profile: Profile,
+    pub(crate) safety_words: Vec<String>,
+}
+
+/// What an inbound pairing stream came to.
+#[derive(Debug)]
+pub(crate) enum Responded {
+    /// It only asked whether this device is waiting.
+    Probed,
+    /// It ran the handshake.
+    Handshake(Result<PairOutcome, PairFail>),
+}
+
+async fn send(stream: &mut FramedStream, frame: &PairFrame) -> Result<(), PairFail> {
+    let bytes = postcard::to_allocvec(frame).map_err(|_| PairFail::Protocol)?;
+    stream
+        .send(&bytes)
+        .await
+        .map_err(|e| PairFail::Unreachable(e.to_string()))
+}
+
+async fn recv(stream: &mut FramedStream) -> Result<PairFrame, PairFail> {
+    let bytes = stream.recv().await.map_err(|_| PairFail::CodeMismatch)?;
+    postcard::from_bytes(&bytes).map_err(|_| PairFail::Protocol)
+}
+
+fn input<'a>(
+    setup: &'a PairSetup,
+    initiator: &'a [u8],
+    responder: &'a [u8],
+) -> Result<PairingInput<'a>, PairFail> {
+    Ok(PairingInput {
+        code: &setup.code,
+        initiator,
+        responder,
+        local_static: &setup.static_key,
+        profile: postcard::to_allocvec(&setup.profile).map_err(|_| PairFail::Protocol)?,
+    })
+}
+
+fn peer_bytes(device: DeviceId) -> Result<Vec<u8>, PairFail> {
+    hearth_net::peer_id_bytes(device).map_err(|_| PairFail::Protocol)
+}
+
+fn outcome(partner: DeviceId, paired: hearth_crypto::Paired) -> Result<PairOutcome, PairFail> {
+    let partner_profile: Profile =
+        postcard::from_bytes(&paired.partner_profile).map_err(|_| PairFail::Protocol)?;
+    Ok(PairOutcome {
+        partner,
+        partner_static: paired.partner_static,
+        partner_profile,
+        safety_words: paired
+            .safety_words
+            .0
+            .iter()
+            .map(|w| w.to_string())
+            .collect(),
+    })
+}
+
+/// How often, and how far apart, to ask again a device that is busy finishing a
+/// previous attempt.
+const BUSY_RETRIES: u32 = 10;
+const BUSY_WAIT: Duration = Duration::from_millis(200);
+
+/// Asks `peer` whether it is waiting to pair; returns its name if so. A device busy
+/// finishing a previous attempt is asked again a moment later.
+pub(crate) async fn probe(net: &Net, peer: DeviceId) -> Result<String, PairFail> {
+    let mut result = probe_once(net, peer).await;
+    for _ in 0..BUSY_RETRIES {
+        if !matches!(result, Err(PairFail::Busy)) {
+            break;
+        }
+        tokio::time::sleep(BUSY_WAIT).await;
+        result = probe_once(net, peer).await;
+    }
+    result
+}
+
+async fn probe_once(net: &Net, peer: DeviceId) -> Result<String, PairFail> {
+    let run = async {
+        let mut stream = net
+            .open(peer, Protocol::Pair)
+            .await
+            .map_err(|e| PairFail::Unreachable(e.to_string()))?;
+        send(&mut stream, &PairFrame::Probe).await?;
+        match recv(&mut stream).await? {
+            PairFrame::Available { name } => Ok(name),
+            PairFrame::Unavailable(refusal) => Err(refusal.into()),
+            _ => Err(PairFail::Protocol),
+        }
+    };
+    tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .map_err(|_| PairFail::Timeout)?
+}
+
+/// Runs the handshake as the device that dials, asking again a moment later if the
+/// other device is busy finishing a previous attempt.
+pub(crate) async fn initiate(net: Net, setup: PairSetup) -> Result<PairOutcome, PairFail> {
+    let mut result = initiate_once(&net, &setup).await;
+    for _ in 0..BUSY_RETRIES {
+        if !matches!(result, Err(PairFail::Busy)) {
+            break;
+        }
+        tokio::time::sleep(BUSY_WAIT).await;
+        result = initiate_once(&net, &setup).await;
+    }
+    result
+}
+
+async fn initiate_once(net: &Net, setup: &PairSetup) -> Result<PairOutcome, PairFail> {
+    let run = async {
+        let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
+        let mut stream = net
+            .open(setup.them, Protocol::Pair)
+            .await
+            .map_err(|e| PairFail::Unreachable(e.to_string()))?;
+        let (mut pairing, first) =
+            Pairing::initiator(input(setup, &me, &them)?).map_err(|_| PairFail::Protocol)?;
+        send(&mut stream, &PairFrame::Start(first)).await?;
+        loop {
+            let msg = match recv(&mut stream).await? {
+                PairFrame::Step(msg) => msg,
+                PairFrame::Unavailable(refusal) => return Err(refusal.into()),
+                PairFrame::Failed => return Err(PairFail::CodeMismatch),
+                _ => return Err(PairFail::Protocol),
+            };
+            match pairing.receive(&msg) {
+                Ok(Progress::Send(next)) => send(&mut stream, &PairFrame::Step(next)).await?,
+                Ok(Progress::Done { paired, .. }) => {
+                    let _ = stream.close().await;
+                    return outcome(setup.them, paired);
+                }
+                Err(e) => {
+                    let _ = send(&mut stream, &PairFrame::Failed).await;
+                    return Err(crypto_fail(e));
+                }
+            }
+        }
+    };
+    tokio::time::timeout(PAIRING_TIMEOUT, run)
+        .await
+        .map_err(|_| PairFail::Timeout)?
+}
+
+/// Answers an inbound pairing stream. `offer` is this device's code, or why it is not
+/// taking pairings now.
+pub(crate) async fn respond(
+    mut stream: FramedStream,
+    offer: Result<PairSetup, Refusal>,
+) -> Responded {
+    let run = async {
+        // A stream that closes before saying anything tried no code.
+        let Ok(first) = recv(&mut stream).await else {
+            return Responded::Probed;
+        };
+        let setup = match (first, offer) {
+            (PairFrame::Probe, Ok(setup)) => {
+                let name = setup.profile.name.clone();
+                let _ = send(&mut stream, &PairFrame::Available { name }).await;
+                let _ = stream.close().await;
+                return Responded::Probed;
+            }
+            (PairFrame::Probe, Err(refusal)) => {
+                let _ = send(&mut stream, &PairFrame::Unavailable(refusal)).await;
+                let _ = stream.close().await;
+                return Responded::Probed;
+            }
+            (PairFrame::Start(_), Err(refusal)) => {
+                let _ = send(&mut stream, &PairFrame::Unavailable(refusal)).await;
+                let _ = stream.close().await;
+                return Responded::Probed;
+            }
+            (PairFrame::Start(msg), Ok(setup)) => (msg, setup),
+            _ => return Responded::Handshake(Err(PairFail::Protocol)),
+        };
+        Responded::Handshake(respond_handshake(&mut stream, setup.0, setup.1).await)
+    };
+    tokio::time::timeout(PAIRING_TIMEOUT, run)
+        .await
+        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)))
+}
+
+async fn respond_handshake(
+    stream: &mut FramedStream,
+    first: Vec<u8>,
+    setup: PairSetup,
+) -> Result<PairOutcome, PairFail> {
+    let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
+    let mut pairing =
+        Pairing::responder(input(&setup, &them, &me)?).map_err(|_| PairFail::Protocol)?;
+    let mut msg = first;
+    loop {
+        match pairing.receive(&msg) {
+            Ok(Progress::Send(next)) => send(stream, &PairFrame::Step(next)).await?,
+            Ok(Progress::Done { send: last, paired }) => {
+                if let Some(last) = last {
+                    send(stream, &PairFrame::Step(last)).await?;
+                }
+                let _ = stream.close().await;
+                return outcome(setup.them, paired);
+            }
+            Err(e) => {
+                let _ = send(stream, &PairFrame::Failed).await;
+                let _ = stream.close().await;
+                return Err(crypto_fail(e));
+            }
+        }
+        msg = match recv(stream).await? {
+            PairFrame::Step(msg) => msg,
+            PairFrame::Failed => return Err(PairFail::CodeMismatch),
+            _ => return Err(PairFail::Protocol),
+        };
+    }
+}
+
+fn crypto_fail(e: PairingError) -> PairFail {
+    match e {
+        PairingError::CodeMismatch => PairFail::CodeMismatch,
+        _ => PairFail::Protocol,
+    }
+}

@@ -1,0 +1,68 @@
+//! The two halves of a sync session with the partner: a writer task that opens our
+//! `/hearth/sync/1` stream and sends the engine's frames on it, and a reader task per
+//! inbound stream that decodes the partner's frames and hands them to the engine.
+//!
+//! Neither touches the store: the engine applies, flushes and acknowledges, so the
+//! order "durable, then acked" lives in one place.
+
+use hearth_core::DeviceId;
+use hearth_core::wire::{self, SyncFrame};
+use hearth_net::{FrameError, FramedStream, Net, Protocol};
+use tokio::sync::mpsc;
+
+use crate::engine::Internal;
+
+/// Opens the sync stream to `partner` and writes `frames` to it until either side
+/// closes. Tells the engine after each frame, so it can queue more.
+pub(crate) async fn write_session(
+    net: Net,
+    partner: DeviceId,
+    session: u64,
+    mut frames: mpsc::Receiver<SyncFrame>,
+    internal: mpsc::Sender<Internal>,
+) {
+    let result = async {
+        let mut stream = net
+            .open(partner, Protocol::Sync)
+            .await
+            .map_err(|e| e.to_string())?;
+        while let Some(frame) = frames.recv().await {
+            stream
+                .send(&wire::encode_frame(&frame))
+                .await
+                .map_err(|e| e.to_string())?;
+            if internal.send(Internal::Wrote { session }).await.is_err() {
+                break;
+            }
+        }
+        let _ = stream.close().await;
+        Ok::<(), String>(())
+    }
+    .await;
+    if let Err(reason) = result {
+        tracing::debug!(%reason, "sync stream closed");
+    }
+    let _ = internal.send(Internal::WriterClosed { session }).await;
+}
+
+/// Reads the partner's frames until the stream ends. A frame over the limit or one
+/// that does not decode ends the session as a protocol violation: the engine drops
+/// the peer, and nothing of the frame reaches the store.
+pub(crate) async fn read_session(mut stream: FramedStream, internal: mpsc::Sender<Internal>) {
+    loop {
+        let message = match stream.recv().await {
+            Ok(bytes) => match wire::decode_frame(&bytes) {
+                Ok(frame) => Internal::Frame(frame),
+                Err(e) => Internal::Violation(format!("undecodable sync frame: {e}")),
+            },
+            Err(FrameError::TooLarge { len, max }) => {
+                Internal::Violation(format!("sync frame of {len} bytes (limit {max})"))
+            }
+            Err(_) => return,
+        };
+        let stop = matches!(message, Internal::Violation(_));
+        if internal.send(message).await.is_err() || stop {
+            return;
+        }
+    }
+}

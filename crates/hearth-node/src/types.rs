@@ -1,0 +1,244 @@
+//! What the engine tells the UI and the headless mode, and what it is told.
+
+use hearth_core::{DeviceId, OpId, TimelinePos};
+use serde::{Deserialize, Serialize};
+
+/// How one partner presents themselves.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Display name.
+    pub name: String,
+    /// UI language, `en` or `sq`.
+    pub language: String,
+    /// IANA time zone, e.g. `Europe/Tirane`.
+    pub time_zone: String,
+}
+
+/// What this device remembers of its partner.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Partner {
+    /// The partner's device.
+    pub device: DeviceId,
+    /// Their profile as of the last change.
+    pub profile: Profile,
+    /// Their Noise static key, authenticated during pairing.
+    pub static_key: [u8; 32],
+    /// The words both saw at pairing.
+    pub safety_words: Vec<String>,
+    /// Where they were last reachable, newest first.
+    pub addrs: Vec<String>,
+    /// When the two paired, ms since the Unix epoch.
+    pub paired_at_ms: i64,
+}
+
+/// What the sender of a message sees of it on its way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Delivery {
+    /// Written here; the partner's device has not confirmed storing it.
+    Queued,
+    /// Stored on the partner's device.
+    Delivered,
+    /// The partner has read it.
+    Read,
+}
+
+/// A message as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MessageView {
+    /// Its id, `<author hex>:<seq>`.
+    pub id: String,
+    /// Who wrote it.
+    pub author: Author,
+    /// The text now (after edits); `None` once deleted.
+    pub text: Option<String>,
+    /// The author's wall clock when written, ms since the Unix epoch.
+    pub sent_at: i64,
+    /// The message this one answers.
+    pub reply_to: Option<String>,
+    /// Whether it was edited.
+    pub edited: bool,
+    /// Whether it was deleted.
+    pub deleted: bool,
+    /// Reactions, in a stable order.
+    pub reactions: Vec<ReactionView>,
+    /// For my own messages, how far they got.
+    pub delivery: Option<Delivery>,
+    /// Where it sits in the timeline (for paging: pass it as `before`).
+    #[serde(skip)]
+    pub pos: TimelinePos,
+}
+
+/// A reaction on a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ReactionView {
+    /// Who reacted.
+    pub by: Author,
+    /// The emoji.
+    pub emoji: String,
+}
+
+/// One of the two partners, from this device's point of view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Author {
+    /// This device's user.
+    Me,
+    /// The partner.
+    Partner,
+}
+
+/// The state of this device.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    /// This device's peer id.
+    pub peer_id: String,
+    /// Addresses it listens on.
+    pub listen: Vec<String>,
+    /// Whether it is paired.
+    pub paired: bool,
+    /// The partner's profile, once paired.
+    pub partner: Option<Profile>,
+    /// Whether the partner's device is connected now.
+    pub online: bool,
+    /// This user's profile, once set up.
+    pub profile: Option<Profile>,
+    /// Where the store's key is kept: `passphrase` or `key_file`.
+    pub key_protection: &'static str,
+}
+
+/// An invite to show and send.
+#[derive(Clone, Debug, Serialize)]
+pub struct InviteInfo {
+    /// The invite as text.
+    pub code: String,
+    /// The bytes for a QR code.
+    #[serde(skip)]
+    pub qr_bytes: Vec<u8>,
+    /// When it expires, ms since the Unix epoch.
+    pub expires_at: i64,
+}
+
+/// A finished pairing.
+#[derive(Clone, Debug, Serialize)]
+pub struct PairedInfo {
+    /// The partner's profile.
+    pub partner: Profile,
+    /// The words to compare.
+    pub safety_words: Vec<String>,
+}
+
+/// Something the engine reports without being asked.
+#[derive(Clone, Debug)]
+pub enum NodeEvent {
+    /// Listening on a new address.
+    Listening(String),
+    /// Paired (as the device that showed the code or invite).
+    Paired(PairedInfo),
+    /// Someone tried to pair with this device's code or invite and failed.
+    PairingFailed(String),
+    /// A new message, mine or the partner's.
+    Message(MessageView),
+    /// A message was edited, deleted or reacted to.
+    MessageChanged(MessageView),
+    /// One of my messages moved on.
+    Delivery {
+        /// The message id.
+        id: String,
+        /// Its new state.
+        state: Delivery,
+    },
+    /// The partner's device connected or went away.
+    Presence {
+        /// Whether it is connected now.
+        online: bool,
+    },
+    /// The partner is typing.
+    Typing,
+    /// The partner changed their profile.
+    PartnerProfile(Profile),
+    /// Something went wrong that no command is waiting to hear about.
+    Error(String),
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The store could not open or write.
+    #[error(transparent)]
+    Open(#[from] hearth_store::OpenError),
+    /// A store operation failed.
+    #[error(transparent)]
+    Store(#[from] hearth_store::StoreError),
+    /// The network failed.
+    #[error(transparent)]
+    Net(#[from] hearth_net::NetError),
+    /// The profile is not set up (`init` first).
+    #[error("set up your profile first")]
+    NoProfile,
+    /// Needs a partner and there is none.
+    #[error("not paired yet")]
+    NotPaired,
+    /// Already paired.
+    #[error("already paired")]
+    AlreadyPaired,
+    /// A message id that does not name a message.
+    #[error("no such message: {0}")]
+    NoSuchMessage(String),
+    /// Editing or deleting the partner's message.
+    #[error("only the author can change a message")]
+    NotYours,
+    /// Input that breaks a rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// Pairing failed.
+    #[error("pairing failed: {0}")]
+    Pairing(String),
+    /// The engine has stopped.
+    #[error("the engine has stopped")]
+    Stopped,
+}
+
+impl NodeError {
+    /// A short stable code for scripts (`not_paired`, `pairing_failed`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            NodeError::Open(hearth_store::OpenError::WrongPassphrase) => "wrong_passphrase",
+            NodeError::Open(hearth_store::OpenError::Locked { .. }) => "profile_locked",
+            NodeError::Open(_) => "open_failed",
+            NodeError::Store(_) => "store",
+            NodeError::Net(_) => "network",
+            NodeError::NoProfile => "no_profile",
+            NodeError::NotPaired => "not_paired",
+            NodeError::AlreadyPaired => "already_paired",
+            NodeError::NoSuchMessage(_) => "no_such_message",
+            NodeError::NotYours => "not_yours",
+            NodeError::Invalid(_) => "invalid",
+            NodeError::Pairing(_) => "pairing_failed",
+            NodeError::Stopped => "stopped",
+        }
+    }
+}
+
+/// Writes an op id as `<author hex>:<seq>`.
+pub fn format_id(id: OpId) -> String {
+    let hex: String = id.author.0.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}:{}", id.seq)
+}
+
+/// Reads an op id written by [`format_id`].
+pub fn parse_id(text: &str) -> Option<OpId> {
+    let (hex, seq) = text.split_once(':')?;
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut author = [0u8; 32];
+    for (i, byte) in author.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    let seq = seq.parse().ok().filter(|&s| s > 0)?;
+    Some(OpId {
+        author: DeviceId(author),
+        seq,
+    })
+}

@@ -1,0 +1,594 @@
+//! Two (or three) engines in one process over loopback, as two partners' devices:
+//! pairing, chat, delivery states, offline-first sync, and what strangers and
+//! misbehaving peers get.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hearth_node::{
+    Author, Delivery, MessageView, Node, NodeConfig, NodeEvent, NodeHandle, Profile,
+};
+use tracing::Instrument;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One device under test: its engine, every event it emitted, and how to restart it.
+struct Device {
+    name: &'static str,
+    dir: PathBuf,
+    port: u16,
+    handle: NodeHandle,
+    events: Arc<Mutex<Vec<NodeEvent>>>,
+}
+
+impl Device {
+    async fn start(name: &'static str, dir: &Path, port: u16) -> Device {
+        Device::start_with(name, dir, port, |_| {}).await
+    }
+
+    async fn start_with(
+        name: &'static str,
+        dir: &Path,
+        port: u16,
+        tweak: impl FnOnce(&mut NodeConfig),
+    ) -> Device {
+        let mut config = NodeConfig::new(dir);
+        config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
+        config.mdns = false;
+        tweak(&mut config);
+        let span = tracing::info_span!("node", name);
+        let (handle, mut rx) = Node::start(config).instrument(span.clone()).await.unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        tokio::spawn(
+            async move {
+                while let Some(event) = rx.recv().await {
+                    sink.lock().unwrap().push(event);
+                }
+            }
+            .instrument(span),
+        );
+        Device {
+            name,
+            dir: dir.to_path_buf(),
+            port,
+            handle,
+            events,
+        }
+    }
+
+    fn addr(&self) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}", self.port)
+    }
+
+    async fn init(&self, name: &str, language: &str) {
+        self.handle
+            .init(Profile {
+                name: name.into(),
+                language: language.into(),
+                time_zone: "Europe/Tirane".into(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Waits until an event matches, and returns a copy of it.
+    async fn wait_event(&self, what: &str, matches: impl Fn(&NodeEvent) -> bool) -> NodeEvent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(found) = self.events.lock().unwrap().iter().find(|e| matches(e)) {
+                return found.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: no event {what}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    fn count_events(&self, matches: impl Fn(&NodeEvent) -> bool) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches(e))
+            .count()
+    }
+
+    async fn history(&self) -> Vec<MessageView> {
+        self.handle.history(1000, None).await.unwrap()
+    }
+
+    /// Waits until the history satisfies `done`.
+    async fn wait_history(
+        &self,
+        what: &str,
+        done: impl Fn(&[MessageView]) -> bool,
+    ) -> Vec<MessageView> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let history = self.history().await;
+            if done(&history) {
+                return history;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: history never {what}; it has {} messages",
+                self.name,
+                history.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Alice and Bob, set up and paired by invite.
+async fn paired_pair(root: &Path) -> (Device, Device) {
+    let alice = Device::start("alice", &root.join("alice"), free_port()).await;
+    let bob = Device::start("bob", &root.join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "sq").await;
+    let invite = alice.handle.invite().await.unwrap();
+    bob.handle.pair(invite.code).await.unwrap();
+    alice
+        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
+        .await;
+    (alice, bob)
+}
+
+fn texts(history: &[MessageView]) -> Vec<String> {
+    history.iter().filter_map(|m| m.text.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_by_invite_shows_the_same_safety_words() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
+    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "sq").await;
+
+    let invite = alice.handle.invite().await.unwrap();
+    assert!(invite.code.starts_with("hearth:"));
+    let bob_side = bob.handle.pair(invite.code).await.unwrap();
+    let NodeEvent::Paired(alice_side) = alice
+        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(bob_side.safety_words, alice_side.safety_words);
+    assert_eq!(bob_side.safety_words.len(), 5);
+    assert_eq!(bob_side.partner.name, "Alice");
+    assert_eq!(alice_side.partner.name, "Bob");
+    assert_eq!(alice_side.partner.language, "sq");
+
+    let status = alice.handle.status().await.unwrap();
+    assert!(status.paired);
+    assert_eq!(status.partner.unwrap().name, "Bob");
+    // A paired device takes no more pairings.
+    assert!(alice.handle.invite().await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pairing_by_nearby_code() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
+    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "en").await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    assert_eq!(code.len(), 6);
+    bob.handle.dial(alice.addr()).await.unwrap();
+    // Give the connection a moment; pairing looks at connected devices.
+    bob.wait_event("listening", |e| matches!(e, NodeEvent::Listening(_)))
+        .await;
+    let mut result = bob.handle.pair(code.clone()).await;
+    for _ in 0..50 {
+        if result.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        result = bob.handle.pair(code.clone()).await;
+    }
+    let bob_side = result.unwrap();
+    let NodeEvent::Paired(alice_side) = alice
+        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(bob_side.safety_words, alice_side.safety_words);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_code_fails_on_both_sides_and_three_kill_the_code() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
+    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "en").await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    bob.handle.dial(alice.addr()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let err = bob.handle.pair(wrong.clone()).await.unwrap_err();
+    assert!(err.to_string().contains("codes did not match"), "{err}");
+    alice
+        .wait_event(
+            "a failed attempt",
+            |e| matches!(e, NodeEvent::PairingFailed(m) if m.contains("2 tries left")),
+        )
+        .await;
+    for _ in 0..2 {
+        assert!(bob.handle.pair(wrong.clone()).await.is_err());
+    }
+    alice
+        .wait_event(
+            "the code dying",
+            |e| matches!(e, NodeEvent::PairingFailed(m) if m.contains("no longer works")),
+        )
+        .await;
+    // Even the right code no longer works.
+    let err = bob.handle.pair(code).await.unwrap_err();
+    assert!(err.to_string().contains("not waiting to pair"), "{err}");
+    assert!(!alice.handle.status().await.unwrap().paired);
+    assert!(!bob.handle.status().await.unwrap().paired);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_invite_does_not_pair() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let alice = Device::start_with("alice", &root.path().join("alice"), free_port(), |c| {
+        c.invite_ttl = Duration::from_millis(300);
+    })
+    .await;
+    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "en").await;
+    let invite = alice.handle.invite().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let err = bob.handle.pair(invite.code).await.unwrap_err();
+    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(!alice.handle.status().await.unwrap().paired);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_edits_reactions_and_delivery_states() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+
+    let sent = bob
+        .handle
+        .send("Mirëmëngjes, zemër! ☀️ çaj?", None)
+        .await
+        .unwrap();
+    assert_eq!(sent.author, Author::Me);
+    let NodeEvent::Message(got) = alice
+        .wait_event(
+            "bob's message",
+            |e| matches!(e, NodeEvent::Message(m) if m.id == sent.id),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(got.author, Author::Partner);
+    assert_eq!(got.text.as_deref(), Some("Mirëmëngjes, zemër! ☀️ çaj?"));
+    assert_eq!(got.delivery, None);
+    bob.wait_event(
+        "delivered",
+        |e| matches!(e, NodeEvent::Delivery { id, state: Delivery::Delivered } if *id == sent.id),
+    )
+    .await;
+
+    alice.handle.read(sent.id.clone()).await.unwrap();
+    bob.wait_event(
+        "read",
+        |e| matches!(e, NodeEvent::Delivery { id, state: Delivery::Read } if *id == sent.id),
+    )
+    .await;
+
+    let reply = alice
+        .handle
+        .send("Po! ❤️", Some(sent.id.clone()))
+        .await
+        .unwrap();
+    alice.handle.react(sent.id.clone(), "😂").await.unwrap();
+    bob.handle
+        .edit(sent.id.clone(), "Mirëmëngjes, zemër!")
+        .await
+        .unwrap();
+    assert!(
+        alice.handle.edit(sent.id.clone(), "forged").await.is_err(),
+        "only the author edits"
+    );
+
+    for device in [&alice, &bob] {
+        let history = device
+            .wait_history("converged", |h| {
+                h.len() == 2 && h[0].edited && !h[0].reactions.is_empty()
+            })
+            .await;
+        assert_eq!(history[0].text.as_deref(), Some("Mirëmëngjes, zemër!"));
+        assert_eq!(history[0].reactions[0].emoji, "😂");
+        assert_eq!(history[1].reply_to.as_deref(), Some(sent.id.as_str()));
+        assert_eq!(history[1].id, reply.id);
+    }
+    assert_eq!(bob.history().await[0].delivery, Some(Delivery::Read));
+
+    bob.handle.delete(sent.id.clone()).await.unwrap();
+    alice
+        .wait_history("deleted", |h| h[0].deleted && h[0].text.is_none())
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_hundred_messages_written_offline_arrive_once_in_order() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    alice
+        .wait_event("bob offline", |e| {
+            matches!(e, NodeEvent::Presence { online: false })
+        })
+        .await;
+
+    let mut sent = Vec::new();
+    for i in 0..500 {
+        let message = alice
+            .handle
+            .send(format!("message {i}"), None)
+            .await
+            .unwrap();
+        assert_eq!(message.delivery, Some(Delivery::Queued));
+        sent.push(message.id);
+    }
+
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    let history = bob.wait_history("has all 500", |h| h.len() >= 500).await;
+    assert_eq!(history.len(), 500, "exactly once");
+    let expected: Vec<String> = (0..500).map(|i| format!("message {i}")).collect();
+    assert_eq!(texts(&history), expected, "in order");
+    // Events travel a channel behind the store: wait for the 500th, then make sure
+    // no message was announced twice.
+    bob.wait_event(
+        "the 500th message",
+        |e| matches!(e, NodeEvent::Message(m) if m.text.as_deref() == Some("message 499")),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::Message(_))),
+        500,
+        "bob was told of each message once"
+    );
+
+    alice
+        .wait_history("all delivered", |h| {
+            h.iter().all(|m| m.delivery == Some(Delivery::Delivered))
+        })
+        .await;
+    for id in &sent {
+        assert!(
+            alice.count_events(|e| {
+                matches!(e, NodeEvent::Delivery { id: d, state: Delivery::Delivered } if d == id)
+            }) >= 1,
+            "alice saw {id} delivered"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_write_while_apart_and_converge() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    alice.handle.send("before", None).await.unwrap();
+    bob.wait_history("has before", |h| h.len() == 1).await;
+
+    bob.handle.shutdown().await;
+    for i in 0..5 {
+        alice
+            .handle
+            .send(format!("alice while apart {i}"), None)
+            .await
+            .unwrap();
+    }
+    let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    for i in 0..5 {
+        bob.handle
+            .send(format!("bob while apart {i}"), None)
+            .await
+            .unwrap();
+    }
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+
+    let alice_history = alice.wait_history("has all 11", |h| h.len() == 11).await;
+    let bob_history = bob.wait_history("has all 11", |h| h.len() == 11).await;
+    let ids = |h: &[MessageView]| h.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        ids(&alice_history),
+        ids(&bob_history),
+        "same timeline on both"
+    );
+    assert_eq!(texts(&alice_history), texts(&bob_history));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_gets_nothing() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    alice.handle.send("just for bob", None).await.unwrap();
+    bob.wait_history("delivered", |h| h.len() == 1).await;
+    let before = alice.history().await;
+
+    let carol = Device::start("carol", &root.path().join("carol"), free_port()).await;
+    carol.init("Carol", "en").await;
+    carol.handle.dial(alice.addr()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let err = carol.handle.pair("123456").await.unwrap_err();
+    assert!(err.to_string().contains("not waiting to pair"), "{err}");
+    // An invite Alice made before pairing is worthless to Carol too.
+    assert!(carol.history().await.is_empty());
+
+    // Carol's raw node speaking Hearth's protocols directly.
+    let (net, _events) = hearth_net::spawn(hearth_net::NetConfig {
+        identity_secret: hearth_net::generate_identity(),
+        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+        mdns: false,
+        mdns_query_interval: Duration::from_secs(1),
+    })
+    .unwrap();
+    let alice_status = alice.handle.status().await.unwrap();
+    let alice_device = hearth_net::device_from_peer_text(&alice_status.peer_id).unwrap();
+    net.dial(Some(alice_device), vec![alice.addr()])
+        .await
+        .unwrap();
+    for protocol in [hearth_net::Protocol::Sync, hearth_net::Protocol::Pair] {
+        let opened =
+            tokio::time::timeout(Duration::from_secs(10), net.open(alice_device, protocol)).await;
+        // Either the stream never opens, or it opens and nothing ever comes back.
+        if let Ok(Ok(mut stream)) = opened {
+            let _ = stream.send(b"hello?").await;
+            assert!(
+                stream.recv().await.is_err(),
+                "{protocol:?}: the stranger got an answer"
+            );
+        }
+    }
+    assert_eq!(alice.history().await, before, "alice's store is unchanged");
+    assert!(alice.handle.status().await.unwrap().paired);
+    alice.handle.send("still working", None).await.unwrap();
+    bob.wait_history("still syncing", |h| h.len() == 2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    bob.handle.send("hello", None).await.unwrap();
+    alice.wait_history("has hello", |h| h.len() == 1).await;
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    let before = alice.history().await;
+
+    // Bob's identity, in a raw node that sends whatever the test says.
+    let identity: [u8; 32] = {
+        let store = hearth_store::Store::open(&bob_dir, None).unwrap();
+        store.setting("identity").unwrap().unwrap()
+    };
+    let alice_device =
+        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let attacks: [&[u8]; 3] = [
+        // A frame that is not a sync frame.
+        &[0, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff],
+        // A frame announcing more than the 4 MiB limit.
+        &[0x7f, 0xff, 0xff, 0xff, 1, 2, 3],
+        // A well-formed frame with ops Alice never wrote claiming her as author.
+        &[],
+    ];
+    for (i, attack) in attacks.iter().enumerate() {
+        let (net, mut events) = hearth_net::spawn(hearth_net::NetConfig {
+            identity_secret: identity,
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            mdns_query_interval: Duration::from_secs(1),
+        })
+        .unwrap();
+        net.set_policy(hearth_net::Policy {
+            partner: Some(alice_device),
+        })
+        .await
+        .unwrap();
+        net.dial(Some(alice_device), vec![alice.addr()])
+            .await
+            .unwrap();
+        let stream = net
+            .open(alice_device, hearth_net::Protocol::Sync)
+            .await
+            .unwrap();
+        let (_reader, mut writer) = stream.split();
+        let bytes: Vec<u8> = if attack.is_empty() {
+            let forged = hearth_core::Op {
+                id: hearth_core::OpId {
+                    author: alice_device,
+                    seq: 99,
+                },
+                lamport: hearth_core::Lamport(1),
+                wall_ms: 0,
+                body: hearth_core::OpBody::Text {
+                    text: "forged".into(),
+                    reply_to: None,
+                },
+            };
+            let frame = hearth_core::wire::encode_frame(&hearth_core::wire::SyncFrame::Ops {
+                ops: vec![forged],
+            });
+            let mut bytes = (frame.len() as u32).to_be_bytes().to_vec();
+            bytes.extend(frame);
+            bytes
+        } else {
+            attack.to_vec()
+        };
+        writer.send_raw(&bytes).await.unwrap();
+        // Alice drops the connection.
+        let dropped = tokio::time::timeout(Duration::from_secs(10), async {
+            while let Some(event) = events.recv().await {
+                if matches!(event, hearth_net::NetEvent::Disconnected { .. }) {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        assert_eq!(dropped, Ok(true), "attack {i}: alice kept the connection");
+        net.shutdown().await;
+        assert_eq!(
+            alice.history().await,
+            before,
+            "attack {i}: alice's store changed"
+        );
+    }
+
+    // Alice is still running, and the real Bob still syncs.
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    alice.handle.send("still here", None).await.unwrap();
+    bob.wait_history("synced", |h| h.len() == 2).await;
+}
