@@ -1,0 +1,260 @@
+//! The engine over JSON lines. Each input line is one command object with a `cmd`
+//! and an optional `req`; each output line is one event object with an `event`, and
+//! the answer to a command carries the command's `req`.
+
+use std::path::PathBuf;
+
+use hearth_node::{Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::sync::mpsc;
+
+/// Longest input line accepted; longer ones are answered with an error.
+const MAX_LINE: usize = 256 * 1024;
+
+#[derive(Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
+enum Request {
+    Init {
+        name: String,
+        language: String,
+        time_zone: String,
+    },
+    Status,
+    Invite,
+    NearbyCode,
+    Pair {
+        code: String,
+    },
+    Dial {
+        addr: String,
+    },
+    Send {
+        text: String,
+        reply_to: Option<String>,
+    },
+    React {
+        id: String,
+        emoji: String,
+    },
+    Unreact {
+        id: String,
+        emoji: String,
+    },
+    Edit {
+        id: String,
+        text: String,
+    },
+    Delete {
+        id: String,
+    },
+    Read {
+        up_to: String,
+    },
+    History {
+        limit: Option<usize>,
+        before: Option<String>,
+    },
+    Typing,
+    Quit,
+}
+
+fn error(code: &str, message: impl std::fmt::Display) -> Value {
+    json!({"event": "error", "code": code, "message": message.to_string()})
+}
+
+fn node_error(e: &NodeError) -> Value {
+    error(e.code(), e)
+}
+
+fn with_req(mut event: Value, req: &Option<Value>) -> Value {
+    if let (Some(req), Some(object)) = (req, event.as_object_mut()) {
+        object.insert("req".into(), req.clone());
+    }
+    event
+}
+
+fn event_json(event: NodeEvent) -> Value {
+    match event {
+        NodeEvent::Listening(addr) => json!({"event": "listening", "addr": addr}),
+        NodeEvent::Paired(info) => json!({
+            "event": "paired", "partner": info.partner, "safety_words": info.safety_words,
+        }),
+        NodeEvent::PairingFailed(message) => json!({"event": "pairing_failed", "message": message}),
+        NodeEvent::Message(view) => tagged("message", &view),
+        NodeEvent::MessageChanged(view) => tagged("message_changed", &view),
+        NodeEvent::Delivery { id, state } => json!({"event": "delivery", "id": id, "state": state}),
+        NodeEvent::Presence { online } => json!({"event": "presence", "online": online}),
+        NodeEvent::Typing => json!({"event": "typing"}),
+        NodeEvent::PartnerProfile(profile) => {
+            json!({"event": "partner_profile", "profile": profile})
+        }
+        NodeEvent::Error(message) => error("engine", message),
+    }
+}
+
+fn tagged(event: &str, value: &impl serde::Serialize) -> Value {
+    let mut value = serde_json::to_value(value).unwrap_or_else(|_| json!({}));
+    if let Some(object) = value.as_object_mut() {
+        object.insert("event".into(), json!(event));
+    }
+    value
+}
+
+/// Runs headless mode until `quit` or the end of stdin. Returns the exit code.
+pub(crate) async fn run(profile: PathBuf, listen: Vec<String>, mdns: bool) -> anyhow::Result<i32> {
+    let (out_tx, mut out_rx) = mpsc::channel::<Value>(1024);
+    let writer = tokio::spawn(async move {
+        let mut stdout = tokio::io::stdout();
+        while let Some(value) = out_rx.recv().await {
+            let mut line = value.to_string();
+            line.push('\n');
+            if stdout.write_all(line.as_bytes()).await.is_err() || stdout.flush().await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut config = NodeConfig::new(profile);
+    config.passphrase = std::env::var("HEARTH_PASSPHRASE")
+        .ok()
+        .filter(|p| !p.is_empty());
+    config.listen = listen;
+    config.mdns = mdns;
+    let (node, mut events) = match Node::start(config).await {
+        Ok(started) => started,
+        Err(e) => {
+            let _ = out_tx.send(node_error(&e)).await;
+            drop(out_tx);
+            let _ = writer.await;
+            return Ok(1);
+        }
+    };
+
+    let forward = out_tx.clone();
+    let events_task = tokio::spawn(async move {
+        while let Some(event) = events.recv().await {
+            // My own new messages come only from `send` here, whose answer carries
+            // them with the `req`: printing the engine's copy too would say it twice.
+            if matches!(&event, NodeEvent::Message(m) if m.author == hearth_node::Author::Me) {
+                continue;
+            }
+            if forward.send(event_json(event)).await.is_err() {
+                break;
+            }
+        }
+    });
+
+    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut pairings = tokio::task::JoinSet::new();
+    loop {
+        let line = match lines.next_line().await {
+            Ok(Some(line)) => line,
+            Ok(None) => break,
+            Err(e) => {
+                let _ = out_tx
+                    .send(error("bad_request", format!("unreadable input: {e}")))
+                    .await;
+                continue;
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.len() > MAX_LINE {
+            let _ = out_tx.send(error("bad_request", "line too long")).await;
+            continue;
+        }
+        let parsed: Value = match serde_json::from_str(&line) {
+            Ok(value) => value,
+            Err(e) => {
+                let _ = out_tx
+                    .send(error("bad_request", format!("not JSON: {e}")))
+                    .await;
+                continue;
+            }
+        };
+        let req = parsed.get("req").cloned();
+        let mut body = parsed;
+        if let Some(object) = body.as_object_mut() {
+            object.remove("req");
+        }
+        let request: Request = match serde_json::from_value(body) {
+            Ok(request) => request,
+            Err(e) => {
+                let _ = out_tx.send(with_req(error("bad_request", e), &req)).await;
+                continue;
+            }
+        };
+        if matches!(request, Request::Quit) {
+            let _ = out_tx.send(with_req(json!({"event": "bye"}), &req)).await;
+            break;
+        }
+        // Pairing waits on the other device: run it aside so other commands go on.
+        // Everything else is answered in order, so messages keep the order sent.
+        if let Request::Pair { code } = request {
+            let (node, out) = (node.clone(), out_tx.clone());
+            pairings.spawn(async move {
+                let answer = match node.pair(code).await {
+                    Ok(info) => json!({
+                        "event": "paired", "partner": info.partner, "safety_words": info.safety_words,
+                    }),
+                    Err(e) => node_error(&e),
+                };
+                let _ = out.send(with_req(answer, &req)).await;
+            });
+            continue;
+        }
+        let answer = answer(&node, request).await;
+        let _ = out_tx.send(with_req(answer, &req)).await;
+    }
+
+    pairings.shutdown().await;
+    node.shutdown().await;
+    events_task.abort();
+    drop(out_tx);
+    let _ = writer.await;
+    Ok(0)
+}
+
+async fn answer(node: &NodeHandle, request: Request) -> Value {
+    let ok = |cmd: &str| json!({"event": "ok", "cmd": cmd});
+    let result = match request {
+        Request::Init {
+            name,
+            language,
+            time_zone,
+        } => node
+            .init(Profile {
+                name,
+                language,
+                time_zone,
+            })
+            .await
+            .map(|s| tagged("status", &s)),
+        Request::Status => node.status().await.map(|s| tagged("status", &s)),
+        Request::Invite => node.invite().await.map(|i| tagged("invite", &i)),
+        Request::NearbyCode => node
+            .nearby_code()
+            .await
+            .map(|code| json!({"event": "nearby_code", "code": code})),
+        Request::Dial { addr } => node.dial(addr).await.map(|()| ok("dial")),
+        Request::Send { text, reply_to } => node
+            .send(text, reply_to)
+            .await
+            .map(|m| tagged("message", &m)),
+        Request::React { id, emoji } => node.react(id, emoji).await.map(|()| ok("react")),
+        Request::Unreact { id, emoji } => node.unreact(id, emoji).await.map(|()| ok("unreact")),
+        Request::Edit { id, text } => node.edit(id, text).await.map(|()| ok("edit")),
+        Request::Delete { id } => node.delete(id).await.map(|()| ok("delete")),
+        Request::Read { up_to } => node.read(up_to).await.map(|()| ok("read")),
+        Request::History { limit, before } => node
+            .history(limit.unwrap_or(50), before)
+            .await
+            .map(|messages| json!({"event": "history", "messages": messages})),
+        Request::Typing => node.typing().await.map(|()| ok("typing")),
+        Request::Pair { .. } | Request::Quit => Ok(json!({})),
+    };
+    result.unwrap_or_else(|e| node_error(&e))
+}
