@@ -73,7 +73,10 @@ fn main() {
             let sent = alice.send(format!("ping {i}"), None).await.expect("send");
             loop {
                 match alice_events.recv().await {
-                    Some(NodeEvent::Delivery { id, state: Delivery::Delivered }) if id == sent.id => break,
+                    Some(NodeEvent::Delivery {
+                        id,
+                        state: Delivery::Delivered,
+                    }) if id == sent.id => break,
                     Some(_) => {}
                     None => panic!("engine stopped"),
                 }
@@ -95,7 +98,10 @@ fn main() {
         bob_drain.abort();
         let alice_drain = tokio::spawn(async move { while alice_events.recv().await.is_some() {} });
         for i in 0..CATCH_UP {
-            alice.send(format!("while you were away {i}"), None).await.expect("send");
+            alice
+                .send(format!("while you were away {i}"), None)
+                .await
+                .expect("send");
         }
         let started = Instant::now();
         let (bob, mut bob_events) = start(&root.path().join("bob"), bob_port).await;
