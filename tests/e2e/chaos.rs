@@ -188,7 +188,19 @@ fn every_message_exists_exactly_once_after_kill_9_restarts() {
         );
         histories.push(history);
     }
-    assert_eq!(histories[0], histories[1], "both show the same timeline");
+    if let Some(i) = (0..histories[0].len()).find(|&i| histories[0][i] != histories[1][i]) {
+        let around = |h: &[(String, String)]| -> Vec<String> {
+            h[i.saturating_sub(2)..(i + 3).min(h.len())]
+                .iter()
+                .map(|(_, text)| text.clone())
+                .collect()
+        };
+        panic!(
+            "the timelines differ at position {i}: alice shows {:?}, bob shows {:?}",
+            around(&histories[0]),
+            around(&histories[1])
+        );
+    }
     for side in &mut sides {
         side.proc.take().expect("running").quit();
     }

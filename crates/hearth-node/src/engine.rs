@@ -1043,6 +1043,13 @@ impl Engine {
                     .iter()
                     .find(|(author, _)| *author == self.me)
                     .map_or(0, |(_, seq)| *seq);
+                if theirs_of_mine > self.store.held(self.me) {
+                    tracing::warn!(
+                        theirs = theirs_of_mine,
+                        mine = self.store.held(self.me),
+                        "the partner holds more of this device's log than this device does"
+                    );
+                }
                 self.on_ack(theirs_of_mine).await;
                 if let Some(session) = &mut self.session {
                     session.sent_up_to = theirs_of_mine.min(self.store.held(self.me));

@@ -31,7 +31,10 @@ const MAX_SETTING_BYTES: usize = 1024 * 1024;
 mod prefix {
     /// author index, seq → op
     pub(super) const OPS: u8 = b'o';
-    /// lamport, author index, seq → nothing: the display order of messages
+    /// lamport, author rank, author index, seq → nothing: the display order of
+    /// messages. The rank is the author's place among known devices in device-id
+    /// order, so ties in Lamport time break the same way on both devices (the index
+    /// is first-seen order, which differs between them).
     pub(super) const TIMELINE: u8 = b't';
     /// author index, seq → the message's folded state
     pub(super) const STATE: u8 = b's';
@@ -358,7 +361,8 @@ impl Store {
             let key = op_key(prefix::OPS, idx, op.id.seq);
             batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(op)));
             if op.body.is_message() {
-                batch.insert(&timeline_key(op.lamport, idx, op.id.seq)[..], &[][..]);
+                let rank = self.rank(idx);
+                batch.insert(&timeline_key(op.lamport, rank, idx, op.id.seq)[..], &[][..]);
             }
             if let Some(target) = op.body.target() {
                 let state = match states.remove(&target) {
@@ -403,18 +407,51 @@ impl Store {
     }
 
     /// The small index that stands for `device` in keys, made on first sight.
+    ///
+    /// A new device can change the rank of those already known; their timeline
+    /// entries are then re-keyed in the same atomic write that records the device,
+    /// so the timeline is in device-id order at every moment.
     fn device_index(&mut self, device: DeviceId) -> Result<u16, StoreError> {
         if let Some(&idx) = self.index.get(&device) {
             return Ok(idx);
         }
         let idx = u16::try_from(self.devices.len())
             .map_err(|_| StoreError::Invalid("too many devices"))?;
+        let old_ranks: Vec<u16> = (0..idx).map(|i| self.rank(i)).collect();
+        let mut batch = sled::Batch::default();
         let key = counter_key(prefix::DEVICE, idx);
-        self.tree
-            .insert(&key[..], self.cipher.seal(&key, &wire::encode(&device)))?;
+        batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(&device)));
         self.devices.push(device);
+        let moved: Vec<u16> = (0..idx)
+            .filter(|&i| self.rank(i) != old_ranks[usize::from(i)])
+            .collect();
+        if !moved.is_empty() {
+            for entry in self.tree.scan_prefix([prefix::TIMELINE]) {
+                let (old_key, _) = entry?;
+                let (lamport, entry_idx, seq) =
+                    parse_timeline_key(&old_key).ok_or(StoreError::Corrupt("timeline key"))?;
+                if moved.contains(&entry_idx) {
+                    batch.remove(old_key);
+                    let rank = self.rank(entry_idx);
+                    batch.insert(&timeline_key(lamport, rank, entry_idx, seq)[..], &[][..]);
+                }
+            }
+        }
+        if let Err(e) = self.tree.apply_batch(batch) {
+            self.devices.pop();
+            return Err(e.into());
+        }
         self.index.insert(device, idx);
         Ok(idx)
+    }
+
+    /// The place of device `idx` among known devices in device-id order.
+    fn rank(&self, idx: u16) -> u16 {
+        let Some(device) = self.devices.get(usize::from(idx)) else {
+            return 0;
+        };
+        // At most a handful of devices: counting beats keeping a sorted copy.
+        self.devices.iter().filter(|d| *d < device).count() as u16
     }
 
     /// The highest seq of `author`'s log held here, with no gap below it (0: none).
@@ -522,7 +559,7 @@ impl Store {
     ) -> Result<Vec<Message>, StoreError> {
         let end = match before {
             Some(pos) => match self.index.get(&pos.author) {
-                Some(&idx) => timeline_key(pos.lamport, idx, pos.seq).to_vec(),
+                Some(&idx) => timeline_key(pos.lamport, self.rank(idx), idx, pos.seq).to_vec(),
                 None => return Err(StoreError::Invalid("unknown position")),
             },
             None => vec![prefix::TIMELINE + 1],
@@ -531,7 +568,8 @@ impl Store {
         let mut page = Vec::with_capacity(limit.min(256));
         for entry in self.tree.range(start..end).rev().take(limit) {
             let (key, _) = entry?;
-            let (idx, seq) = parse_timeline_key(&key).ok_or(StoreError::Corrupt("timeline key"))?;
+            let (_, idx, seq) =
+                parse_timeline_key(&key).ok_or(StoreError::Corrupt("timeline key"))?;
             let author = *self
                 .devices
                 .get(usize::from(idx))
@@ -647,19 +685,22 @@ fn op_key(prefix: u8, idx: u16, seq: u64) -> [u8; 11] {
     key
 }
 
-fn timeline_key(lamport: Lamport, idx: u16, seq: u64) -> [u8; 19] {
-    let mut key = [0u8; 19];
+fn timeline_key(lamport: Lamport, rank: u16, idx: u16, seq: u64) -> [u8; 21] {
+    let mut key = [0u8; 21];
     key[0] = prefix::TIMELINE;
     key[1..9].copy_from_slice(&lamport.0.to_be_bytes());
-    key[9..11].copy_from_slice(&idx.to_be_bytes());
-    key[11..].copy_from_slice(&seq.to_be_bytes());
+    key[9..11].copy_from_slice(&rank.to_be_bytes());
+    key[11..13].copy_from_slice(&idx.to_be_bytes());
+    key[13..].copy_from_slice(&seq.to_be_bytes());
     key
 }
 
-fn parse_timeline_key(key: &[u8]) -> Option<(u16, u64)> {
-    let idx = u16::from_be_bytes(key.get(9..11)?.try_into().ok()?);
-    let seq = u64::from_be_bytes(key.get(11..19)?.try_into().ok()?);
-    Some((idx, seq))
+/// (lamport, author index, seq) of a timeline key.
+fn parse_timeline_key(key: &[u8]) -> Option<(Lamport, u16, u64)> {
+    let lamport = u64::from_be_bytes(key.get(1..9)?.try_into().ok()?);
+    let idx = u16::from_be_bytes(key.get(11..13)?.try_into().ok()?);
+    let seq = u64::from_be_bytes(key.get(13..21)?.try_into().ok()?);
+    Some((Lamport(lamport), idx, seq))
 }
 
 fn counter_key(prefix: u8, idx: u16) -> [u8; 3] {

@@ -322,6 +322,44 @@ fn edits_deletes_reactions_and_reads_fold_into_messages() {
     assert_eq!(store.read_up_to(ME), gone.id.seq);
 }
 
+/// Regression: ties in Lamport time were broken by the order in which each store
+/// first saw a device, so two partners' simultaneous first messages showed in
+/// opposite orders on their two devices (found by the kill -9 chaos test).
+#[test]
+fn both_devices_order_simultaneous_messages_the_same_way() {
+    let order = |first_local: DeviceId, other: DeviceId| {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::create(dir.path(), None).unwrap();
+        // Both write at Lamport 1 before hearing from the other.
+        store.append_local(first_local, 0, text("mine")).unwrap();
+        store
+            .apply_remote(&[Op {
+                id: OpId {
+                    author: other,
+                    seq: 1,
+                },
+                lamport: Lamport(1),
+                wall_ms: 0,
+                body: text("theirs"),
+            }])
+            .unwrap();
+        store
+            .page_before(None, 10)
+            .unwrap()
+            .iter()
+            .map(|m| m.op.id.author)
+            .collect::<Vec<_>>()
+    };
+    let on_mine = order(ME, PARTNER);
+    let on_partners = order(PARTNER, ME);
+    assert_eq!(on_mine, on_partners);
+    assert_eq!(
+        on_mine,
+        [ME, PARTNER],
+        "ties break by device id, as in hearth-core"
+    );
+}
+
 #[test]
 fn paging_walks_back_through_history() {
     let dir = tempfile::tempdir().unwrap();
