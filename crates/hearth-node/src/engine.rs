@@ -28,6 +28,8 @@ const MAX_PAIRING_FAILURES: u32 = 3;
 /// Longest wait between attempts to reach the partner.
 const MAX_REDIAL: Duration = Duration::from_secs(30);
 const MAX_REMEMBERED_ADDRS: usize = 16;
+/// How long an invite waits for the network to report an address to put in it.
+const INVITE_ADDRESS_WAIT: Duration = Duration::from_secs(5);
 
 const SETTING_IDENTITY: &str = "identity";
 const SETTING_STATIC: &str = "noise-static";
@@ -92,6 +94,8 @@ pub(crate) struct Engine {
     listen: Vec<String>,
     redial_at: Instant,
     redial_delay: Duration,
+    /// Invites asked for before the network reported an address to put in them.
+    waiting_invites: Vec<(Instant, Reply<InviteInfo>)>,
 }
 
 fn now_ms() -> i64 {
@@ -175,6 +179,7 @@ impl Engine {
             listen: Vec::new(),
             redial_at: Instant::now(),
             redial_delay: Duration::from_secs(1),
+            waiting_invites: Vec::new(),
         };
         tracing::info!(device = %engine.me, "engine started");
         tokio::spawn(engine.run());
@@ -230,8 +235,14 @@ impl Engine {
                 let _ = reply.send(Ok(self.status()));
             }
             Command::Invite(reply) => {
-                let result = self.make_invite();
-                let _ = reply.send(result);
+                // An invite without an address is useless to the partner: right after
+                // start, wait for the first listen address.
+                if self.listen.is_empty() && self.ready_to_pair().is_ok() {
+                    self.waiting_invites.push((Instant::now(), reply));
+                } else {
+                    let result = self.make_invite();
+                    let _ = reply.send(result);
+                }
             }
             Command::NearbyCode(reply) => {
                 let result = self.ready_to_pair().map(|()| {
@@ -453,6 +464,12 @@ impl Engine {
                 .iter()
                 .filter_map(|a| hearth_net::addr_from_bytes(a).ok())
                 .collect();
+            if addrs.is_empty() {
+                let _ = reply.send(Err(NodeError::Pairing(
+                    "the invite has no address to reach your partner at; ask for a new one".into(),
+                )));
+                return;
+            }
             if let Err(e) = self.net.dial(Some(them), addrs.clone()).await {
                 let _ = reply.send(Err(e.into()));
                 return;
@@ -761,6 +778,10 @@ impl Engine {
         match event {
             NetEvent::Listening { addr } => {
                 self.listen.push(addr.clone());
+                for (_, reply) in std::mem::take(&mut self.waiting_invites) {
+                    let result = self.make_invite();
+                    let _ = reply.send(result);
+                }
                 self.emit(NodeEvent::Listening(addr)).await;
             }
             NetEvent::Connected { peer, .. } => {
@@ -934,6 +955,16 @@ impl Engine {
     }
 
     async fn maintain(&mut self) {
+        let (expired, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting_invites)
+            .into_iter()
+            .partition(|(asked, _)| asked.elapsed() > INVITE_ADDRESS_WAIT);
+        self.waiting_invites = waiting;
+        for (_, reply) in expired {
+            let _ = reply.send(Err(NodeError::Invalid(
+                "this device is not reachable on any address yet; check the network and try again"
+                    .into(),
+            )));
+        }
         if let Some(offer) = &self.offer
             && offer.expires_at_ms < now_ms()
         {

@@ -12,6 +12,8 @@ use crate::types::Profile;
 
 /// How long a whole pairing may take before it is abandoned.
 pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long reaching the other device may take before we say it is unreachable.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A message on the pairing stream.
 #[derive(Debug, Serialize, Deserialize)]
@@ -199,9 +201,9 @@ pub(crate) async fn initiate(net: Net, setup: PairSetup) -> Result<PairOutcome, 
 async fn initiate_once(net: &Net, setup: &PairSetup) -> Result<PairOutcome, PairFail> {
     let run = async {
         let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
-        let mut stream = net
-            .open(setup.them, Protocol::Pair)
+        let mut stream = tokio::time::timeout(OPEN_TIMEOUT, net.open(setup.them, Protocol::Pair))
             .await
+            .map_err(|_| PairFail::Unreachable("no connection".into()))?
             .map_err(|e| PairFail::Unreachable(e.to_string()))?;
         let (mut pairing, first) =
             Pairing::initiator(input(setup, &me, &them)?).map_err(|_| PairFail::Protocol)?;
