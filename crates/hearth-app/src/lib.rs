@@ -1,1 +1,31 @@
-//! placeholder
+//! Hearth's desktop window: onboarding, pairing and chat, in English and Albanian.
+//!
+//! The only crate that imports egui and eframe. [`HearthApp`] never blocks: it sends
+//! work to the engine on a tokio runtime it owns, gets results back on a bounded
+//! channel, and drains `NodeEvent`s into its view-model at the start of each frame.
+//! The engine wakes it with `request_repaint` through `NodeConfig::on_event`, so no
+//! backend crate knows egui.
+
+mod app;
+pub mod i18n;
+mod theme;
+mod views;
+
+pub use app::{AppOptions, HearthApp};
+
+/// Opens the window and runs until it is closed.
+pub fn run(options: AppOptions) -> eframe::Result {
+    let native = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Hearth")
+            .with_app_id("hearth")
+            .with_inner_size([420.0, 680.0])
+            .with_min_inner_size([340.0, 460.0]),
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Hearth",
+        native,
+        Box::new(|cc| Ok(Box::new(HearthApp::new(&cc.egui_ctx, options)))),
+    )
+}

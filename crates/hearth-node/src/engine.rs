@@ -324,6 +324,20 @@ impl Engine {
                 }
                 let _ = reply.send(Ok(()));
             }
+            Command::AppSetting(name, reply) => {
+                let result = self.store.setting::<String>(&format!("app:{name}"));
+                let _ = reply.send(result.map_err(NodeError::from));
+            }
+            Command::SetAppSetting(name, value, reply) => {
+                let result = if value.len() > 64 * 1024 {
+                    Err(NodeError::Invalid("setting too long".into()))
+                } else {
+                    self.store
+                        .set_setting(&format!("app:{name}"), &value)
+                        .map_err(NodeError::from)
+                };
+                let _ = reply.send(result);
+            }
             Command::Shutdown(_) => {}
         }
     }
@@ -375,6 +389,11 @@ impl Engine {
                 KeyProtection::Passphrase => "passphrase",
                 KeyProtection::KeyFile => "key_file",
             },
+            safety_words: self
+                .partner
+                .as_ref()
+                .map(|p| p.safety_words.clone())
+                .unwrap_or_default(),
         }
     }
 

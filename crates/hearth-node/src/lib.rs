@@ -105,7 +105,29 @@ pub(crate) enum Command {
         reply: Reply<Vec<MessageView>>,
     },
     Typing(Reply<()>),
+    AppSetting(String, Reply<Option<String>>),
+    SetAppSetting(String, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Whether a profile exists in a directory, and whether it needs a passphrase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProfileState {
+    /// No profile yet: show the welcome.
+    New,
+    /// A profile whose key is in a key file: opens without asking.
+    KeyFile,
+    /// A profile protected by a passphrase: ask for it.
+    Passphrase,
+}
+
+/// Looks at the profile in `dir` without opening it.
+pub fn profile_state(dir: &std::path::Path) -> Result<ProfileState, NodeError> {
+    Ok(match hearth_store::Store::protection_of(dir)? {
+        None => ProfileState::New,
+        Some(hearth_store::KeyProtection::KeyFile) => ProfileState::KeyFile,
+        Some(hearth_store::KeyProtection::Passphrase) => ProfileState::Passphrase,
+    })
 }
 
 /// The engine, to start.
@@ -258,6 +280,23 @@ impl NodeHandle {
     /// Tells the partner this user is typing (if they are connected; never stored).
     pub async fn typing(&self) -> Result<(), NodeError> {
         self.ask(Command::Typing).await
+    }
+
+    /// A setting the app keeps (a draft, the theme), encrypted in the store like
+    /// everything else.
+    pub async fn app_setting(&self, name: impl Into<String>) -> Result<Option<String>, NodeError> {
+        let name = name.into();
+        self.ask(|r| Command::AppSetting(name, r)).await
+    }
+
+    /// Stores an app setting.
+    pub async fn set_app_setting(
+        &self,
+        name: impl Into<String>,
+        value: impl Into<String>,
+    ) -> Result<(), NodeError> {
+        let (name, value) = (name.into(), value.into());
+        self.ask(|r| Command::SetAppSetting(name, value, r)).await
     }
 
     /// Stops the engine: flushes the store and closes the network. Returns when the

@@ -105,6 +105,8 @@ pub struct Status {
     pub profile: Option<Profile>,
     /// Where the store's key is kept: `passphrase` or `key_file`.
     pub key_protection: &'static str,
+    /// The words both saw at pairing, to compare again later.
+    pub safety_words: Vec<String>,
 }
 
 /// An invite to show and send.

@@ -93,6 +93,16 @@ impl Store {
         dir.join(keys::ENVELOPE_FILE).exists()
     }
 
+    /// How the profile in `dir` keeps its key, without opening it; `None` if there is
+    /// no profile there. Lets a UI ask for a passphrase only when one is needed.
+    pub fn protection_of(dir: &Path) -> Result<Option<KeyProtection>, OpenError> {
+        match keys::read_envelope(dir) {
+            Ok(envelope) => Ok(Some(envelope.protection())),
+            Err(OpenError::NoProfile { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Creates a new profile in `dir` (made if missing, mode 0700). With a passphrase,
     /// the data key is wrapped by it; without, it goes to the key file.
     pub fn create(dir: &Path, passphrase: Option<&str>) -> Result<Store, OpenError> {

@@ -13,6 +13,19 @@ use clap::{Parser, Subcommand};
 #[derive(Parser)]
 #[command(version, about)]
 struct Cli {
+    /// The profile directory for the window (default: the platform's data directory,
+    /// e.g. ~/.local/share/hearth). Use another to run two instances side by side.
+    #[arg(long, global = false)]
+    profile: Option<PathBuf>,
+    /// An address to listen on (repeatable); default: all interfaces, random ports.
+    #[arg(long)]
+    listen: Vec<String>,
+    /// Do not use mDNS to find devices on the LAN.
+    #[arg(long)]
+    no_mdns: bool,
+    /// An address to connect to at start, e.g. a partner's device (repeatable).
+    #[arg(long)]
+    dial: Vec<String>,
     #[command(subcommand)]
     mode: Option<Mode>,
 }
@@ -54,11 +67,21 @@ fn main() -> anyhow::Result<()> {
             std::process::exit(code);
         }
         None => {
-            eprintln!(
-                "The Hearth desktop window is not built yet. Run the engine with:\n  \
-                 hearth headless --profile DIR\n(see docs/headless.md)"
-            );
-            std::process::exit(2);
+            let profile = match cli.profile {
+                Some(dir) => dir,
+                None => directories::ProjectDirs::from("", "", "hearth")
+                    .map(|dirs| dirs.data_dir().to_path_buf())
+                    .ok_or_else(|| anyhow::anyhow!("no home directory; pass --profile DIR"))?,
+            };
+            hearth_app::run(hearth_app::AppOptions {
+                profile_dir: profile,
+                listen: cli.listen,
+                mdns: !cli.no_mdns,
+                notifications: true,
+                dial: cli.dial,
+            })
+            .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))?;
+            Ok(())
         }
     }
 }

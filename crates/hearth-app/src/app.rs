@@ -1,0 +1,781 @@
+//! The app's state: which screen, the view-model of the chat, and the bridge to the
+//! engine.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearth_node::{
+    Author, Delivery, InviteInfo, MessageView, Node, NodeConfig, NodeError, NodeEvent, NodeHandle,
+    PairedInfo, Profile, ProfileState, Status,
+};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::i18n::{Lang, Tr};
+
+/// How the app starts: which profile, and the engine's network options.
+#[derive(Clone, Debug)]
+pub struct AppOptions {
+    /// The profile directory.
+    pub profile_dir: PathBuf,
+    /// Addresses to listen on; empty for the default.
+    pub listen: Vec<String>,
+    /// Whether to use mDNS.
+    pub mdns: bool,
+    /// Whether to show desktop notifications at all (tests turn them off).
+    pub notifications: bool,
+    /// Addresses to connect to once the engine runs (e.g. a partner's device on a
+    /// network where mDNS does not reach).
+    pub dial: Vec<String>,
+}
+
+/// Messages loaded per page of history.
+pub(crate) const PAGE: usize = 60;
+
+/// What background work reports back to the UI thread.
+pub(crate) enum UiResult {
+    Started(Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NodeError>),
+    Status(Result<Status, NodeError>),
+    Invite(Result<InviteInfo, NodeError>),
+    NearbyCode(Result<String, NodeError>),
+    Paired(Result<PairedInfo, NodeError>),
+    Sent(Result<MessageView, NodeError>),
+    History {
+        older: bool,
+        result: Result<Vec<MessageView>, NodeError>,
+    },
+    Setting {
+        name: String,
+        value: Option<String>,
+    },
+    Failed(NodeError),
+}
+
+/// The screen shown.
+pub(crate) enum Screen {
+    Loading,
+    Welcome,
+    Setup(SetupForm),
+    Unlock {
+        passphrase: String,
+        error: Option<String>,
+    },
+    Pair(PairScreen),
+    SafetyWords(PairedInfo),
+    Chat,
+    Settings(SettingsForm),
+}
+
+#[derive(Default)]
+pub(crate) struct SetupForm {
+    pub(crate) name: String,
+    pub(crate) time_zone: String,
+    pub(crate) passphrase: String,
+    pub(crate) repeat: String,
+    pub(crate) error: Option<String>,
+    /// The profile store exists already (created earlier, never set up).
+    pub(crate) store_exists: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairTab {
+    Invite,
+    HaveInvite,
+    Nearby,
+}
+
+pub(crate) struct PairScreen {
+    pub(crate) tab: PairTab,
+    pub(crate) invite: Option<InviteInfo>,
+    pub(crate) pasted: String,
+    pub(crate) nearby_code: Option<String>,
+    pub(crate) typed_code: String,
+    /// Pairing with the partner's code is under way.
+    pub(crate) busy: bool,
+    /// An invite was asked of the engine.
+    pub(crate) invite_requested: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) copied: bool,
+}
+
+pub(crate) struct SettingsForm {
+    pub(crate) name: String,
+    pub(crate) time_zone: String,
+    pub(crate) saved: bool,
+    pub(crate) error: Option<String>,
+}
+
+/// The theme the user chose.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ThemeChoice {
+    Light,
+    Dark,
+    System,
+}
+
+impl ThemeChoice {
+    pub(crate) fn code(self) -> &'static str {
+        match self {
+            ThemeChoice::Light => "light",
+            ThemeChoice::Dark => "dark",
+            ThemeChoice::System => "system",
+        }
+    }
+
+    fn from_code(code: &str) -> ThemeChoice {
+        match code {
+            "light" => ThemeChoice::Light,
+            "dark" => ThemeChoice::Dark,
+            _ => ThemeChoice::System,
+        }
+    }
+}
+
+/// The Hearth window.
+pub struct HearthApp {
+    pub(crate) options: AppOptions,
+    runtime: tokio::runtime::Runtime,
+    tasks: JoinSet<()>,
+    results_tx: mpsc::Sender<UiResult>,
+    results_rx: mpsc::Receiver<UiResult>,
+    pub(crate) node: Option<NodeHandle>,
+    events: Option<mpsc::Receiver<NodeEvent>>,
+    ctx: egui::Context,
+    pub(crate) tr: Tr,
+    pub(crate) screen: Screen,
+    pub(crate) status: Option<Status>,
+    /// Loaded messages in timeline order.
+    pub(crate) messages: Vec<MessageView>,
+    pub(crate) has_older: bool,
+    pub(crate) loading_older: bool,
+    pub(crate) composer: String,
+    pub(crate) saved_draft: String,
+    pub(crate) replying_to: Option<String>,
+    pub(crate) editing: Option<String>,
+    pub(crate) partner_typing_until: Option<Instant>,
+    last_typing_sent: Option<Instant>,
+    /// The first message that arrived while the window was not focused.
+    pub(crate) unread_from: Option<String>,
+    last_read_marked: Option<String>,
+    pub(crate) theme: ThemeChoice,
+    pub(crate) notifications: bool,
+    pub(crate) hide_text: bool,
+    pub(crate) scroll_to_bottom: bool,
+    pending_notifications: usize,
+    pub(crate) toast: Option<(String, Instant)>,
+}
+
+impl HearthApp {
+    /// Creates the app and starts opening the profile.
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> HearthApp {
+        crate::theme::install(ctx);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("hearth_engine")
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("cannot start the engine's runtime: {e}"));
+        let (results_tx, results_rx) = mpsc::channel(256);
+        let lang = system_lang();
+        let mut app = HearthApp {
+            options,
+            runtime,
+            tasks: JoinSet::new(),
+            results_tx,
+            results_rx,
+            node: None,
+            events: None,
+            ctx: ctx.clone(),
+            tr: Tr::new(lang),
+            screen: Screen::Loading,
+            status: None,
+            messages: Vec::new(),
+            has_older: false,
+            loading_older: false,
+            composer: String::new(),
+            saved_draft: String::new(),
+            replying_to: None,
+            editing: None,
+            partner_typing_until: None,
+            last_typing_sent: None,
+            unread_from: None,
+            last_read_marked: None,
+            theme: ThemeChoice::System,
+            notifications: true,
+            hide_text: false,
+            scroll_to_bottom: true,
+            pending_notifications: 0,
+            toast: None,
+        };
+        match hearth_node::profile_state(&app.options.profile_dir) {
+            Ok(ProfileState::New) => app.screen = Screen::Welcome,
+            Ok(ProfileState::KeyFile) => app.start_engine(None),
+            Ok(ProfileState::Passphrase) => {
+                app.screen = Screen::Unlock {
+                    passphrase: String::new(),
+                    error: None,
+                }
+            }
+            Err(e) => app.toast(e.to_string()),
+        }
+        app
+    }
+
+    /// Runs `work` on the engine's runtime and sends its result to the UI.
+    pub(crate) fn spawn<F>(&mut self, work: F)
+    where
+        F: std::future::Future<Output = UiResult> + Send + 'static,
+    {
+        let tx = self.results_tx.clone();
+        let ctx = self.ctx.clone();
+        self.tasks.spawn_on(
+            async move {
+                let result = work.await;
+                let _ = tx.send(result).await;
+                ctx.request_repaint();
+            },
+            self.runtime.handle(),
+        );
+    }
+
+    /// Runs a command on the engine, if it is running.
+    pub(crate) fn with_node<F, Fut>(&mut self, work: F)
+    where
+        F: FnOnce(NodeHandle) -> Fut,
+        Fut: std::future::Future<Output = UiResult> + Send + 'static,
+    {
+        if let Some(node) = self.node.clone() {
+            self.spawn(work(node));
+        }
+    }
+
+    pub(crate) fn start_engine(&mut self, passphrase: Option<String>) {
+        let mut config = NodeConfig::new(&self.options.profile_dir);
+        config.passphrase = passphrase;
+        config.listen = self.options.listen.clone();
+        config.mdns = self.options.mdns;
+        let ctx = self.ctx.clone();
+        config.on_event = Some(Arc::new(move || ctx.request_repaint()));
+        if !matches!(self.screen, Screen::Unlock { .. }) {
+            self.screen = Screen::Loading;
+        }
+        self.spawn(async move { UiResult::Started(Node::start(config).await) });
+    }
+
+    pub(crate) fn refresh_status(&mut self) {
+        self.with_node(|node| async move { UiResult::Status(node.status().await) });
+    }
+
+    pub(crate) fn toast(&mut self, message: String) {
+        self.toast = Some((message, Instant::now()));
+    }
+
+    pub(crate) fn set_lang(&mut self, lang: Lang) {
+        if self.tr.lang() != lang {
+            self.tr = Tr::new(lang);
+        }
+    }
+
+    pub(crate) fn partner_name(&self) -> String {
+        self.status
+            .as_ref()
+            .and_then(|s| s.partner.as_ref())
+            .map(|p| p.name.clone())
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn online(&self) -> bool {
+        self.status.as_ref().is_some_and(|s| s.online)
+    }
+
+    pub(crate) fn set_theme(&mut self, choice: ThemeChoice) {
+        self.theme = choice;
+        self.ctx.set_theme(match choice {
+            ThemeChoice::Light => egui::ThemePreference::Light,
+            ThemeChoice::Dark => egui::ThemePreference::Dark,
+            ThemeChoice::System => egui::ThemePreference::System,
+        });
+    }
+
+    pub(crate) fn save_setting(&mut self, name: &'static str, value: String) {
+        self.with_node(move |node| async move {
+            match node.set_app_setting(name, value).await {
+                Ok(()) => UiResult::Setting {
+                    name: String::new(),
+                    value: None,
+                },
+                Err(e) => UiResult::Failed(e),
+            }
+        });
+    }
+
+    fn load_setting(&mut self, name: &'static str) {
+        self.with_node(move |node| async move {
+            let value = node.app_setting(name).await.ok().flatten();
+            UiResult::Setting {
+                name: name.to_string(),
+                value,
+            }
+        });
+    }
+
+    /// Loads the newest page, or the page before the oldest loaded message.
+    pub(crate) fn load_history(&mut self, older: bool) {
+        let before = if older {
+            self.messages.first().map(|m| m.id.clone())
+        } else {
+            None
+        };
+        if older {
+            self.loading_older = true;
+        }
+        self.with_node(move |node| async move {
+            UiResult::History {
+                older,
+                result: node.history(PAGE, before).await,
+            }
+        });
+    }
+
+    pub(crate) fn send_composer(&mut self) {
+        let text = self.composer.trim().to_string();
+        if text.is_empty() {
+            return;
+        }
+        self.composer.clear();
+        self.scroll_to_bottom = true;
+        if let Some(id) = self.editing.take() {
+            self.with_node(move |node| async move {
+                match node.edit(id, text).await {
+                    Ok(()) => UiResult::Setting {
+                        name: String::new(),
+                        value: None,
+                    },
+                    Err(e) => UiResult::Failed(e),
+                }
+            });
+        } else {
+            let reply_to = self.replying_to.take();
+            self.with_node(
+                move |node| async move { UiResult::Sent(node.send(text, reply_to).await) },
+            );
+        }
+    }
+
+    pub(crate) fn typing(&mut self) {
+        let due = self
+            .last_typing_sent
+            .is_none_or(|t| t.elapsed() > Duration::from_secs(3));
+        if due {
+            self.last_typing_sent = Some(Instant::now());
+            self.with_node(|node| async move {
+                let _ = node.typing().await;
+                UiResult::Setting {
+                    name: String::new(),
+                    value: None,
+                }
+            });
+        }
+    }
+
+    /// Applies finished work and engine events. Called at the start of each frame.
+    fn drain(&mut self) {
+        while let Some(finished) = self.tasks.try_join_next() {
+            if let Err(e) = finished
+                && e.is_panic()
+            {
+                tracing::error!("a background task panicked");
+            }
+        }
+        while let Ok(result) = self.results_rx.try_recv() {
+            self.apply_result(result);
+        }
+        let mut events = Vec::new();
+        if let Some(rx) = &mut self.events {
+            while let Ok(event) = rx.try_recv() {
+                events.push(event);
+            }
+        }
+        for event in events {
+            self.apply_event(event);
+        }
+    }
+
+    fn apply_result(&mut self, result: UiResult) {
+        match result {
+            UiResult::Started(Ok((node, events))) => {
+                self.node = Some(node);
+                self.events = Some(events);
+                self.refresh_status();
+                for addr in self.options.dial.clone() {
+                    self.with_node(move |node| async move {
+                        match node.dial(addr).await {
+                            Ok(()) => UiResult::Setting {
+                                name: String::new(),
+                                value: None,
+                            },
+                            Err(e) => UiResult::Failed(e),
+                        }
+                    });
+                }
+            }
+            UiResult::Started(Err(e)) => {
+                let message = match &e {
+                    NodeError::Open(hearth_store_error) => match e.code() {
+                        "wrong_passphrase" => self.tr.t("unlock-wrong"),
+                        "profile_locked" => self.tr.t("unlock-locked"),
+                        _ => hearth_store_error.to_string(),
+                    },
+                    other => other.to_string(),
+                };
+                match &mut self.screen {
+                    Screen::Unlock { error, passphrase } => {
+                        passphrase.clear();
+                        *error = Some(message);
+                    }
+                    _ => {
+                        self.screen = Screen::Welcome;
+                        self.toast(message);
+                    }
+                }
+            }
+            UiResult::Status(Ok(status)) => self.apply_status(status),
+            UiResult::Status(Err(e)) | UiResult::Failed(e) => self.toast(e.to_string()),
+            UiResult::Invite(result) => {
+                if let Screen::Pair(pair) = &mut self.screen {
+                    match result {
+                        Ok(invite) => pair.invite = Some(invite),
+                        Err(e) => pair.error = Some(e.to_string()),
+                    }
+                }
+            }
+            UiResult::NearbyCode(result) => {
+                if let Screen::Pair(pair) = &mut self.screen {
+                    match result {
+                        Ok(code) => pair.nearby_code = Some(code),
+                        Err(e) => pair.error = Some(e.to_string()),
+                    }
+                }
+            }
+            UiResult::Paired(Ok(info)) => self.paired(info),
+            UiResult::Paired(Err(e)) => {
+                let reason = match &e {
+                    NodeError::Pairing(reason) => reason.clone(),
+                    other => other.to_string(),
+                };
+                let message = self.tr.t1("pair-failed", "reason", reason);
+                if let Screen::Pair(pair) = &mut self.screen {
+                    pair.busy = false;
+                    pair.error = Some(message);
+                }
+            }
+            UiResult::Sent(Ok(message)) => self.upsert(message),
+            UiResult::Sent(Err(e)) => self.toast(e.to_string()),
+            UiResult::History { older, result } => {
+                self.loading_older = false;
+                match result {
+                    Ok(page) => {
+                        self.has_older = page.len() == PAGE;
+                        if older {
+                            let mut page = page;
+                            page.append(&mut self.messages);
+                            self.messages = page;
+                        } else {
+                            self.messages = page;
+                            self.scroll_to_bottom = true;
+                        }
+                    }
+                    Err(e) => self.toast(e.to_string()),
+                }
+            }
+            UiResult::Setting { name, value } => match (name.as_str(), value) {
+                ("draft", Some(draft)) => {
+                    if self.composer.is_empty() {
+                        self.composer = draft.clone();
+                    }
+                    self.saved_draft = draft;
+                }
+                ("theme", Some(theme)) => self.set_theme(ThemeChoice::from_code(&theme)),
+                ("notifications", Some(on)) => self.notifications = on == "on",
+                ("hide_text", Some(on)) => self.hide_text = on == "on",
+                _ => {}
+            },
+        }
+    }
+
+    fn apply_status(&mut self, status: Status) {
+        if let Some(profile) = &status.profile {
+            self.set_lang(Lang::from_code(&profile.language));
+        }
+        let first = self.status.is_none();
+        let (has_profile, paired) = (status.profile.is_some(), status.paired);
+        self.status = Some(status);
+        match &self.screen {
+            Screen::Loading | Screen::Unlock { .. } | Screen::Setup(_) if !has_profile => {
+                self.screen = Screen::Setup(SetupForm {
+                    time_zone: system_time_zone(),
+                    store_exists: true,
+                    ..SetupForm::default()
+                });
+            }
+            Screen::Loading | Screen::Unlock { .. } | Screen::Setup(_) if !paired => {
+                self.screen = Screen::Pair(PairScreen::new());
+            }
+            Screen::Loading | Screen::Unlock { .. } if paired => self.enter_chat(),
+            _ => {}
+        }
+        if first && paired {
+            for name in ["theme", "notifications", "hide_text"] {
+                self.load_setting(name);
+            }
+        }
+    }
+
+    pub(crate) fn enter_chat(&mut self) {
+        self.screen = Screen::Chat;
+        self.load_history(false);
+        self.load_setting("draft");
+    }
+
+    fn paired(&mut self, info: PairedInfo) {
+        self.screen = Screen::SafetyWords(info);
+        self.refresh_status();
+    }
+
+    pub(crate) fn create_profile(&mut self) {
+        let Screen::Setup(form) = &mut self.screen else {
+            return;
+        };
+        let name = form.name.trim().to_string();
+        if name.is_empty() {
+            form.error = Some(self.tr.t("error-name-required"));
+            return;
+        }
+        if jiff::tz::TimeZone::get(form.time_zone.trim()).is_err() {
+            form.error = Some(self.tr.t("error-time-zone"));
+            return;
+        }
+        if !form.store_exists && form.passphrase != form.repeat {
+            form.error = Some(self.tr.t("error-passphrase-mismatch"));
+            return;
+        }
+        let profile = Profile {
+            name,
+            language: self.tr.lang().code().to_string(),
+            time_zone: form.time_zone.trim().to_string(),
+        };
+        let passphrase = (!form.passphrase.is_empty()).then(|| form.passphrase.clone());
+        let store_exists = form.store_exists;
+        form.error = None;
+        if store_exists {
+            self.with_node(move |node| async move { UiResult::Status(node.init(profile).await) });
+            return;
+        }
+        let mut config = NodeConfig::new(&self.options.profile_dir);
+        config.passphrase = passphrase;
+        config.listen = self.options.listen.clone();
+        config.mdns = self.options.mdns;
+        let ctx = self.ctx.clone();
+        config.on_event = Some(Arc::new(move || ctx.request_repaint()));
+        self.spawn(async move {
+            match Node::start(config).await {
+                Ok((node, events)) => match node.init(profile).await {
+                    Ok(_) => UiResult::Started(Ok((node, events))),
+                    Err(e) => UiResult::Started(Err(e)),
+                },
+                Err(e) => UiResult::Started(Err(e)),
+            }
+        });
+    }
+
+    /// Puts a message in the loaded timeline, replacing an older copy of it.
+    fn upsert(&mut self, message: MessageView) {
+        if let Some(existing) = self.messages.iter_mut().find(|m| m.id == message.id) {
+            *existing = message;
+            return;
+        }
+        let at = self.messages.partition_point(|m| m.pos < message.pos);
+        self.messages.insert(at, message);
+    }
+
+    fn apply_event(&mut self, event: NodeEvent) {
+        match event {
+            NodeEvent::Message(message) => {
+                let theirs = message.author == Author::Partner;
+                if theirs {
+                    self.partner_typing_until = None;
+                    if !self.ctx.input(|i| i.focused) {
+                        if self.unread_from.is_none() {
+                            self.unread_from = Some(message.id.clone());
+                        }
+                        self.notify(&message);
+                    }
+                }
+                self.scroll_to_bottom = true;
+                self.upsert(message);
+            }
+            NodeEvent::MessageChanged(message) => {
+                if let Some(existing) = self.messages.iter_mut().find(|m| m.id == message.id) {
+                    *existing = message;
+                }
+            }
+            NodeEvent::Delivery { id, state } => {
+                if let Some(message) = self.messages.iter_mut().find(|m| m.id == id) {
+                    message.delivery = Some(state);
+                }
+            }
+            NodeEvent::Presence { online } => {
+                if let Some(status) = &mut self.status {
+                    status.online = online;
+                }
+            }
+            NodeEvent::Typing => {
+                self.partner_typing_until = Some(Instant::now() + Duration::from_secs(5));
+                self.ctx.request_repaint_after(Duration::from_secs(5));
+            }
+            NodeEvent::Paired(info) => self.paired(info),
+            NodeEvent::PairingFailed(reason) => {
+                let message = self.tr.t1("pair-failed", "reason", reason);
+                if let Screen::Pair(pair) = &mut self.screen {
+                    pair.error = Some(message);
+                }
+            }
+            NodeEvent::PartnerProfile(profile) => {
+                if let Some(status) = &mut self.status {
+                    status.partner = Some(profile);
+                }
+            }
+            NodeEvent::Listening(_) => self.refresh_status(),
+            NodeEvent::Error(message) => self.toast(message),
+        }
+    }
+
+    fn notify(&mut self, message: &MessageView) {
+        if !(self.options.notifications && self.notifications) {
+            return;
+        }
+        self.pending_notifications += 1;
+        let title = self.partner_name();
+        let body = if self.hide_text {
+            self.tr
+                .t1("notify-hidden", "count", self.pending_notifications)
+        } else {
+            message.text.clone().unwrap_or_default()
+        };
+        // A desktop without a notification service simply shows nothing.
+        if let Err(e) = notify_rust::Notification::new()
+            .summary(&title)
+            .body(&body)
+            .appname("Hearth")
+            .show()
+        {
+            tracing::debug!(error = %e, "no notification service");
+        }
+    }
+
+    /// Marks the partner's newest loaded message read while the chat is in view.
+    fn mark_read(&mut self) {
+        if !matches!(self.screen, Screen::Chat) || !self.ctx.input(|i| i.focused) {
+            return;
+        }
+        self.pending_notifications = 0;
+        let Some(latest) = self
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.author == Author::Partner)
+        else {
+            return;
+        };
+        if self.last_read_marked.as_deref() == Some(latest.id.as_str()) {
+            return;
+        }
+        let id = latest.id.clone();
+        self.last_read_marked = Some(id.clone());
+        self.with_node(move |node| async move {
+            match node.read(id).await {
+                Ok(()) => UiResult::Setting {
+                    name: String::new(),
+                    value: None,
+                },
+                Err(e) => UiResult::Failed(e),
+            }
+        });
+    }
+
+    fn save_draft_if_changed(&mut self) {
+        if matches!(self.screen, Screen::Chat)
+            && self.composer != self.saved_draft
+            && self.node.is_some()
+        {
+            self.saved_draft = self.composer.clone();
+            self.save_setting("draft", self.composer.clone());
+        }
+    }
+
+    /// The delivery state label of one of my messages.
+    pub(crate) fn delivery_label(&self, delivery: Delivery) -> String {
+        match delivery {
+            Delivery::Queued => format!("🕓 {}", self.tr.t("chat-queued")),
+            Delivery::Delivered => format!("✔ {}", self.tr.t("chat-delivered")),
+            Delivery::Read => format!("✔✔ {}", self.tr.t("chat-read")),
+        }
+    }
+}
+
+impl eframe::App for HearthApp {
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.drain();
+        crate::views::show(self, ui);
+        self.mark_read();
+        self.save_draft_if_changed();
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(node) = self.node.take() {
+            let draft = self.composer.clone();
+            self.runtime.block_on(async move {
+                let _ = node.set_app_setting("draft", draft).await;
+                node.shutdown().await;
+            });
+        }
+    }
+}
+
+impl PairScreen {
+    pub(crate) fn new() -> PairScreen {
+        PairScreen {
+            tab: PairTab::Invite,
+            invite: None,
+            pasted: String::new(),
+            nearby_code: None,
+            typed_code: String::new(),
+            busy: false,
+            invite_requested: false,
+            error: None,
+            copied: false,
+        }
+    }
+}
+
+/// English or Albanian, from the environment's locale.
+fn system_lang() -> Lang {
+    let locale = std::env::var("LC_ALL")
+        .or_else(|_| std::env::var("LC_MESSAGES"))
+        .or_else(|_| std::env::var("LANG"))
+        .unwrap_or_default();
+    if locale.starts_with("sq") {
+        Lang::Sq
+    } else {
+        Lang::En
+    }
+}
+
+/// The system's time zone name, or UTC.
+pub(crate) fn system_time_zone() -> String {
+    jiff::tz::TimeZone::system()
+        .iana_name()
+        .map(str::to_string)
+        .unwrap_or_else(|| "UTC".to_string())
+}

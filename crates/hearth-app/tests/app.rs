@@ -1,0 +1,268 @@
+//! The window as a person uses it, driven through AccessKit (find by role and label,
+//! click, type), with real engines on loopback behind it. No GPU needed.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui::accesskit::Role;
+use egui_kittest::Harness;
+use egui_kittest::kittest::{NodeT, Queryable};
+use hearth_app::i18n::{Lang, keys};
+use hearth_app::{AppOptions, HearthApp};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn options(dir: &Path, port: u16, dial: Vec<String>) -> AppOptions {
+    AppOptions {
+        profile_dir: dir.to_path_buf(),
+        listen: vec![format!("/ip4/127.0.0.1/tcp/{port}")],
+        mdns: false,
+        notifications: false,
+        dial,
+    }
+}
+
+fn window(options: AppOptions) -> Harness<'static, HearthApp> {
+    Harness::builder()
+        .with_size(egui::vec2(420.0, 680.0))
+        .build_eframe(move |cc| HearthApp::new(&cc.egui_ctx, options))
+}
+
+/// Steps the window (and lets the engine work) until `done` holds.
+fn until(
+    h: &mut Harness<'static, HearthApp>,
+    what: &str,
+    done: impl Fn(&Harness<'static, HearthApp>) -> bool,
+) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        h.step();
+        if done(h) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the window never showed {what}; it shows {:?}",
+            labels(h)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+fn shows(h: &Harness<'static, HearthApp>, label: &str) -> bool {
+    h.query_by_label_contains(label).is_some()
+}
+
+/// Every text label on screen.
+fn labels(h: &Harness<'static, HearthApp>) -> Vec<String> {
+    h.query_all_by_role(Role::Label)
+        .filter_map(|node| {
+            let node = node.accesskit_node();
+            node.label().or_else(|| node.value())
+        })
+        .collect()
+}
+
+/// Focuses the field labelled `label` and types into it, as a person would.
+fn type_into(h: &mut Harness<'static, HearthApp>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.get_by_label(label).type_text(text);
+    h.step();
+}
+
+/// Goes through the welcome and "about you" screens.
+fn onboard(h: &mut Harness<'static, HearthApp>, name: &str) {
+    until(h, "the welcome", |h| shows(h, "Welcome to Hearth"));
+    h.get_by_label("Let's begin").click();
+    until(h, "the profile form", |h| shows(h, "Your name"));
+    type_into(h, "Your name", name);
+    h.get_by_label("Create my profile").click();
+    until(h, "the pairing screen", |h| shows(h, "Find your partner"));
+}
+
+#[test]
+fn onboarding_creates_a_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("arta");
+    let mut h = window(options(&profile, free_port(), Vec::new()));
+    onboard(&mut h, "Arta");
+    assert!(profile.join("keys.bin").exists(), "the profile is on disk");
+    assert!(shows(&h, "Invite my partner"));
+    // The invite appears with its text and a copy button.
+    until(&mut h, "an invite", |h| shows(h, "Copy"));
+    assert!(labels(&h).iter().any(|l| l.contains("Send this invite")));
+}
+
+#[test]
+fn switching_to_shqip_changes_the_labels() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut h = window(options(&dir.path().join("p"), free_port(), Vec::new()));
+    until(&mut h, "the welcome", |h| shows(h, "Welcome to Hearth"));
+    h.get_by_label("Shqip").click();
+    until(&mut h, "Albanian", |h| shows(h, "Mirë se vini në Hearth"));
+    assert!(shows(&h, "Le të fillojmë"));
+    assert!(!shows(&h, "Let's begin"));
+    h.get_by_label("English").click();
+    until(&mut h, "English again", |h| shows(h, "Let's begin"));
+}
+
+#[test]
+fn a_wrong_passphrase_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let profile = dir.path().join("p");
+    let mut h = window(options(&profile, free_port(), Vec::new()));
+    until(&mut h, "the welcome", |h| shows(h, "Welcome to Hearth"));
+    h.get_by_label("Let's begin").click();
+    until(&mut h, "the profile form", |h| shows(h, "Your name"));
+    type_into(&mut h, "Your name", "Ben");
+    type_into(&mut h, "Passphrase (optional)", "our secret");
+    type_into(&mut h, "Repeat the passphrase", "our secret");
+    h.get_by_label("Create my profile").click();
+    until(&mut h, "the pairing screen", |h| {
+        shows(h, "Find your partner")
+    });
+    drop(h);
+
+    let mut h = window(options(&profile, free_port(), Vec::new()));
+    until(&mut h, "the unlock screen", |h| shows(h, "Welcome back"));
+    type_into(&mut h, "Passphrase", "not it");
+    h.get_by_label("Open").click();
+    until(&mut h, "the error", |h| shows(h, "Wrong passphrase"));
+    type_into(&mut h, "Passphrase", "our secret");
+    h.get_by_label("Open").click();
+    until(&mut h, "the profile opened", |h| {
+        shows(h, "Find your partner")
+    });
+}
+
+#[test]
+fn two_windows_pair_nearby_and_chat() {
+    let dir = tempfile::tempdir().unwrap();
+    let alice_port = free_port();
+    let mut alice = window(options(&dir.path().join("alice"), alice_port, Vec::new()));
+    onboard(&mut alice, "Alice");
+    let mut bob = window(options(
+        &dir.path().join("bob"),
+        free_port(),
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    onboard(&mut bob, "Bob");
+
+    alice.get_by_label("Nearby").click();
+    until(&mut alice, "the show-code button", |h| {
+        shows(h, "Show a code")
+    });
+    alice.get_by_label("Show a code").click();
+    until(&mut alice, "a six-digit code", |h| {
+        labels(h)
+            .iter()
+            .any(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+    });
+    let code = labels(&alice)
+        .into_iter()
+        .find(|l| l.len() == 6 && l.chars().all(|c| c.is_ascii_digit()))
+        .unwrap();
+
+    bob.get_by_label("Nearby").click();
+    until(&mut bob, "the code field", |h| {
+        shows(h, "Code shown on your partner")
+    });
+    type_into(&mut bob, "Code shown on your partner's device", &code);
+    bob.get_by_label("Pair").click();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(shows(&alice, "You're paired with Bob") && shows(&bob, "You're paired with Alice")) {
+        alice.step();
+        bob.step();
+        assert!(Instant::now() < deadline, "the two windows never paired");
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    let words =
+        |h: &Harness<'static, HearthApp>| labels(h).into_iter().find(|l| l.contains('·')).unwrap();
+    assert_eq!(
+        words(&alice),
+        words(&bob),
+        "both show the same safety words"
+    );
+
+    alice.get_by_label("They match").click();
+    bob.get_by_label("They match").click();
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat", |h| shows(h, "Alice"));
+
+    let text = "Mirëmëngjes, zemër! ☕ çdo ditë";
+    type_into(&mut alice, "Message", text);
+    alice.key_press(egui::Key::Enter);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        alice.step();
+        bob.step();
+        let arrived = shows(&bob, text);
+        let delivered = labels(&alice)
+            .iter()
+            .any(|l| l.contains("delivered") || l.contains("read"));
+        if arrived && delivered {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the message never arrived with its delivery state (arrived: {arrived})"
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    // The composer is empty again after sending.
+    let left = alice.get_by_label("Message").value().unwrap_or_default();
+    assert_eq!(left, "", "the composer was cleared");
+}
+
+#[test]
+fn both_languages_have_every_key() {
+    assert_eq!(
+        keys(Lang::En),
+        keys(Lang::Sq),
+        "en and sq define the same keys"
+    );
+    assert!(keys(Lang::En).len() > 50);
+}
+
+#[test]
+fn every_key_the_code_uses_is_translated() {
+    let en = keys(Lang::En);
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut used = Vec::new();
+    for entry in std::fs::read_dir(&src).unwrap() {
+        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+        // Every kebab-case string literal in the app's code is a message key.
+        for literal in text.split('"').skip(1).step_by(2) {
+            let is_key = literal.contains('-')
+                && literal
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                && literal
+                    .chars()
+                    .next()
+                    .is_some_and(|c| c.is_ascii_lowercase());
+            if is_key {
+                used.push(literal.to_string());
+            }
+        }
+    }
+    used.extend((1..=12).map(|m| format!("month-{m}")));
+    assert!(used.len() > 40, "the scan found the keys: {used:?}");
+    let missing: Vec<_> = used.iter().filter(|k| !en.contains(k)).collect();
+    assert!(
+        missing.is_empty(),
+        "keys used but not translated: {missing:?}"
+    );
+}
