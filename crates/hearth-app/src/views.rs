@@ -489,7 +489,8 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             let dot = if online { p.online } else { p.muted };
-            ui.label(RichText::new("●").color(dot));
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().circle_filled(rect.center(), 4.5, dot);
             ui.label(RichText::new(&name).size(19.0).strong());
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if ui.button("⚙").on_hover_text(&t_settings).clicked() {
@@ -556,7 +557,7 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
             });
         }
         ui.horizontal(|ui| {
-            ui.menu_button("🙂", |ui| {
+            ui.menu_button("😊", |ui| {
                 ui.label(RichText::new(&t_emoji).small());
                 egui::Grid::new("emoji").show(ui, |ui| {
                     for (i, emoji) in EMOJI.iter().enumerate() {
@@ -629,12 +630,9 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
             });
             return;
         }
-        let mut area = egui::ScrollArea::vertical()
+        let area = egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .stick_to_bottom(true);
-        if stick {
-            area = area.vertical_scroll_offset(f32::MAX);
-        }
         let output = area.show(ui, |ui| {
             if app.has_older {
                 ui.vertical_centered(|ui| {
@@ -672,6 +670,9 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
                 if let Some(action) = bubble(app, ui, message, &my_tz) {
                     act = Some((message.id.clone(), action));
                 }
+            }
+            if stick {
+                ui.scroll_to_cursor(Some(Align::Max));
             }
         });
         // Reaching the top pages older history in from the store.
@@ -757,7 +758,7 @@ fn bubble(app: &HearthApp, ui: &mut Ui, message: &MessageView, tz: &str) -> Opti
                             .take(80)
                             .collect();
                         ui.label(
-                            RichText::new(format!("▍{text}"))
+                            RichText::new(format!("“{text}”"))
                                 .small()
                                 .italics()
                                 .color(p.muted),

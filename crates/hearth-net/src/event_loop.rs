@@ -352,9 +352,15 @@ impl EventLoop {
             Protocol::Sync => partner,
         };
         let Some(peer) = device_id(&peer_id).filter(|_| allowed) else {
-            tracing::info!(%peer_id, ?protocol, "refused a stream from a device that is not the partner");
+            tracing::debug!(%peer_id, ?protocol, "refused a stream from a device that is not the partner");
             drop(stream);
-            let _ = self.swarm.disconnect_peer_id(peer_id);
+            // While unpaired, a device that has just finished pairing with us may open
+            // its sync stream a moment before we have recorded the pairing: refuse the
+            // stream but keep the connection. Once paired, the gate has already turned
+            // strangers away, so anything refused here is misbehaving.
+            if !self.swarm.behaviour().gate.is_open() {
+                let _ = self.swarm.disconnect_peer_id(peer_id);
+            }
             return true;
         };
         emit(

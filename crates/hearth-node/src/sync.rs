@@ -22,17 +22,27 @@ pub(crate) async fn write_session(
     internal: mpsc::Sender<Internal>,
 ) {
     let result = async {
-        let mut stream = net
+        let stream = net
             .open(partner, Protocol::Sync)
             .await
             .map_err(|e| e.to_string())?;
-        while let Some(frame) = frames.recv().await {
-            stream
-                .send(&wire::encode_frame(&frame))
-                .await
-                .map_err(|e| e.to_string())?;
-            if internal.send(Internal::Wrote { session }).await.is_err() {
-                break;
+        // The partner never writes on our stream; reading only tells us when it is
+        // gone, so a refused or broken session is noticed at once rather than at the
+        // next frame, and the engine's tick opens a new one.
+        let (mut closed, mut stream) = stream.split();
+        loop {
+            tokio::select! {
+                frame = frames.recv() => {
+                    let Some(frame) = frame else { break };
+                    stream
+                        .send(&wire::encode_frame(&frame))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    if internal.send(Internal::Wrote { session }).await.is_err() {
+                        break;
+                    }
+                }
+                _ = closed.recv() => return Err("the partner closed the sync stream".to_string()),
             }
         }
         let _ = stream.close().await;
