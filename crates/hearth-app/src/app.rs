@@ -28,6 +28,8 @@ pub struct AppOptions {
     /// Addresses to connect to once the engine runs (e.g. a partner's device on a
     /// network where mDNS does not reach).
     pub dial: Vec<String>,
+    /// When the process started, for the "first frame" log line.
+    pub launched: Instant,
 }
 
 /// Messages loaded per page of history.
@@ -164,6 +166,10 @@ pub struct HearthApp {
     pub(crate) scroll_to_bottom: bool,
     pending_notifications: usize,
     pub(crate) toast: Option<(String, Instant)>,
+    /// Startup milestones logged so far: first frame, first frame with history.
+    milestones: u8,
+    /// With `HEARTH_FRAME_STATS` set: CPU time of recent frames, logged every 300.
+    frame_times: Option<Vec<f32>>,
 }
 
 impl HearthApp {
@@ -207,6 +213,8 @@ impl HearthApp {
             scroll_to_bottom: true,
             pending_notifications: 0,
             toast: None,
+            milestones: 0,
+            frame_times: std::env::var_os("HEARTH_FRAME_STATS").map(|_| Vec::new()),
         };
         match hearth_node::profile_state(&app.options.profile_dir) {
             Ok(ProfileState::New) => app.screen = Screen::Welcome,
@@ -714,6 +722,38 @@ impl HearthApp {
         }
     }
 
+    /// Logs how long startup took, and frame times when asked to.
+    fn measure(&mut self, frame: &eframe::Frame) {
+        let since_launch = self.options.launched.elapsed().as_secs_f64() * 1e3;
+        if self.milestones == 0 {
+            self.milestones = 1;
+            tracing::info!(ms = since_launch, "first frame");
+        }
+        if self.milestones == 1 && matches!(self.screen, Screen::Chat) && !self.messages.is_empty()
+        {
+            self.milestones = 2;
+            tracing::info!(
+                ms = since_launch,
+                messages = self.messages.len(),
+                "first frame with history"
+            );
+        }
+        if let (Some(times), Some(cpu)) = (&mut self.frame_times, frame.info().cpu_usage) {
+            times.push(cpu * 1e3);
+            if times.len() >= 300 {
+                times.sort_by(f32::total_cmp);
+                let at = |p: f32| times[((times.len() - 1) as f32 * p) as usize];
+                tracing::info!(
+                    p50_ms = at(0.5),
+                    p99_ms = at(0.99),
+                    max_ms = at(1.0),
+                    "frame times over 300 frames"
+                );
+                times.clear();
+            }
+        }
+    }
+
     /// The delivery state label of one of my messages.
     pub(crate) fn delivery_label(&self, delivery: Delivery) -> String {
         match delivery {
@@ -725,11 +765,12 @@ impl HearthApp {
 }
 
 impl eframe::App for HearthApp {
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.drain();
         crate::views::show(self, ui);
         self.mark_read();
         self.save_draft_if_changed();
+        self.measure(frame);
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {

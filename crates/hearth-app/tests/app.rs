@@ -28,6 +28,7 @@ fn options(dir: &Path, port: u16, dial: Vec<String>) -> AppOptions {
         mdns: false,
         notifications: false,
         dial,
+        launched: Instant::now(),
     }
 }
 

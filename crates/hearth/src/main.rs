@@ -48,12 +48,13 @@ enum Mode {
 }
 
 fn main() -> anyhow::Result<()> {
+    let launched = std::time::Instant::now();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| "warn,hearth_node=info,hearth_net=info".into()),
+                .unwrap_or_else(|_| "warn,hearth_node=info,hearth_net=info,hearth_app=info".into()),
         )
         .init();
     match cli.mode {
@@ -79,6 +80,7 @@ fn main() -> anyhow::Result<()> {
                 mdns: !cli.no_mdns,
                 notifications: true,
                 dial: cli.dial,
+                launched,
             })
             .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))?;
             Ok(())
