@@ -94,6 +94,8 @@ settings-hide-text = Hide message text in notifications
 settings-save = Save
 settings-saved = Saved
 settings-back = Back to chat
+settings-new-passphrase = New passphrase (empty: none)
+settings-change-passphrase = Change passphrase
 key-protection-passphrase = Your history is locked with your passphrase.
 key-protection-key-file = Your history's key is kept in a file on this computer.
 

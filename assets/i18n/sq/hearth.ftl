@@ -94,6 +94,8 @@ settings-hide-text = Fshihe tekstin e mesazhit në njoftime
 settings-save = Ruaj
 settings-saved = U ruajt
 settings-back = Kthehu te biseda
+settings-new-passphrase = Fjalëkalimi i ri (bosh: pa fjalëkalim)
+settings-change-passphrase = Ndrysho fjalëkalimin
 key-protection-passphrase = Historiku juaj është i kyçur me fjalëkalimin tuaj.
 key-protection-key-file = Çelësi i historikut tuaj ruhet në një skedar në këtë kompjuter.
 

@@ -104,6 +104,9 @@ pub(crate) struct PairScreen {
 pub(crate) struct SettingsForm {
     pub(crate) name: String,
     pub(crate) time_zone: String,
+    pub(crate) passphrase: String,
+    pub(crate) repeat: String,
+    pub(crate) passphrase_saved: bool,
     pub(crate) saved: bool,
     pub(crate) error: Option<String>,
 }

@@ -15,12 +15,17 @@ pub use app::{AppOptions, HearthApp};
 
 /// Opens the window and runs until it is closed.
 pub fn run(options: AppOptions) -> eframe::Result {
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Hearth")
+        .with_app_id("hearth")
+        .with_inner_size([420.0, 680.0])
+        .with_min_inner_size([340.0, 460.0]);
+    match eframe::icon_data::from_png_bytes(include_bytes!("../../../assets/icon.png")) {
+        Ok(icon) => viewport = viewport.with_icon(icon),
+        Err(e) => tracing::warn!(error = %e, "the app icon did not load"),
+    }
     let native = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Hearth")
-            .with_app_id("hearth")
-            .with_inner_size([420.0, 680.0])
-            .with_min_inner_size([340.0, 460.0]),
+        viewport,
         ..Default::default()
     };
     eframe::run_native(

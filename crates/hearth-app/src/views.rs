@@ -493,7 +493,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
             ui.painter().circle_filled(rect.center(), 4.5, dot);
             ui.label(RichText::new(&name).size(19.0).strong());
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                if ui.button("⚙").on_hover_text(&t_settings).clicked() {
+                let button = ui.button("⚙").on_hover_text(&t_settings);
+                labelled(&button, &t_settings);
+                if button.clicked() {
                     open_settings = true;
                 }
             });
@@ -522,6 +524,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
         app.screen = Screen::Settings(SettingsForm {
             name: profile.name,
             time_zone: profile.time_zone,
+            passphrase: String::new(),
+            repeat: String::new(),
+            passphrase_saved: false,
             saved: false,
             error: None,
         });
@@ -557,22 +562,25 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
             });
         }
         ui.horizontal(|ui| {
-            ui.menu_button("😊", |ui| {
-                ui.label(RichText::new(&t_emoji).small());
-                egui::Grid::new("emoji").show(ui, |ui| {
-                    for (i, emoji) in EMOJI.iter().enumerate() {
-                        if ui.button(RichText::new(*emoji).size(20.0)).clicked() {
-                            app.composer.push_str(emoji);
-                            ui.close();
+            let emoji_button = ui
+                .menu_button("😊", |ui| {
+                    ui.label(RichText::new(&t_emoji).small());
+                    egui::Grid::new("emoji").show(ui, |ui| {
+                        for (i, emoji) in EMOJI.iter().enumerate() {
+                            if ui.button(RichText::new(*emoji).size(20.0)).clicked() {
+                                app.composer.push_str(emoji);
+                                ui.close();
+                            }
+                            if i % 6 == 5 {
+                                ui.end_row();
+                            }
                         }
-                        if i % 6 == 5 {
-                            ui.end_row();
-                        }
-                    }
-                });
-            })
-            .response
-            .on_hover_text(&t_emoji);
+                    });
+                })
+                .response
+                .on_hover_text(&t_emoji);
+            // The button shows a face; screen readers and tests hear "Emoji".
+            labelled(&emoji_button, &t_emoji);
             let send_width = 72.0;
             let edit = egui::TextEdit::multiline(&mut app.composer)
                 .hint_text(&t_message)
@@ -801,36 +809,21 @@ fn bubble(app: &HearthApp, ui: &mut Ui, message: &MessageView, tz: &str) -> Opti
         if hovered {
             ui.horizontal(|ui| {
                 for emoji in REACTIONS.iter().take(3) {
-                    if ui
-                        .small_button(*emoji)
-                        .on_hover_text(app.tr.t("chat-react"))
-                        .clicked()
-                    {
+                    let label = format!("{} {emoji}", app.tr.t("chat-react"));
+                    if icon_button(ui, emoji, &label).clicked() {
                         action = Some(MessageAction::React(emoji.to_string()));
                     }
                 }
-                if ui
-                    .small_button("↩")
-                    .on_hover_text(app.tr.t("chat-reply"))
-                    .clicked()
-                {
+                if icon_button(ui, "↩", &app.tr.t("chat-reply")).clicked() {
                     action = Some(MessageAction::Reply);
                 }
                 if mine {
-                    if ui
-                        .small_button("✏")
-                        .on_hover_text(app.tr.t("chat-edit"))
-                        .clicked()
-                    {
+                    if icon_button(ui, "✏", &app.tr.t("chat-edit")).clicked() {
                         action = Some(MessageAction::Edit(
                             message.text.clone().unwrap_or_default(),
                         ));
                     }
-                    if ui
-                        .small_button("🗑")
-                        .on_hover_text(app.tr.t("chat-delete"))
-                        .clicked()
-                    {
+                    if icon_button(ui, "🗑", &app.tr.t("chat-delete")).clicked() {
                         action = Some(MessageAction::Delete);
                     }
                 }
@@ -883,6 +876,13 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
         .as_ref()
         .map(|s| s.safety_words.join("  ·  "))
         .unwrap_or_default();
+    let (t_new_pass, t_repeat_pass, t_change_pass, t_mismatch) = (
+        app.tr.t("settings-new-passphrase"),
+        app.tr.t("setup-passphrase-repeat"),
+        app.tr.t("settings-change-passphrase"),
+        app.tr.t("error-passphrase-mismatch"),
+    );
+    let mut change_pass: Option<String> = None;
     let mut back = false;
     let mut save = None;
     let mut lang_changed = None;
@@ -930,6 +930,23 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
         ui.checkbox(&mut hide_text, t_hide);
         ui.separator();
         ui.label(RichText::new(protection).small());
+        labelled_edit(ui, t_new_pass, &mut form.passphrase, true);
+        labelled_edit(ui, t_repeat_pass, &mut form.repeat, true);
+        ui.horizontal(|ui| {
+            if ui.button(&t_change_pass).clicked() {
+                if form.passphrase == form.repeat {
+                    form.error = None;
+                    change_pass = Some(form.passphrase.clone());
+                    form.passphrase.clear();
+                    form.repeat.clear();
+                } else {
+                    form.error = Some(t_mismatch.clone());
+                }
+            }
+            if form.passphrase_saved {
+                ui.label(RichText::new(&t_saved).small());
+            }
+        });
         ui.add_space(4.0);
         ui.label(RichText::new(t_words).small());
         ui.label(RichText::new(words).strong());
@@ -977,8 +994,29 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
             )
         });
     }
+    if let Some(passphrase) = change_pass {
+        if let Screen::Settings(form) = &mut app.screen {
+            form.passphrase_saved = true;
+        }
+        let passphrase = (!passphrase.is_empty()).then_some(passphrase);
+        app.with_node(move |node| async move {
+            UiResult::Status(node.change_passphrase(passphrase).await)
+        });
+    }
     if back {
         app.screen = Screen::Chat;
         app.scroll_to_bottom = true;
     }
+}
+
+/// A small button that shows an icon and is announced, and found by tests, by `label`.
+fn icon_button(ui: &mut Ui, icon: &str, label: &str) -> egui::Response {
+    let response = ui.small_button(icon).on_hover_text(label);
+    labelled(&response, label);
+    response
+}
+
+/// Gives an icon-only button the accessible name `label`.
+fn labelled(response: &egui::Response, label: &str) {
+    response.widget_info(|| egui::WidgetInfo::labeled(egui::WidgetType::Button, true, label));
 }

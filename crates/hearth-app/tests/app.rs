@@ -225,6 +225,24 @@ fn two_windows_pair_nearby_and_chat() {
     // The composer is empty again after sending.
     let left = alice.get_by_label("Message").value().unwrap_or_default();
     assert_eq!(left, "", "the composer was cleared");
+
+    // Settings: set a passphrase; the next start asks for it.
+    alice.get_by_label("Settings").click();
+    until(&mut alice, "the settings", |h| {
+        shows(h, "Change passphrase")
+    });
+    assert!(shows(&alice, "kept in a file on this computer"));
+    type_into(&mut alice, "New passphrase (empty: none)", "ne dy");
+    type_into(&mut alice, "Repeat the passphrase", "ne dy");
+    alice.get_by_label("Change passphrase").click();
+    until(&mut alice, "the passphrase in use", |h| {
+        shows(h, "locked with your passphrase")
+    });
+    drop(alice);
+    let mut alice = window(options(&dir.path().join("alice"), free_port(), Vec::new()));
+    until(&mut alice, "the unlock screen", |h| {
+        shows(h, "Welcome back")
+    });
 }
 
 #[test]

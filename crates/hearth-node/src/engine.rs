@@ -324,6 +324,15 @@ impl Engine {
                 }
                 let _ = reply.send(Ok(()));
             }
+            Command::ChangePassphrase(passphrase, reply) => {
+                let passphrase = passphrase.filter(|p| !p.is_empty());
+                let result = self
+                    .store
+                    .change_passphrase(passphrase.as_deref())
+                    .map(|()| self.status())
+                    .map_err(NodeError::from);
+                let _ = reply.send(result);
+            }
             Command::AppSetting(name, reply) => {
                 let result = self.store.setting::<String>(&format!("app:{name}"));
                 let _ = reply.send(result.map_err(NodeError::from));

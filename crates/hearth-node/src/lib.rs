@@ -105,6 +105,7 @@ pub(crate) enum Command {
         reply: Reply<Vec<MessageView>>,
     },
     Typing(Reply<()>),
+    ChangePassphrase(Option<String>, Reply<Status>),
     AppSetting(String, Reply<Option<String>>),
     SetAppSetting(String, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
@@ -280,6 +281,12 @@ impl NodeHandle {
     /// Tells the partner this user is typing (if they are connected; never stored).
     pub async fn typing(&self) -> Result<(), NodeError> {
         self.ask(Command::Typing).await
+    }
+
+    /// Sets, changes or removes (with `None`) the passphrase that protects the
+    /// store. Only the data key is re-wrapped.
+    pub async fn change_passphrase(&self, passphrase: Option<String>) -> Result<Status, NodeError> {
+        self.ask(|r| Command::ChangePassphrase(passphrase, r)).await
     }
 
     /// A setting the app keeps (a draft, the theme), encrypted in the store like
