@@ -34,6 +34,8 @@ pub struct AppOptions {
 
 /// Messages loaded per page of history.
 pub(crate) const PAGE: usize = 60;
+/// The height a row is assumed to have until it is drawn.
+pub(crate) const ROW_ESTIMATE: f32 = 64.0;
 
 /// What background work reports back to the UI thread.
 pub(crate) enum UiResult {
@@ -152,6 +154,14 @@ pub struct HearthApp {
     pub(crate) status: Option<Status>,
     /// Loaded messages in timeline order.
     pub(crate) messages: Vec<MessageView>,
+    /// The drawn height of each loaded message's row (estimated until first drawn),
+    /// so the timeline lays out only the rows in view.
+    pub(crate) row_heights: Vec<f32>,
+    /// The width the heights were measured at; a new width measures again.
+    pub(crate) row_width: f32,
+    /// Rows just put in front of the timeline by paging, whose height the scroll
+    /// offset must move by so the view stays where it was.
+    pub(crate) prepended: usize,
     pub(crate) has_older: bool,
     pub(crate) loading_older: bool,
     pub(crate) composer: String,
@@ -200,6 +210,9 @@ impl HearthApp {
             screen: Screen::Loading,
             status: None,
             messages: Vec::new(),
+            row_heights: Vec::new(),
+            row_width: 0.0,
+            prepended: 0,
             has_older: false,
             loading_older: false,
             composer: String::new(),
@@ -488,14 +501,18 @@ impl HearthApp {
                 match result {
                     Ok(page) => {
                         self.has_older = page.len() == PAGE;
+                        let mut heights = vec![ROW_ESTIMATE; page.len()];
                         if older {
+                            self.prepended = page.len();
                             let mut page = page;
                             page.append(&mut self.messages);
                             self.messages = page;
+                            heights.append(&mut self.row_heights);
                         } else {
                             self.messages = page;
                             self.scroll_to_bottom = true;
                         }
+                        self.row_heights = heights;
                     }
                     Err(e) => self.toast(e.to_string()),
                 }
@@ -608,6 +625,7 @@ impl HearthApp {
         }
         let at = self.messages.partition_point(|m| m.pos < message.pos);
         self.messages.insert(at, message);
+        self.row_heights.insert(at, ROW_ESTIMATE);
     }
 
     fn apply_event(&mut self, event: NodeEvent) {

@@ -7,10 +7,14 @@ use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, U
 use hearth_node::{Author, MessageView};
 
 use crate::app::{
-    HearthApp, PairScreen, PairTab, Screen, SettingsForm, SetupForm, ThemeChoice, UiResult,
+    HearthApp, PairScreen, PairTab, ROW_ESTIMATE, Screen, SettingsForm, SetupForm, ThemeChoice,
+    UiResult,
 };
 use crate::i18n::Lang;
 use crate::theme::palette;
+
+/// Where the timeline remembers its scroll offset between frames.
+const TIMELINE_OFFSET: &str = "timeline_offset";
 
 /// Work a view decides on while it borrows the app, done after drawing.
 type Deferred = Box<dyn FnOnce(&mut HearthApp)>;
@@ -638,26 +642,65 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
             });
             return;
         }
-        let area = egui::ScrollArea::vertical()
+        let mut area = egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .stick_to_bottom(true);
-        let output = area.show(ui, |ui| {
-            if app.has_older {
-                ui.vertical_centered(|ui| {
-                    if app.loading_older {
-                        ui.spinner();
-                    } else if ui.small_button(app.tr.t("chat-load-earlier")).clicked() {
-                        load_older = true;
-                    }
-                });
+        let width = ui.available_width();
+        if (width - app.row_width).abs() > 1.0 {
+            // Text wraps differently at a new width: measure rows again as drawn.
+            app.row_width = width;
+            app.row_heights.iter_mut().for_each(|h| *h = ROW_ESTIMATE);
+        }
+        let header = if app.has_older { 32.0 } else { 0.0 };
+        if app.prepended > 0 {
+            let added: f32 = app.row_heights[..app.prepended].iter().sum();
+            let offset = ui
+                .ctx()
+                .data(|d| d.get_temp::<f32>(egui::Id::new(TIMELINE_OFFSET)));
+            area = area.vertical_scroll_offset(offset.unwrap_or(0.0) + added);
+            app.prepended = 0;
+        }
+        let total: f32 = header + app.row_heights.iter().sum::<f32>();
+        let output = area.show_viewport(ui, |ui, viewport| {
+            // Reserve the whole history's height; draw only the rows in view.
+            let (content, _) =
+                ui.allocate_exact_size(egui::vec2(width, total), egui::Sense::hover());
+            if app.has_older && viewport.min.y < header {
+                let rect = egui::Rect::from_min_size(content.min, egui::vec2(width, header));
+                let mut row = ui.new_child(
+                    egui::UiBuilder::new()
+                        .max_rect(rect)
+                        .layout(Layout::top_down(Align::Center)),
+                );
+                if app.loading_older {
+                    row.spinner();
+                } else if row.small_button(app.tr.t("chat-load-earlier")).clicked() {
+                    load_older = true;
+                }
             }
-            let mut last_day = None;
-            for message in &app.messages {
-                let day = day_of(message.sent_at, &my_tz);
-                if day != last_day {
-                    last_day = day;
-                    if let (Some(day), Some(today)) = (day, today) {
-                        ui.vertical_centered(|ui| {
+            let mut y = header;
+            let mut measured = Vec::new();
+            for (i, message) in app.messages.iter().enumerate() {
+                let height = app.row_heights[i];
+                let visible = y + height >= viewport.min.y && y <= viewport.max.y;
+                if visible {
+                    let rect = egui::Rect::from_min_size(
+                        content.min + egui::vec2(0.0, y),
+                        egui::vec2(width, height),
+                    );
+                    let mut row = ui.new_child(
+                        egui::UiBuilder::new()
+                            .max_rect(rect)
+                            .layout(Layout::top_down(Align::Min)),
+                    );
+                    let day = day_of(message.sent_at, &my_tz);
+                    let previous = i
+                        .checked_sub(1)
+                        .and_then(|p| day_of(app.messages[p].sent_at, &my_tz));
+                    if day != previous
+                        && let (Some(day), Some(today)) = (day, today)
+                    {
+                        row.vertical_centered(|ui| {
                             ui.label(
                                 RichText::new(day_label(app, day, today))
                                     .small()
@@ -665,24 +708,43 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
                             );
                         });
                     }
+                    if app.unread_from.as_deref() == Some(message.id.as_str()) {
+                        row.vertical_centered(|ui| {
+                            ui.label(
+                                RichText::new(app.tr.t("chat-new-messages"))
+                                    .small()
+                                    .color(palette(ui.ctx()).accent),
+                            );
+                        });
+                    }
+                    if let Some(action) = bubble(app, &mut row, message, &my_tz) {
+                        act = Some((message.id.clone(), action));
+                    }
+                    let drawn = row.min_rect().height() + row.spacing().item_spacing.y;
+                    if (drawn - height).abs() > 0.5 {
+                        measured.push((i, drawn));
+                    }
                 }
-                if app.unread_from.as_deref() == Some(message.id.as_str()) {
-                    ui.vertical_centered(|ui| {
-                        ui.label(
-                            RichText::new(app.tr.t("chat-new-messages"))
-                                .small()
-                                .color(palette(ui.ctx()).accent),
-                        );
-                    });
+                y += height;
+            }
+            if !measured.is_empty() {
+                for (i, drawn) in measured {
+                    app.row_heights[i] = drawn;
                 }
-                if let Some(action) = bubble(app, ui, message, &my_tz) {
-                    act = Some((message.id.clone(), action));
-                }
+                ui.ctx().request_repaint();
             }
             if stick {
-                ui.scroll_to_cursor(Some(Align::Max));
+                ui.scroll_to_rect(
+                    egui::Rect::from_min_size(
+                        content.max - egui::vec2(width, 1.0),
+                        egui::vec2(width, 1.0),
+                    ),
+                    Some(Align::Max),
+                );
             }
         });
+        ui.ctx()
+            .data_mut(|d| d.insert_temp(egui::Id::new(TIMELINE_OFFSET), output.state.offset.y));
         // Reaching the top pages older history in from the store.
         if output.state.offset.y <= 1.0
             && app.has_older
