@@ -867,7 +867,7 @@ fn bubble(app: &HearthApp, ui: &mut Ui, message: &MessageView, tz: &str) -> Opti
         if message.deleted {
             return;
         }
-        let hovered = ui.rect_contains_pointer(response.rect.expand(24.0));
+        let hovered = ui.rect_contains_pointer(response.rect.expand(4.0));
         if hovered {
             ui.horizontal(|ui| {
                 for emoji in REACTIONS.iter().take(3) {
