@@ -34,6 +34,8 @@ pair-join = Pair
 pair-nearby-show = Show a code
 pair-nearby-code-help = On your partner's device, choose Nearby and type this code.
 pair-nearby-type = Code shown on your partner's device
+pair-nearby-waiting = Waiting to pair on this network:
+pair-nearby-nobody = No one on this network is showing a code yet.
 pair-working = Pairing…
 pair-failed = Pairing failed: { $reason }
 

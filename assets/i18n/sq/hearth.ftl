@@ -34,6 +34,8 @@ pair-join = Lidhu
 pair-nearby-show = Shfaq një kod
 pair-nearby-code-help = Në pajisjen e partnerit, zgjidhni «Afër» dhe shkruani këtë kod.
 pair-nearby-type = Kodi që shfaqet në pajisjen e partnerit
+pair-nearby-waiting = Presin të lidhen në këtë rrjet:
+pair-nearby-nobody = Askush në këtë rrjet nuk po shfaq ende një kod.
 pair-working = Po lidhemi…
 pair-failed = Lidhja dështoi: { $reason }
 

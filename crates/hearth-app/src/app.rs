@@ -43,6 +43,7 @@ pub(crate) enum UiResult {
     Status(Result<Status, NodeError>),
     Invite(Result<InviteInfo, NodeError>),
     NearbyCode(Result<String, NodeError>),
+    NearbyDevices(Vec<String>),
     Paired(Result<PairedInfo, NodeError>),
     Sent(Result<MessageView, NodeError>),
     History {
@@ -95,6 +96,9 @@ pub(crate) struct PairScreen {
     pub(crate) pasted: String,
     pub(crate) nearby_code: Option<String>,
     pub(crate) typed_code: String,
+    /// Names of devices nearby that are waiting to pair, and when they were asked.
+    pub(crate) nearby: Vec<String>,
+    pub(crate) nearby_asked: Option<Instant>,
     /// Pairing with the partner's code is under way.
     pub(crate) busy: bool,
     /// An invite was asked of the engine.
@@ -482,6 +486,11 @@ impl HearthApp {
                     }
                 }
             }
+            UiResult::NearbyDevices(names) => {
+                if let Screen::Pair(pair) = &mut self.screen {
+                    pair.nearby = names;
+                }
+            }
             UiResult::Paired(Ok(info)) => self.paired(info),
             UiResult::Paired(Err(e)) => {
                 let reason = match &e {
@@ -813,6 +822,8 @@ impl PairScreen {
             pasted: String::new(),
             nearby_code: None,
             typed_code: String::new(),
+            nearby: Vec::new(),
+            nearby_asked: None,
             busy: false,
             invite_requested: false,
             error: None,

@@ -13,6 +13,9 @@ use crate::app::{
 use crate::i18n::Lang;
 use crate::theme::palette;
 
+/// How often the Nearby tab asks who is waiting to pair.
+const NEARBY_REFRESH: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Where the timeline remembers its scroll offset between frames.
 const TIMELINE_OFFSET: &str = "timeline_offset";
 
@@ -238,7 +241,11 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
         _ => String::new(),
     };
     let t_invite_help = app.tr.t1("pair-invite-help", "expires", expires);
-    let mut action: Option<Deferred> = None;
+    let (t_waiting, t_nobody) = (
+        app.tr.t("pair-nearby-waiting"),
+        app.tr.t("pair-nearby-nobody"),
+    );
+    let mut actions: Vec<Deferred> = Vec::new();
     column(ui, |ui| {
         title(ui, t_title);
         let Screen::Pair(pair) = &mut app.screen else {
@@ -266,7 +273,7 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                     ui.spinner();
                     if !pair.invite_requested {
                         pair.invite_requested = true;
-                        action = Some(Box::new(|app: &mut HearthApp| {
+                        actions.push(Box::new(|app: &mut HearthApp| {
                             app.with_node(
                                 |node| async move { UiResult::Invite(node.invite().await) },
                             );
@@ -307,7 +314,7 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                     pair.busy = true;
                     pair.error = None;
                     let code = pair.pasted.trim().to_string();
-                    action = Some(Box::new(move |app: &mut HearthApp| {
+                    actions.push(Box::new(move |app: &mut HearthApp| {
                         app.with_node(
                             |node| async move { UiResult::Paired(node.pair(code).await) },
                         );
@@ -315,6 +322,21 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                 }
             }
             PairTab::Nearby => {
+                // Who is waiting to pair on this network, asked again every few seconds.
+                if pair
+                    .nearby_asked
+                    .is_none_or(|t| t.elapsed() > NEARBY_REFRESH)
+                    && !pair.busy
+                {
+                    pair.nearby_asked = Some(Instant::now());
+                    actions.push(Box::new(|app: &mut HearthApp| {
+                        app.with_node(|node| async move {
+                            UiResult::NearbyDevices(node.nearby_devices().await.unwrap_or_default())
+                        });
+                    }));
+                }
+                ui.ctx().request_repaint_after(NEARBY_REFRESH);
+                ui.separator();
                 match &pair.nearby_code {
                     Some(code) => {
                         ui.label(
@@ -327,7 +349,7 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                     }
                     None => {
                         if ui.button(t_show).clicked() {
-                            action = Some(Box::new(|app: &mut HearthApp| {
+                            actions.push(Box::new(|app: &mut HearthApp| {
                                 app.with_node(|node| async move {
                                     UiResult::NearbyCode(node.nearby_code().await)
                                 });
@@ -349,7 +371,7 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                     pair.busy = true;
                     pair.error = None;
                     let code = pair.typed_code.trim().to_string();
-                    action = Some(Box::new(move |app: &mut HearthApp| {
+                    actions.push(Box::new(move |app: &mut HearthApp| {
                         app.with_node(
                             |node| async move { UiResult::Paired(node.pair(code).await) },
                         );
@@ -357,9 +379,24 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
                 }
             }
         }
+        if pair.tab == PairTab::Nearby {
+            ui.separator();
+            if pair.nearby.is_empty() {
+                ui.label(
+                    RichText::new(&t_nobody)
+                        .small()
+                        .color(palette(ui.ctx()).muted),
+                );
+            } else {
+                ui.label(RichText::new(&t_waiting).small());
+                for name in &pair.nearby {
+                    ui.label(RichText::new(format!("• {name}")).strong());
+                }
+            }
+        }
         error(ui, &pair.error);
     });
-    if let Some(action) = action {
+    for action in actions {
         action(app);
     }
 }

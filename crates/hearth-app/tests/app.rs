@@ -178,6 +178,16 @@ fn two_windows_pair_nearby_and_chat() {
     until(&mut bob, "the code field", |h| {
         shows(h, "Code shown on your partner")
     });
+    // Bob's window lists Alice, who shows a code; Alice's does not list Bob, who
+    // only has an invite open.
+    until(&mut bob, "Alice listed as waiting to pair", |h| {
+        shows(h, "• Alice")
+    });
+    alice.step();
+    assert!(
+        !shows(&alice, "• Bob"),
+        "an open invite is not a code on screen"
+    );
     type_into(&mut bob, "Code shown on your partner's device", &code);
     bob.get_by_label("Pair").click();
     let deadline = Instant::now() + Duration::from_secs(30);

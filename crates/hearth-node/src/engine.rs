@@ -59,6 +59,8 @@ struct Offer {
     code: Vec<u8>,
     expires_at_ms: i64,
     failures: u32,
+    /// Six digits on screen, rather than an invite.
+    nearby: bool,
 }
 
 /// The live link to the partner: our writer's queue and how far it has sent.
@@ -251,10 +253,31 @@ impl Engine {
                         code: code.as_bytes().to_vec(),
                         expires_at_ms: now_ms() + self.config.nearby_code_ttl.as_millis() as i64,
                         failures: 0,
+                        nearby: true,
                     });
                     code
                 });
                 let _ = reply.send(result);
+            }
+            Command::NearbyDevices(reply) => {
+                if self.partner.is_some() {
+                    let _ = reply.send(Ok(Vec::new()));
+                    return;
+                }
+                let candidates = self.pairing_candidates();
+                let net = self.net.clone();
+                self.tasks.spawn(async move {
+                    let mut waiting = Vec::new();
+                    for (device, addrs) in candidates {
+                        if !addrs.is_empty() {
+                            let _ = net.dial(Some(device), addrs).await;
+                        }
+                        if let Ok((name, true)) = pairing::probe(&net, device).await {
+                            waiting.push(name);
+                        }
+                    }
+                    let _ = reply.send(Ok(waiting));
+                });
             }
             Command::Pair(code, reply) => self.pair(code, reply).await,
             Command::Dial(addr, reply) => {
@@ -438,6 +461,7 @@ impl Engine {
             code: secret.to_vec(),
             expires_at_ms,
             failures: 0,
+            nearby: false,
         });
         Ok(InviteInfo {
             code: invite.to_text(),
@@ -509,6 +533,7 @@ impl Engine {
                 them,
                 static_key,
                 profile,
+                showing_code: false,
             };
             self.tasks.spawn(async move {
                 let result = pairing::initiate(net, setup).await;
@@ -521,15 +546,9 @@ impl Engine {
                     .await;
             });
         } else if code.len() == 6 && code.chars().all(|c| c.is_ascii_digit()) {
-            // Nearby: every device found on this network, or already connected, that
-            // is not us. Ask each whether it is waiting, and pair with the first.
-            let mut candidates: Vec<(DeviceId, Vec<String>)> =
-                self.nearby.iter().map(|(d, a)| (*d, a.clone())).collect();
-            for device in &self.connected {
-                if !self.nearby.contains_key(device) {
-                    candidates.push((*device, Vec::new()));
-                }
-            }
+            // Nearby: ask each device found here whether it is waiting, and pair
+            // with the first that is.
+            let candidates = self.pairing_candidates();
             self.initiating = true;
             self.tasks.spawn(async move {
                 let mut result = Err(PairFail::NotPairing);
@@ -538,8 +557,10 @@ impl Engine {
                     if !addrs.is_empty() {
                         let _ = net.dial(Some(them), addrs.clone()).await;
                     }
+                    // Only a device showing six digits: trying a code against one that
+                    // sent an invite would spend one of the invite's three tries.
                     match pairing::probe(&net, them).await {
-                        Ok(name) => {
+                        Ok((name, true)) => {
                             tracing::debug!(%name, "found a device waiting to pair");
                             let setup = PairSetup {
                                 code: code.as_bytes().to_vec(),
@@ -547,11 +568,13 @@ impl Engine {
                                 them,
                                 static_key: static_key.clone(),
                                 profile: profile.clone(),
+                                showing_code: false,
                             };
                             result = pairing::initiate(net.clone(), setup).await;
                             used_addrs = addrs;
                             break;
                         }
+                        Ok((_, false)) => tracing::debug!("device has an invite open, not a code"),
                         Err(e) => tracing::debug!(error = %e, "device not waiting to pair"),
                     }
                 }
@@ -568,6 +591,19 @@ impl Engine {
                 "enter the six digits, or paste the whole invite".into(),
             )));
         }
+    }
+
+    /// Every device found on this network by mDNS, or already connected, that is not
+    /// this one: who a six-digit code could be for.
+    fn pairing_candidates(&self) -> Vec<(DeviceId, Vec<String>)> {
+        let mut candidates: Vec<(DeviceId, Vec<String>)> =
+            self.nearby.iter().map(|(d, a)| (*d, a.clone())).collect();
+        for device in &self.connected {
+            if !self.nearby.contains_key(device) {
+                candidates.push((*device, Vec::new()));
+            }
+        }
+        candidates
     }
 
     async fn complete_pairing(
@@ -904,6 +940,7 @@ impl Engine {
             them: peer,
             static_key: self.static_key.clone(),
             profile: profile.clone(),
+            showing_code: offer.nearby,
         })
     }
 

@@ -79,6 +79,7 @@ pub(crate) enum Command {
     Status(Reply<Status>),
     Invite(Reply<InviteInfo>),
     NearbyCode(Reply<String>),
+    NearbyDevices(Reply<Vec<String>>),
     Pair(String, Reply<PairedInfo>),
     Dial(String, Reply<()>),
     Send {
@@ -181,6 +182,12 @@ impl NodeHandle {
     /// Shows a six-digit code for pairing on this network.
     pub async fn nearby_code(&self) -> Result<String, NodeError> {
         self.ask(Command::NearbyCode).await
+    }
+
+    /// The names of devices on this network (or connected) that are waiting to pair
+    /// now, i.e. showing a six-digit code.
+    pub async fn nearby_devices(&self) -> Result<Vec<String>, NodeError> {
+        self.ask(Command::NearbyDevices).await
     }
 
     /// Pairs with an invite's text or a nearby device's six digits.

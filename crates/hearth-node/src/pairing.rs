@@ -20,8 +20,9 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 enum PairFrame {
     /// "Are you waiting to pair?"
     Probe,
-    /// "Yes, and this is my name."
-    Available { name: String },
+    /// "Yes, and this is my name"; `showing_code` when the code is six digits on
+    /// screen rather than an invite sent elsewhere.
+    Available { name: String, showing_code: bool },
     /// "No."
     Unavailable(Refusal),
     /// The initiator's first handshake message.
@@ -80,6 +81,8 @@ pub(crate) struct PairSetup {
     pub(crate) them: DeviceId,
     pub(crate) static_key: StaticKeypair,
     pub(crate) profile: Profile,
+    /// On the responding side: the code is six digits on screen (not an invite).
+    pub(crate) showing_code: bool,
 }
 
 /// What a successful pairing yields.
@@ -152,9 +155,10 @@ fn outcome(partner: DeviceId, paired: hearth_crypto::Paired) -> Result<PairOutco
 const BUSY_RETRIES: u32 = 10;
 const BUSY_WAIT: Duration = Duration::from_millis(200);
 
-/// Asks `peer` whether it is waiting to pair; returns its name if so. A device busy
-/// finishing a previous attempt is asked again a moment later.
-pub(crate) async fn probe(net: &Net, peer: DeviceId) -> Result<String, PairFail> {
+/// Asks `peer` whether it is waiting to pair; returns its name, and whether it shows
+/// a six-digit code, if so. A device busy finishing a previous attempt is asked again
+/// a moment later.
+pub(crate) async fn probe(net: &Net, peer: DeviceId) -> Result<(String, bool), PairFail> {
     let mut result = probe_once(net, peer).await;
     for _ in 0..BUSY_RETRIES {
         if !matches!(result, Err(PairFail::Busy)) {
@@ -166,7 +170,7 @@ pub(crate) async fn probe(net: &Net, peer: DeviceId) -> Result<String, PairFail>
     result
 }
 
-async fn probe_once(net: &Net, peer: DeviceId) -> Result<String, PairFail> {
+async fn probe_once(net: &Net, peer: DeviceId) -> Result<(String, bool), PairFail> {
     let run = async {
         let mut stream = net
             .open(peer, Protocol::Pair)
@@ -174,7 +178,7 @@ async fn probe_once(net: &Net, peer: DeviceId) -> Result<String, PairFail> {
             .map_err(|e| PairFail::Unreachable(e.to_string()))?;
         send(&mut stream, &PairFrame::Probe).await?;
         match recv(&mut stream).await? {
-            PairFrame::Available { name } => Ok(name),
+            PairFrame::Available { name, showing_code } => Ok((name, showing_code)),
             PairFrame::Unavailable(refusal) => Err(refusal.into()),
             _ => Err(PairFail::Protocol),
         }
@@ -247,7 +251,8 @@ pub(crate) async fn respond(
         let setup = match (first, offer) {
             (PairFrame::Probe, Ok(setup)) => {
                 let name = setup.profile.name.clone();
-                let _ = send(&mut stream, &PairFrame::Available { name }).await;
+                let showing_code = setup.showing_code;
+                let _ = send(&mut stream, &PairFrame::Available { name, showing_code }).await;
                 let _ = stream.close().await;
                 return Responded::Probed;
             }
