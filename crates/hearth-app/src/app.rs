@@ -54,6 +54,8 @@ pub(crate) enum UiResult {
         name: String,
         value: Option<String>,
     },
+    /// A command that answers nothing but success.
+    Done,
     Failed(NodeError),
 }
 
@@ -329,10 +331,7 @@ impl HearthApp {
     pub(crate) fn save_setting(&mut self, name: &'static str, value: String) {
         self.with_node(move |node| async move {
             match node.set_app_setting(name, value).await {
-                Ok(()) => UiResult::Setting {
-                    name: String::new(),
-                    value: None,
-                },
+                Ok(()) => UiResult::Done,
                 Err(e) => UiResult::Failed(e),
             }
         });
@@ -376,10 +375,7 @@ impl HearthApp {
         if let Some(id) = self.editing.take() {
             self.with_node(move |node| async move {
                 match node.edit(id, text).await {
-                    Ok(()) => UiResult::Setting {
-                        name: String::new(),
-                        value: None,
-                    },
+                    Ok(()) => UiResult::Done,
                     Err(e) => UiResult::Failed(e),
                 }
             });
@@ -399,10 +395,7 @@ impl HearthApp {
             self.last_typing_sent = Some(Instant::now());
             self.with_node(|node| async move {
                 let _ = node.typing().await;
-                UiResult::Setting {
-                    name: String::new(),
-                    value: None,
-                }
+                UiResult::Done
             });
         }
     }
@@ -439,23 +432,17 @@ impl HearthApp {
                 for addr in self.options.dial.clone() {
                     self.with_node(move |node| async move {
                         match node.dial(addr).await {
-                            Ok(()) => UiResult::Setting {
-                                name: String::new(),
-                                value: None,
-                            },
+                            Ok(()) => UiResult::Done,
                             Err(e) => UiResult::Failed(e),
                         }
                     });
                 }
             }
             UiResult::Started(Err(e)) => {
-                let message = match &e {
-                    NodeError::Open(hearth_store_error) => match e.code() {
-                        "wrong_passphrase" => self.tr.t("unlock-wrong"),
-                        "profile_locked" => self.tr.t("unlock-locked"),
-                        _ => hearth_store_error.to_string(),
-                    },
-                    other => other.to_string(),
+                let message = match e.code() {
+                    "wrong_passphrase" => self.tr.t("unlock-wrong"),
+                    "profile_locked" => self.tr.t("unlock-locked"),
+                    _ => e.to_string(),
                 };
                 match &mut self.screen {
                     Screen::Unlock { error, passphrase } => {
@@ -526,6 +513,7 @@ impl HearthApp {
                     Err(e) => self.toast(e.to_string()),
                 }
             }
+            UiResult::Done => {}
             UiResult::Setting { name, value } => match (name.as_str(), value) {
                 ("draft", Some(draft)) => {
                     if self.composer.is_empty() {
@@ -733,10 +721,7 @@ impl HearthApp {
         self.last_read_marked = Some(id.clone());
         self.with_node(move |node| async move {
             match node.read(id).await {
-                Ok(()) => UiResult::Setting {
-                    name: String::new(),
-                    value: None,
-                },
+                Ok(()) => UiResult::Done,
                 Err(e) => UiResult::Failed(e),
             }
         });

@@ -801,10 +801,7 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
         match action {
             MessageAction::React(emoji) => app.with_node(move |node| async move {
                 match node.react(id, emoji).await {
-                    Ok(()) => UiResult::Setting {
-                        name: String::new(),
-                        value: None,
-                    },
+                    Ok(()) => UiResult::Done,
                     Err(e) => UiResult::Failed(e),
                 }
             }),
@@ -815,10 +812,7 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
             }
             MessageAction::Delete => app.with_node(move |node| async move {
                 match node.delete(id).await {
-                    Ok(()) => UiResult::Setting {
-                        name: String::new(),
-                        value: None,
-                    },
+                    Ok(()) => UiResult::Done,
                     Err(e) => UiResult::Failed(e),
                 }
             }),
