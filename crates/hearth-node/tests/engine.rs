@@ -456,7 +456,10 @@ async fn a_stranger_gets_nothing() {
     let (alice, bob) = paired_pair(root.path()).await;
     alice.handle.send("just for bob", None).await.unwrap();
     bob.wait_history("delivered", |h| h.len() == 1).await;
-    let before = alice.history().await;
+    // Settle the delivery state first, so "unchanged" compares like with like.
+    let before = alice
+        .wait_history("its ack", |h| h[0].delivery == Some(Delivery::Delivered))
+        .await;
 
     let carol = Device::start("carol", &root.path().join("carol"), free_port()).await;
     carol.init("Carol", "en").await;
