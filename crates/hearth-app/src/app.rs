@@ -280,13 +280,20 @@ impl HearthApp {
         }
     }
 
-    pub(crate) fn start_engine(&mut self, passphrase: Option<String>) {
+    /// The engine's configuration for this window: its profile, network options,
+    /// and a wake-up for each event.
+    fn node_config(&self, passphrase: Option<String>) -> NodeConfig {
         let mut config = NodeConfig::new(&self.options.profile_dir);
         config.passphrase = passphrase;
         config.listen = self.options.listen.clone();
         config.mdns = self.options.mdns;
         let ctx = self.ctx.clone();
         config.on_event = Some(Arc::new(move || ctx.request_repaint()));
+        config
+    }
+
+    pub(crate) fn start_engine(&mut self, passphrase: Option<String>) {
+        let config = self.node_config(passphrase);
         if !matches!(self.screen, Screen::Unlock { .. }) {
             self.screen = Screen::Loading;
         }
@@ -597,12 +604,7 @@ impl HearthApp {
             self.with_node(move |node| async move { UiResult::Status(node.init(profile).await) });
             return;
         }
-        let mut config = NodeConfig::new(&self.options.profile_dir);
-        config.passphrase = passphrase;
-        config.listen = self.options.listen.clone();
-        config.mdns = self.options.mdns;
-        let ctx = self.ctx.clone();
-        config.on_event = Some(Arc::new(move || ctx.request_repaint()));
+        let config = self.node_config(passphrase);
         self.spawn(async move {
             match Node::start(config).await {
                 Ok((node, events)) => match node.init(profile).await {
