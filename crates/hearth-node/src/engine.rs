@@ -35,6 +35,71 @@ const SETTING_IDENTITY: &str = "identity";
 const SETTING_STATIC: &str = "noise-static";
 const SETTING_PROFILE: &str = "profile";
 const SETTING_PARTNER: &str = "partner";
+const SETTING_PORTS: &str = "listen-ports";
+
+/// Where to listen when not told: every interface, TCP and QUIC, any port.
+const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
+
+/// The ports this device got last time it listened on "any port".
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+struct ListenPorts {
+    tcp: Option<u16>,
+    udp: Option<u16>,
+}
+
+impl ListenPorts {
+    /// `wanted` with each "any port" (`/tcp/0`, `/udp/0`) replaced by the port
+    /// remembered for it.
+    fn apply(&self, wanted: &[String]) -> Vec<String> {
+        wanted
+            .iter()
+            .map(|addr| {
+                let mut addr = addr.clone();
+                if let Some(port) = self.tcp {
+                    addr = replace_port(&addr, "tcp", port);
+                }
+                if let Some(port) = self.udp {
+                    addr = replace_port(&addr, "udp", port);
+                }
+                addr
+            })
+            .collect()
+    }
+
+    /// Takes the port of a listen address; true if anything changed.
+    fn learn(&mut self, addr: &str) -> bool {
+        let parts: Vec<&str> = addr.split('/').collect();
+        let mut changed = false;
+        for pair in parts.windows(2) {
+            let (slot, port) = match pair {
+                ["tcp", port] => (&mut self.tcp, port),
+                ["udp", port] => (&mut self.udp, port),
+                _ => continue,
+            };
+            if let Ok(port) = port.parse::<u16>()
+                && port != 0
+                && *slot != Some(port)
+            {
+                *slot = Some(port);
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+/// Replaces `/proto/0/` (or a trailing `/proto/0`) in a multiaddr with `port`.
+fn replace_port(addr: &str, proto: &str, port: u16) -> String {
+    let any = format!("/{proto}/0");
+    match addr.find(&any) {
+        Some(at)
+            if addr[at + any.len()..].is_empty() || addr[at + any.len()..].starts_with('/') =>
+        {
+            format!("{}/{proto}/{port}{}", &addr[..at], &addr[at + any.len()..])
+        }
+        _ => addr.to_string(),
+    }
+}
 
 /// What spawned tasks tell the engine.
 pub(crate) enum Internal {
@@ -144,12 +209,29 @@ impl Engine {
         let profile = store.setting::<Profile>(SETTING_PROFILE)?;
         let partner = store.setting::<Partner>(SETTING_PARTNER)?;
 
-        let (net, net_events) = hearth_net::spawn(NetConfig {
+        // Listen where this device listened last time, so the partner's remembered
+        // addresses stay good across restarts; a port taken meanwhile falls back to
+        // a random one.
+        let wanted = if config.listen.is_empty() {
+            DEFAULT_LISTEN.iter().map(|a| a.to_string()).collect()
+        } else {
+            config.listen.clone()
+        };
+        let ports: ListenPorts = store.setting(SETTING_PORTS)?.unwrap_or_default();
+        let net_config = |listen: Vec<String>| NetConfig {
             identity_secret: identity,
-            listen: config.listen.clone(),
+            listen,
             mdns: config.mdns,
             mdns_query_interval: Duration::from_secs(1),
-        })?;
+        };
+        let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
+            Ok(started) => started,
+            Err(e) if ports != ListenPorts::default() => {
+                tracing::info!(error = %e, "last session's ports are taken; listening on new ones");
+                hearth_net::spawn(net_config(wanted))?
+            }
+            Err(e) => return Err(e.into()),
+        };
         net.set_policy(Policy {
             partner: partner.as_ref().map(|p| p.device),
         })
@@ -842,6 +924,7 @@ impl Engine {
         match event {
             NetEvent::Listening { addr } => {
                 self.listen.push(addr.clone());
+                self.remember_port(&addr);
                 for (_, reply) in std::mem::take(&mut self.waiting_invites) {
                     let result = self.make_invite();
                     let _ = reply.send(result);
@@ -916,6 +999,22 @@ impl Engine {
                     self.tasks.spawn(sync::read_session(stream, internal));
                 }
             }
+        }
+    }
+
+    /// Remembers the port of a new listen address, for the next start.
+    fn remember_port(&mut self, addr: &str) {
+        let mut ports: ListenPorts = match self.store.setting(SETTING_PORTS) {
+            Ok(ports) => ports.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the remembered ports");
+                return;
+            }
+        };
+        if ports.learn(addr)
+            && let Err(e) = self.store.set_setting(SETTING_PORTS, &ports)
+        {
+            tracing::warn!(error = %e, "could not remember the listen ports");
         }
     }
 

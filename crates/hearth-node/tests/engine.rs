@@ -595,3 +595,42 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
     alice.handle.send("still here", None).await.unwrap();
     bob.wait_history("synced", |h| h.len() == 2).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarted_device_listens_where_it_did() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("alice");
+    let start = || async {
+        let mut config = NodeConfig::new(&dir);
+        config.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+        config.mdns = false;
+        let (handle, _events) = Node::start(config).await.unwrap();
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let listen = handle.status().await.unwrap().listen;
+            if let Some(addr) = listen.first() {
+                return (handle, addr.clone());
+            }
+            assert!(tokio::time::Instant::now() < deadline, "never listened");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    };
+    let (first, addr) = start().await;
+    assert!(!addr.contains("/tcp/0/"), "a real port: {addr}");
+    first.shutdown().await;
+    let (second, again) = start().await;
+    assert_eq!(
+        again, addr,
+        "the partner's remembered address still reaches it"
+    );
+    second.shutdown().await;
+
+    // Someone else took the port meanwhile: the device still listens, elsewhere.
+    let port: u16 = addr.split('/').nth(4).unwrap().parse().unwrap();
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let (third, elsewhere) = start().await;
+    assert_ne!(elsewhere, addr);
+    third.shutdown().await;
+    drop(squatter);
+}
