@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Ui};
 use hearth_node::{Author, MessageView};
+use jiff::tz::TimeZone;
 
 use crate::app::{
     HearthApp, PairScreen, PairTab, ROW_ESTIMATE, Screen, SettingsForm, SetupForm, ThemeChoice,
@@ -84,18 +85,22 @@ fn error(ui: &mut Ui, message: &Option<String>) {
     }
 }
 
-fn language_picker(app: &mut HearthApp, ui: &mut Ui) -> Option<Lang> {
+/// A row of choices, one of them selected; returns the one clicked.
+fn choice_row<T: Copy + PartialEq>(ui: &mut Ui, current: T, choices: &[(T, &str)]) -> Option<T> {
     let mut chosen = None;
     ui.horizontal(|ui| {
-        for lang in Lang::ALL {
-            if ui
-                .selectable_label(app.tr.lang() == lang, lang.native_name())
-                .clicked()
-            {
-                chosen = Some(lang);
+        for &(choice, label) in choices {
+            if ui.selectable_label(current == choice, label).clicked() {
+                chosen = Some(choice);
             }
         }
     });
+    chosen
+}
+
+fn language_picker(app: &mut HearthApp, ui: &mut Ui) -> Option<Lang> {
+    let choices = Lang::ALL.map(|lang| (lang, lang.native_name()));
+    let chosen = choice_row(ui, app.tr.lang(), &choices);
     if let Some(lang) = chosen {
         app.set_lang(lang);
     }
@@ -237,7 +242,7 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
         Screen::Pair(PairScreen {
             invite: Some(invite),
             ..
-        }) => format_time(invite.expires_at, &app.status_time_zone()),
+        }) => format_time(invite.expires_at, &zone(&app.status_time_zone())),
         _ => String::new(),
     };
     let t_invite_help = app.tr.t1("pair-invite-help", "expires", expires);
@@ -251,21 +256,15 @@ fn pair(app: &mut HearthApp, ui: &mut Ui) {
         let Screen::Pair(pair) = &mut app.screen else {
             return;
         };
-        ui.horizontal(|ui| {
-            for (tab, label) in [
-                (PairTab::Invite, &t_invite),
-                (PairTab::HaveInvite, &t_have),
-                (PairTab::Nearby, &t_nearby),
-            ] {
-                if ui
-                    .selectable_label(pair.tab == tab, label.as_str())
-                    .clicked()
-                {
-                    pair.tab = tab;
-                    pair.error = None;
-                }
-            }
-        });
+        let tabs = [
+            (PairTab::Invite, t_invite.as_str()),
+            (PairTab::HaveInvite, t_have.as_str()),
+            (PairTab::Nearby, t_nearby.as_str()),
+        ];
+        if let Some(tab) = choice_row(ui, pair.tab, &tabs) {
+            pair.tab = tab;
+            pair.error = None;
+        }
         ui.separator();
         match pair.tab {
             PairTab::Invite => match &pair.invite {
@@ -460,20 +459,23 @@ impl HearthApp {
     }
 }
 
+/// A time zone by its IANA name; UTC for a name this computer does not know.
+fn zone(name: &str) -> TimeZone {
+    TimeZone::get(name).unwrap_or(TimeZone::UTC)
+}
+
 /// `HH:MM` of a Unix time in milliseconds, in a time zone.
-fn format_time(ms: i64, tz: &str) -> String {
-    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+fn format_time(ms: i64, zone: &TimeZone) -> String {
     match jiff::Timestamp::from_millisecond(ms) {
-        Ok(ts) => ts.to_zoned(zone).strftime("%H:%M").to_string(),
+        Ok(ts) => ts.to_zoned(zone.clone()).strftime("%H:%M").to_string(),
         Err(_) => String::new(),
     }
 }
 
-fn day_of(ms: i64, tz: &str) -> Option<jiff::civil::Date> {
-    let zone = jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+fn day_of(ms: i64, zone: &TimeZone) -> Option<jiff::civil::Date> {
     jiff::Timestamp::from_millisecond(ms)
         .ok()
-        .map(|ts| ts.to_zoned(zone).date())
+        .map(|ts| ts.to_zoned(zone.clone()).date())
 }
 
 fn day_label(app: &HearthApp, day: jiff::civil::Date, today: jiff::civil::Date) -> String {
@@ -508,8 +510,7 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
         .and_then(|s| s.partner.as_ref())
         .map(|p| p.time_zone.clone())
         .unwrap_or_else(|| "UTC".into());
-    let now = jiff::Timestamp::now()
-        .to_zoned(jiff::tz::TimeZone::get(&partner_tz).unwrap_or(jiff::tz::TimeZone::UTC));
+    let now = jiff::Timestamp::now().to_zoned(zone(&partner_tz));
     let hour = now.hour();
     let day = (7..20).contains(&hour);
     let their_time = app.tr.t2(
@@ -664,7 +665,8 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
 }
 
 fn timeline(app: &mut HearthApp, ui: &mut Ui) {
-    let my_tz = app.status_time_zone();
+    // Resolved once per frame, not once per row.
+    let my_tz = zone(&app.status_time_zone());
     let today = day_of(jiff::Timestamp::now().as_millisecond(), &my_tz);
     let stick = std::mem::take(&mut app.scroll_to_bottom);
     let mut load_older = false;
@@ -827,7 +829,12 @@ enum MessageAction {
     Delete,
 }
 
-fn bubble(app: &HearthApp, ui: &mut Ui, message: &MessageView, tz: &str) -> Option<MessageAction> {
+fn bubble(
+    app: &HearthApp,
+    ui: &mut Ui,
+    message: &MessageView,
+    tz: &TimeZone,
+) -> Option<MessageAction> {
     let p = palette(ui.ctx());
     let mine = message.author == Author::Me;
     let layout = if mine {
@@ -1004,20 +1011,12 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
         });
         ui.separator();
         ui.label(t_theme);
-        ui.horizontal(|ui| {
-            for (choice, label) in [
-                (ThemeChoice::Light, &t_light),
-                (ThemeChoice::Dark, &t_dark),
-                (ThemeChoice::System, &t_system),
-            ] {
-                if ui
-                    .selectable_label(app.theme == choice, label.as_str())
-                    .clicked()
-                {
-                    theme_changed = Some(choice);
-                }
-            }
-        });
+        let themes = [
+            (ThemeChoice::Light, t_light.as_str()),
+            (ThemeChoice::Dark, t_dark.as_str()),
+            (ThemeChoice::System, t_system.as_str()),
+        ];
+        theme_changed = choice_row(ui, app.theme, &themes);
         ui.separator();
         ui.checkbox(&mut notifications, t_notify);
         ui.checkbox(&mut hide_text, t_hide);

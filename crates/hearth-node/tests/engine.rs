@@ -145,12 +145,18 @@ impl Device {
     }
 }
 
-/// Alice and Bob, set up and paired by invite.
-async fn paired_pair(root: &Path) -> (Device, Device) {
+/// Alice (English) and Bob (Albanian), each with a profile, not yet paired.
+async fn set_up_pair(root: &Path) -> (Device, Device) {
     let alice = Device::start("alice", &root.join("alice"), free_port()).await;
     let bob = Device::start("bob", &root.join("bob"), free_port()).await;
     alice.init("Alice", "en").await;
     bob.init("Bob", "sq").await;
+    (alice, bob)
+}
+
+/// Alice and Bob, set up and paired by invite.
+async fn paired_pair(root: &Path) -> (Device, Device) {
+    let (alice, bob) = set_up_pair(root).await;
     let invite = alice.handle.invite().await.unwrap();
     bob.handle.pair(invite.code).await.unwrap();
     alice
@@ -167,10 +173,7 @@ fn texts(history: &[MessageView]) -> Vec<String> {
 async fn pairing_by_invite_shows_the_same_safety_words() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
-    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
-    alice.init("Alice", "en").await;
-    bob.init("Bob", "sq").await;
+    let (alice, bob) = set_up_pair(root.path()).await;
 
     let invite = alice.handle.invite().await.unwrap();
     assert!(invite.code.starts_with("hearth:"));
@@ -198,10 +201,7 @@ async fn pairing_by_invite_shows_the_same_safety_words() {
 async fn pairing_by_nearby_code() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
-    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
-    alice.init("Alice", "en").await;
-    bob.init("Bob", "en").await;
+    let (alice, bob) = set_up_pair(root.path()).await;
     let code = alice.handle.nearby_code().await.unwrap();
     assert_eq!(code.len(), 6);
     bob.handle.dial(alice.addr()).await.unwrap();
@@ -230,10 +230,7 @@ async fn pairing_by_nearby_code() {
 async fn a_wrong_code_fails_on_both_sides_and_three_kill_the_code() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let alice = Device::start("alice", &root.path().join("alice"), free_port()).await;
-    let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;
-    alice.init("Alice", "en").await;
-    bob.init("Bob", "en").await;
+    let (alice, bob) = set_up_pair(root.path()).await;
     let code = alice.handle.nearby_code().await.unwrap();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     bob.handle.dial(alice.addr()).await.unwrap();
