@@ -1,6 +1,7 @@
 //! The app's state: which screen, the view-model of the chat, and the bridge to the
 //! engine.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -185,6 +186,8 @@ pub struct HearthApp {
     pub(crate) scroll_to_bottom: bool,
     pending_notifications: usize,
     pub(crate) toast: Option<(String, Instant)>,
+    /// Files on their way, by message id: bytes done, size, when last heard of.
+    pub(crate) transfers: HashMap<String, (u64, u64, Instant)>,
     /// Startup milestones logged so far: first frame, first frame with history.
     milestones: u8,
     /// With `HEARTH_FRAME_STATS` set: CPU time of recent frames, logged every 300.
@@ -235,6 +238,7 @@ impl HearthApp {
             scroll_to_bottom: true,
             pending_notifications: 0,
             toast: None,
+            transfers: HashMap::new(),
             milestones: 0,
             frame_times: std::env::var_os("HEARTH_FRAME_STATS").map(|_| Vec::new()),
         };
@@ -675,6 +679,15 @@ impl HearthApp {
                 }
             }
             NodeEvent::Listening(_) => self.refresh_status(),
+            NodeEvent::Transfer {
+                id, done, total, ..
+            } => {
+                self.transfers.insert(id, (done, total, Instant::now()));
+            }
+            NodeEvent::TransferDone { id, .. } => {
+                self.transfers.remove(&id);
+            }
+            NodeEvent::TransferFailed { reason, .. } => self.toast(reason),
             NodeEvent::Error(message) => self.toast(message),
         }
     }

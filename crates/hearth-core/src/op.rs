@@ -12,6 +12,18 @@ pub mod limits {
     pub const MAX_PROFILE_FIELD_BYTES: usize = 128;
     /// Largest payload of an op kind this build does not know, kept as it came.
     pub const MAX_UNSUPPORTED_PAYLOAD_BYTES: usize = 32 * 1024;
+    /// Largest file one attachment carries: 4 GiB.
+    pub const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024 * 1024;
+    /// Longest file name, in bytes of UTF-8.
+    pub const MAX_FILE_NAME_BYTES: usize = 255;
+    /// Longest media type (`image/jpeg`).
+    pub const MAX_MIME_BYTES: usize = 128;
+    /// Largest thumbnail carried in an attachment op.
+    pub const MAX_THUMBNAIL_BYTES: usize = 32 * 1024;
+    /// Smallest and largest chunk a file is cut into.
+    pub const CHUNK_BYTES_RANGE: std::ops::RangeInclusive<u32> = 16 * 1024..=4 * 1024 * 1024;
+    /// The most chunks one file may be cut into; bounds the list of chunk hashes.
+    pub const MAX_CHUNKS: u64 = 65_536;
 }
 
 /// One entry in an author's append-only log: something one partner did.
@@ -88,6 +100,17 @@ pub enum OpBody {
     },
     /// The author changed their profile.
     Profile(ProfileChange),
+    /// A file (photo, video, voice note, anything) shared as a message. The op
+    /// carries what the partner needs to show it at once; the bytes follow on the
+    /// file protocol, checked against `chunks_root` chunk by chunk.
+    Attachment(Attachment),
+    /// The author opened the partner's view-once or expiring attachment `target`.
+    /// A view-once file is deleted on both devices once this op exists; an expiring
+    /// one when its time after this op's wall time has passed.
+    Opened {
+        /// The attachment message that was opened.
+        target: OpId,
+    },
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -108,6 +131,55 @@ pub struct ProfileChange {
     pub time_zone: Option<String>,
 }
 
+/// A file shared in the chat: metadata, a thumbnail, and the hashes that make its
+/// bytes verifiable. The file itself never travels inside an op.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// File name as the sender had it, without any directory.
+    pub name: String,
+    /// Media type, guessed by the sender (`image/jpeg`, `video/mp4`).
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the whole file.
+    pub hash: [u8; 32],
+    /// The file is cut into chunks of this many bytes (the last may be shorter).
+    pub chunk_size: u32,
+    /// BLAKE3 of the concatenated BLAKE3 hashes of the chunks, in order: fixes every
+    /// chunk's hash, so each chunk is verified as it arrives.
+    pub chunks_root: [u8; 32],
+    /// A small JPEG preview, made at send time; never for view-once or expiring media.
+    pub thumbnail: Option<Thumbnail>,
+    /// Delete on both devices once the partner has opened it.
+    pub view_once: bool,
+    /// Delete on both devices this many seconds after the partner first opened it.
+    pub expires_after_open_secs: Option<u64>,
+}
+
+impl Attachment {
+    /// Whether the partner sees a veiled placeholder until opening it: view-once and
+    /// expiring media. Such files are never shown in Memories nor exported.
+    pub fn is_ephemeral(&self) -> bool {
+        self.view_once || self.expires_after_open_secs.is_some()
+    }
+
+    /// How many chunks the file is cut into.
+    pub fn chunk_count(&self) -> u64 {
+        self.size.div_ceil(u64::from(self.chunk_size.max(1)))
+    }
+}
+
+/// A preview image carried inside an attachment op.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thumbnail {
+    /// Width in pixels.
+    pub width: u16,
+    /// Height in pixels.
+    pub height: u16,
+    /// The image, JPEG-encoded.
+    pub jpeg: Vec<u8>,
+}
+
 /// The stable kind numbers of op bodies on the wire and on disk. Never reuse a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u16)]
@@ -126,13 +198,17 @@ pub enum OpKind {
     ReadMarker = 6,
     /// [`OpBody::Profile`]
     Profile = 7,
+    /// [`OpBody::Attachment`]
+    Attachment = 8,
+    /// [`OpBody::Opened`]
+    Opened = 9,
 }
 
 impl OpBody {
     /// Whether this op is a row in the timeline (a message), rather than something
     /// that changes a row or the couple's state.
     pub fn is_message(&self) -> bool {
-        matches!(self, OpBody::Text { .. })
+        matches!(self, OpBody::Text { .. } | OpBody::Attachment(_))
     }
 
     /// The message this op changes, if it changes one.
@@ -141,7 +217,8 @@ impl OpBody {
             OpBody::Edit { target, .. }
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }
-            | OpBody::ReactionRemove { target, .. } => Some(*target),
+            | OpBody::ReactionRemove { target, .. }
+            | OpBody::Opened { target } => Some(*target),
             _ => None,
         }
     }
@@ -178,7 +255,35 @@ impl OpBody {
                     return Err("payload too long");
                 }
             }
-            OpBody::Delete { .. } | OpBody::ReadMarker { .. } => {}
+            OpBody::Attachment(a) => {
+                if a.name.is_empty()
+                    || a.name.len() > MAX_FILE_NAME_BYTES
+                    || a.name.contains(['/', '\\', '\0'])
+                {
+                    return Err("file name is empty, too long, or holds a path");
+                }
+                if a.mime.len() > MAX_MIME_BYTES {
+                    return Err("media type too long");
+                }
+                if a.size > MAX_FILE_BYTES {
+                    return Err("file larger than 4 GiB");
+                }
+                if !CHUNK_BYTES_RANGE.contains(&a.chunk_size) {
+                    return Err("chunk size out of range");
+                }
+                if a.chunk_count() > MAX_CHUNKS {
+                    return Err("file cut into too many chunks");
+                }
+                if let Some(t) = &a.thumbnail {
+                    if t.jpeg.len() > MAX_THUMBNAIL_BYTES {
+                        return Err("thumbnail too large");
+                    }
+                    if a.is_ephemeral() {
+                        return Err("view-once and expiring media carry no thumbnail");
+                    }
+                }
+            }
+            OpBody::Delete { .. } | OpBody::ReadMarker { .. } | OpBody::Opened { .. } => {}
         }
         Ok(())
     }
@@ -192,6 +297,8 @@ impl OpBody {
             OpBody::ReactionRemove { .. } => OpKind::ReactionRemove,
             OpBody::ReadMarker { .. } => OpKind::ReadMarker,
             OpBody::Profile(_) => OpKind::Profile,
+            OpBody::Attachment(_) => OpKind::Attachment,
+            OpBody::Opened { .. } => OpKind::Opened,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -207,6 +314,8 @@ impl OpBody {
             }
             OpBody::ReadMarker { up_to } => postcard::to_allocvec(up_to),
             OpBody::Profile(p) => postcard::to_allocvec(p),
+            OpBody::Attachment(a) => postcard::to_allocvec(a),
+            OpBody::Opened { target } => postcard::to_allocvec(target),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -243,6 +352,8 @@ impl OpBody {
             }
             6 => OpBody::ReadMarker { up_to: exact(p)? },
             7 => OpBody::Profile(exact(p)?),
+            8 => OpBody::Attachment(exact(p)?),
+            9 => OpBody::Opened { target: exact(p)? },
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -19,6 +19,9 @@ pub struct MessageState {
     /// Per (reactor, emoji): whether it is present now, decided by the latest add or
     /// remove in Lamport order.
     reactions: BTreeMap<(DeviceId, String), ((Lamport, u64), bool)>,
+    /// For attachments: the earliest wall time at which the partner (anyone but the
+    /// author) opened it. The earliest, so the fold does not depend on order.
+    opened_at_ms: Option<i64>,
 }
 
 /// One reaction shown on a message.
@@ -50,6 +53,10 @@ impl MessageState {
                 self.deleted = true;
                 self.edit = None;
             }
+            OpBody::Opened { .. } if op.id.author != target.author => {
+                let at = op.wall_ms;
+                self.opened_at_ms = Some(self.opened_at_ms.map_or(at, |seen| seen.min(at)));
+            }
             OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
                 let present = matches!(op.body, OpBody::ReactionAdd { .. });
                 let slot = self
@@ -75,6 +82,11 @@ impl MessageState {
     /// Whether the author deleted the message.
     pub fn is_deleted(&self) -> bool {
         self.deleted
+    }
+
+    /// When the partner first opened this attachment, by their clock.
+    pub fn opened_at_ms(&self) -> Option<i64> {
+        self.opened_at_ms
     }
 
     /// The reactions present now, in a stable order.

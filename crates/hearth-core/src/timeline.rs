@@ -1,7 +1,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use crate::ids::{OpId, TimelinePos};
-use crate::op::{Op, OpBody};
+use crate::op::{Attachment, Op, OpBody};
 use crate::state::MessageState;
 
 /// A message as a partner sees it: the op that wrote it and what happened to it since.
@@ -22,6 +22,35 @@ impl Message {
         match &self.op.body {
             OpBody::Text { text, .. } => Some(self.state.edited_text().unwrap_or(text)),
             _ => None,
+        }
+    }
+
+    /// The attachment this message shares, if it is one; `None` once deleted.
+    pub fn attachment(&self) -> Option<&Attachment> {
+        match &self.op.body {
+            OpBody::Attachment(a) if !self.state.is_deleted() => Some(a),
+            _ => None,
+        }
+    }
+
+    /// Whether this message's file must be gone from both devices at `now_ms`: it was
+    /// deleted, or it is view-once and was opened, or it expired after opening.
+    pub fn file_is_gone(&self, now_ms: i64) -> bool {
+        let OpBody::Attachment(a) = &self.op.body else {
+            return false;
+        };
+        if self.state.is_deleted() {
+            return true;
+        }
+        match (self.state.opened_at_ms(), a.expires_after_open_secs) {
+            (Some(_), _) if a.view_once => true,
+            (Some(at), Some(secs)) => {
+                now_ms
+                    >= at.saturating_add(
+                        i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX),
+                    )
+            }
+            _ => false,
         }
     }
 }

@@ -38,6 +38,7 @@ pub(crate) struct EventLoop {
     events: mpsc::Sender<NetEvent>,
     incoming_pair: IncomingStreams,
     incoming_sync: IncomingStreams,
+    incoming_file: IncomingStreams,
 }
 
 impl EventLoop {
@@ -111,6 +112,9 @@ impl EventLoop {
         let incoming_sync = control
             .accept(Protocol::Sync.stream_protocol())
             .map_err(|e| start(&e))?;
+        let incoming_file = control
+            .accept(Protocol::File.stream_protocol())
+            .map_err(|e| start(&e))?;
         Ok((
             EventLoop {
                 swarm,
@@ -118,6 +122,7 @@ impl EventLoop {
                 events,
                 incoming_pair,
                 incoming_sync,
+                incoming_file,
             },
             control,
         ))
@@ -145,6 +150,9 @@ impl EventLoop {
                 }
                 Some((peer, stream)) = self.incoming_sync.next() => {
                     self.on_incoming(peer, stream, Protocol::Sync).await
+                }
+                Some((peer, stream)) = self.incoming_file.next() => {
+                    self.on_incoming(peer, stream, Protocol::File).await
                 }
             };
             if !keep_going {
@@ -349,7 +357,7 @@ impl EventLoop {
         let allowed = match protocol {
             // Pairing is for devices that have no partner yet.
             Protocol::Pair => self.swarm.behaviour().gate.is_open(),
-            Protocol::Sync => partner,
+            Protocol::Sync | Protocol::File => partner,
         };
         let Some(peer) = device_id(&peer_id).filter(|_| allowed) else {
             tracing::debug!(%peer_id, ?protocol, "refused a stream from a device that is not the partner");

@@ -26,13 +26,16 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use framed::{FrameError, FrameReader, FrameWriter, FramedStream};
 
-/// The two Hearth protocols.
+/// The Hearth protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
     /// `/hearth/pair/1`: the pairing handshake.
     Pair,
     /// `/hearth/sync/1`: ops, acknowledgements and ephemeral signals.
     Sync,
+    /// `/hearth/file/1`: the bytes of attachments, chunk by chunk, on streams of
+    /// their own so that chat frames never wait behind a file.
+    File,
 }
 
 impl Protocol {
@@ -40,6 +43,7 @@ impl Protocol {
         match self {
             Protocol::Pair => libp2p::StreamProtocol::new("/hearth/pair/1"),
             Protocol::Sync => libp2p::StreamProtocol::new("/hearth/sync/1"),
+            Protocol::File => libp2p::StreamProtocol::new("/hearth/file/1"),
         }
     }
 
@@ -48,6 +52,12 @@ impl Protocol {
         match self {
             Protocol::Pair => 64 * 1024,
             Protocol::Sync => hearth_core::wire::MAX_FRAME_BYTES,
+            // The largest chunk, or the longest list of chunk hashes, and a header.
+            Protocol::File => {
+                (*hearth_core::limits::CHUNK_BYTES_RANGE.end() as usize)
+                    .max(hearth_core::limits::MAX_CHUNKS as usize * 33)
+                    + 1024
+            }
         }
     }
 }

@@ -13,6 +13,11 @@ use rand::RngCore;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+mod files;
+
+pub(crate) use files::Prepared;
+pub use files::{human_size, mime_for};
+
 use crate::pairing::{self, PairFail, PairOutcome, PairSetup, Refusal, Responded};
 use crate::sync;
 use crate::types::*;
@@ -117,6 +122,25 @@ pub(crate) enum Internal {
         reply: Reply<PairedInfo>,
     },
     Responded(Responded),
+    Progress {
+        id: OpId,
+        done: u64,
+        total: u64,
+        incoming: bool,
+    },
+    DownloadEnded {
+        id: OpId,
+        result: Result<crate::transfer::Downloaded, crate::transfer::DownloadError>,
+    },
+    Prepared {
+        result: Result<Prepared, NodeError>,
+        reply: Reply<MessageView>,
+    },
+    FileRead {
+        id: OpId,
+        result: Result<Vec<u8>, NodeError>,
+        reply: Reply<Vec<u8>>,
+    },
 }
 
 /// A code this device is showing: an invite's secret or six digits.
@@ -163,6 +187,7 @@ pub(crate) struct Engine {
     redial_delay: Duration,
     /// Invites asked for before the network reported an address to put in them.
     waiting_invites: Vec<(Instant, Reply<InviteInfo>)>,
+    files: files::Files,
 }
 
 fn now_ms() -> i64 {
@@ -237,7 +262,8 @@ impl Engine {
         })
         .await?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
-        let engine = Engine {
+        let files = files::Files::new(store.blobs(), &config.faults);
+        let mut engine = Engine {
             me: net.local(),
             config,
             store,
@@ -264,7 +290,9 @@ impl Engine {
             redial_at: Instant::now(),
             redial_delay: Duration::from_secs(1),
             waiting_invites: Vec::new(),
+            files,
         };
+        engine.load_files();
         tracing::info!(device = %engine.me, "engine started");
         tokio::spawn(engine.run());
         Ok(())
@@ -291,7 +319,9 @@ impl Engine {
             tracing::warn!(error = %e, "could not flush the store on shutdown");
         }
         self.net.shutdown().await;
-        let Engine { store, .. } = self;
+        // The file store shares the database: both go before the lock is free.
+        let Engine { store, files, .. } = self;
+        drop(files);
         drop(store);
         tracing::info!("engine stopped");
         if let Some(done) = done {
@@ -452,6 +482,11 @@ impl Engine {
                 };
                 let _ = reply.send(result);
             }
+            Command::SendFile { .. }
+            | Command::SaveFile { .. }
+            | Command::OpenFile(..)
+            | Command::PauseDownload(..)
+            | Command::Memories { .. } => self.on_file_command(command).await,
             Command::Shutdown(_) => {}
         }
     }
@@ -853,14 +888,16 @@ impl Engine {
                 })
                 .collect(),
             delivery: self.delivery(message.op.id),
+            attachment: self.attachment_view(message),
             pos: message.op.pos(),
         }
     }
 
     /// Tells the UI what a new op (ours or the partner's) changed.
     async fn announce(&mut self, op: &Op) {
+        self.track_files(op).await;
         match &op.body {
-            OpBody::Text { .. } => {
+            OpBody::Text { .. } | OpBody::Attachment(_) => {
                 if let Ok(Some(message)) = self.store.message(op.id) {
                     self.emit(NodeEvent::Message(self.view(&message))).await;
                 }
@@ -868,7 +905,8 @@ impl Engine {
             OpBody::Edit { target, .. }
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }
-            | OpBody::ReactionRemove { target, .. } => {
+            | OpBody::ReactionRemove { target, .. }
+            | OpBody::Opened { target } => {
                 if let Ok(Some(message)) = self.store.message(*target) {
                     self.emit(NodeEvent::MessageChanged(self.view(&message)))
                         .await;
@@ -999,6 +1037,15 @@ impl Engine {
                     self.tasks.spawn(sync::read_session(stream, internal));
                 }
             }
+            NetEvent::Incoming {
+                peer,
+                protocol: Protocol::File,
+                stream,
+            } => {
+                if self.partner.as_ref().is_some_and(|p| p.device == peer) {
+                    self.serve_file(stream);
+                }
+            }
         }
     }
 
@@ -1052,6 +1099,7 @@ impl Engine {
         if self.session.is_none() {
             self.start_session();
         }
+        self.start_downloads();
     }
 
     fn start_session(&mut self) {
@@ -1134,6 +1182,7 @@ impl Engine {
         {
             self.offer = None;
         }
+        self.maintain_files().await;
         let Some(partner) = &self.partner else {
             return;
         };
@@ -1180,6 +1229,25 @@ impl Engine {
                     Err(e) => Err(NodeError::Pairing(e.to_string())),
                 };
                 let _ = reply.send(result);
+            }
+            Internal::Progress {
+                id,
+                done,
+                total,
+                incoming,
+            } => {
+                self.emit(NodeEvent::Transfer {
+                    id: format_id(id),
+                    done,
+                    total,
+                    incoming,
+                })
+                .await;
+            }
+            Internal::DownloadEnded { id, result } => self.on_download_ended(id, result).await,
+            Internal::Prepared { result, reply } => self.on_prepared(result, reply).await,
+            Internal::FileRead { id, result, reply } => {
+                self.on_file_read(id, result, reply).await;
             }
             Internal::Responded(responded) => {
                 self.responding = false;

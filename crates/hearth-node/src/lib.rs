@@ -13,6 +13,7 @@
 mod engine;
 mod pairing;
 mod sync;
+mod transfer;
 mod types;
 
 use std::path::PathBuf;
@@ -21,9 +22,10 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+pub use engine::{human_size, mime_for};
 pub use types::{
-    Author, Delivery, InviteInfo, MessageView, NodeError, NodeEvent, PairedInfo, Partner, Profile,
-    ReactionView, Status, format_id, parse_id,
+    AttachmentView, Author, Delivery, FileState, InviteInfo, MessageView, NodeError, NodeEvent,
+    PairedInfo, Partner, Profile, ReactionView, Status, format_id, hex, parse_id,
 };
 
 /// How to start a node.
@@ -43,6 +45,19 @@ pub struct NodeConfig {
     pub nearby_code_ttl: Duration,
     /// Called after every event is queued, so a UI can wake up and drain them.
     pub on_event: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Faults to inject, for tests of what a misbehaving or slow peer does.
+    #[doc(hidden)]
+    pub faults: Faults,
+}
+
+/// Misbehaviour a test can switch on in a node that serves files.
+#[doc(hidden)]
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// Flip a byte in this chunk the first time it is served.
+    pub corrupt_chunk_once: Option<u32>,
+    /// Wait this long before serving each chunk (a slow uplink).
+    pub serve_delay: Option<Duration>,
 }
 
 impl NodeConfig {
@@ -57,6 +72,7 @@ impl NodeConfig {
             invite_ttl: Duration::from_secs(24 * 3600),
             nearby_code_ttl: Duration::from_secs(10 * 60),
             on_event: None,
+            faults: Faults::default(),
         }
     }
 }
@@ -106,10 +122,50 @@ pub(crate) enum Command {
         reply: Reply<Vec<MessageView>>,
     },
     Typing(Reply<()>),
+    SendFile {
+        source: FileSource,
+        options: SendOptions,
+        reply: Reply<MessageView>,
+    },
+    SaveFile {
+        id: String,
+        path: PathBuf,
+        reply: Reply<()>,
+    },
+    OpenFile(String, Reply<Vec<u8>>),
+    PauseDownload(String, bool, Reply<()>),
+    Memories {
+        limit: usize,
+        before: Option<String>,
+        reply: Reply<Vec<MessageView>>,
+    },
     ChangePassphrase(Option<String>, Reply<Status>),
     AppSetting(String, Reply<Option<String>>),
     SetAppSetting(String, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
+}
+
+/// Where a file to send comes from.
+#[derive(Clone, Debug)]
+pub enum FileSource {
+    /// A file on disk.
+    Path(PathBuf),
+    /// Bytes in memory (a pasted image), with the name to give them.
+    Bytes {
+        /// The name the partner sees.
+        name: String,
+        /// The file.
+        bytes: Vec<u8>,
+    },
+}
+
+/// How a file is sent.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SendOptions {
+    /// Delete on both devices once the partner has opened it.
+    pub view_once: bool,
+    /// Delete on both devices this many seconds after the partner opens it.
+    pub expires_after_open_secs: Option<u64>,
 }
 
 /// Whether a profile exists in a directory, and whether it needs a passphrase.
@@ -288,6 +344,67 @@ impl NodeHandle {
     /// Tells the partner this user is typing (if they are connected; never stored).
     pub async fn typing(&self) -> Result<(), NodeError> {
         self.ask(Command::Typing).await
+    }
+
+    /// Shares a file: reads it into the store (sealed), makes a thumbnail of a
+    /// picture, and writes the message. The bytes follow to the partner in the
+    /// background. Files over 4 GiB and empty files are refused.
+    pub async fn send_file(
+        &self,
+        source: FileSource,
+        options: SendOptions,
+    ) -> Result<MessageView, NodeError> {
+        self.ask(|reply| Command::SendFile {
+            source,
+            options,
+            reply,
+        })
+        .await
+    }
+
+    /// Exports a copy of an attachment to `path`. View-once and expiring media are
+    /// never exported.
+    pub async fn save_file(
+        &self,
+        id: impl Into<String>,
+        path: impl Into<PathBuf>,
+    ) -> Result<(), NodeError> {
+        let (id, path) = (id.into(), path.into());
+        self.ask(|reply| Command::SaveFile { id, path, reply })
+            .await
+    }
+
+    /// Reads an attachment into memory, to show it; nothing is written to disk. For
+    /// the partner's view-once media this is the one time: the file is deleted on
+    /// both devices right after.
+    pub async fn open_file(&self, id: impl Into<String>) -> Result<Vec<u8>, NodeError> {
+        let id = id.into();
+        self.ask(|r| Command::OpenFile(id, r)).await
+    }
+
+    /// Stops an arriving file (`true`) or lets it continue (`false`).
+    pub async fn pause_download(
+        &self,
+        id: impl Into<String>,
+        paused: bool,
+    ) -> Result<(), NodeError> {
+        let id = id.into();
+        self.ask(|r| Command::PauseDownload(id, paused, r)).await
+    }
+
+    /// Files shared in the chat (not view-once or expiring), newest last, like
+    /// [`NodeHandle::history`].
+    pub async fn memories(
+        &self,
+        limit: usize,
+        before: Option<String>,
+    ) -> Result<Vec<MessageView>, NodeError> {
+        self.ask(|reply| Command::Memories {
+            limit,
+            before,
+            reply,
+        })
+        .await
     }
 
     /// Sets, changes or removes (with `None`) the passphrase that protects the

@@ -64,9 +64,66 @@ pub struct MessageView {
     pub reactions: Vec<ReactionView>,
     /// For my own messages, how far they got.
     pub delivery: Option<Delivery>,
+    /// The file this message shares, if it shares one.
+    pub attachment: Option<AttachmentView>,
     /// Where it sits in the timeline (for paging: pass it as `before`).
     #[serde(skip)]
     pub pos: TimelinePos,
+}
+
+/// A file shared in a message, as the UI shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct AttachmentView {
+    /// File name.
+    pub name: String,
+    /// Media type.
+    pub mime: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the file, hex.
+    pub blake3: String,
+    /// Deleted on both devices once the partner opened it.
+    pub view_once: bool,
+    /// Deleted on both devices this long after the partner first opened it.
+    pub expires_after_open_secs: Option<u64>,
+    /// When the partner first opened it (view-once and expiring media).
+    pub opened_at: Option<i64>,
+    /// The preview carried by the message: width, height, JPEG bytes.
+    #[serde(skip)]
+    pub thumbnail: Option<(u16, u16, Vec<u8>)>,
+    /// Where the bytes are.
+    pub file: FileState,
+}
+
+impl AttachmentView {
+    /// Whether the partner sees a veiled placeholder: view-once or expiring.
+    pub fn is_ephemeral(&self) -> bool {
+        self.view_once || self.expires_after_open_secs.is_some()
+    }
+
+    /// Whether it is a picture the app can show.
+    pub fn is_image(&self) -> bool {
+        self.mime.starts_with("image/")
+    }
+}
+
+/// Where an attachment's bytes are, on this device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FileState {
+    /// Every byte is here, checked: it can be opened and saved.
+    Ready,
+    /// On its way: `done` of the size has arrived and been checked.
+    Arriving {
+        /// Bytes here so far.
+        done: u64,
+        /// The user stopped it; it waits for "download".
+        paused: bool,
+    },
+    /// Deleted for good: viewed once, expired, or deleted by its sender.
+    Gone,
+    /// Not on this device and not coming (lost before it was sent).
+    Missing,
 }
 
 /// A reaction on a message.
@@ -159,6 +216,38 @@ pub enum NodeEvent {
     Typing,
     /// The partner changed their profile.
     PartnerProfile(Profile),
+    /// An attachment's bytes moved: arriving here (`incoming`) or leaving for the
+    /// partner.
+    Transfer {
+        /// The message id.
+        id: String,
+        /// Bytes the receiving side holds now.
+        done: u64,
+        /// The file's size.
+        total: u64,
+        /// Arriving here, rather than leaving.
+        incoming: bool,
+    },
+    /// An attachment has fully arrived and its hash checked.
+    TransferDone {
+        /// The message id.
+        id: String,
+        /// BLAKE3 of the file, hex.
+        blake3: String,
+        /// Bytes this run of the download received (less than the size when it
+        /// resumed from an earlier run).
+        received: u64,
+        /// Chunks that failed their hash check and were asked for again.
+        rejected_chunks: u32,
+    },
+    /// An attachment could not be fetched now; it is tried again later unless
+    /// the reason says otherwise.
+    TransferFailed {
+        /// The message id.
+        id: String,
+        /// Why.
+        reason: String,
+    },
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
 }
@@ -196,6 +285,9 @@ pub enum NodeError {
     /// Pairing failed.
     #[error("pairing failed: {0}")]
     Pairing(String),
+    /// A file could not be read or written.
+    #[error("{0}")]
+    File(String),
     /// The engine has stopped.
     #[error("the engine has stopped")]
     Stopped,
@@ -217,9 +309,15 @@ impl NodeError {
             NodeError::NotYours => "not_yours",
             NodeError::Invalid(_) => "invalid",
             NodeError::Pairing(_) => "pairing_failed",
+            NodeError::File(_) => "file",
             NodeError::Stopped => "stopped",
         }
     }
+}
+
+/// Writes bytes as lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes an op id as `<author hex>:<seq>`.

@@ -92,6 +92,9 @@ pub enum StoreError {
     /// An op that breaks a limit or a rule (say, a remote op claiming to be ours).
     #[error("rejected op: {0}")]
     Invalid(&'static str),
+    /// A file of an attachment could not be read or written.
+    #[error("file store: {0}")]
+    Files(String),
     /// Changing the passphrase failed while writing the key envelope.
     #[error(transparent)]
     Key(#[from] OpenError),

@@ -19,13 +19,17 @@
 //! keys.bin      how the data key is protected (salt, Argon2 parameters, wrapped key)
 //! data.key      the data key itself, only when no passphrase is set (mode 0600)
 //! db/           the sled database; every value in it is ciphertext
+//! files/        attachments, one file each, every chunk sealed under the file's
+//!               own key (which lives sealed in the database)
 //! ```
 
+mod blobs;
 mod cipher;
 mod error;
 mod keys;
 mod store;
 
+pub use blobs::{BlobReader, BlobStatus, BlobStore, BlobWriter, Imported, Staged, chunks_root};
 pub use error::{OpenError, StoreError};
 pub use keys::{KdfParams, KeyProtection};
 pub use store::{Applied, SCHEMA_VERSION, Store};

@@ -49,6 +49,9 @@ mod prefix {
     pub(super) const DEVICE: u8 = b'd';
     /// name → setting
     pub(super) const SETTING: u8 = b'c';
+    /// Like the timeline, for attachments that are neither view-once nor expiring:
+    /// the index behind Memories.
+    pub(super) const GALLERY: u8 = b'g';
 }
 const SCHEMA_KEY: &[u8] = b"m/schema";
 const CHECK_KEY: &[u8] = b"m/check";
@@ -373,6 +376,13 @@ impl Store {
             if op.body.is_message() {
                 let rank = self.rank(idx);
                 batch.insert(&timeline_key(op.lamport, rank, idx, op.id.seq)[..], &[][..]);
+                if let OpBody::Attachment(a) = &op.body
+                    && !a.is_ephemeral()
+                {
+                    let mut key = timeline_key(op.lamport, rank, idx, op.id.seq);
+                    key[0] = prefix::GALLERY;
+                    batch.insert(&key[..], &[][..]);
+                }
             }
             if let Some(target) = op.body.target() {
                 let state = match states.remove(&target) {
@@ -436,14 +446,18 @@ impl Store {
             .filter(|&i| self.rank(i) != old_ranks[usize::from(i)])
             .collect();
         if !moved.is_empty() {
-            for entry in self.tree.scan_prefix([prefix::TIMELINE]) {
-                let (old_key, _) = entry?;
-                let (lamport, entry_idx, seq) =
-                    parse_timeline_key(&old_key).ok_or(StoreError::Corrupt("timeline key"))?;
-                if moved.contains(&entry_idx) {
-                    batch.remove(old_key);
-                    let rank = self.rank(entry_idx);
-                    batch.insert(&timeline_key(lamport, rank, entry_idx, seq)[..], &[][..]);
+            for p in [prefix::TIMELINE, prefix::GALLERY] {
+                for entry in self.tree.scan_prefix([p]) {
+                    let (old_key, _) = entry?;
+                    let (lamport, entry_idx, seq) =
+                        parse_timeline_key(&old_key).ok_or(StoreError::Corrupt("timeline key"))?;
+                    if moved.contains(&entry_idx) {
+                        batch.remove(old_key);
+                        let rank = self.rank(entry_idx);
+                        let mut key = timeline_key(lamport, rank, entry_idx, seq);
+                        key[0] = p;
+                        batch.insert(&key[..], &[][..]);
+                    }
                 }
             }
         }
@@ -567,14 +581,39 @@ impl Store {
         before: Option<TimelinePos>,
         limit: usize,
     ) -> Result<Vec<Message>, StoreError> {
+        self.index_page(prefix::TIMELINE, before, limit)
+    }
+
+    /// Like [`Store::page_before`], over shared files only: attachments that are
+    /// neither view-once nor expiring, deleted ones left out. What Memories shows.
+    pub fn gallery_before(
+        &self,
+        before: Option<TimelinePos>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
+        let mut page = self.index_page(prefix::GALLERY, before, limit)?;
+        page.retain(|m| m.attachment().is_some());
+        Ok(page)
+    }
+
+    fn index_page(
+        &self,
+        p: u8,
+        before: Option<TimelinePos>,
+        limit: usize,
+    ) -> Result<Vec<Message>, StoreError> {
         let end = match before {
             Some(pos) => match self.index.get(&pos.author) {
-                Some(&idx) => timeline_key(pos.lamport, self.rank(idx), idx, pos.seq).to_vec(),
+                Some(&idx) => {
+                    let mut key = timeline_key(pos.lamport, self.rank(idx), idx, pos.seq);
+                    key[0] = p;
+                    key.to_vec()
+                }
                 None => return Err(StoreError::Invalid("unknown position")),
             },
-            None => vec![prefix::TIMELINE + 1],
+            None => vec![p + 1],
         };
-        let start = vec![prefix::TIMELINE];
+        let start = vec![p];
         let mut page = Vec::with_capacity(limit.min(256));
         for entry in self.tree.range(start..end).rev().take(limit) {
             let (key, _) = entry?;
@@ -592,6 +631,11 @@ impl Store {
         }
         page.reverse();
         Ok(page)
+    }
+
+    /// The encrypted file store that lives beside this database.
+    pub fn blobs(&self) -> crate::BlobStore {
+        crate::BlobStore::new(&self.dir, self.tree.clone(), &self.data_key)
     }
 
     fn state(&self, id: OpId) -> Result<MessageState, StoreError> {

@@ -4,7 +4,9 @@
 
 use std::path::PathBuf;
 
-use hearth_node::{Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile};
+use hearth_node::{
+    FileSource, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -57,6 +59,30 @@ enum Request {
         before: Option<String>,
     },
     Typing,
+    SendFile {
+        path: PathBuf,
+        #[serde(default)]
+        view_once: bool,
+        /// Seconds after the partner opens it.
+        expires_in: Option<u64>,
+    },
+    SaveFile {
+        id: String,
+        path: PathBuf,
+    },
+    OpenFile {
+        id: String,
+    },
+    PauseDownload {
+        id: String,
+    },
+    ResumeDownload {
+        id: String,
+    },
+    Memories {
+        limit: Option<usize>,
+        before: Option<String>,
+    },
     Quit,
 }
 
@@ -90,8 +116,38 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::PartnerProfile(profile) => {
             json!({"event": "partner_profile", "profile": profile})
         }
+        NodeEvent::Transfer {
+            id,
+            done,
+            total,
+            incoming,
+        } => {
+            json!({"event": "transfer", "id": id, "done": done, "total": total, "incoming": incoming})
+        }
+        NodeEvent::TransferDone {
+            id,
+            blake3,
+            received,
+            rejected_chunks,
+        } => json!({
+            "event": "transfer_done", "id": id, "blake3": blake3, "received": received,
+            "rejected_chunks": rejected_chunks,
+        }),
+        NodeEvent::TransferFailed { id, reason } => {
+            json!({"event": "transfer_failed", "id": id, "reason": reason})
+        }
         NodeEvent::Error(message) => error("engine", message),
     }
+}
+
+/// The `attachment` event for a new message that shares a file.
+fn attachment_json(view: &hearth_node::MessageView) -> Option<Value> {
+    let a = view.attachment.as_ref()?;
+    Some(json!({
+        "event": "attachment", "id": view.id, "author": view.author, "name": a.name,
+        "size": a.size, "mime": a.mime, "view_once": a.view_once,
+        "expires_in": a.expires_after_open_secs, "blake3": a.blake3,
+    }))
 }
 
 fn tagged(event: &str, value: &impl serde::Serialize) -> Value {
@@ -122,6 +178,12 @@ pub(crate) async fn run(profile: PathBuf, listen: Vec<String>, mdns: bool) -> an
         .filter(|p| !p.is_empty());
     config.listen = listen;
     config.mdns = mdns;
+    // Fault injection for the end-to-end tests of file transfer.
+    let env_number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    config.faults.serve_delay =
+        env_number("HEARTH_FAULT_SERVE_DELAY_MS").map(std::time::Duration::from_millis);
+    config.faults.corrupt_chunk_once =
+        env_number("HEARTH_FAULT_CORRUPT_CHUNK").and_then(|c| u32::try_from(c).ok());
     let (node, mut events) = match Node::start(config).await {
         Ok(started) => started,
         Err(e) => {
@@ -139,6 +201,12 @@ pub(crate) async fn run(profile: PathBuf, listen: Vec<String>, mdns: bool) -> an
             // them with the `req`: printing the engine's copy too would say it twice.
             if matches!(&event, NodeEvent::Message(m) if m.author == hearth_node::Author::Me) {
                 continue;
+            }
+            if let NodeEvent::Message(view) = &event
+                && let Some(attachment) = attachment_json(view)
+                && forward.send(attachment).await.is_err()
+            {
+                break;
             }
             if forward.send(event_json(event)).await.is_err() {
                 break;
@@ -254,6 +322,39 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .await
             .map(|messages| json!({"event": "history", "messages": messages})),
         Request::Typing => node.typing().await.map(|()| ok("typing")),
+        Request::SendFile {
+            path,
+            view_once,
+            expires_in,
+        } => node
+            .send_file(
+                FileSource::Path(path),
+                SendOptions {
+                    view_once,
+                    expires_after_open_secs: expires_in,
+                },
+            )
+            .await
+            .map(|m| tagged("message", &m)),
+        Request::SaveFile { id, path } => node.save_file(id, path).await.map(|()| ok("save_file")),
+        Request::OpenFile { id } => node.open_file(id.clone()).await.map(|bytes| {
+            json!({
+                "event": "file_opened", "id": id, "size": bytes.len(),
+                "blake3": hearth_node::hex(blake3::hash(&bytes).as_bytes()),
+            })
+        }),
+        Request::PauseDownload { id } => node
+            .pause_download(id, true)
+            .await
+            .map(|()| ok("pause_download")),
+        Request::ResumeDownload { id } => node
+            .pause_download(id, false)
+            .await
+            .map(|()| ok("resume_download")),
+        Request::Memories { limit, before } => node
+            .memories(limit.unwrap_or(50), before)
+            .await
+            .map(|messages| json!({"event": "memories", "messages": messages})),
         Request::Pair { .. } | Request::Quit => Ok(json!({})),
     };
     result.unwrap_or_else(|e| node_error(&e))

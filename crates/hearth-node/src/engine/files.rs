@@ -1,0 +1,698 @@
+//! The engine's side of attachments: sending (staging a file, making its thumbnail,
+//! writing the op), keeping downloads going, opening and exporting, and deleting
+//! files that must be gone: deleted by their sender, view-once and opened, expired.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hearth_core::{Attachment, Message, Op, OpBody, OpId, Thumbnail, limits};
+use hearth_net::FramedStream;
+use hearth_store::{BlobStore, Staged};
+
+use super::{Engine, Internal, now_ms};
+use crate::transfer::{self, CHUNK_BYTES, DownloadError, Downloaded, ServeFaults};
+use crate::types::*;
+use crate::{FileSource, Reply, SendOptions};
+
+/// Downloads at once.
+const MAX_DOWNLOADS: usize = 2;
+/// Waits before trying a failed download again.
+const RETRY_FAILED: Duration = Duration::from_secs(5);
+const RETRY_UNAVAILABLE: Duration = Duration::from_secs(30);
+/// Largest file opened into memory for viewing; larger ones are saved instead.
+const MAX_OPEN_BYTES: u64 = 1024 * 1024 * 1024;
+/// Longest side of a thumbnail, in pixels.
+const THUMBNAIL_SIDE: u32 = 320;
+/// Largest picture decoded for a thumbnail.
+const MAX_THUMBNAIL_SOURCE: u64 = 64 * 1024 * 1024;
+/// Room left free on the disk beyond an arriving file.
+const DISK_MARGIN: u64 = 64 * 1024 * 1024;
+
+/// A file this device wants from the partner.
+struct Want {
+    retry_at: Instant,
+    paused: bool,
+}
+
+pub(super) struct Files {
+    pub(super) blobs: BlobStore,
+    running: HashMap<OpId, tokio::task::AbortHandle>,
+    wanted: BTreeMap<OpId, Want>,
+    /// Opened expiring files and when they must go, ms since the epoch.
+    expiring: HashMap<OpId, i64>,
+    faults: Arc<ServeFaults>,
+}
+
+impl Files {
+    pub(super) fn new(blobs: BlobStore, faults: &crate::Faults) -> Files {
+        Files {
+            blobs,
+            running: HashMap::new(),
+            wanted: BTreeMap::new(),
+            expiring: HashMap::new(),
+            faults: Arc::new(ServeFaults::new(faults)),
+        }
+    }
+}
+
+/// A staged file and the op that will share it.
+pub(crate) struct Prepared {
+    staged: Staged,
+    attachment: Attachment,
+}
+
+fn file_error(e: impl std::fmt::Display) -> NodeError {
+    NodeError::File(e.to_string())
+}
+
+/// Guesses a media type from a file name.
+pub fn mime_for(name: &str) -> &'static str {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    match ext.as_str() {
+        "jpg" | "jpeg" => "image/jpeg",
+        "png" => "image/png",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "bmp" => "image/bmp",
+        "heic" => "image/heic",
+        "mp4" | "m4v" => "video/mp4",
+        "mov" => "video/quicktime",
+        "webm" => "video/webm",
+        "mkv" => "video/x-matroska",
+        "mp3" => "audio/mpeg",
+        "m4a" => "audio/mp4",
+        "ogg" | "oga" => "audio/ogg",
+        "opus" => "audio/opus",
+        "wav" => "audio/wav",
+        "pdf" => "application/pdf",
+        "txt" => "text/plain",
+        "zip" => "application/zip",
+        _ => "application/octet-stream",
+    }
+}
+
+/// A small JPEG of a picture, if it is one the app can decode.
+fn make_thumbnail(source: &FileSource) -> Option<Thumbnail> {
+    let image = match source {
+        FileSource::Path(path) => {
+            if std::fs::metadata(path).ok()?.len() > MAX_THUMBNAIL_SOURCE {
+                return None;
+            }
+            image::ImageReader::open(path)
+                .ok()?
+                .with_guessed_format()
+                .ok()?
+                .decode()
+                .ok()?
+        }
+        FileSource::Bytes { bytes, .. } => image::load_from_memory(bytes).ok()?,
+    };
+    let thumb = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8();
+    let mut quality = 80;
+    loop {
+        let mut jpeg = Vec::new();
+        let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality);
+        thumb.write_with_encoder(encoder).ok()?;
+        if jpeg.len() <= limits::MAX_THUMBNAIL_BYTES {
+            return Some(Thumbnail {
+                width: u16::try_from(thumb.width()).ok()?,
+                height: u16::try_from(thumb.height()).ok()?,
+                jpeg,
+            });
+        }
+        if quality <= 30 {
+            return None;
+        }
+        quality -= 15;
+    }
+}
+
+/// Reads and seals the file, off the engine's thread.
+fn prepare(
+    blobs: &BlobStore,
+    source: &FileSource,
+    options: SendOptions,
+) -> Result<Prepared, NodeError> {
+    let name = match source {
+        FileSource::Path(path) => path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| NodeError::Invalid(format!("{} is not a file", path.display())))?,
+        FileSource::Bytes { name, .. } => name.clone(),
+    };
+    let staged = match source {
+        FileSource::Path(path) => {
+            let meta = std::fs::metadata(path)
+                .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
+            if !meta.is_file() {
+                return Err(NodeError::Invalid(format!(
+                    "{} is not a file",
+                    path.display()
+                )));
+            }
+            if meta.len() > limits::MAX_FILE_BYTES {
+                return Err(NodeError::Invalid(format!(
+                    "{name} is {}; files up to 4 GiB can be sent",
+                    human_size(meta.len())
+                )));
+            }
+            let file = std::fs::File::open(path)
+                .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
+            blobs.stage(
+                std::io::BufReader::with_capacity(1 << 20, file),
+                CHUNK_BYTES,
+            )
+        }
+        FileSource::Bytes { bytes, .. } => blobs.stage(bytes.as_slice(), CHUNK_BYTES),
+    }
+    .map_err(|e| match e {
+        hearth_store::StoreError::Invalid(why) => NodeError::Invalid(format!("{name}: {why}")),
+        other => other.into(),
+    })?;
+    let imported = staged.imported();
+    let mut mime = mime_for(&name).to_string();
+    if let FileSource::Bytes { bytes, .. } = source
+        && let Ok(format) = image::guess_format(bytes)
+    {
+        mime = format.to_mime_type().to_string();
+    }
+    let ephemeral = options.view_once || options.expires_after_open_secs.is_some();
+    let thumbnail = if ephemeral || !mime.starts_with("image/") {
+        None
+    } else {
+        make_thumbnail(source)
+    };
+    let mut name = name;
+    while name.len() > limits::MAX_FILE_NAME_BYTES {
+        name.pop();
+    }
+    Ok(Prepared {
+        staged,
+        attachment: Attachment {
+            name,
+            mime,
+            size: imported.size,
+            hash: imported.hash,
+            chunk_size: imported.chunk_size,
+            chunks_root: imported.chunks_root,
+            thumbnail,
+            view_once: options.view_once,
+            expires_after_open_secs: options.expires_after_open_secs,
+        },
+    })
+}
+
+/// "1.5 MB", for messages.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Writes a copy of a file where the user chose, through a temporary file beside it
+/// so a failure never leaves half a file under the chosen name.
+fn export(blobs: &BlobStore, id: OpId, path: &Path) -> Result<(), NodeError> {
+    let mut reader = blobs.reader(id)?;
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| NodeError::Invalid(format!("{} is not a file name", path.display())))?;
+    let tmp: PathBuf = dir.join(format!(".{}.hearth-part", name.to_string_lossy()));
+    let result = (|| {
+        let mut out = std::fs::File::create(&tmp)?;
+        std::io::copy(&mut reader, &mut out)?;
+        out.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(file_error(format!("cannot save {}: {e}", path.display())));
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// At start: forgets files whose message is gone or never got written, deletes
+    /// files that expired while the app was closed, and queues unfinished downloads.
+    pub(super) fn load_files(&mut self) {
+        if let Err(e) = self.files.blobs.sweep() {
+            tracing::warn!(error = %e, "could not clean up half-imported files");
+        }
+        let list = match self.files.blobs.list() {
+            Ok(list) => list,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not list attachments");
+                return;
+            }
+        };
+        for status in list {
+            let message = self.store.message(status.id).ok().flatten();
+            let keep = message.as_ref().is_some_and(|m| !m.file_is_gone(now_ms()));
+            if !keep {
+                self.drop_file(status.id);
+                continue;
+            }
+            if let Some(message) = &message {
+                self.note_expiry(message);
+            }
+            if !status.complete {
+                self.files.wanted.insert(
+                    status.id,
+                    Want {
+                        retry_at: Instant::now(),
+                        paused: status.paused,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(super) async fn on_file_command(&mut self, command: crate::Command) {
+        use crate::Command;
+        match command {
+            Command::SendFile {
+                source,
+                options,
+                reply,
+            } => self.send_file(source, options, reply),
+            Command::SaveFile { id, path, reply } => match self.file_to_read(&id) {
+                Ok((message, attachment)) if attachment.is_ephemeral() => {
+                    let _ = message;
+                    let _ = reply.send(Err(NodeError::Invalid(
+                        "view-once and expiring media cannot be saved".into(),
+                    )));
+                }
+                Ok((message, _)) => {
+                    let blobs = self.files.blobs.clone();
+                    self.tasks.spawn(async move {
+                        let id = message.op.id;
+                        let result = tokio::task::spawn_blocking(move || export(&blobs, id, &path))
+                            .await
+                            .unwrap_or_else(|e| Err(file_error(e)));
+                        let _ = reply.send(result);
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::OpenFile(id, reply) => match self.file_to_read(&id) {
+                Ok((message, attachment)) => {
+                    if attachment.size > MAX_OPEN_BYTES {
+                        let _ = reply.send(Err(NodeError::Invalid(
+                            "too large to open here; save it and open it with another app".into(),
+                        )));
+                        return;
+                    }
+                    let blobs = self.files.blobs.clone();
+                    let internal = self.internal_tx.clone();
+                    let id = message.op.id;
+                    self.tasks.spawn(async move {
+                        let result = tokio::task::spawn_blocking(move || {
+                            let mut bytes = Vec::new();
+                            blobs
+                                .reader(id)?
+                                .read_to_end(&mut bytes)
+                                .map_err(file_error)?;
+                            Ok(bytes)
+                        })
+                        .await
+                        .unwrap_or_else(|e| Err(file_error(e)));
+                        let _ = internal
+                            .send(Internal::FileRead { id, result, reply })
+                            .await;
+                    });
+                }
+                Err(e) => {
+                    let _ = reply.send(Err(e));
+                }
+            },
+            Command::PauseDownload(id, paused, reply) => {
+                let result = self.pause(&id, paused).await;
+                let _ = reply.send(result);
+            }
+            Command::Memories {
+                limit,
+                before,
+                reply,
+            } => {
+                let result = (|| {
+                    let before = match before {
+                        Some(id) => Some(self.find(&id)?.op.pos()),
+                        None => None,
+                    };
+                    let page = self.store.gallery_before(before, limit.min(1000))?;
+                    Ok(page.iter().map(|m| self.view(m)).collect())
+                })();
+                let _ = reply.send(result);
+            }
+            _ => {}
+        }
+    }
+
+    fn send_file(&mut self, source: FileSource, options: SendOptions, reply: Reply<MessageView>) {
+        if let Err(e) = self.partner_device() {
+            let _ = reply.send(Err(e));
+            return;
+        }
+        if options.view_once && options.expires_after_open_secs.is_some() {
+            let _ = reply.send(Err(NodeError::Invalid(
+                "choose view-once or an expiry, not both".into(),
+            )));
+            return;
+        }
+        let blobs = self.files.blobs.clone();
+        let internal = self.internal_tx.clone();
+        self.tasks.spawn(async move {
+            let result = tokio::task::spawn_blocking(move || prepare(&blobs, &source, options))
+                .await
+                .unwrap_or_else(|e| Err(file_error(e)));
+            let _ = internal.send(Internal::Prepared { result, reply }).await;
+        });
+    }
+
+    /// A file is read and sealed: tie it to the next op of this device, and write
+    /// the op. The file is in place before the op exists, so the partner never asks
+    /// for a file this device does not have.
+    pub(super) async fn on_prepared(
+        &mut self,
+        result: Result<Prepared, NodeError>,
+        reply: Reply<MessageView>,
+    ) {
+        let result = async {
+            let Prepared { staged, attachment } = result?;
+            let id = OpId {
+                author: self.me,
+                seq: self.store.held(self.me) + 1,
+            };
+            self.files.blobs.commit(staged, id)?;
+            let op = match self.write(OpBody::Attachment(attachment)).await {
+                Ok(op) => op,
+                Err(e) => {
+                    self.drop_file(id);
+                    return Err(e);
+                }
+            };
+            debug_assert_eq!(op.id, id);
+            let message = self
+                .store
+                .message(op.id)?
+                .ok_or(NodeError::NoSuchMessage(format_id(op.id)))?;
+            Ok(self.view(&message))
+        }
+        .await;
+        let _ = reply.send(result);
+    }
+
+    pub(super) async fn on_file_read(
+        &mut self,
+        id: OpId,
+        result: Result<Vec<u8>, NodeError>,
+        reply: Reply<Vec<u8>>,
+    ) {
+        if result.is_ok()
+            && id.author != self.me
+            && let Ok(Some(message)) = self.store.message(id)
+            && message.attachment().is_some_and(Attachment::is_ephemeral)
+            && message.state.opened_at_ms().is_none()
+        {
+            // Opening is what starts the clock (or, for view-once, ends the file);
+            // the op reaches the partner so their copy goes too.
+            if let Err(e) = self.write(OpBody::Opened { target: id }).await {
+                tracing::warn!(error = %e, "could not record that a file was opened");
+            }
+        }
+        let _ = reply.send(result);
+    }
+
+    /// The message of `id` and its attachment, if the file is here to read.
+    fn file_to_read(&self, id: &str) -> Result<(Message, Attachment), NodeError> {
+        let message = self.find(id)?;
+        let Some(attachment) = message.attachment().cloned() else {
+            return Err(NodeError::Invalid(if message.state.is_deleted() {
+                "that file was deleted".into()
+            } else {
+                "that message has no file".into()
+            }));
+        };
+        if message.file_is_gone(now_ms()) {
+            return Err(NodeError::Invalid(if attachment.view_once {
+                "this was view-once and has been opened; it is gone".into()
+            } else {
+                "this file has expired and is gone".into()
+            }));
+        }
+        match self.files.blobs.status(message.op.id)? {
+            Some(status) if status.complete => Ok((message, attachment)),
+            Some(_) => Err(NodeError::Invalid(
+                "the file has not fully arrived yet".into(),
+            )),
+            None => Err(NodeError::Invalid("the file is not on this device".into())),
+        }
+    }
+
+    async fn pause(&mut self, id: &str, paused: bool) -> Result<(), NodeError> {
+        let message = self.find(id)?;
+        let id = message.op.id;
+        let Some(want) = self.files.wanted.get_mut(&id) else {
+            return Err(NodeError::Invalid("that file is not arriving".into()));
+        };
+        want.paused = paused;
+        want.retry_at = Instant::now();
+        self.files.blobs.set_paused(id, paused)?;
+        if paused && let Some(task) = self.files.running.remove(&id) {
+            task.abort();
+        }
+        if !paused {
+            self.start_downloads();
+        }
+        self.emit(NodeEvent::MessageChanged(self.view(&message)))
+            .await;
+        Ok(())
+    }
+
+    /// Follows a new op (either side's) into the file store: a partner's attachment
+    /// is queued for download; a delete, or the opening of a view-once file, deletes
+    /// the file here.
+    pub(super) async fn track_files(&mut self, op: &Op) {
+        match &op.body {
+            OpBody::Attachment(attachment) if op.id.author != self.me => {
+                if let Err(e) = self.files.blobs.expect(op.id, attachment) {
+                    tracing::warn!(error = %e, "could not make room for an arriving file");
+                    return;
+                }
+                let free = fs2::available_space(self.files.blobs.dir()).unwrap_or(u64::MAX);
+                let paused = attachment.size.saturating_add(DISK_MARGIN) > free;
+                if paused {
+                    let _ = self.files.blobs.set_paused(op.id, true);
+                    self.emit(NodeEvent::TransferFailed {
+                        id: format_id(op.id),
+                        reason: format!(
+                            "not enough free disk space for {} ({} needed, {} free); free some and press download",
+                            attachment.name,
+                            human_size(attachment.size),
+                            human_size(free)
+                        ),
+                    })
+                    .await;
+                }
+                self.files.wanted.insert(
+                    op.id,
+                    Want {
+                        retry_at: Instant::now(),
+                        paused,
+                    },
+                );
+                self.start_downloads();
+            }
+            OpBody::Delete { target } | OpBody::Opened { target } => {
+                if let Ok(Some(message)) = self.store.message(*target) {
+                    if message.file_is_gone(now_ms()) {
+                        self.drop_file(*target);
+                    } else {
+                        self.note_expiry(&message);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn note_expiry(&mut self, message: &Message) {
+        if let (Some(at), Some(a)) = (message.state.opened_at_ms(), message.attachment())
+            && let Some(secs) = a.expires_after_open_secs
+        {
+            let deadline =
+                at.saturating_add(i64::try_from(secs.saturating_mul(1000)).unwrap_or(i64::MAX));
+            self.files.expiring.insert(message.op.id, deadline);
+        }
+    }
+
+    /// Deletes every trace of a file on this device: a running download, the
+    /// chunks, the key.
+    fn drop_file(&mut self, id: OpId) {
+        if let Some(task) = self.files.running.remove(&id) {
+            task.abort();
+        }
+        self.files.wanted.remove(&id);
+        self.files.expiring.remove(&id);
+        if let Err(e) = self.files.blobs.delete(id) {
+            tracing::warn!(error = %e, "could not delete a file");
+        }
+    }
+
+    /// Each tick: deletes expired files, and starts downloads.
+    pub(super) async fn maintain_files(&mut self) {
+        let now = now_ms();
+        let expired: Vec<OpId> = self
+            .files
+            .expiring
+            .iter()
+            .filter(|(_, deadline)| **deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.drop_file(id);
+            if let Ok(Some(message)) = self.store.message(id) {
+                self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                    .await;
+            }
+        }
+        self.start_downloads();
+    }
+
+    pub(super) fn start_downloads(&mut self) {
+        let Some(partner) = self.partner.as_ref().map(|p| p.device) else {
+            return;
+        };
+        if !self.online {
+            return;
+        }
+        let now = Instant::now();
+        let ready: Vec<OpId> = self
+            .files
+            .wanted
+            .iter()
+            .filter(|(id, want)| {
+                !want.paused && want.retry_at <= now && !self.files.running.contains_key(id)
+            })
+            .map(|(id, _)| *id)
+            .take(MAX_DOWNLOADS.saturating_sub(self.files.running.len()))
+            .collect();
+        for id in ready {
+            let task = self.tasks.spawn(transfer::download(
+                self.net.clone(),
+                partner,
+                self.files.blobs.clone(),
+                id,
+                self.internal_tx.clone(),
+            ));
+            self.files.running.insert(id, task);
+        }
+    }
+
+    pub(super) fn serve_file(&mut self, stream: FramedStream) {
+        self.tasks.spawn(transfer::serve(
+            stream,
+            self.files.blobs.clone(),
+            self.me,
+            self.files.faults.clone(),
+            self.internal_tx.clone(),
+        ));
+    }
+
+    pub(super) async fn on_download_ended(
+        &mut self,
+        id: OpId,
+        result: Result<Downloaded, DownloadError>,
+    ) {
+        self.files.running.remove(&id);
+        match result {
+            Ok(done) => {
+                self.files.wanted.remove(&id);
+                self.emit(NodeEvent::TransferDone {
+                    id: format_id(id),
+                    blake3: hex(&done.hash),
+                    received: done.received,
+                    rejected_chunks: done.rejected,
+                })
+                .await;
+                if let Ok(Some(message)) = self.store.message(id) {
+                    self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                        .await;
+                }
+            }
+            Err(e) => {
+                let Some(want) = self.files.wanted.get_mut(&id) else {
+                    // Deleted or paused meanwhile.
+                    return;
+                };
+                tracing::info!(file = %format_id(id), error = %e, "download stopped; will try again");
+                want.retry_at = Instant::now()
+                    + match e {
+                        DownloadError::Unavailable(_) => RETRY_UNAVAILABLE,
+                        DownloadError::Failed(_) => RETRY_FAILED,
+                    };
+                self.emit(NodeEvent::TransferFailed {
+                    id: format_id(id),
+                    reason: e.to_string(),
+                })
+                .await;
+            }
+        }
+        self.start_downloads();
+    }
+
+    pub(super) fn attachment_view(&self, message: &Message) -> Option<AttachmentView> {
+        let OpBody::Attachment(a) = &message.op.body else {
+            return None;
+        };
+        if message.state.is_deleted() {
+            return None;
+        }
+        let file = if message.file_is_gone(now_ms()) {
+            FileState::Gone
+        } else {
+            match self.files.blobs.status(message.op.id) {
+                Ok(Some(s)) if s.complete => FileState::Ready,
+                Ok(Some(s)) => FileState::Arriving {
+                    done: s.have,
+                    paused: s.paused,
+                },
+                _ => FileState::Missing,
+            }
+        };
+        Some(AttachmentView {
+            name: a.name.clone(),
+            mime: a.mime.clone(),
+            size: a.size,
+            blake3: hex(&a.hash),
+            view_once: a.view_once,
+            expires_after_open_secs: a.expires_after_open_secs,
+            opened_at: message.state.opened_at_ms(),
+            thumbnail: a
+                .thumbnail
+                .as_ref()
+                .map(|t| (t.width, t.height, t.jpeg.clone())),
+            file,
+        })
+    }
+}

@@ -1,0 +1,426 @@
+//! Moving attachments' bytes on `/hearth/file/1`.
+//!
+//! The receiver opens a stream and asks: first for the file's chunk hashes (checked
+//! against the root its attachment op carries), then for the chunks it lacks. The
+//! sender streams them and marks the end of the round; the receiver verifies each
+//! chunk's BLAKE3 before it is written, and asks again for any that failed. Chunks are
+//! made durable and recorded every few MiB, so a download cut off by a disconnect or
+//! a crash resumes from the last recorded chunk.
+//!
+//! Disk and crypto work runs on blocking threads, one on each side, so the network
+//! task keeps reading while chunks are sealed and written; the chat's own stream is
+//! never behind a file's.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use hearth_core::{DeviceId, OpId, wire};
+use hearth_net::{FramedStream, Net, Protocol};
+use hearth_store::{BlobStore, BlobWriter};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::Faults;
+use crate::engine::Internal;
+
+/// Chunks of new attachments.
+pub(crate) const CHUNK_BYTES: u32 = 1024 * 1024;
+/// How often progress is made durable (and reported).
+const CHECKPOINT_BYTES: u64 = 4 * 1024 * 1024;
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+/// How often the serving side reports progress.
+const REPORT_EVERY: Duration = Duration::from_millis(250);
+/// Rounds in a row that bring no new chunk before the download gives up for now.
+const MAX_IDLE_ROUNDS: u32 = 3;
+/// Chunks read ahead of the network by the serving side.
+const READ_AHEAD: usize = 4;
+
+const GET_MANIFEST: u8 = 0x01;
+const GET_CHUNKS: u8 = 0x02;
+const MANIFEST: u8 = 0x81;
+const CHUNK: u8 = 0x82;
+const END: u8 = 0x83;
+const UNAVAILABLE: u8 = 0x84;
+
+fn request(tag: u8, body: &impl serde::Serialize) -> Vec<u8> {
+    let mut frame = vec![tag];
+    frame.extend_from_slice(&wire::encode(body));
+    frame
+}
+
+/// How a download ended well.
+#[derive(Debug)]
+pub(crate) struct Downloaded {
+    pub(crate) hash: [u8; 32],
+    pub(crate) received: u64,
+    pub(crate) rejected: u32,
+}
+
+/// Why a download stopped.
+#[derive(Debug)]
+pub(crate) enum DownloadError {
+    /// The partner does not have the file (any more).
+    Unavailable(String),
+    /// Anything else: the connection, the disk. Worth trying again later.
+    Failed(String),
+}
+
+impl std::fmt::Display for DownloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DownloadError::Unavailable(why) => {
+                write!(f, "the partner's device cannot send it: {why}")
+            }
+            DownloadError::Failed(why) => f.write_str(why),
+        }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> DownloadError {
+    DownloadError::Failed(e.to_string())
+}
+
+enum ToWriter {
+    Chunk(u32, Vec<u8>),
+    /// Everything sent before has been handled: report what is still missing.
+    Sync(oneshot::Sender<Vec<u32>>),
+}
+
+/// Fetches the file of attachment `id` from the partner, resuming where an earlier
+/// run stopped, and tells the engine how it went.
+pub(crate) async fn download(
+    net: Net,
+    partner: DeviceId,
+    blobs: BlobStore,
+    id: OpId,
+    internal: mpsc::Sender<Internal>,
+) {
+    let result = run_download(&net, partner, &blobs, id, &internal).await;
+    let _ = internal.send(Internal::DownloadEnded { id, result }).await;
+}
+
+async fn run_download(
+    net: &Net,
+    partner: DeviceId,
+    blobs: &BlobStore,
+    id: OpId,
+    internal: &mpsc::Sender<Internal>,
+) -> Result<Downloaded, DownloadError> {
+    let mut stream = net.open(partner, Protocol::File).await.map_err(failed)?;
+    if blobs.manifest(id).map_err(failed)?.is_none() {
+        stream
+            .send(&request(GET_MANIFEST, &id))
+            .await
+            .map_err(failed)?;
+        let frame = stream.recv().await.map_err(failed)?;
+        match frame.split_first() {
+            Some((&MANIFEST, body)) if body.len() % 32 == 0 => {
+                let hashes: Vec<[u8; 32]> = body
+                    .chunks_exact(32)
+                    .map(|h| <[u8; 32]>::try_from(h).unwrap_or_default())
+                    .collect();
+                blobs.set_manifest(id, &hashes).map_err(failed)?;
+            }
+            Some((&UNAVAILABLE, why)) => {
+                return Err(DownloadError::Unavailable(
+                    String::from_utf8_lossy(why).into_owned(),
+                ));
+            }
+            _ => return Err(failed("the partner's device answered with nonsense")),
+        }
+    }
+    let writer = {
+        let blobs = blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.writer(id))
+            .await
+            .map_err(failed)?
+            .map_err(failed)?
+    };
+    let size = writer.size();
+    let (to_writer, rx) = mpsc::channel(8);
+    let progress = internal.clone();
+    let worker = tokio::task::spawn_blocking(move || write_chunks(writer, rx, id, progress));
+
+    let mut received = 0u64;
+    let mut idle_rounds = 0;
+    let outcome = async {
+        loop {
+            let (tx, missing) = oneshot::channel();
+            to_writer
+                .send(ToWriter::Sync(tx))
+                .await
+                .map_err(|_| failed("the file could not be written"))?;
+            let missing = missing
+                .await
+                .map_err(|_| failed("the file could not be written"))?;
+            if missing.is_empty() {
+                return Ok(());
+            }
+            if idle_rounds >= MAX_IDLE_ROUNDS {
+                return Err(failed("the partner's device keeps sending damaged chunks"));
+            }
+            let asked = missing.len();
+            stream
+                .send(&request(GET_CHUNKS, &(id, missing)))
+                .await
+                .map_err(failed)?;
+            let mut got = 0usize;
+            loop {
+                let mut frame = stream.recv().await.map_err(failed)?;
+                match frame.first() {
+                    Some(&CHUNK) if frame.len() >= 5 => {
+                        let index = u32::from_le_bytes([frame[1], frame[2], frame[3], frame[4]]);
+                        frame.drain(..5);
+                        received += frame.len() as u64;
+                        got += 1;
+                        to_writer
+                            .send(ToWriter::Chunk(index, frame))
+                            .await
+                            .map_err(|_| failed("the file could not be written"))?;
+                    }
+                    Some(&END) => break,
+                    Some(&UNAVAILABLE) => {
+                        return Err(DownloadError::Unavailable(
+                            String::from_utf8_lossy(&frame[1..]).into_owned(),
+                        ));
+                    }
+                    _ => return Err(failed("the partner's device answered with nonsense")),
+                }
+            }
+            // A round that brought every chunk asked for is progress; the next Sync
+            // tells whether they were all good.
+            if got < asked {
+                idle_rounds += 1;
+            } else {
+                idle_rounds = 0;
+            }
+        }
+    }
+    .await;
+    drop(to_writer);
+    let (writer, rejected) = worker.await.map_err(failed)?.map_err(failed)?;
+    outcome?;
+    let hash = tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(failed)?
+        .map_err(failed)?;
+    tracing::info!(file = %crate::format_id(id), size, received, rejected, "file arrived");
+    Ok(Downloaded {
+        hash,
+        received,
+        rejected,
+    })
+}
+
+/// The blocking side of a download: verifies, seals and writes chunks; makes them
+/// durable every few MiB and reports progress then.
+fn write_chunks(
+    mut writer: BlobWriter,
+    mut rx: mpsc::Receiver<ToWriter>,
+    id: OpId,
+    progress: mpsc::Sender<Internal>,
+) -> Result<(BlobWriter, u32), hearth_store::StoreError> {
+    let mut rejected = 0u32;
+    let mut since_checkpoint = 0u64;
+    let mut last_checkpoint = Instant::now();
+    let checkpoint = |writer: &mut BlobWriter| -> Result<(), hearth_store::StoreError> {
+        writer.checkpoint()?;
+        let _ = progress.try_send(Internal::Progress {
+            id,
+            done: writer.have_bytes(),
+            total: writer.size(),
+            incoming: true,
+        });
+        Ok(())
+    };
+    while let Some(message) = rx.blocking_recv() {
+        match message {
+            ToWriter::Chunk(index, data) => {
+                if writer.write_chunk(index, &data)? {
+                    since_checkpoint += data.len() as u64;
+                } else {
+                    rejected += 1;
+                    tracing::warn!(file = %crate::format_id(id), index, "a chunk failed its hash check; asking again");
+                }
+                if since_checkpoint >= CHECKPOINT_BYTES
+                    || last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+                {
+                    checkpoint(&mut writer)?;
+                    since_checkpoint = 0;
+                    last_checkpoint = Instant::now();
+                }
+            }
+            ToWriter::Sync(reply) => {
+                checkpoint(&mut writer)?;
+                since_checkpoint = 0;
+                let _ = reply.send(writer.missing());
+            }
+        }
+    }
+    Ok((writer, rejected))
+}
+
+/// Answers the partner's requests for the files of this device's attachments.
+pub(crate) async fn serve(
+    mut stream: FramedStream,
+    blobs: BlobStore,
+    me: DeviceId,
+    faults: Arc<ServeFaults>,
+    internal: mpsc::Sender<Internal>,
+) {
+    while let Ok(frame) = stream.recv().await {
+        let result = match frame.split_first() {
+            Some((&GET_MANIFEST, body)) => match wire::decode::<OpId>(body, 128) {
+                Ok(id) => serve_manifest(&mut stream, &blobs, me, id).await,
+                Err(_) => break,
+            },
+            Some((&GET_CHUNKS, body)) => {
+                match wire::decode::<(OpId, Vec<u32>)>(body, Protocol::File.max_frame()) {
+                    Ok((id, chunks)) => {
+                        serve_chunks(&mut stream, &blobs, me, id, chunks, &faults, &internal).await
+                    }
+                    Err(_) => break,
+                }
+            }
+            _ => break,
+        };
+        if let Err(e) = result {
+            tracing::debug!(error = %e, "stopped serving a file");
+            break;
+        }
+    }
+}
+
+async fn unavailable(stream: &mut FramedStream, why: &str) -> Result<(), hearth_net::FrameError> {
+    let mut frame = vec![UNAVAILABLE];
+    frame.extend_from_slice(why.as_bytes());
+    stream.send(&frame).await
+}
+
+fn servable(blobs: &BlobStore, me: DeviceId, id: OpId) -> Option<&'static str> {
+    if id.author != me {
+        return Some("not this device's file");
+    }
+    match blobs.status(id) {
+        Ok(Some(status)) if status.complete => None,
+        Ok(_) => Some("the file is gone"),
+        Err(_) => Some("the file cannot be read"),
+    }
+}
+
+async fn serve_manifest(
+    stream: &mut FramedStream,
+    blobs: &BlobStore,
+    me: DeviceId,
+    id: OpId,
+) -> Result<(), hearth_net::FrameError> {
+    if let Some(why) = servable(blobs, me, id) {
+        return unavailable(stream, why).await;
+    }
+    match blobs.manifest(id) {
+        Ok(Some(hashes)) => {
+            let mut frame = Vec::with_capacity(1 + hashes.len() * 32);
+            frame.push(MANIFEST);
+            for h in &hashes {
+                frame.extend_from_slice(h);
+            }
+            stream.send(&frame).await
+        }
+        _ => unavailable(stream, "the file cannot be read").await,
+    }
+}
+
+/// What a test asked the serving side to do wrong.
+#[derive(Debug, Default)]
+pub(crate) struct ServeFaults {
+    corrupt_chunk: Option<u32>,
+    corrupted: AtomicBool,
+    delay: Option<Duration>,
+}
+
+impl ServeFaults {
+    pub(crate) fn new(faults: &Faults) -> ServeFaults {
+        ServeFaults {
+            corrupt_chunk: faults.corrupt_chunk_once,
+            corrupted: AtomicBool::new(false),
+            delay: faults.serve_delay,
+        }
+    }
+}
+
+async fn serve_chunks(
+    stream: &mut FramedStream,
+    blobs: &BlobStore,
+    me: DeviceId,
+    id: OpId,
+    chunks: Vec<u32>,
+    faults: &ServeFaults,
+    internal: &mpsc::Sender<Internal>,
+) -> Result<(), hearth_net::FrameError> {
+    if let Some(why) = servable(blobs, me, id) {
+        return unavailable(stream, why).await;
+    }
+    let reader = match blobs.reader(id) {
+        Ok(reader) => reader,
+        Err(e) => return unavailable(stream, &e.to_string()).await,
+    };
+    let total = reader.size();
+    let count = reader.chunk_count();
+    let wanted: Vec<u32> = chunks.into_iter().filter(|&i| i < count).collect();
+    // The bytes the partner lacks at the start of this round.
+    let lacking: u64 = wanted.iter().map(|&i| reader.chunk_len(i)).sum();
+    let (tx, mut rx) = mpsc::channel::<Result<(u32, Vec<u8>), String>>(READ_AHEAD);
+    let reading = tokio::task::spawn_blocking(move || {
+        for i in wanted {
+            let chunk = reader
+                .chunk(i)
+                .map(|data| (i, data))
+                .map_err(|e| e.to_string());
+            if tx.blocking_send(chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let mut sent = 0u64;
+    let mut reported = Instant::now();
+    while let Some(chunk) = rx.recv().await {
+        let (index, mut data) = match chunk {
+            Ok(chunk) => chunk,
+            Err(why) => {
+                reading.abort();
+                return unavailable(stream, &why).await;
+            }
+        };
+        if let Some(delay) = faults.delay {
+            tokio::time::sleep(delay).await;
+        }
+        if faults.corrupt_chunk == Some(index)
+            && !faults.corrupted.swap(true, Ordering::SeqCst)
+            && let Some(byte) = data.first_mut()
+        {
+            *byte ^= 0xff;
+        }
+        let mut frame = Vec::with_capacity(5 + data.len());
+        frame.push(CHUNK);
+        frame.extend_from_slice(&index.to_le_bytes());
+        frame.extend_from_slice(&data);
+        stream.send(&frame).await?;
+        sent += data.len() as u64;
+        if reported.elapsed() >= REPORT_EVERY {
+            reported = Instant::now();
+            let _ = internal.try_send(Internal::Progress {
+                id,
+                done: total - lacking + sent.min(lacking),
+                total,
+                incoming: false,
+            });
+        }
+    }
+    let _ = internal.try_send(Internal::Progress {
+        id,
+        done: total - lacking + sent.min(lacking),
+        total,
+        incoming: false,
+    });
+    stream.send(&[END]).await
+}

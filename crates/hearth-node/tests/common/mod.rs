@@ -1,0 +1,165 @@
+//! Helpers shared by the engine tests: devices on loopback, waiting for events.
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use hearth_node::{MessageView, Node, NodeConfig, NodeEvent, NodeHandle, Profile};
+use tracing::Instrument;
+
+pub const WAIT: Duration = Duration::from_secs(30);
+
+pub fn init_logs() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
+        )
+        .with_test_writer()
+        .try_init();
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One device under test: its engine, every event it emitted, and how to restart it.
+pub struct Device {
+    pub name: &'static str,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub handle: NodeHandle,
+    pub events: Arc<Mutex<Vec<NodeEvent>>>,
+}
+
+impl Device {
+    pub async fn start(name: &'static str, dir: &Path, port: u16) -> Device {
+        Device::start_with(name, dir, port, |_| {}).await
+    }
+
+    pub async fn start_with(
+        name: &'static str,
+        dir: &Path,
+        port: u16,
+        tweak: impl FnOnce(&mut NodeConfig),
+    ) -> Device {
+        let mut config = NodeConfig::new(dir);
+        config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
+        config.mdns = false;
+        tweak(&mut config);
+        let span = tracing::info_span!("node", name);
+        let (handle, mut rx) = Node::start(config).instrument(span.clone()).await.unwrap();
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let sink = events.clone();
+        tokio::spawn(
+            async move {
+                while let Some(event) = rx.recv().await {
+                    sink.lock().unwrap().push(event);
+                }
+            }
+            .instrument(span),
+        );
+        Device {
+            name,
+            dir: dir.to_path_buf(),
+            port,
+            handle,
+            events,
+        }
+    }
+
+    pub fn addr(&self) -> String {
+        format!("/ip4/127.0.0.1/tcp/{}", self.port)
+    }
+
+    pub async fn init(&self, name: &str, language: &str) {
+        self.handle
+            .init(Profile {
+                name: name.into(),
+                language: language.into(),
+                time_zone: "Europe/Tirane".into(),
+            })
+            .await
+            .unwrap();
+    }
+
+    /// Waits until an event matches, and returns a copy of it.
+    pub async fn wait_event(&self, what: &str, matches: impl Fn(&NodeEvent) -> bool) -> NodeEvent {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            if let Some(found) = self.events.lock().unwrap().iter().find(|e| matches(e)) {
+                return found.clone();
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: no event {what}",
+                self.name
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    pub fn count_events(&self, matches: impl Fn(&NodeEvent) -> bool) -> usize {
+        self.events
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|e| matches(e))
+            .count()
+    }
+
+    pub async fn history(&self) -> Vec<MessageView> {
+        self.handle.history(1000, None).await.unwrap()
+    }
+
+    /// Waits until the history satisfies `done`.
+    pub async fn wait_history(
+        &self,
+        what: &str,
+        done: impl Fn(&[MessageView]) -> bool,
+    ) -> Vec<MessageView> {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            let history = self.history().await;
+            if done(&history) {
+                return history;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: history never {what}; it has {} messages",
+                self.name,
+                history.len()
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Alice (English) and Bob (Albanian), each with a profile, not yet paired.
+pub async fn set_up_pair(root: &Path) -> (Device, Device) {
+    let alice = Device::start("alice", &root.join("alice"), free_port()).await;
+    let bob = Device::start("bob", &root.join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "sq").await;
+    (alice, bob)
+}
+
+/// Alice and Bob, set up and paired by invite.
+pub async fn paired_pair(root: &Path) -> (Device, Device) {
+    let (alice, bob) = set_up_pair(root).await;
+    let invite = alice.handle.invite().await.unwrap();
+    bob.handle.pair(invite.code).await.unwrap();
+    alice
+        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
+        .await;
+    (alice, bob)
+}
+
+pub fn texts(history: &[MessageView]) -> Vec<String> {
+    history.iter().filter_map(|m| m.text.clone()).collect()
+}

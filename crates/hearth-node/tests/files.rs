@@ -1,0 +1,329 @@
+//! Attachments between two engines on loopback: exact arrival, damaged chunks asked
+//! for again, view-once and expiring media gone from both devices, Memories, and chat
+//! that keeps flowing while a file moves.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::*;
+use hearth_node::{Author, FileSource, FileState, MessageView, NodeEvent, SendOptions, hex};
+use rand::RngCore;
+
+const MIB: usize = 1024 * 1024;
+
+fn random_file(dir: &Path, name: &str, len: usize) -> (PathBuf, Vec<u8>) {
+    let mut bytes = vec![0u8; len];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    let path = dir.join(name);
+    std::fs::write(&path, &bytes).unwrap();
+    (path, bytes)
+}
+
+/// A 640×480 PNG with a gradient: a photo as far as the app can tell.
+fn photo(dir: &Path, name: &str) -> (PathBuf, Vec<u8>) {
+    let image = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([(x / 3) as u8, (y / 2) as u8, 128])
+    });
+    let path = dir.join(name);
+    image.save(&path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    (path, bytes)
+}
+
+async fn paired_with(
+    root: &Path,
+    tweak_alice: impl FnOnce(&mut hearth_node::NodeConfig),
+) -> (Device, Device) {
+    let alice = Device::start_with("alice", &root.join("alice"), free_port(), tweak_alice).await;
+    let bob = Device::start("bob", &root.join("bob"), free_port()).await;
+    alice.init("Alice", "en").await;
+    bob.init("Bob", "sq").await;
+    let invite = alice.handle.invite().await.unwrap();
+    bob.handle.pair(invite.code).await.unwrap();
+    alice
+        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
+        .await;
+    (alice, bob)
+}
+
+async fn arrived(device: &Device, id: &str) -> NodeEvent {
+    device
+        .wait_event(
+            "transfer_done",
+            |e| matches!(e, NodeEvent::TransferDone { id: done, .. } if done == id),
+        )
+        .await
+}
+
+/// `.blob` files in a profile: the chunks of every attachment it holds.
+fn blob_files(dir: &Path) -> usize {
+    std::fs::read_dir(dir.join("files"))
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "blob"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+fn view_of<'a>(history: &'a [MessageView], id: &str) -> &'a MessageView {
+    history.iter().find(|m| m.id == id).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_chunk_is_refused_and_fetched_again() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_with(root.path(), |c| c.faults.corrupt_chunk_once = Some(3)).await;
+    let (path, bytes) = random_file(root.path(), "holiday.mov", 6 * MIB + 12_345);
+
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    let attachment = sent.attachment.as_ref().unwrap();
+    assert_eq!(attachment.name, "holiday.mov");
+    assert_eq!(attachment.mime, "video/quicktime");
+    assert_eq!(attachment.size, bytes.len() as u64);
+    assert_eq!(attachment.file, FileState::Ready);
+
+    let NodeEvent::TransferDone {
+        blake3,
+        received,
+        rejected_chunks,
+        ..
+    } = arrived(&bob, &sent.id).await
+    else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+    assert_eq!(rejected_chunks, 1, "the damaged chunk is noticed");
+    assert_eq!(
+        received,
+        bytes.len() as u64 + MIB as u64,
+        "and fetched once more"
+    );
+
+    let saved = root.path().join("saved.mov");
+    bob.handle.save_file(&sent.id, &saved).await.unwrap();
+    assert_eq!(
+        std::fs::read(&saved).unwrap(),
+        bytes,
+        "the saved copy is bit-exact"
+    );
+    let history = bob.history().await;
+    assert_eq!(
+        view_of(&history, &sent.id)
+            .attachment
+            .as_ref()
+            .unwrap()
+            .file,
+        FileState::Ready
+    );
+    // The sender saw the partner's progress too.
+    alice
+        .wait_event("upload progress", |e| {
+            matches!(e, NodeEvent::Transfer { incoming: false, done, total, .. } if done == total)
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_photo_arrives_with_its_thumbnail_and_is_in_memories() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (path, bytes) = photo(root.path(), "sunset.png");
+    alice.handle.send("before the photo", None).await.unwrap();
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+
+    let NodeEvent::Message(seen) = bob
+        .wait_event(
+            "the photo message",
+            |e| matches!(e, NodeEvent::Message(m) if m.id == sent.id),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    let attachment = seen.attachment.unwrap();
+    assert_eq!(attachment.mime, "image/png");
+    let (w, h, jpeg) = attachment.thumbnail.expect("a photo carries a thumbnail");
+    assert_eq!((w, h), (320, 240));
+    let thumb = image::load_from_memory(&jpeg).unwrap();
+    assert_eq!((thumb.width(), thumb.height()), (320, 240));
+
+    arrived(&bob, &sent.id).await;
+    let opened = bob.handle.open_file(&sent.id).await.unwrap();
+    assert_eq!(opened, bytes);
+    // Opening an ordinary photo changes nothing: it stays, on both sides.
+    assert_eq!(blob_files(&bob.dir), 1);
+    let memories = bob.handle.memories(50, None).await.unwrap();
+    assert_eq!(memories.len(), 1, "only the photo, not the text");
+    assert_eq!(memories[0].id, sent.id);
+    assert_eq!(memories[0].author, Author::Partner);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn view_once_is_gone_from_both_devices_once_opened() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (path, bytes) = photo(root.path(), "for-you.png");
+    let once = SendOptions {
+        view_once: true,
+        expires_after_open_secs: None,
+    };
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), once)
+        .await
+        .unwrap();
+    assert!(
+        sent.attachment.as_ref().unwrap().thumbnail.is_none(),
+        "veiled: no thumbnail"
+    );
+    arrived(&bob, &sent.id).await;
+    assert_eq!(blob_files(&alice.dir), 1);
+    assert_eq!(blob_files(&bob.dir), 1);
+
+    // Never exported, never in Memories, on either side.
+    for device in [&alice, &bob] {
+        let refused = device
+            .handle
+            .save_file(&sent.id, root.path().join("copy.png"))
+            .await;
+        assert!(
+            refused.is_err(),
+            "{}: a view-once photo was saved",
+            device.name
+        );
+        assert!(device.handle.memories(50, None).await.unwrap().is_empty());
+    }
+    assert!(!root.path().join("copy.png").exists());
+
+    assert_eq!(bob.handle.open_file(&sent.id).await.unwrap(), bytes);
+    // Gone here at once, and on Alice's device when the op reaches it.
+    assert_eq!(blob_files(&bob.dir), 0);
+    alice
+        .wait_history("the photo gone", |h| {
+            h.iter().any(|m| {
+                m.id == sent.id
+                    && m.attachment
+                        .as_ref()
+                        .is_some_and(|a| a.file == FileState::Gone)
+            })
+        })
+        .await;
+    assert_eq!(blob_files(&alice.dir), 0);
+    assert!(
+        bob.handle.open_file(&sent.id).await.is_err(),
+        "it opens once"
+    );
+
+    // Neither store holds a key or record of it.
+    for device in [alice, bob] {
+        device.handle.shutdown().await;
+        let store = hearth_store::Store::open(&device.dir, None).unwrap();
+        assert!(
+            store.blobs().list().unwrap().is_empty(),
+            "{}: a record is left",
+            device.name
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expiring_media_goes_after_its_time() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (path, _) = random_file(root.path(), "voice.ogg", 200_000);
+    let expiring = SendOptions {
+        view_once: false,
+        expires_after_open_secs: Some(2),
+    };
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), expiring)
+        .await
+        .unwrap();
+    arrived(&bob, &sent.id).await;
+    // Opened twice within its time: it can be played again until it expires.
+    bob.handle.open_file(&sent.id).await.unwrap();
+    bob.handle.open_file(&sent.id).await.unwrap();
+    for device in [&alice, &bob] {
+        device
+            .wait_history("the file expired", |h| {
+                h.iter().any(|m| {
+                    m.id == sent.id
+                        && m.attachment
+                            .as_ref()
+                            .is_some_and(|a| a.file == FileState::Gone)
+                })
+            })
+            .await;
+        // The view says so at once; the chunks go at the engine's next tick.
+        let deadline = std::time::Instant::now() + WAIT;
+        while blob_files(&device.dir) > 0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{}: chunks left",
+                device.name
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_keeps_flowing_while_a_file_moves() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    // A slow uplink: the file takes at least 24 × 40 ms to move.
+    let (alice, bob) = paired_with(root.path(), |c| {
+        c.faults.serve_delay = Some(Duration::from_millis(40));
+    })
+    .await;
+    let (path, bytes) = random_file(root.path(), "film.mp4", 24 * MIB);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    bob.wait_event(
+        "the file starting to arrive",
+        |e| matches!(e, NodeEvent::Transfer { id, incoming: true, .. } if *id == sent.id),
+    )
+    .await;
+    for i in 0..10 {
+        alice
+            .handle
+            .send(format!("still here {i}"), None)
+            .await
+            .unwrap();
+    }
+    bob.wait_history("all ten texts", |h| {
+        h.iter().filter(|m| m.text.is_some()).count() == 10
+    })
+    .await;
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::TransferDone { .. })),
+        0,
+        "the texts waited for the file"
+    );
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+}

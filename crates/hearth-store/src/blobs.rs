@@ -1,0 +1,715 @@
+//! Attachments at rest: one file per attachment under `files/`, cut into fixed-size
+//! chunks, each chunk sealed with XChaCha20-Poly1305 under a random key of that file's
+//! own. The key, the chunk hashes and which chunks are here live sealed in the
+//! database, so deleting a file's records and its file leaves nothing that opens it.
+//!
+//! A file's name on disk is a keyed hash of the message it belongs to: the directory
+//! shows how many files there are and how big, nothing of who sent what.
+//!
+//! Chunk `i` sits at `i * (chunk_size + 16)`; its nonce is `i`, which is safe because
+//! a slot is only ever written with the one plaintext its hash allows.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hearth_core::{OpId, limits, wire};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::cipher::Cipher;
+use crate::error::StoreError;
+
+const FILES_DIR: &str = "files";
+const STAGING_PREFIX: &str = "staging-";
+const TAG_LEN: u64 = 16;
+use hearth_core::limits::MAX_CHUNKS;
+
+mod prefix {
+    /// file name → the file's meta (key, sizes, hashes, state)
+    pub(super) const META: u8 = b'f';
+    /// file name → the hash of every chunk
+    pub(super) const HASHES: u8 = b'h';
+    /// file name → bitmap of the chunks held, while a download is under way
+    pub(super) const HAVE: u8 = b'b';
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+struct Meta {
+    id: OpId,
+    size: u64,
+    chunk_size: u32,
+    hash: [u8; 32],
+    chunks_root: [u8; 32],
+    key: [u8; 32],
+    complete: bool,
+    paused: bool,
+}
+
+impl Meta {
+    fn chunk_count(&self) -> u64 {
+        self.size.div_ceil(u64::from(self.chunk_size))
+    }
+
+    fn chunk_len(&self, index: u32) -> u64 {
+        let start = u64::from(index) * u64::from(self.chunk_size);
+        u64::from(self.chunk_size).min(self.size.saturating_sub(start))
+    }
+}
+
+/// How far a file is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BlobStatus {
+    /// The message the file belongs to.
+    pub id: OpId,
+    /// The file's size.
+    pub size: u64,
+    /// Bytes held and verified.
+    pub have: u64,
+    /// Every chunk is here and the whole file's hash checked.
+    pub complete: bool,
+    /// The user stopped the download; it does not resume by itself.
+    pub paused: bool,
+}
+
+/// A file written into the store by its sender, not yet tied to a message.
+pub struct Staged {
+    path: PathBuf,
+    meta: Meta,
+    hashes: Vec<[u8; 32]>,
+    committed: bool,
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.committed {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What importing a file found out about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Imported {
+    /// Size in bytes.
+    pub size: u64,
+    /// BLAKE3 of the whole file.
+    pub hash: [u8; 32],
+    /// Chunk size used.
+    pub chunk_size: u32,
+    /// BLAKE3 of the chunk hashes.
+    pub chunks_root: [u8; 32],
+}
+
+impl Staged {
+    /// What the file is.
+    pub fn imported(&self) -> Imported {
+        Imported {
+            size: self.meta.size,
+            hash: self.meta.hash,
+            chunk_size: self.meta.chunk_size,
+            chunks_root: self.meta.chunks_root,
+        }
+    }
+}
+
+/// The root that fixes a list of chunk hashes.
+pub fn chunks_root(hashes: &[[u8; 32]]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new();
+    for h in hashes {
+        hasher.update(h);
+    }
+    *hasher.finalize().as_bytes()
+}
+
+/// The profile's attachment files. Cheap to clone; used from blocking threads.
+#[derive(Clone)]
+pub struct BlobStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    dir: PathBuf,
+    tree: sled::Tree,
+    cipher: Cipher,
+    names: [u8; 32],
+}
+
+impl std::fmt::Debug for BlobStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobStore")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+fn io_error(what: &str, e: io::Error) -> StoreError {
+    StoreError::Files(format!("{what}: {e}"))
+}
+
+impl BlobStore {
+    pub(crate) fn new(profile: &Path, tree: sled::Tree, data_key: &Zeroizing<[u8; 32]>) -> Self {
+        BlobStore {
+            inner: Arc::new(Inner {
+                dir: profile.join(FILES_DIR),
+                tree,
+                cipher: Cipher::new(data_key),
+                names: blake3::derive_key("hearth 2026 attachment file names", data_key.as_ref()),
+            }),
+        }
+    }
+
+    /// The directory the files live in.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    fn ensure_dir(&self) -> Result<(), StoreError> {
+        let mut builder = fs::DirBuilder::new();
+        builder.recursive(true);
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.inner.dir)
+            .map_err(|e| io_error("cannot make the files directory", e))
+    }
+
+    fn name(&self, id: OpId) -> [u8; 16] {
+        let hash = blake3::keyed_hash(&self.inner.names, &wire::encode(&id));
+        let mut name = [0u8; 16];
+        name.copy_from_slice(&hash.as_bytes()[..16]);
+        name
+    }
+
+    fn path(&self, id: OpId) -> PathBuf {
+        let name: String = self.name(id).iter().map(|b| format!("{b:02x}")).collect();
+        self.inner.dir.join(format!("{name}.blob"))
+    }
+
+    fn key(&self, p: u8, id: OpId) -> Vec<u8> {
+        let mut key = vec![p];
+        key.extend_from_slice(&self.name(id));
+        key
+    }
+
+    fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        p: u8,
+        id: OpId,
+        max: usize,
+    ) -> Result<Option<T>, StoreError> {
+        let key = self.key(p, id);
+        let Some(value) = self.inner.tree.get(&key)? else {
+            return Ok(None);
+        };
+        let plain = self
+            .inner
+            .cipher
+            .open(&key, &value)
+            .ok_or(StoreError::Corrupt("file record does not decrypt"))?;
+        wire::decode(&plain, max)
+            .map(Some)
+            .map_err(|_| StoreError::Corrupt("file record does not decode"))
+    }
+
+    fn put<T: Serialize>(&self, p: u8, id: OpId, value: &T) -> Result<(), StoreError> {
+        let key = self.key(p, id);
+        self.inner
+            .tree
+            .insert(&key[..], self.inner.cipher.seal(&key, &wire::encode(value)))?;
+        Ok(())
+    }
+
+    fn meta(&self, id: OpId) -> Result<Option<Meta>, StoreError> {
+        self.get(prefix::META, id, 4096)
+    }
+
+    fn hashes(&self, id: OpId) -> Result<Option<Vec<[u8; 32]>>, StoreError> {
+        self.get(prefix::HASHES, id, (MAX_CHUNKS as usize) * 33 + 16)
+    }
+
+    fn have(&self, id: OpId, meta: &Meta) -> Result<Vec<u8>, StoreError> {
+        if meta.complete {
+            return Ok(vec![0xff; meta.chunk_count().div_ceil(8) as usize]);
+        }
+        Ok(self
+            .get(prefix::HAVE, id, (MAX_CHUNKS as usize) / 8 + 16)?
+            .unwrap_or_else(|| vec![0; meta.chunk_count().div_ceil(8) as usize]))
+    }
+
+    /// Removes files left half-imported by a crash.
+    pub fn sweep(&self) -> Result<(), StoreError> {
+        let Ok(entries) = fs::read_dir(&self.inner.dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            if entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with(STAGING_PREFIX)
+            {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads a file the user is sending into the store, sealed, computing its
+    /// hashes on the way. Refuses empty files and files over 4 GiB.
+    pub fn stage(&self, mut reader: impl Read, chunk_size: u32) -> Result<Staged, StoreError> {
+        if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
+            return Err(StoreError::Invalid("chunk size out of range"));
+        }
+        self.ensure_dir()?;
+        let mut tag = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut tag);
+        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        let path = self.inner.dir.join(format!("{STAGING_PREFIX}{tag}"));
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let mut staged = Staged {
+            path,
+            meta: Meta {
+                id: OpId {
+                    author: hearth_core::DeviceId([0; 32]),
+                    seq: 0,
+                },
+                size: 0,
+                chunk_size,
+                hash: [0; 32],
+                chunks_root: [0; 32],
+                key,
+                complete: true,
+                paused: false,
+            },
+            hashes: Vec::new(),
+            committed: false,
+        };
+        let aead = XChaCha20Poly1305::new((&key).into());
+        let mut whole = blake3::Hasher::new();
+        let mut buf = vec![0u8; chunk_size as usize];
+        let mut size = 0u64;
+        loop {
+            let n = read_full(&mut reader, &mut buf)
+                .map_err(|e| io_error("cannot read the file", e))?;
+            if n == 0 {
+                break;
+            }
+            let chunk = &buf[..n];
+            size += n as u64;
+            if size > limits::MAX_FILE_BYTES {
+                return Err(StoreError::Invalid("file larger than 4 GiB"));
+            }
+            whole.update(chunk);
+            let index = staged.hashes.len() as u32;
+            staged.hashes.push(*blake3::hash(chunk).as_bytes());
+            let sealed = seal_chunk(&aead, index, chunk);
+            file.write_all_at(&sealed, slot_offset(chunk_size, index))
+                .map_err(|e| io_error("cannot write into the files directory", e))?;
+            if n < buf.len() {
+                break;
+            }
+        }
+        if size == 0 {
+            return Err(StoreError::Invalid("the file is empty"));
+        }
+        file.sync_all()
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        staged.meta.size = size;
+        staged.meta.hash = *whole.finalize().as_bytes();
+        staged.meta.chunks_root = chunks_root(&staged.hashes);
+        Ok(staged)
+    }
+
+    /// Ties a staged file to the message that shares it.
+    pub fn commit(&self, mut staged: Staged, id: OpId) -> Result<(), StoreError> {
+        staged.meta.id = id;
+        fs::rename(&staged.path, self.path(id))
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        staged.committed = true;
+        self.put(prefix::HASHES, id, &staged.hashes)?;
+        self.put(prefix::META, id, &staged.meta)?;
+        Ok(())
+    }
+
+    /// Records that the file of message `id` is wanted: the download can start.
+    /// Does nothing if the store already knows the file.
+    pub fn expect(&self, id: OpId, attachment: &hearth_core::Attachment) -> Result<(), StoreError> {
+        if self.meta(id)?.is_some() {
+            return Ok(());
+        }
+        if attachment.chunk_count() > MAX_CHUNKS {
+            return Err(StoreError::Invalid("file has too many chunks"));
+        }
+        self.ensure_dir()?;
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        self.put(
+            prefix::META,
+            id,
+            &Meta {
+                id,
+                size: attachment.size,
+                chunk_size: attachment.chunk_size,
+                hash: attachment.hash,
+                chunks_root: attachment.chunks_root,
+                key,
+                complete: false,
+                paused: false,
+            },
+        )
+    }
+
+    /// How far the file of message `id` is; `None` if the store has none.
+    pub fn status(&self, id: OpId) -> Result<Option<BlobStatus>, StoreError> {
+        let Some(meta) = self.meta(id)? else {
+            return Ok(None);
+        };
+        let have = self.have(id, &meta)?;
+        Ok(Some(status_of(&meta, &have)))
+    }
+
+    /// Every file the store knows, complete or not.
+    pub fn list(&self) -> Result<Vec<BlobStatus>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.inner.tree.scan_prefix([prefix::META]) {
+            let (key, value) = entry?;
+            let plain = self
+                .inner
+                .cipher
+                .open(&key, &value)
+                .ok_or(StoreError::Corrupt("file record does not decrypt"))?;
+            let meta: Meta =
+                wire::decode(&plain, 4096).map_err(|_| StoreError::Corrupt("file record"))?;
+            let have = self.have(meta.id, &meta)?;
+            out.push(status_of(&meta, &have));
+        }
+        Ok(out)
+    }
+
+    /// Stops or allows the download of `id` resuming by itself.
+    pub fn set_paused(&self, id: OpId, paused: bool) -> Result<(), StoreError> {
+        if let Some(mut meta) = self.meta(id)? {
+            meta.paused = paused;
+            self.put(prefix::META, id, &meta)?;
+        }
+        Ok(())
+    }
+
+    /// The hash of each chunk of `id`, once known.
+    pub fn manifest(&self, id: OpId) -> Result<Option<Vec<[u8; 32]>>, StoreError> {
+        self.hashes(id)
+    }
+
+    /// Records the chunk hashes of `id` after checking them against the root the
+    /// attachment op carries.
+    pub fn set_manifest(&self, id: OpId, hashes: &[[u8; 32]]) -> Result<(), StoreError> {
+        let meta = self.meta(id)?.ok_or(StoreError::Invalid("no such file"))?;
+        if hashes.len() as u64 != meta.chunk_count() || chunks_root(hashes) != meta.chunks_root {
+            return Err(StoreError::Invalid(
+                "chunk list does not match the attachment",
+            ));
+        }
+        self.put(prefix::HASHES, id, &hashes.to_vec())
+    }
+
+    /// Opens the file of `id` for receiving chunks.
+    pub fn writer(&self, id: OpId) -> Result<BlobWriter, StoreError> {
+        let meta = self.meta(id)?.ok_or(StoreError::Invalid("no such file"))?;
+        let hashes = self
+            .hashes(id)?
+            .ok_or(StoreError::Invalid("chunk list not known yet"))?;
+        let have = self.have(id, &meta)?;
+        self.ensure_dir()?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(self.path(id))
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        Ok(BlobWriter {
+            store: self.clone(),
+            aead: XChaCha20Poly1305::new((&meta.key).into()),
+            file,
+            meta,
+            hashes,
+            have,
+            dirty: false,
+        })
+    }
+
+    /// Opens the complete file of `id` for reading.
+    pub fn reader(&self, id: OpId) -> Result<BlobReader, StoreError> {
+        let meta = self.meta(id)?.ok_or(StoreError::Invalid("no such file"))?;
+        if !meta.complete {
+            return Err(StoreError::Invalid("the file has not fully arrived"));
+        }
+        let file = File::open(self.path(id)).map_err(|e| io_error("cannot read the file", e))?;
+        Ok(BlobReader {
+            aead: XChaCha20Poly1305::new((&meta.key).into()),
+            file,
+            meta,
+            next: 0,
+            buf: Vec::new(),
+            at: 0,
+        })
+    }
+
+    /// Deletes the file of `id`: its chunks, its key, its records.
+    pub fn delete(&self, id: OpId) -> Result<(), StoreError> {
+        match fs::remove_file(self.path(id)) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(io_error("cannot delete the file", e)),
+        }
+        let mut batch = sled::Batch::default();
+        for p in [prefix::META, prefix::HASHES, prefix::HAVE] {
+            batch.remove(self.key(p, id));
+        }
+        self.inner.tree.apply_batch(batch)?;
+        self.inner.tree.flush()?;
+        Ok(())
+    }
+}
+
+fn status_of(meta: &Meta, have: &[u8]) -> BlobStatus {
+    let have_bytes = (0..meta.chunk_count() as u32)
+        .filter(|&i| bit(have, i))
+        .map(|i| meta.chunk_len(i))
+        .sum();
+    BlobStatus {
+        id: meta.id,
+        size: meta.size,
+        have: have_bytes,
+        complete: meta.complete,
+        paused: meta.paused,
+    }
+}
+
+fn bit(bits: &[u8], i: u32) -> bool {
+    bits.get((i / 8) as usize)
+        .is_some_and(|b| b & (1 << (i % 8)) != 0)
+}
+
+fn slot_offset(chunk_size: u32, index: u32) -> u64 {
+    u64::from(index) * (u64::from(chunk_size) + TAG_LEN)
+}
+
+fn nonce(index: u32) -> XNonce {
+    let mut nonce = [0u8; 24];
+    nonce[..4].copy_from_slice(&index.to_le_bytes());
+    *XNonce::from_slice(&nonce)
+}
+
+const CHUNK_AAD: &[u8] = b"hearth file chunk";
+
+fn seal_chunk(aead: &XChaCha20Poly1305, index: u32, plain: &[u8]) -> Vec<u8> {
+    // Encryption only fails for inputs over 256 GiB.
+    aead.encrypt(
+        &nonce(index),
+        Payload {
+            msg: plain,
+            aad: CHUNK_AAD,
+        },
+    )
+    .unwrap_or_default()
+}
+
+fn open_chunk(
+    aead: &XChaCha20Poly1305,
+    file: &File,
+    meta: &Meta,
+    index: u32,
+) -> Result<Vec<u8>, StoreError> {
+    let len = meta.chunk_len(index) + TAG_LEN;
+    let mut sealed = vec![0u8; len as usize];
+    file.read_exact_at(&mut sealed, slot_offset(meta.chunk_size, index))
+        .map_err(|e| io_error("cannot read the file", e))?;
+    aead.decrypt(
+        &nonce(index),
+        Payload {
+            msg: &sealed,
+            aad: CHUNK_AAD,
+        },
+    )
+    .map_err(|_| StoreError::Corrupt("a file chunk does not decrypt"))
+}
+
+fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// Receives the chunks of one file, verifying each against its hash.
+pub struct BlobWriter {
+    store: BlobStore,
+    aead: XChaCha20Poly1305,
+    file: File,
+    meta: Meta,
+    hashes: Vec<[u8; 32]>,
+    have: Vec<u8>,
+    dirty: bool,
+}
+
+impl BlobWriter {
+    /// The file's size.
+    pub fn size(&self) -> u64 {
+        self.meta.size
+    }
+
+    /// Bytes held and verified.
+    pub fn have_bytes(&self) -> u64 {
+        status_of(&self.meta, &self.have).have
+    }
+
+    /// The chunks not held yet, in order.
+    pub fn missing(&self) -> Vec<u32> {
+        (0..self.meta.chunk_count() as u32)
+            .filter(|&i| !bit(&self.have, i))
+            .collect()
+    }
+
+    /// Stores chunk `index` if its bytes hash to what the manifest says. Returns
+    /// false, storing nothing, if they do not.
+    pub fn write_chunk(&mut self, index: u32, data: &[u8]) -> Result<bool, StoreError> {
+        let Some(expected) = self.hashes.get(index as usize) else {
+            return Ok(false);
+        };
+        if data.len() as u64 != self.meta.chunk_len(index)
+            || blake3::hash(data).as_bytes() != expected
+        {
+            return Ok(false);
+        }
+        let sealed = seal_chunk(&self.aead, index, data);
+        self.file
+            .write_all_at(&sealed, slot_offset(self.meta.chunk_size, index))
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        self.have[(index / 8) as usize] |= 1 << (index % 8);
+        self.dirty = true;
+        Ok(true)
+    }
+
+    /// Makes the chunks written so far durable, and records them, so a restart
+    /// resumes after them.
+    pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        if !self.dirty {
+            return Ok(());
+        }
+        self.file
+            .sync_data()
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        if self.store.meta(self.meta.id)?.is_none() {
+            return Err(StoreError::Files("the file was deleted".into()));
+        }
+        self.store.put(prefix::HAVE, self.meta.id, &self.have)?;
+        self.store.inner.tree.flush()?;
+        self.dirty = false;
+        Ok(())
+    }
+
+    /// Once every chunk is here: reads the whole file back, checks its hash, and
+    /// marks it complete. Returns the hash.
+    pub fn finish(mut self) -> Result<[u8; 32], StoreError> {
+        if !self.missing().is_empty() {
+            return Err(StoreError::Invalid("the file has not fully arrived"));
+        }
+        self.checkpoint()?;
+        let mut whole = blake3::Hasher::new();
+        for index in 0..self.meta.chunk_count() as u32 {
+            let chunk = open_chunk(&self.aead, &self.file, &self.meta, index)?;
+            whole.update(&chunk);
+        }
+        if *whole.finalize().as_bytes() != self.meta.hash {
+            // Every chunk matched its hash, so the disk changed under us: start over.
+            self.have.iter_mut().for_each(|b| *b = 0);
+            self.dirty = true;
+            self.checkpoint()?;
+            return Err(StoreError::Corrupt("the file does not match its hash"));
+        }
+        let id = self.meta.id;
+        if self.store.meta(id)?.is_none() {
+            return Err(StoreError::Files("the file was deleted".into()));
+        }
+        self.meta.complete = true;
+        self.store.put(prefix::META, id, &self.meta)?;
+        self.store
+            .inner
+            .tree
+            .remove(self.store.key(prefix::HAVE, id))?;
+        self.store.inner.tree.flush()?;
+        Ok(self.meta.hash)
+    }
+}
+
+/// Reads a complete file back, decrypting chunk by chunk: plaintext only ever
+/// exists in memory.
+pub struct BlobReader {
+    aead: XChaCha20Poly1305,
+    file: File,
+    meta: Meta,
+    next: u32,
+    buf: Vec<u8>,
+    at: usize,
+}
+
+impl BlobReader {
+    /// The file's size.
+    pub fn size(&self) -> u64 {
+        self.meta.size
+    }
+
+    /// How many chunks the file has.
+    pub fn chunk_count(&self) -> u32 {
+        self.meta.chunk_count() as u32
+    }
+
+    /// The length of chunk `index`.
+    pub fn chunk_len(&self, index: u32) -> u64 {
+        self.meta.chunk_len(index)
+    }
+
+    /// One chunk, decrypted.
+    pub fn chunk(&self, index: u32) -> Result<Vec<u8>, StoreError> {
+        if u64::from(index) >= self.meta.chunk_count() {
+            return Err(StoreError::Invalid("no such chunk"));
+        }
+        open_chunk(&self.aead, &self.file, &self.meta, index)
+    }
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if self.at == self.buf.len() {
+            if u64::from(self.next) >= self.meta.chunk_count() {
+                return Ok(0);
+            }
+            self.buf = self
+                .chunk(self.next)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e.to_string()))?;
+            self.next += 1;
+            self.at = 0;
+        }
+        let n = out.len().min(self.buf.len() - self.at);
+        out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
