@@ -5,5 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chaos;
+mod files;
 mod lan;
 mod proc;

@@ -24,6 +24,17 @@ impl Proc {
     /// Starts `hearth headless --profile DIR ARGS…`, inside `wrapper` (say,
     /// `ip netns exec NS`) if given.
     pub(crate) fn start(name: &str, profile: &Path, args: &[&str], wrapper: &[&str]) -> Proc {
+        Proc::start_with_env(name, profile, args, wrapper, &[])
+    }
+
+    /// [`Proc::start`] with extra environment variables (fault injection).
+    pub(crate) fn start_with_env(
+        name: &str,
+        profile: &Path,
+        args: &[&str],
+        wrapper: &[&str],
+        env: &[(&str, &str)],
+    ) -> Proc {
         let binary = env!("CARGO_BIN_EXE_hearth");
         let mut command = match wrapper.split_first() {
             Some((first, rest)) => {
@@ -39,6 +50,7 @@ impl Proc {
             .arg(profile)
             .args(args)
             .env("HEARTH_LOG", "warn")
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

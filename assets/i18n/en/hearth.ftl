@@ -105,3 +105,39 @@ notify-hidden = { $count ->
     [one] A new message
    *[other] { $count } new messages
 }
+
+## Files
+file-attach = Attach files
+file-pick-title = Send files
+file-save-title = Save a copy
+file-up = Up
+file-home = Home
+file-path = Folder
+file-name = File name
+file-send = Send { $count }
+file-save = Save
+file-view-once = View once
+file-expire-never = Keep
+file-expire-hour = Gone 1 hour after opening
+file-expire-day = Gone 1 day after opening
+file-screenshot-note = Hearth deletes it from both devices once seen, but cannot stop a screenshot.
+file-open = Open
+file-save-as = Save as…
+file-pause = Pause
+file-resume = Download
+file-left = { $time } left
+file-sending = sending to { $name }
+file-veiled = View once — open
+file-veiled-expiring = Disappears after opening — open
+file-gone-viewed = Opened — gone for good
+file-gone-expired = Expired — gone for good
+file-missing = not on this device
+file-no-preview = No preview for this file; save a copy to open it.
+file-saved = Saved to { $path }
+file-drop = Drop files to send them to { $name }
+file-pasted = Pasted picture
+file-next = Next
+file-previous = Previous
+memories-title = Memories
+memories-empty = Photos and files you share appear here.
+memories-back = Chat

@@ -105,3 +105,39 @@ notify-hidden = { $count ->
     [one] Një mesazh i ri
    *[other] { $count } mesazhe të reja
 }
+
+## Skedarët
+file-attach = Bashkëngjit skedarë
+file-pick-title = Dërgo skedarë
+file-save-title = Ruaj një kopje
+file-up = Lart
+file-home = Shtëpia
+file-path = Dosja
+file-name = Emri i skedarit
+file-send = Dërgo { $count }
+file-save = Ruaj
+file-view-once = Shiko një herë
+file-expire-never = Mbaje
+file-expire-hour = Zhduket 1 orë pas hapjes
+file-expire-day = Zhduket 1 ditë pas hapjes
+file-screenshot-note = Hearth e fshin nga të dyja pajisjet pasi shihet, por nuk mund të ndalojë një pamje ekrani.
+file-open = Hap
+file-save-as = Ruaj si…
+file-pause = Ndalo
+file-resume = Shkarko
+file-left = edhe { $time }
+file-sending = po i dërgohet { $name }
+file-veiled = Shiko një herë — hape
+file-veiled-expiring = Zhduket pas hapjes — hape
+file-gone-viewed = U hap — u zhduk përgjithmonë
+file-gone-expired = Skadoi — u zhduk përgjithmonë
+file-missing = nuk është në këtë pajisje
+file-no-preview = Nuk ka parapamje për këtë skedar; ruaj një kopje për ta hapur.
+file-saved = U ruajt te { $path }
+file-drop = Lëshoji skedarët për t'ia dërguar { $name }
+file-pasted = Foto e ngjitur
+file-next = Tjetra
+file-previous = E mëparshmja
+memories-title = Kujtimet
+memories-empty = Fotot dhe skedarët që ndani shfaqen këtu.
+memories-back = Biseda

@@ -57,6 +57,13 @@ pub(crate) enum UiResult {
     },
     /// A command that answers nothing but success.
     Done,
+    /// An attachment's bytes, for the viewer.
+    Opened {
+        id: String,
+        result: Result<Vec<u8>, NodeError>,
+    },
+    Memories(Result<Vec<MessageView>, NodeError>),
+    Saved(Result<std::path::PathBuf, NodeError>),
     Failed(NodeError),
 }
 
@@ -70,6 +77,7 @@ pub(crate) enum Screen {
         error: Option<String>,
     },
     Pair(PairScreen),
+    Memories,
     SafetyWords(PairedInfo),
     Chat,
     Settings(SettingsForm),
@@ -155,7 +163,7 @@ pub struct HearthApp {
     results_rx: mpsc::Receiver<UiResult>,
     pub(crate) node: Option<NodeHandle>,
     events: Option<mpsc::Receiver<NodeEvent>>,
-    ctx: egui::Context,
+    pub(crate) ctx: egui::Context,
     pub(crate) tr: Tr,
     pub(crate) screen: Screen,
     pub(crate) status: Option<Status>,
@@ -188,6 +196,16 @@ pub struct HearthApp {
     pub(crate) toast: Option<(String, Instant)>,
     /// Files on their way, by message id: bytes done, size, when last heard of.
     pub(crate) transfers: HashMap<String, (u64, u64, Instant)>,
+    /// An earlier sample of each transfer, to tell its speed.
+    pub(crate) transfer_rates: HashMap<String, (u64, Instant)>,
+    pub(crate) picker: Option<crate::files::Picker>,
+    pub(crate) viewer: Option<crate::files::Viewer>,
+    /// Decoded thumbnails by message id (`None`: not decodable).
+    pub(crate) thumbs: std::cell::RefCell<HashMap<String, Option<egui::TextureHandle>>>,
+    /// Loaded Memories, oldest first.
+    pub(crate) memories: Vec<MessageView>,
+    /// A picture pasted from the clipboard, waiting for "send".
+    pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
     milestones: u8,
     /// With `HEARTH_FRAME_STATS` set: CPU time of recent frames, logged every 300.
@@ -239,6 +257,12 @@ impl HearthApp {
             pending_notifications: 0,
             toast: None,
             transfers: HashMap::new(),
+            transfer_rates: HashMap::new(),
+            picker: None,
+            viewer: None,
+            thumbs: Default::default(),
+            memories: Vec::new(),
+            pasted: None,
             milestones: 0,
             frame_times: std::env::var_os("HEARTH_FRAME_STATS").map(|_| Vec::new()),
         };
@@ -525,6 +549,14 @@ impl HearthApp {
                 }
             }
             UiResult::Done => {}
+            UiResult::Opened { id, result } => self.show_opened(id, result),
+            UiResult::Memories(Ok(list)) => self.memories = list,
+            UiResult::Memories(Err(e)) => self.toast(e.to_string()),
+            UiResult::Saved(Ok(path)) => {
+                let message = self.tr.t1("file-saved", "path", path.display().to_string());
+                self.toast(message);
+            }
+            UiResult::Saved(Err(e)) => self.toast(e.to_string()),
             UiResult::Setting { name, value } => match (name.as_str(), value) {
                 ("draft", Some(draft)) => {
                     if self.composer.is_empty() {
@@ -648,6 +680,9 @@ impl HearthApp {
                 self.upsert(message);
             }
             NodeEvent::MessageChanged(message) => {
+                if let Some(existing) = self.memories.iter_mut().find(|m| m.id == message.id) {
+                    *existing = message.clone();
+                }
                 if let Some(existing) = self.messages.iter_mut().find(|m| m.id == message.id) {
                     *existing = message;
                 }
@@ -682,7 +717,9 @@ impl HearthApp {
             NodeEvent::Transfer {
                 id, done, total, ..
             } => {
-                self.transfers.insert(id, (done, total, Instant::now()));
+                self.transfers
+                    .insert(id.clone(), (done, total, Instant::now()));
+                crate::files::note_progress(self, &id);
             }
             NodeEvent::TransferDone { id, .. } => {
                 self.transfers.remove(&id);
@@ -798,6 +835,11 @@ impl eframe::App for HearthApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.drain();
         crate::views::show(self, ui);
+        let ctx = ui.ctx().clone();
+        self.take_dropped_and_pasted(&ctx);
+        crate::files::picker_window(self, &ctx);
+        crate::files::viewer_window(self, &ctx);
+        crate::files::drop_hint(self, &ctx);
         self.mark_read();
         self.save_draft_if_changed();
         self.measure(frame);

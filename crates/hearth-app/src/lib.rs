@@ -7,6 +7,7 @@
 //! backend crate knows egui.
 
 mod app;
+mod files;
 pub mod i18n;
 mod theme;
 mod views;

@@ -42,6 +42,7 @@ pub(crate) fn show(app: &mut HearthApp, ui: &mut Ui) {
         Screen::SafetyWords(_) => safety_words(app, ui),
         Screen::Chat => chat(app, ui),
         Screen::Settings(_) => settings(app, ui),
+        Screen::Memories => crate::files::memories(app, ui),
     });
 }
 
@@ -526,7 +527,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
         app.tr.t("chat-offline")
     };
     let t_settings = app.tr.t("chat-settings");
+    let t_memories = app.tr.t("memories-title");
     let mut open_settings = false;
+    let mut open_memories = false;
     egui::Panel::top("chat_header").show(ui, |ui| {
         ui.add_space(6.0);
         ui.horizontal(|ui| {
@@ -539,6 +542,11 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
                 labelled(&button, &t_settings);
                 if button.clicked() {
                     open_settings = true;
+                }
+                let button = ui.button("🖼").on_hover_text(&t_memories);
+                labelled(&button, &t_memories);
+                if button.clicked() {
+                    open_memories = true;
                 }
             });
         });
@@ -557,6 +565,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
     // The partner's clock moves on: redraw once a minute for it.
     ui.ctx()
         .request_repaint_after(std::time::Duration::from_secs(30));
+    if open_memories {
+        crate::files::open_memories(app);
+    }
     if open_settings {
         let profile = app
             .status
@@ -581,6 +592,8 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
     let t_send = app.tr.t("chat-send");
     let t_emoji = app.tr.t("chat-emoji");
     let t_cancel = app.tr.t("chat-cancel");
+    let t_attach = app.tr.t("file-attach");
+    let mut attach = false;
     let context = if app.editing.is_some() {
         Some(app.tr.t("chat-editing"))
     } else {
@@ -595,6 +608,7 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
     let mut typed = false;
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
+        crate::files::pasted_bar(app, ui);
         if let Some(context) = context {
             ui.horizontal(|ui| {
                 ui.label(RichText::new(context).small().color(p.muted));
@@ -623,6 +637,9 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
                 .on_hover_text(&t_emoji);
             // The button shows a face; screen readers and tests hear "Emoji".
             labelled(&emoji_button, &t_emoji);
+            if icon_button(ui, "📎", &t_attach).clicked() {
+                attach = true;
+            }
             let send_width = 72.0;
             let edit = egui::TextEdit::multiline(&mut app.composer)
                 .hint_text(&t_message)
@@ -655,6 +672,12 @@ fn composer(app: &mut HearthApp, ui: &mut Ui) {
         if app.editing.take().is_some() {
             app.composer.clear();
         }
+    }
+    if attach {
+        app.picker = Some(crate::files::Picker::new(
+            crate::files::PickerMode::Send,
+            String::new(),
+        ));
     }
     if typed && !app.composer.trim().is_empty() {
         app.typing();
@@ -808,6 +831,7 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
                 }
             }),
             MessageAction::Reply => app.replying_to = Some(id),
+            MessageAction::File(action) => app.file_action(id, action),
             MessageAction::Edit(text) => {
                 app.editing = Some(id);
                 app.composer = text;
@@ -823,6 +847,7 @@ fn timeline(app: &mut HearthApp, ui: &mut Ui) {
 }
 
 enum MessageAction {
+    File(crate::files::FileAction),
     React(String),
     Reply,
     Edit(String),
@@ -872,16 +897,22 @@ fn bubble(
                                 .color(p.muted),
                         );
                     }
-                    match &message.text {
-                        Some(text) => {
-                            ui.label(RichText::new(text).color(p.text));
+                    if let Some(attachment) = &message.attachment {
+                        if let Some(file) = crate::files::attachment(app, ui, message, attachment) {
+                            action = Some(MessageAction::File(file));
                         }
-                        None => {
-                            ui.label(
-                                RichText::new(app.tr.t("chat-deleted"))
-                                    .italics()
-                                    .color(p.muted),
-                            );
+                    } else {
+                        match &message.text {
+                            Some(text) => {
+                                ui.label(RichText::new(text).color(p.text));
+                            }
+                            None => {
+                                ui.label(
+                                    RichText::new(app.tr.t("chat-deleted"))
+                                        .italics()
+                                        .color(p.muted),
+                                );
+                            }
                         }
                     }
                     if !message.reactions.is_empty() {
@@ -918,7 +949,9 @@ fn bubble(
                     action = Some(MessageAction::Reply);
                 }
                 if mine {
-                    if icon_button(ui, "✏", &app.tr.t("chat-edit")).clicked() {
+                    if message.attachment.is_none()
+                        && icon_button(ui, "✏", &app.tr.t("chat-edit")).clicked()
+                    {
                         action = Some(MessageAction::Edit(
                             message.text.clone().unwrap_or_default(),
                         ));

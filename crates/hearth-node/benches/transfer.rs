@@ -1,0 +1,169 @@
+//! Files over loopback, two engines in one process.
+//!
+//! `cargo bench -p hearth-node --bench transfer` prints:
+//! - a 1 GiB file: how long reading and sealing it into the sender's store takes,
+//!   then the transfer from the op being written to the receiver holding every byte
+//!   checked, in MB/s, and the process's CPU time over it (both ends together);
+//! - chat latency while a 200 MiB file moves: a text every 20 ms, from `send` to
+//!   the partner's engine reporting it, p50 and p99 (target: p99 ≤ 50 ms).
+//!
+//! `HEARTH_BENCH_FILE_MIB` changes the big file's size.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use hearth_node::{FileSource, Node, NodeConfig, NodeEvent, NodeHandle, Profile, SendOptions};
+use rand::RngCore;
+use tokio::sync::mpsc;
+
+const MIB: u64 = 1024 * 1024;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+async fn start(dir: &std::path::Path) -> (NodeHandle, mpsc::Receiver<NodeEvent>) {
+    let mut config = NodeConfig::new(dir);
+    config.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port())];
+    config.mdns = false;
+    Node::start(config).await.expect("engine starts")
+}
+
+fn profile(name: &str) -> Profile {
+    Profile {
+        name: name.into(),
+        language: "en".into(),
+        time_zone: "UTC".into(),
+    }
+}
+
+/// User plus system CPU time of this process so far.
+fn cpu_time() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15 of the line, 11 and 12 after the name.
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn write_file(path: &std::path::Path, mib: u64) {
+    let mut block = vec![0u8; MIB as usize];
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    for _ in 0..mib {
+        rand::thread_rng().fill_bytes(&mut block[..64]);
+        file.write_all(&block).expect("write");
+    }
+    file.flush().expect("flush");
+}
+
+async fn wait_done(events: &mut mpsc::Receiver<NodeEvent>, id: &str) {
+    while let Some(event) = events.recv().await {
+        if matches!(&event, NodeEvent::TransferDone { id: done, .. } if done == id) {
+            return;
+        }
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn main() {
+    let big_mib: u64 = std::env::var("HEARTH_BENCH_FILE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1024);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let root = tempfile::tempdir_in(std::env::var("HEARTH_BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))
+            .expect("temp dir");
+        let (alice, _alice_events) = start(&root.path().join("alice")).await;
+        let (bob, mut bob_events) = start(&root.path().join("bob")).await;
+        alice.init(profile("Alice")).await.expect("init");
+        bob.init(profile("Bob")).await.expect("init");
+        let invite = alice.invite().await.expect("invite");
+        bob.pair(invite.code).await.expect("pair");
+
+        let big = root.path().join("big.bin");
+        write_file(&big, big_mib);
+        let (t0, c0) = (Instant::now(), cpu_time());
+        let sent = alice
+            .send_file(FileSource::Path(big.clone()), SendOptions::default())
+            .await
+            .expect("send");
+        let (t1, c1) = (Instant::now(), cpu_time());
+        wait_done(&mut bob_events, &sent.id).await;
+        let (t2, c2) = (Instant::now(), cpu_time());
+        let bytes = (big_mib * MIB) as f64;
+        let stage = t1 - t0;
+        let moved = t2 - t1;
+        println!(
+            "{big_mib} MiB: sealed into the sender's store in {:.2} s ({:.0} MB/s, CPU {:.2} s)",
+            stage.as_secs_f64(),
+            bytes / stage.as_secs_f64() / 1e6,
+            (c1 - c0).as_secs_f64()
+        );
+        println!(
+            "{big_mib} MiB: transferred and checked in {:.2} s = {:.0} MB/s (CPU {:.2} s for both ends, {:.0}% of 2 cores)",
+            moved.as_secs_f64(),
+            bytes / moved.as_secs_f64() / 1e6,
+            (c2 - c1).as_secs_f64(),
+            (c2 - c1).as_secs_f64() / moved.as_secs_f64() / 2.0 * 100.0
+        );
+        std::fs::remove_file(&big).ok();
+
+        // Chat while 200 MiB move.
+        let medium = root.path().join("medium.bin");
+        write_file(&medium, 200);
+        let sent = alice
+            .send_file(FileSource::Path(medium), SendOptions::default())
+            .await
+            .expect("send");
+        let mut latencies = Vec::new();
+        let mut file_done = false;
+        let mut i = 0;
+        while !file_done {
+            let text = format!("ping {i}");
+            i += 1;
+            let start = Instant::now();
+            alice.send(text.clone(), None).await.expect("send");
+            loop {
+                match bob_events.recv().await {
+                    Some(NodeEvent::Message(m)) if m.text.as_deref() == Some(text.as_str()) => {
+                        latencies.push(start.elapsed());
+                        break;
+                    }
+                    Some(NodeEvent::TransferDone { id, .. }) if id == sent.id => file_done = true,
+                    Some(_) => {}
+                    None => return,
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        latencies.sort();
+        println!(
+            "chat during a 200 MiB transfer: {} texts, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            latencies.len(),
+            percentile(&latencies, 0.5).as_secs_f64() * 1e3,
+            percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+            latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3
+        );
+        alice.shutdown().await;
+        bob.shutdown().await;
+    });
+}
