@@ -695,7 +695,7 @@ pub(crate) fn viewer_window(app: &mut HearthApp, ctx: &egui::Context) {
     let mut step: Option<usize> = None;
     let mut save = false;
     let screen = ctx.content_rect();
-    egui::Window::new(title)
+    egui::Window::new(title.clone())
         .id(egui::Id::new("viewer"))
         .collapsible(false)
         .resizable(true)
@@ -721,8 +721,12 @@ pub(crate) fn viewer_window(app: &mut HearthApp, ctx: &egui::Context) {
                 Some(ViewerContent::Image(texture)) => {
                     let size = texture.size_vec2();
                     let scale = (room.x / size.x).min(room.y / size.y).min(1.0);
+                    let label = format!("{title} ({}×{})", size.x, size.y);
                     ui.vertical_centered(|ui| {
-                        ui.add(egui::Image::new((texture.id(), size * scale)));
+                        let shown = ui.add(egui::Image::new((texture.id(), size * scale)));
+                        shown.widget_info(|| {
+                            egui::WidgetInfo::labeled(egui::WidgetType::Label, true, &label)
+                        });
                     });
                 }
                 Some(ViewerContent::NoPreview) => {

@@ -295,3 +295,121 @@ fn every_key_the_code_uses_is_translated() {
         "keys used but not translated: {missing:?}"
     );
 }
+
+/// Pairs two profiles through their engines, then closes them, so two windows can
+/// open on an already paired couple.
+fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u16) {
+    use hearth_node::{Node, NodeConfig, NodeEvent, Profile};
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let start = |dir: &Path, port: u16| {
+            let mut config = NodeConfig::new(dir);
+            config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
+            config.mdns = false;
+            Node::start(config)
+        };
+        let (alice, mut alice_events) = start(alice_dir, alice_port).await.unwrap();
+        let (bob, _bob_events) = start(bob_dir, bob_port).await.unwrap();
+        for (node, name) in [(&alice, "Alice"), (&bob, "Bob")] {
+            node.init(Profile {
+                name: name.into(),
+                language: "en".into(),
+                time_zone: "Europe/Tirane".into(),
+            })
+            .await
+            .unwrap();
+        }
+        let invite = alice.invite().await.unwrap();
+        bob.pair(invite.code).await.unwrap();
+        while let Some(event) = alice_events.recv().await {
+            if matches!(event, NodeEvent::Paired(_)) {
+                break;
+            }
+        }
+        alice.shutdown().await;
+        bob.shutdown().await;
+    });
+}
+
+#[test]
+fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    image::RgbImage::from_fn(400, 300, |x, y| {
+        image::Rgb([(x / 2) as u8, (y / 2) as u8, 90])
+    })
+    .save(photos.join("sunset.png"))
+    .unwrap();
+
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+
+    // Alice picks the photo with the app's own picker and sends it.
+    // Point at the button first, as a hand would, then click.
+    alice.get_by_label("Attach files").hover();
+    alice.step();
+    alice.get_by_label("Attach files").click();
+    until(&mut alice, "the picker", |h| {
+        h.query_by_label("Folder").is_some()
+    });
+    // Select the folder shown, and type over it.
+    alice.get_by_label("Folder").focus();
+    alice.step();
+    alice.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    alice.step();
+    alice
+        .get_by_label("Folder")
+        .type_text(photos.to_str().unwrap());
+    alice.step();
+    alice.key_press(egui::Key::Enter);
+    until(&mut alice, "the photo listed", |h| {
+        h.query_by_label("📄 sunset.png").is_some()
+    });
+    alice.get_by_label("📄 sunset.png").click();
+    alice.step();
+    alice.get_by_label("Send 1").click();
+
+    // Bob's window shows the thumbnail as soon as the message arrives, and the
+    // photo opens once its bytes are in.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bob.query_by_label("Open sunset.png").is_none()
+        || bob.query_by_label("Save as…").is_none()
+    {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "the photo never arrived; Bob's window shows {:?}",
+            labels(&bob)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    bob.get_by_label("Open sunset.png").click();
+    // The viewer shows the whole photo, not the thumbnail.
+    until(&mut bob, "the photo in the viewer", |h| {
+        h.query_by_label("sunset.png (400×300)").is_some()
+    });
+    bob.key_press(egui::Key::Escape);
+    until(&mut bob, "the viewer closed", |h| {
+        h.query_by_label("sunset.png (400×300)").is_none()
+    });
+
+    bob.get_by_label("Memories").click();
+    until(&mut bob, "the photo in Memories", |h| {
+        h.query_by_label("sunset.png").is_some()
+    });
+}
