@@ -122,14 +122,9 @@ impl HearthApp {
         let Some(id) = ids.get(at).cloned() else {
             return;
         };
-        let previewable = self
-            .find_message(&id)
-            .and_then(|m| m.attachment.as_ref())
-            .is_some_and(AttachmentView::is_image);
-        let ephemeral = self
-            .find_message(&id)
-            .and_then(|m| m.attachment.as_ref())
-            .is_some_and(AttachmentView::is_ephemeral);
+        let attachment = self.find_message(&id).and_then(|m| m.attachment.as_ref());
+        let previewable = attachment.is_some_and(AttachmentView::is_image);
+        let ephemeral = attachment.is_some_and(AttachmentView::is_ephemeral);
         self.viewer = Some(Viewer {
             ids,
             at,

@@ -6,35 +6,16 @@
 //! - how long a partner coming back online takes to catch up 10,000 ops, from
 //!   starting its engine to holding them all (target: ≤ 1 s).
 
-use std::time::{Duration, Instant};
+mod common;
 
-use hearth_node::{Delivery, Node, NodeConfig, NodeEvent, NodeHandle, Profile};
+use std::time::Instant;
+
+use common::{free_port, percentile, profile, start};
+use hearth_node::{Delivery, NodeEvent};
 use tokio::sync::mpsc;
 
 const ROUND_TRIPS: usize = 2000;
 const CATCH_UP: usize = 10_000;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn start(dir: &std::path::Path, port: u16) -> (NodeHandle, mpsc::Receiver<NodeEvent>) {
-    let mut config = NodeConfig::new(dir);
-    config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
-    config.mdns = false;
-    Node::start(config).await.expect("engine starts")
-}
-
-fn profile(name: &str) -> Profile {
-    Profile {
-        name: name.into(),
-        language: "en".into(),
-        time_zone: "UTC".into(),
-    }
-}
 
 async fn next_paired(events: &mut mpsc::Receiver<NodeEvent>) {
     while let Some(event) = events.recv().await {
@@ -42,10 +23,6 @@ async fn next_paired(events: &mut mpsc::Receiver<NodeEvent>) {
             return;
         }
     }
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 fn main() {

@@ -9,36 +9,17 @@
 //!
 //! `HEARTH_BENCH_FILE_MIB` changes the big file's size.
 
+mod common;
+
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use hearth_node::{FileSource, Node, NodeConfig, NodeEvent, NodeHandle, Profile, SendOptions};
+use common::{free_port, percentile, profile, start};
+use hearth_node::{FileSource, NodeEvent, SendOptions};
 use rand::RngCore;
 use tokio::sync::mpsc;
 
 const MIB: u64 = 1024 * 1024;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-async fn start(dir: &std::path::Path) -> (NodeHandle, mpsc::Receiver<NodeEvent>) {
-    let mut config = NodeConfig::new(dir);
-    config.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port())];
-    config.mdns = false;
-    Node::start(config).await.expect("engine starts")
-}
-
-fn profile(name: &str) -> Profile {
-    Profile {
-        name: name.into(),
-        language: "en".into(),
-        time_zone: "UTC".into(),
-    }
-}
 
 /// User plus system CPU time of this process so far.
 fn cpu_time() -> Duration {
@@ -75,10 +56,6 @@ async fn wait_done(events: &mut mpsc::Receiver<NodeEvent>, id: &str) {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 fn main() {
     let big_mib: u64 = std::env::var("HEARTH_BENCH_FILE_MIB")
         .ok()
@@ -92,8 +69,8 @@ fn main() {
     runtime.block_on(async {
         let root = tempfile::tempdir_in(std::env::var("HEARTH_BENCH_DIR").unwrap_or_else(|_| "/var/tmp".into()))
             .expect("temp dir");
-        let (alice, _alice_events) = start(&root.path().join("alice")).await;
-        let (bob, mut bob_events) = start(&root.path().join("bob")).await;
+        let (alice, _alice_events) = start(&root.path().join("alice"), free_port()).await;
+        let (bob, mut bob_events) = start(&root.path().join("bob"), free_port()).await;
         alice.init(profile("Alice")).await.expect("init");
         bob.init(profile("Bob")).await.expect("init");
         let invite = alice.invite().await.expect("invite");

@@ -34,22 +34,6 @@ fn photo(dir: &Path, name: &str) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-async fn paired_with(
-    root: &Path,
-    tweak_alice: impl FnOnce(&mut hearth_node::NodeConfig),
-) -> (Device, Device) {
-    let alice = Device::start_with("alice", &root.join("alice"), free_port(), tweak_alice).await;
-    let bob = Device::start("bob", &root.join("bob"), free_port()).await;
-    alice.init("Alice", "en").await;
-    bob.init("Bob", "sq").await;
-    let invite = alice.handle.invite().await.unwrap();
-    bob.handle.pair(invite.code).await.unwrap();
-    alice
-        .wait_event("paired", |e| matches!(e, NodeEvent::Paired(_)))
-        .await;
-    (alice, bob)
-}
-
 async fn arrived(device: &Device, id: &str) -> NodeEvent {
     device
         .wait_event(
@@ -71,6 +55,20 @@ fn blob_files(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Waits until `device` shows the file of message `id` as gone for good.
+async fn wait_gone(device: &Device, id: &str, what: &str) {
+    device
+        .wait_history(what, |h| {
+            h.iter().any(|m| {
+                m.id == id
+                    && m.attachment
+                        .as_ref()
+                        .is_some_and(|a| a.file == FileState::Gone)
+            })
+        })
+        .await;
+}
+
 fn view_of<'a>(history: &'a [MessageView], id: &str) -> &'a MessageView {
     history.iter().find(|m| m.id == id).unwrap()
 }
@@ -79,7 +77,8 @@ fn view_of<'a>(history: &'a [MessageView], id: &str) -> &'a MessageView {
 async fn a_damaged_chunk_is_refused_and_fetched_again() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (alice, bob) = paired_with(root.path(), |c| c.faults.corrupt_chunk_once = Some(3)).await;
+    let (alice, bob) =
+        paired_pair_with(root.path(), |c| c.faults.corrupt_chunk_once = Some(3)).await;
     let (path, bytes) = random_file(root.path(), "holiday.mov", 6 * MIB + 12_345);
 
     let sent = alice
@@ -138,7 +137,7 @@ async fn a_damaged_chunk_is_refused_and_fetched_again() {
 async fn a_photo_arrives_with_its_thumbnail_and_is_in_memories() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
     let (path, bytes) = photo(root.path(), "sunset.png");
     alice.handle.send("before the photo", None).await.unwrap();
     let sent = alice
@@ -178,7 +177,7 @@ async fn a_photo_arrives_with_its_thumbnail_and_is_in_memories() {
 async fn view_once_is_gone_from_both_devices_once_opened() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
     let (path, bytes) = photo(root.path(), "for-you.png");
     let once = SendOptions {
         view_once: true,
@@ -215,16 +214,7 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
     assert_eq!(bob.handle.open_file(&sent.id).await.unwrap(), bytes);
     // Gone here at once, and on Alice's device when the op reaches it.
     assert_eq!(blob_files(&bob.dir), 0);
-    alice
-        .wait_history("the photo gone", |h| {
-            h.iter().any(|m| {
-                m.id == sent.id
-                    && m.attachment
-                        .as_ref()
-                        .is_some_and(|a| a.file == FileState::Gone)
-            })
-        })
-        .await;
+    wait_gone(&alice, &sent.id, "the photo gone").await;
     assert_eq!(blob_files(&alice.dir), 0);
     assert!(
         bob.handle.open_file(&sent.id).await.is_err(),
@@ -247,7 +237,7 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
 async fn expiring_media_goes_after_its_time() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (alice, bob) = paired_with(root.path(), |_| {}).await;
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
     let (path, _) = random_file(root.path(), "voice.ogg", 200_000);
     let expiring = SendOptions {
         view_once: false,
@@ -263,16 +253,7 @@ async fn expiring_media_goes_after_its_time() {
     bob.handle.open_file(&sent.id).await.unwrap();
     bob.handle.open_file(&sent.id).await.unwrap();
     for device in [&alice, &bob] {
-        device
-            .wait_history("the file expired", |h| {
-                h.iter().any(|m| {
-                    m.id == sent.id
-                        && m.attachment
-                            .as_ref()
-                            .is_some_and(|a| a.file == FileState::Gone)
-                })
-            })
-            .await;
+        wait_gone(device, &sent.id, "the file expired").await;
         // The view says so at once; the chunks go at the engine's next tick.
         let deadline = std::time::Instant::now() + WAIT;
         while blob_files(&device.dir) > 0 {
@@ -291,7 +272,7 @@ async fn chat_keeps_flowing_while_a_file_moves() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
     // A slow uplink: the file takes at least 24 × 40 ms to move.
-    let (alice, bob) = paired_with(root.path(), |c| {
+    let (alice, bob) = paired_pair_with(root.path(), |c| {
         c.faults.serve_delay = Some(Duration::from_millis(40));
     })
     .await;

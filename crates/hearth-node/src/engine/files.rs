@@ -294,8 +294,7 @@ impl Engine {
                 reply,
             } => self.send_file(source, options, reply),
             Command::SaveFile { id, path, reply } => match self.file_to_read(&id) {
-                Ok((message, attachment)) if attachment.is_ephemeral() => {
-                    let _ = message;
+                Ok((_, attachment)) if attachment.is_ephemeral() => {
                     let _ = reply.send(Err(NodeError::Invalid(
                         "view-once and expiring media cannot be saved".into(),
                     )));

@@ -142,7 +142,15 @@ impl Device {
 
 /// Alice (English) and Bob (Albanian), each with a profile, not yet paired.
 pub async fn set_up_pair(root: &Path) -> (Device, Device) {
-    let alice = Device::start("alice", &root.join("alice"), free_port()).await;
+    set_up_pair_with(root, |_| {}).await
+}
+
+/// [`set_up_pair`], with Alice's configuration changed by `tweak_alice`.
+pub async fn set_up_pair_with(
+    root: &Path,
+    tweak_alice: impl FnOnce(&mut NodeConfig),
+) -> (Device, Device) {
+    let alice = Device::start_with("alice", &root.join("alice"), free_port(), tweak_alice).await;
     let bob = Device::start("bob", &root.join("bob"), free_port()).await;
     alice.init("Alice", "en").await;
     bob.init("Bob", "sq").await;
@@ -151,7 +159,15 @@ pub async fn set_up_pair(root: &Path) -> (Device, Device) {
 
 /// Alice and Bob, set up and paired by invite.
 pub async fn paired_pair(root: &Path) -> (Device, Device) {
-    let (alice, bob) = set_up_pair(root).await;
+    paired_pair_with(root, |_| {}).await
+}
+
+/// [`paired_pair`], with Alice's configuration changed by `tweak_alice`.
+pub async fn paired_pair_with(
+    root: &Path,
+    tweak_alice: impl FnOnce(&mut NodeConfig),
+) -> (Device, Device) {
+    let (alice, bob) = set_up_pair_with(root, tweak_alice).await;
     let invite = alice.handle.invite().await.unwrap();
     bob.handle.pair(invite.code).await.unwrap();
     alice
