@@ -6,5 +6,6 @@
 
 mod chaos;
 mod files;
+mod internet;
 mod lan;
 mod proc;

@@ -49,7 +49,11 @@ impl Proc {
             .arg("--profile")
             .arg(profile)
             .args(args)
-            .env("HEARTH_LOG", "warn")
+            // HEARTH_E2E_LOG=hearth_net=debug,… shows a child's logs when debugging.
+            .env(
+                "HEARTH_LOG",
+                std::env::var("HEARTH_E2E_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

@@ -45,6 +45,9 @@ safety-continue = They match
 
 chat-online = online
 chat-offline = not connected — messages will wait
+chat-nearby = nearby
+chat-direct = connected directly
+chat-relay = via relay
 chat-typing = { $name } is typing…
 chat-their-time = { $time } for { $name }
 chat-day = day

@@ -45,6 +45,9 @@ safety-continue = Përputhen
 
 chat-online = në linjë
 chat-offline = jo i lidhur — mesazhet do të presin
+chat-nearby = pranë
+chat-direct = lidhur drejtpërdrejt
+chat-relay = përmes një releje
 chat-typing = { $name } po shkruan…
 chat-their-time = Ora { $time } për { $name }
 chat-day = ditë

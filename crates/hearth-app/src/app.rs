@@ -24,6 +24,14 @@ pub struct AppOptions {
     pub listen: Vec<String>,
     /// Whether to use mDNS.
     pub mdns: bool,
+    /// Whether to look for the partner across the internet (relays, DHT, UPnP).
+    pub internet: bool,
+    /// Relays to use, besides those remembered.
+    pub relays: Vec<String>,
+    /// Extra DHT servers.
+    pub dht: Vec<String>,
+    /// Whether to ask the router for a port mapping.
+    pub upnp: bool,
     /// Whether to show desktop notifications at all (tests turn them off).
     pub notifications: bool,
     /// Addresses to connect to once the engine runs (e.g. a partner's device on a
@@ -315,6 +323,10 @@ impl HearthApp {
         config.passphrase = passphrase;
         config.listen = self.options.listen.clone();
         config.mdns = self.options.mdns;
+        config.internet = self.options.internet;
+        config.relays = self.options.relays.clone();
+        config.dht = self.options.dht.clone();
+        config.upnp = self.options.upnp;
         let ctx = self.ctx.clone();
         config.on_event = Some(Arc::new(move || ctx.request_repaint()));
         config
@@ -695,6 +707,11 @@ impl HearthApp {
             NodeEvent::Presence { online } => {
                 if let Some(status) = &mut self.status {
                     status.online = online;
+                }
+            }
+            NodeEvent::Connection(connection) => {
+                if let Some(status) = &mut self.status {
+                    status.connection = connection;
                 }
             }
             NodeEvent::Typing => {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use egui::{Align, Color32, Key, KeyboardShortcut, Layout, Modifiers, RichText, Ui};
-use hearth_node::{Author, MessageView};
+use hearth_node::{Author, Connection, MessageView};
 use jiff::tz::TimeZone;
 
 use crate::app::{
@@ -522,7 +522,14 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
     let presence = if typing {
         app.tr.t1("chat-typing", "name", name.clone())
     } else if online {
-        app.tr.t("chat-online")
+        // How the two are connected: a person deciding whether to send a video
+        // cares whether it goes through a relay.
+        match app.status.as_ref().map(|s| s.connection) {
+            Some(Connection::Nearby) => app.tr.t("chat-nearby"),
+            Some(Connection::Direct) => app.tr.t("chat-direct"),
+            Some(Connection::Relay) => app.tr.t("chat-relay"),
+            _ => app.tr.t("chat-online"),
+        }
     } else {
         app.tr.t("chat-offline")
     };

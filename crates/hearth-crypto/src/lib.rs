@@ -4,6 +4,8 @@
 //! keyed by the SPAKE2 result, exchanging each side's static key and profile; both
 //! sides end with the same [`SafetyWords`] to compare. [`Invite`] is what carries a
 //! code across the world; [`nearby_code`] makes the six digits for pairing on a LAN.
+//! [`Rendezvous`] names and seals the records a paired device leaves on the DHT so
+//! its partner can find it again after an address change.
 //!
 //! Sans-I/O: this crate never touches a socket, a file or a clock (expiry times are
 //! compared against a time the caller passes in). It knows nothing of libp2p: peer
@@ -11,8 +13,10 @@
 
 mod invite;
 mod pairing;
+mod rendezvous;
 mod words;
 
 pub use invite::{Invite, InviteError, nearby_code};
 pub use pairing::{Paired, Pairing, PairingError, PairingInput, Progress, StaticKeypair};
+pub use rendezvous::{Rendezvous, RendezvousError};
 pub use words::SafetyWords;

@@ -164,3 +164,39 @@ fn nearby_codes_are_six_digits() {
         assert!(code.chars().all(|c| c.is_ascii_digit()));
     }
 }
+
+#[test]
+fn rendezvous_records_open_only_for_the_partner_and_keys_change_daily() {
+    use hearth_crypto::Rendezvous;
+    let alice = StaticKeypair::generate().unwrap();
+    let bob = StaticKeypair::generate().unwrap();
+    let eve = StaticKeypair::generate().unwrap();
+    let at_alice = Rendezvous::new(&alice, &bob.public);
+    let at_bob = Rendezvous::new(&bob, &alice.public);
+    let at_eve = Rendezvous::new(&eve, &alice.public);
+
+    // Both derive the same names for each other's records.
+    assert_eq!(at_alice.my_key(20_000), at_bob.partner_key(20_000));
+    assert_eq!(at_bob.my_key(20_000), at_alice.partner_key(20_000));
+    assert_ne!(at_alice.my_key(20_000), at_bob.my_key(20_000));
+    assert_ne!(at_alice.my_key(20_000), at_alice.my_key(20_001));
+    // Someone else paired with Alice's key derives other names.
+    assert_ne!(at_eve.partner_key(20_000), at_bob.partner_key(20_000));
+
+    let record = at_alice.seal(b"/ip4/203.0.113.7/udp/4001/quic-v1");
+    assert!(
+        !record.windows(4).any(|w| w == b"/ip4"),
+        "the address is sealed"
+    );
+    assert_eq!(
+        at_bob.open(&record).unwrap(),
+        b"/ip4/203.0.113.7/udp/4001/quic-v1"
+    );
+    assert!(at_eve.open(&record).is_err(), "only the partner opens it");
+    // Bob cannot pass his own record off as Alice's, nor can a tampered one open.
+    assert!(at_bob.open(&at_bob.seal(b"x")).is_err());
+    let mut tampered = record.clone();
+    *tampered.last_mut().unwrap() ^= 1;
+    assert!(at_bob.open(&tampered).is_err());
+    assert!(at_bob.open(&[0u8; 10]).is_err());
+}

@@ -1,35 +1,71 @@
 //! The one task that owns the swarm: a `select!` over swarm events, commands from
 //! [`Net`](crate::Net) handles, and inbound Hearth streams.
 
-use std::collections::HashMap;
-use std::time::Duration;
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
+use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::multiaddr::Protocol as AddrPart;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, PeerId, Swarm, identify, mdns, noise, ping, tcp, yamux};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, autonat, dcutr, identify, kad, mdns, noise, ping, relay, tcp, upnp,
+    yamux,
+};
 use libp2p_stream::IncomingStreams;
 use tokio::sync::mpsc;
 
 use crate::gate::Gate;
 use crate::{
-    Command, FramedStream, NetConfig, NetError, NetEvent, Protocol, device_id, keypair, peer_id,
+    Command, FramedStream, NetConfig, NetError, NetEvent, Protocol, Route, device_id, keypair,
+    peer_id,
 };
 
 /// How long an idle connection stays open. The sync stream keeps the partner's
 /// connection busy; this only bounds connections nobody uses.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Hearth's own Kademlia protocol: rendezvous records live on the couple's chosen
+/// servers, apart from any public DHT.
+pub(crate) const KAD_PROTOCOL: &str = "/hearth/kad/1";
+
+/// How often housekeeping runs: relay reservations lost, records to refresh.
+const HOUSEKEEPING: Duration = Duration::from_secs(2);
+
+/// How long to wait before asking a relay that refused or dropped us again.
+const RELAY_RETRY: Duration = Duration::from_secs(5);
+
+/// How often a published record is stored again (DHT servers forget on restart).
+const REPUBLISH: Duration = Duration::from_secs(120);
+
+/// How long a relayed connection stays open once a direct one is up, so that what
+/// runs on it (a pairing handshake, a sync session) can finish or move over.
+const RELAYED_GRACE: Duration = Duration::from_secs(10);
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     // First, so that a refused peer never reaches the other behaviours.
     gate: Gate,
+    relay: relay::client::Behaviour,
     identify: identify::Behaviour,
     ping: ping::Behaviour,
+    dcutr: dcutr::Behaviour,
+    autonat: autonat::v2::client::Behaviour,
+    upnp: Toggle<upnp::tokio::Behaviour>,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
     mdns: Toggle<mdns::tokio::Behaviour>,
     stream: libp2p_stream::Behaviour,
+}
+
+/// A relay this device keeps a reservation on.
+struct RelaySlot {
+    addr: Multiaddr,
+    listener: Option<ListenerId>,
+    retry_at: Instant,
 }
 
 pub(crate) struct EventLoop {
@@ -39,6 +75,18 @@ pub(crate) struct EventLoop {
     incoming_pair: IncomingStreams,
     incoming_sync: IncomingStreams,
     incoming_file: IncomingStreams,
+    relays: HashMap<PeerId, RelaySlot>,
+    dht: HashSet<PeerId>,
+    /// The path each open connection takes, per peer.
+    routes: HashMap<PeerId, HashMap<ConnectionId, Route>>,
+    /// Addresses mDNS found on this LAN.
+    nearby_addrs: HashSet<Multiaddr>,
+    /// What [`NetEvent::Reachable`] said last.
+    reachable: Vec<String>,
+    /// The record to keep stored on the DHT, and when to store it again.
+    published: Option<(kad::Record, Instant)>,
+    /// Relayed connections to close, and when: a direct path to the peer is up.
+    superseded: HashMap<ConnectionId, (PeerId, Instant)>,
 }
 
 impl EventLoop {
@@ -51,6 +99,7 @@ impl EventLoop {
         let keypair = keypair(&config.identity_secret)?;
         let mdns_on = config.mdns;
         let mdns_interval = config.mdns_query_interval;
+        let upnp_on = config.upnp;
         let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
             .with_tokio()
             .with_tcp(
@@ -62,7 +111,9 @@ impl EventLoop {
             .with_quic()
             .with_dns()
             .map_err(|e| start(&e))?
-            .with_behaviour(|key| {
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| start(&e))?
+            .with_behaviour(|key, relay| {
                 let mdns = if mdns_on {
                     let config = mdns::Config {
                         query_interval: mdns_interval,
@@ -75,13 +126,33 @@ impl EventLoop {
                 } else {
                     None
                 };
+                let local = key.public().to_peer_id();
+                // Inert until it is given servers (relays, or DHT servers): then it
+                // only talks to them.
+                let mut kad_config = kad::Config::new(libp2p::StreamProtocol::new(KAD_PROTOCOL));
+                // Records are refreshed by their owner; the couple's few servers
+                // need no bootstrapping.
+                kad_config.set_publication_interval(None);
+                kad_config.set_periodic_bootstrap_interval(None);
+                let mut kad = kad::Behaviour::with_config(
+                    local,
+                    kad::store::MemoryStore::new(local),
+                    kad_config,
+                );
+                // A device behind a home router answers nobody's DHT queries.
+                kad.set_mode(Some(kad::Mode::Client));
                 Ok(Behaviour {
                     gate: Gate::default(),
+                    relay,
                     identify: identify::Behaviour::new(identify::Config::new(
                         "/hearth/id/1".into(),
                         key.public(),
                     )),
                     ping: ping::Behaviour::default(),
+                    dcutr: dcutr::Behaviour::new(local),
+                    autonat: autonat::v2::client::Behaviour::default(),
+                    upnp: Toggle::from(upnp_on.then(upnp::tokio::Behaviour::default)),
+                    kad,
                     mdns: Toggle::from(mdns),
                     stream: libp2p_stream::Behaviour::new(),
                 })
@@ -115,24 +186,235 @@ impl EventLoop {
         let incoming_file = control
             .accept(Protocol::File.stream_protocol())
             .map_err(|e| start(&e))?;
-        Ok((
-            EventLoop {
-                swarm,
-                commands,
-                events,
-                incoming_pair,
-                incoming_sync,
-                incoming_file,
-            },
-            control,
-        ))
+        let mut event_loop = EventLoop {
+            swarm,
+            commands,
+            events,
+            incoming_pair,
+            incoming_sync,
+            incoming_file,
+            relays: HashMap::new(),
+            dht: HashSet::new(),
+            routes: HashMap::new(),
+            nearby_addrs: HashSet::new(),
+            reachable: Vec::new(),
+            published: None,
+            superseded: HashMap::new(),
+        };
+        event_loop.add_dht(&config.dht);
+        event_loop.add_relays(&config.relays);
+        Ok((event_loop, control))
+    }
+
+    /// Splits `/…/p2p/<id>` into the peer and the whole address.
+    fn infrastructure_addr(addr: &str) -> Option<(PeerId, Multiaddr)> {
+        let parsed: Multiaddr = match addr.parse() {
+            Ok(parsed) => parsed,
+            Err(_) => {
+                tracing::warn!(%addr, "not a multiaddr; ignored");
+                return None;
+            }
+        };
+        match parsed.iter().last() {
+            Some(AddrPart::P2p(peer)) => Some((peer, parsed)),
+            _ => {
+                tracing::warn!(%addr, "a relay or DHT address must end in /p2p/<peer id>; ignored");
+                None
+            }
+        }
+    }
+
+    fn add_dht(&mut self, addrs: &[String]) {
+        for (peer, addr) in addrs.iter().filter_map(|a| Self::infrastructure_addr(a)) {
+            let behaviour = self.swarm.behaviour_mut();
+            behaviour.gate.allow_infrastructure(peer);
+            behaviour.kad.add_address(&peer, addr);
+            self.dht.insert(peer);
+        }
+    }
+
+    fn add_relays(&mut self, addrs: &[String]) {
+        let mut added = Vec::new();
+        for (peer, addr) in addrs.iter().filter_map(|a| Self::infrastructure_addr(a)) {
+            if self.relays.contains_key(&peer) || peer == *self.swarm.local_peer_id() {
+                continue;
+            }
+            tracing::info!(relay = %addr, "keeping a reservation on a relay");
+            self.swarm.behaviour_mut().gate.allow_infrastructure(peer);
+            self.relays.insert(
+                peer,
+                RelaySlot {
+                    addr: addr.clone(),
+                    listener: None,
+                    retry_at: Instant::now(),
+                },
+            );
+            added.push(addr.to_string());
+        }
+        // Every `hearth relay` is a DHT server as well.
+        self.add_dht(&added);
+        self.reserve();
+    }
+
+    /// Asks every relay without a live reservation for one, when its retry is due.
+    fn reserve(&mut self) {
+        let now = Instant::now();
+        for slot in self.relays.values_mut() {
+            if slot.listener.is_some() || slot.retry_at > now {
+                continue;
+            }
+            let circuit = slot.addr.clone().with(AddrPart::P2pCircuit);
+            match self.swarm.listen_on(circuit) {
+                Ok(id) => slot.listener = Some(id),
+                Err(e) => {
+                    tracing::debug!(relay = %slot.addr, error = %e, "could not ask for a reservation");
+                    slot.retry_at = now + RELAY_RETRY;
+                }
+            }
+        }
+    }
+
+    fn housekeeping(&mut self) {
+        self.reserve();
+        let now = Instant::now();
+        let due: Vec<(ConnectionId, PeerId)> = self
+            .superseded
+            .iter()
+            .filter(|(_, (_, at))| *at <= now)
+            .map(|(id, (peer, _))| (*id, *peer))
+            .collect();
+        for (id, peer) in due {
+            self.superseded.remove(&id);
+            // Only if the direct path is still there.
+            if self.best_route(&peer).is_some_and(|r| r > Route::Relayed) {
+                tracing::info!(%peer, "a direct connection is up: closing the relayed one");
+                self.swarm.close_connection(id);
+            }
+        }
+        let due = match &self.published {
+            Some((record, at)) if *at <= now => Some(record.clone()),
+            _ => None,
+        };
+        if let Some(record) = due {
+            self.put(record);
+        }
+    }
+
+    fn put(&mut self, record: kad::Record) {
+        let kad = &mut self.swarm.behaviour_mut().kad;
+        // Stored on every server this device knows, without a lookup first: the
+        // couple's DHT is a handful of servers, not a public network.
+        let servers: Vec<PeerId> = self.dht.iter().copied().collect();
+        if servers.is_empty() {
+            return;
+        }
+        kad.put_record_to(record.clone(), servers.into_iter(), kad::Quorum::One);
+        self.published = Some((record, Instant::now() + REPUBLISH));
+    }
+
+    /// Where other devices can reach this one: addresses confirmed from outside,
+    /// circuits on relays, then listen addresses (loopback last).
+    fn reachable_addrs(&self) -> Vec<String> {
+        let local = *self.swarm.local_peer_id();
+        let strip = |a: &Multiaddr| {
+            let mut a = a.clone();
+            if matches!(a.iter().last(), Some(AddrPart::P2p(p)) if p == local) {
+                a.pop();
+            }
+            a
+        };
+        let mut out: Vec<Multiaddr> = self.swarm.external_addresses().map(strip).collect();
+        let (circuits, direct): (Vec<Multiaddr>, Vec<Multiaddr>) = self
+            .swarm
+            .listeners()
+            .map(strip)
+            .partition(|a| a.iter().any(|p| p == AddrPart::P2pCircuit));
+        out.extend(circuits);
+        let (loopback, other): (Vec<Multiaddr>, Vec<Multiaddr>) = direct
+            .into_iter()
+            .partition(|a| ip_of(a).is_some_and(|ip| ip.is_loopback()));
+        out.extend(other);
+        out.extend(loopback);
+        let mut seen = HashSet::new();
+        out.into_iter()
+            .map(|a| a.to_string())
+            .filter(|a| seen.insert(a.clone()))
+            .collect()
+    }
+
+    async fn report_reachable(&mut self) -> bool {
+        let now = self.reachable_addrs();
+        if now == self.reachable {
+            return true;
+        }
+        self.reachable = now.clone();
+        emit(&self.events, NetEvent::Reachable { addrs: now }).await
+    }
+
+    fn route_of(&self, endpoint: &ConnectedPoint) -> Route {
+        if endpoint.is_relayed() {
+            return Route::Relayed;
+        }
+        let addr = endpoint.get_remote_address();
+        let mut bare = addr.clone();
+        if matches!(bare.iter().last(), Some(AddrPart::P2p(_))) {
+            bare.pop();
+        }
+        let lan = ip_of(&bare).is_some_and(|ip| match ip {
+            IpAddr::V4(ip) => ip.is_private() || ip.is_loopback() || ip.is_link_local(),
+            IpAddr::V6(ip) => {
+                ip.is_loopback() || ip.is_unique_local() || ip.is_unicast_link_local()
+            }
+        });
+        if lan || self.nearby_addrs.contains(&bare) {
+            Route::Nearby
+        } else {
+            Route::Direct
+        }
+    }
+
+    fn best_route(&self, peer: &PeerId) -> Option<Route> {
+        self.routes.get(peer)?.values().copied().max()
+    }
+
+    /// Records a connection's path; once a direct one exists, closes the relayed
+    /// ones (after a grace period) so the partner's traffic stops passing through
+    /// the relay.
+    async fn route_changed(&mut self, peer_id: PeerId, before: Option<Route>) -> bool {
+        let now = self.best_route(&peer_id);
+        if now.is_some_and(|r| r > Route::Relayed)
+            && let Some(connections) = self.routes.get(&peer_id)
+        {
+            let relayed: Vec<ConnectionId> = connections
+                .iter()
+                .filter(|(_, r)| **r == Route::Relayed)
+                .map(|(id, _)| *id)
+                .collect();
+            for id in relayed {
+                self.superseded
+                    .entry(id)
+                    .or_insert((peer_id, Instant::now() + RELAYED_GRACE));
+            }
+        }
+        if now == before || self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
+            return true;
+        }
+        let Some(peer) = device_id(&peer_id) else {
+            return true;
+        };
+        emit(&self.events, NetEvent::Route { peer, route: now }).await
     }
 
     pub(crate) async fn run(mut self) {
         let mut stopped = None;
+        let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
         loop {
             let keep_going = tokio::select! {
                 event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                _ = housekeeping.tick() => {
+                    self.housekeeping();
+                    true
+                }
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown { reply }) => {
                         stopped = Some(reply);
@@ -168,9 +450,12 @@ impl EventLoop {
     }
 
     fn local_addr(&self, addr: &Multiaddr) -> String {
-        addr.clone()
-            .with(AddrPart::P2p(*self.swarm.local_peer_id()))
-            .to_string()
+        let local = *self.swarm.local_peer_id();
+        // Circuit addresses on a relay already end in this device's id.
+        if matches!(addr.iter().last(), Some(AddrPart::P2p(p)) if p == local) {
+            return addr.to_string();
+        }
+        addr.clone().with(AddrPart::P2p(local)).to_string()
     }
 
     async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> bool {
@@ -179,9 +464,28 @@ impl EventLoop {
                 let addr = self.local_addr(&address);
                 tracing::info!(%addr, "listening");
                 emit(&self.events, NetEvent::Listening { addr }).await
+                    && self.report_reachable().await
+            }
+            SwarmEvent::ExpiredListenAddr { .. }
+            | SwarmEvent::ExternalAddrConfirmed { .. }
+            | SwarmEvent::ExternalAddrExpired { .. } => self.report_reachable().await,
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => {
+                for slot in self.relays.values_mut() {
+                    if slot.listener == Some(listener_id) {
+                        tracing::info!(relay = %slot.addr, ?reason, "relay reservation lost; will ask again");
+                        slot.listener = None;
+                        slot.retry_at = Instant::now() + RELAY_RETRY;
+                    }
+                }
+                self.report_reachable().await
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
+                connection_id,
                 endpoint,
                 num_established,
                 ..
@@ -190,19 +494,51 @@ impl EventLoop {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
                     return true;
                 };
-                tracing::debug!(%peer_id, "connected");
+                let route = self.route_of(&endpoint);
+                tracing::debug!(%peer_id, ?route, "connected");
+                let before = self.best_route(&peer_id);
+                self.routes
+                    .entry(peer_id)
+                    .or_default()
+                    .insert(connection_id, route);
+                if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
+                    // A DHT server back: put the record there again.
+                    if self.dht.contains(&peer_id)
+                        && let Some((record, _)) = self.published.clone()
+                    {
+                        self.put(record);
+                    }
+                    return true;
+                }
                 if num_established.get() == 1 {
                     let addr = endpoint.get_remote_address().to_string();
-                    return emit(&self.events, NetEvent::Connected { peer, addr }).await;
+                    if !emit(&self.events, NetEvent::Connected { peer, addr }).await {
+                        return false;
+                    }
                 }
-                true
+                self.route_changed(peer_id, before).await
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
+                connection_id,
                 num_established,
                 ..
             } => {
                 tracing::debug!(%peer_id, "connection closed");
+                let before = self.best_route(&peer_id);
+                self.superseded.remove(&connection_id);
+                if let Some(connections) = self.routes.get_mut(&peer_id) {
+                    connections.remove(&connection_id);
+                    if connections.is_empty() {
+                        self.routes.remove(&peer_id);
+                    }
+                }
+                if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
+                    return true;
+                }
+                if !self.route_changed(peer_id, before).await {
+                    return false;
+                }
                 match device_id(&peer_id) {
                     Some(peer) if num_established == 0 => {
                         emit(&self.events, NetEvent::Disconnected { peer }).await
@@ -210,12 +546,54 @@ impl EventLoop {
                     _ => true,
                 }
             }
+            SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
+                tracing::info!(?event, "relay");
+                true
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            })) => {
+                match result {
+                    Ok(_) => tracing::info!(peer = %remote_peer_id, "hole punch succeeded"),
+                    Err(e) => {
+                        tracing::info!(peer = %remote_peer_id, error = %e, "hole punch failed")
+                    }
+                }
+                true
+            }
+            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
+                result,
+                ..
+            })) => match result {
+                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
+                    let record = found.record;
+                    emit(
+                        &self.events,
+                        NetEvent::Found {
+                            key: record.key.to_vec(),
+                            value: record.value,
+                        },
+                    )
+                    .await
+                }
+                kad::QueryResult::GetRecord(Err(e)) => {
+                    tracing::debug!(error = %e, "rendezvous lookup found nothing");
+                    true
+                }
+                kad::QueryResult::PutRecord(Err(e)) => {
+                    tracing::debug!(error = %e, "rendezvous record not stored");
+                    true
+                }
+                _ => true,
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 let mut by_peer: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
                 for (peer, addr) in found {
                     by_peer.entry(peer).or_default().push(addr);
                 }
                 for (peer_id, addrs) in by_peer {
+                    self.nearby_addrs.extend(addrs.iter().cloned());
                     if !self.swarm.behaviour().gate.allows(&peer_id) {
                         continue;
                     }
@@ -249,6 +627,15 @@ impl EventLoop {
                 let Some(peer) = device_id(&peer_id) else {
                     return true;
                 };
+                if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
+                    // Relays and DHT servers are not devices to tell the engine about.
+                    if self.dht.contains(&peer_id) {
+                        for addr in info.listen_addrs {
+                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
+                        }
+                    }
+                    return true;
+                }
                 for addr in &info.listen_addrs {
                     self.swarm.add_peer_address(peer_id, addr.clone());
                 }
@@ -279,10 +666,11 @@ impl EventLoop {
             Command::SetPolicy { policy } => {
                 let partner = policy.partner.and_then(|d| peer_id(d).ok());
                 self.swarm.behaviour_mut().gate.set_partner(partner);
+                let gate = &self.swarm.behaviour().gate;
                 let refused: Vec<PeerId> = self
                     .swarm
                     .connected_peers()
-                    .filter(|p| partner.is_some_and(|partner| partner != **p))
+                    .filter(|p| !gate.allows(p))
                     .copied()
                     .collect();
                 for peer in refused {
@@ -301,6 +689,16 @@ impl EventLoop {
             Command::IsConnected { peer, reply } => {
                 let connected = peer_id(peer).is_ok_and(|p| self.swarm.is_connected(&p));
                 let _ = reply.send(connected);
+            }
+            Command::AddRelays { addrs } => self.add_relays(&addrs),
+            Command::Publish { key, value } => {
+                self.put(kad::Record::new(kad::RecordKey::new(&key), value));
+            }
+            Command::Lookup { key } => {
+                self.swarm
+                    .behaviour_mut()
+                    .kad
+                    .get_record(kad::RecordKey::new(&key));
             }
             // Handled in `run`, which owns the loop.
             Command::Shutdown { reply } => {
@@ -387,4 +785,13 @@ impl EventLoop {
 /// that awaiting it borrows only the sender and not the (non-`Sync`) swarm.
 async fn emit(events: &mpsc::Sender<NetEvent>, event: NetEvent) -> bool {
     events.send(event).await.is_ok()
+}
+
+/// The IP address an address starts with, if any.
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    match addr.iter().next()? {
+        AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
+        AddrPart::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
+    }
 }

@@ -1,6 +1,9 @@
 //! The connection gate: once a partner is set, every other peer is refused when its
 //! connection is established, before any protocol (identify included) runs on it.
+//! The relays and DHT servers this device chose are let through too: they carry
+//! circuits and records, never a Hearth protocol.
 
+use std::collections::HashSet;
 use std::task::{Context, Poll};
 
 use libp2p::core::Endpoint;
@@ -15,13 +18,24 @@ use libp2p::{Multiaddr, PeerId};
 #[error("not this device's partner")]
 struct NotPartner;
 
-/// Refuses connections from anyone but the partner, once there is one.
+/// Refuses connections from anyone but the partner and this device's relays and DHT
+/// servers, once there is a partner.
 #[derive(Default)]
 pub(crate) struct Gate {
     partner: Option<PeerId>,
+    infrastructure: HashSet<PeerId>,
 }
 
 impl Gate {
+    /// Lets `peer`, a relay or DHT server this device uses, connect.
+    pub(crate) fn allow_infrastructure(&mut self, peer: PeerId) {
+        self.infrastructure.insert(peer);
+    }
+
+    pub(crate) fn is_infrastructure(&self, peer: &PeerId) -> bool {
+        self.infrastructure.contains(peer)
+    }
+
     pub(crate) fn set_partner(&mut self, partner: Option<PeerId>) {
         self.partner = partner;
     }
@@ -36,7 +50,7 @@ impl Gate {
     }
 
     pub(crate) fn allows(&self, peer: &PeerId) -> bool {
-        self.partner.is_none_or(|p| p == *peer)
+        self.partner.is_none_or(|p| p == *peer) || self.infrastructure.contains(peer)
     }
 
     fn check(&self, peer: &PeerId) -> Result<(), ConnectionDenied> {

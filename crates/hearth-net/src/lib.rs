@@ -17,6 +17,7 @@
 mod event_loop;
 mod framed;
 mod gate;
+pub mod relay;
 
 use std::time::Duration;
 
@@ -73,6 +74,25 @@ pub struct NetConfig {
     pub mdns: bool,
     /// How often mDNS asks who is around.
     pub mdns_query_interval: Duration,
+    /// Relays to keep a reservation on, each a full address ending in `/p2p/<id>`:
+    /// the partner can reach this device through them when no direct path exists.
+    pub relays: Vec<String>,
+    /// Kademlia servers to publish and look up rendezvous records on, each ending
+    /// in `/p2p/<id>`. Empty: no DHT.
+    pub dht: Vec<String>,
+    /// Whether to ask the home router for a port mapping with UPnP.
+    pub upnp: bool,
+}
+
+/// How a device is connected to a peer, best path first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Route {
+    /// Through a relay: the relay forwards ciphertext it cannot read.
+    Relayed,
+    /// Directly, across the internet (possibly after hole punching).
+    Direct,
+    /// Directly, on the same local network.
+    Nearby,
 }
 
 /// Who may talk to this device.
@@ -110,6 +130,26 @@ pub enum NetEvent {
         addrs: Vec<String>,
         /// True when found by mDNS on this LAN.
         nearby: bool,
+    },
+    /// The best path to `peer` changed; `None` once no connection is left.
+    Route {
+        /// The peer.
+        peer: DeviceId,
+        /// The best path now.
+        route: Option<Route>,
+    },
+    /// The addresses other devices can reach this one at changed: listen addresses,
+    /// addresses confirmed from outside, and circuits reserved on relays.
+    Reachable {
+        /// Every such address, without the `/p2p/<own id>` suffix, best first.
+        addrs: Vec<String>,
+    },
+    /// A rendezvous record was found on the DHT.
+    Found {
+        /// The record's key.
+        key: Vec<u8>,
+        /// Its value.
+        value: Vec<u8>,
     },
     /// A peer opened a Hearth protocol stream that the gate let through.
     Incoming {
@@ -163,6 +203,16 @@ enum Command {
     IsConnected {
         peer: DeviceId,
         reply: oneshot::Sender<bool>,
+    },
+    AddRelays {
+        addrs: Vec<String>,
+    },
+    Publish {
+        key: Vec<u8>,
+        value: Vec<u8>,
+    },
+    Lookup {
+        key: Vec<u8>,
     },
     Shutdown {
         reply: oneshot::Sender<()>,
@@ -223,6 +273,24 @@ pub fn peer_id_bytes(device: DeviceId) -> Result<Vec<u8>, NetError> {
 pub fn device_from_peer_bytes(bytes: &[u8]) -> Result<DeviceId, NetError> {
     let peer = PeerId::from_bytes(bytes).map_err(|_| NetError::BadPeer)?;
     device_id(&peer).ok_or(NetError::BadPeer)
+}
+
+/// The relay part of a circuit address: `/…/p2p/<relay>` from
+/// `/…/p2p/<relay>/p2p-circuit[/p2p/<target>]`; `None` for any other address.
+pub fn relay_of(addr: &str) -> Option<String> {
+    let addr: libp2p::Multiaddr = addr.parse().ok()?;
+    let mut relay = libp2p::Multiaddr::empty();
+    for part in addr.iter() {
+        if part == libp2p::multiaddr::Protocol::P2pCircuit {
+            return matches!(
+                relay.iter().last(),
+                Some(libp2p::multiaddr::Protocol::P2p(_))
+            )
+            .then(|| relay.to_string());
+        }
+        relay.push(part);
+    }
+    None
 }
 
 /// Multiaddr text to bytes (for invites), checking it parses.
@@ -325,6 +393,23 @@ impl Net {
             .await
             .map_err(|e| NetError::Stream(e.to_string()))?;
         Ok(FramedStream::new(stream, protocol.max_frame()))
+    }
+
+    /// Keeps reservations on these relays too (and uses them as DHT servers), say
+    /// the ones a partner's invite came through. Addresses already in use are ignored.
+    pub async fn add_relays(&self, addrs: Vec<String>) -> Result<(), NetError> {
+        self.send(Command::AddRelays { addrs }).await
+    }
+
+    /// Stores `value` under `key` on the DHT servers, and again every few minutes and
+    /// whenever one of them reconnects, until replaced by another publish.
+    pub async fn publish(&self, key: Vec<u8>, value: Vec<u8>) -> Result<(), NetError> {
+        self.send(Command::Publish { key, value }).await
+    }
+
+    /// Looks `key` up on the DHT; what is found arrives as [`NetEvent::Found`].
+    pub async fn lookup(&self, key: Vec<u8>) -> Result<(), NetError> {
+        self.send(Command::Lookup { key }).await
     }
 
     /// Stops the node: closes every connection and listener, and returns once the

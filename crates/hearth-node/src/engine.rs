@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
 mod files;
+mod internet;
 
 pub(crate) use files::Prepared;
 pub use files::{human_size, mime_for};
@@ -41,6 +42,7 @@ const SETTING_STATIC: &str = "noise-static";
 const SETTING_PROFILE: &str = "profile";
 const SETTING_PARTNER: &str = "partner";
 const SETTING_PORTS: &str = "listen-ports";
+const SETTING_RELAYS: &str = "relays";
 
 /// Where to listen when not told: every interface, TCP and QUIC, any port.
 const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
@@ -188,6 +190,7 @@ pub(crate) struct Engine {
     /// Invites asked for before the network reported an address to put in them.
     waiting_invites: Vec<(Instant, Reply<InviteInfo>)>,
     files: files::Files,
+    internet: internet::Internet,
 }
 
 fn now_ms() -> i64 {
@@ -243,11 +246,15 @@ impl Engine {
             config.listen.clone()
         };
         let ports: ListenPorts = store.setting(SETTING_PORTS)?.unwrap_or_default();
+        let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
         let net_config = |listen: Vec<String>| NetConfig {
             identity_secret: identity,
             listen,
             mdns: config.mdns,
             mdns_query_interval: Duration::from_secs(1),
+            relays: internet.relays_in_use(),
+            dht: internet.dht_in_use(),
+            upnp: internet.upnp(),
         };
         let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
             Ok(started) => started,
@@ -291,6 +298,7 @@ impl Engine {
             redial_delay: Duration::from_secs(1),
             waiting_invites: Vec::new(),
             files,
+            internet,
         };
         engine.load_files();
         tracing::info!(device = %engine.me, "engine started");
@@ -351,7 +359,7 @@ impl Engine {
             Command::Invite(reply) => {
                 // An invite without an address is useless to the partner: right after
                 // start, wait for the first listen address.
-                if self.listen.is_empty() && self.ready_to_pair().is_ok() {
+                if !self.ready_to_invite() && self.ready_to_pair().is_ok() {
                     self.waiting_invites.push((Instant::now(), reply));
                 } else {
                     let result = self.make_invite();
@@ -543,6 +551,10 @@ impl Engine {
                 .as_ref()
                 .map(|p| p.safety_words.clone())
                 .unwrap_or_default(),
+            connection: self.internet.connection,
+            internet: self.internet.on,
+            relays: self.internet.relays_in_use(),
+            dht: self.internet.dht_in_use(),
         }
     }
 
@@ -562,8 +574,10 @@ impl Engine {
         rand::thread_rng().fill_bytes(&mut secret);
         let expires_at_ms = now_ms() + self.config.invite_ttl.as_millis() as i64;
         let suffix = format!("/p2p/{}", hearth_net::peer_id_text(self.me)?);
-        let addrs = self
-            .listen
+        // Circuits on relays first: they are what reaches across the world.
+        let mut listen = self.listen.clone();
+        listen.sort_by_key(|a| hearth_net::relay_of(a).is_none());
+        let addrs = listen
             .iter()
             .filter_map(|a| hearth_net::addr_to_bytes(a.strip_suffix(&suffix).unwrap_or(a)).ok())
             .take(8)
@@ -746,6 +760,7 @@ impl Engine {
         self.partner = Some(partner);
         self.offer = None;
         self.nearby.clear();
+        self.paired_over_internet().await;
         self.net
             .set_policy(Policy {
                 partner: Some(outcome.partner),
@@ -963,9 +978,11 @@ impl Engine {
             NetEvent::Listening { addr } => {
                 self.listen.push(addr.clone());
                 self.remember_port(&addr);
-                for (_, reply) in std::mem::take(&mut self.waiting_invites) {
-                    let result = self.make_invite();
-                    let _ = reply.send(result);
+                if self.ready_to_invite() {
+                    for (_, reply) in std::mem::take(&mut self.waiting_invites) {
+                        let result = self.make_invite();
+                        let _ = reply.send(result);
+                    }
                 }
                 self.emit(NodeEvent::Listening(addr)).await;
             }
@@ -975,6 +992,9 @@ impl Engine {
                     self.partner_online().await;
                 }
             }
+            NetEvent::Route { peer, route } => self.on_route(peer, route).await,
+            NetEvent::Reachable { addrs } => self.on_reachable(addrs).await,
+            NetEvent::Found { key, value } => self.on_found(&key, &value),
             NetEvent::Disconnected { peer } => {
                 self.connected.remove(&peer);
                 if self.partner.as_ref().is_some_and(|p| p.device == peer) && self.online {
@@ -1172,10 +1192,16 @@ impl Engine {
             .partition(|(asked, _)| asked.elapsed() > INVITE_ADDRESS_WAIT);
         self.waiting_invites = waiting;
         for (_, reply) in expired {
-            let _ = reply.send(Err(NodeError::Invalid(
-                "this device is not reachable on any address yet; check the network and try again"
-                    .into(),
-            )));
+            // No relay answered in time: an invite for this network is still useful.
+            let result = if self.listen.is_empty() {
+                Err(NodeError::Invalid(
+                    "this device is not reachable on any address yet; check the network and try again"
+                        .into(),
+                ))
+            } else {
+                self.make_invite()
+            };
+            let _ = reply.send(result);
         }
         if let Some(offer) = &self.offer
             && offer.expires_at_ms < now_ms()
@@ -1183,6 +1209,7 @@ impl Engine {
             self.offer = None;
         }
         self.maintain_files().await;
+        self.maintain_internet().await;
         let Some(partner) = &self.partner else {
             return;
         };

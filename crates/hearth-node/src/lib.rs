@@ -23,9 +23,15 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 pub use engine::{human_size, mime_for};
+
+/// The relay a couple can host (`hearth relay`); see [`hearth_net::relay`].
+pub mod relay {
+    pub use hearth_net::generate_identity;
+    pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
+}
 pub use types::{
-    AttachmentView, Author, Delivery, FileState, InviteInfo, MessageView, NodeError, NodeEvent,
-    PairedInfo, Partner, Profile, ReactionView, Status, format_id, hex, parse_id,
+    AttachmentView, Author, Connection, Delivery, FileState, InviteInfo, MessageView, NodeError,
+    NodeEvent, PairedInfo, Partner, Profile, ReactionView, Status, format_id, hex, parse_id,
 };
 
 /// How to start a node.
@@ -39,6 +45,17 @@ pub struct NodeConfig {
     pub listen: Vec<String>,
     /// Whether to use mDNS on the LAN.
     pub mdns: bool,
+    /// Whether to reach the partner across the internet: relays, the DHT, AutoNAT
+    /// and UPnP. Off: the local network only (relays stay remembered, unused).
+    pub internet: bool,
+    /// Relays to use besides those remembered (from the command line, or an invite
+    /// this device paired through); each a full address ending in `/p2p/<id>`.
+    pub relays: Vec<String>,
+    /// Extra Kademlia servers for rendezvous records (every relay is one already).
+    pub dht: Vec<String>,
+    /// Whether to ask the home router for a port mapping (UPnP) while on the
+    /// internet. Its discovery multicasts on the LAN.
+    pub upnp: bool,
     /// How long an invite stays valid.
     pub invite_ttl: Duration,
     /// How long a nearby code stays valid.
@@ -69,6 +86,10 @@ impl NodeConfig {
             passphrase: None,
             listen: Vec::new(),
             mdns: true,
+            internet: true,
+            relays: Vec::new(),
+            dht: Vec::new(),
+            upnp: true,
             invite_ttl: Duration::from_secs(24 * 3600),
             nearby_code_ttl: Duration::from_secs(10 * 60),
             on_event: None,
@@ -83,6 +104,8 @@ impl std::fmt::Debug for NodeConfig {
             .field("profile_dir", &self.profile_dir)
             .field("listen", &self.listen)
             .field("mdns", &self.mdns)
+            .field("internet", &self.internet)
+            .field("relays", &self.relays)
             .finish_non_exhaustive()
     }
 }

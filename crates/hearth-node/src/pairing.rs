@@ -112,7 +112,12 @@ async fn send(stream: &mut FramedStream, frame: &PairFrame) -> Result<(), PairFa
 }
 
 async fn recv(stream: &mut FramedStream) -> Result<PairFrame, PairFail> {
-    let bytes = stream.recv().await.map_err(|_| PairFail::CodeMismatch)?;
+    // A device that finds the codes differ closes the stream; a connection that
+    // drops mid-handshake is something else, and says so.
+    let bytes = stream.recv().await.map_err(|e| match e {
+        hearth_net::FrameError::Closed => PairFail::CodeMismatch,
+        other => PairFail::Unreachable(other.to_string()),
+    })?;
     postcard::from_bytes(&bytes).map_err(|_| PairFail::Protocol)
 }
 

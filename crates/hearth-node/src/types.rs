@@ -164,6 +164,30 @@ pub struct Status {
     pub key_protection: &'static str,
     /// The words both saw at pairing, to compare again later.
     pub safety_words: Vec<String>,
+    /// How the partner's device is connected now.
+    pub connection: Connection,
+    /// Whether this device looks for its partner across the internet (relays, DHT,
+    /// UPnP); false means the local network only.
+    pub internet: bool,
+    /// The relays this device keeps a reservation on.
+    pub relays: Vec<String>,
+    /// The DHT servers its rendezvous records go to (every relay is one).
+    pub dht: Vec<String>,
+}
+
+/// How the two devices are connected, as the header says it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Connection {
+    /// Not connected: messages wait on this device.
+    #[default]
+    Offline,
+    /// Through a relay, which forwards ciphertext only.
+    Relay,
+    /// Directly across the internet.
+    Direct,
+    /// Directly on the same local network.
+    Nearby,
 }
 
 /// An invite to show and send.
@@ -212,6 +236,9 @@ pub enum NodeEvent {
         /// Whether it is connected now.
         online: bool,
     },
+    /// The path to the partner's device changed (say, a relayed connection became a
+    /// direct one).
+    Connection(Connection),
     /// The partner is typing.
     Typing,
     /// The partner changed their profile.

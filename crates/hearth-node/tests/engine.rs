@@ -316,6 +316,9 @@ async fn a_stranger_gets_nothing() {
         listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
         mdns: false,
         mdns_query_interval: Duration::from_secs(1),
+        relays: Vec::new(),
+        dht: Vec::new(),
+        upnp: false,
     })
     .unwrap();
     let alice_status = alice.handle.status().await.unwrap();
@@ -373,6 +376,9 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
             listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
             mdns: false,
             mdns_query_interval: Duration::from_secs(1),
+            relays: Vec::new(),
+            dht: Vec::new(),
+            upnp: false,
         })
         .unwrap();
         net.set_policy(hearth_net::Policy {

@@ -112,6 +112,7 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::MessageChanged(view) => tagged("message_changed", &view),
         NodeEvent::Delivery { id, state } => json!({"event": "delivery", "id": id, "state": state}),
         NodeEvent::Presence { online } => json!({"event": "presence", "online": online}),
+        NodeEvent::Connection(via) => json!({"event": "connection", "via": via}),
         NodeEvent::Typing => json!({"event": "typing"}),
         NodeEvent::PartnerProfile(profile) => {
             json!({"event": "partner_profile", "profile": profile})
@@ -159,7 +160,7 @@ fn tagged(event: &str, value: &impl serde::Serialize) -> Value {
 }
 
 /// Runs headless mode until `quit` or the end of stdin. Returns the exit code.
-pub(crate) async fn run(profile: PathBuf, listen: Vec<String>, mdns: bool) -> anyhow::Result<i32> {
+pub(crate) async fn run(profile: PathBuf, network: crate::NetworkArgs) -> anyhow::Result<i32> {
     let (out_tx, mut out_rx) = mpsc::channel::<Value>(1024);
     let writer = tokio::spawn(async move {
         let mut stdout = tokio::io::stdout();
@@ -176,8 +177,7 @@ pub(crate) async fn run(profile: PathBuf, listen: Vec<String>, mdns: bool) -> an
     config.passphrase = std::env::var("HEARTH_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty());
-    config.listen = listen;
-    config.mdns = mdns;
+    network.apply(&mut config);
     // Fault injection for the end-to-end tests of file transfer.
     let env_number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     config.faults.serve_delay =

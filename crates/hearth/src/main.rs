@@ -2,12 +2,15 @@
 //!
 //! `hearth headless --profile DIR` runs the engine with JSON lines on stdin and
 //! stdout, for scripts, bots and end-to-end tests (see `docs/headless.md`).
+//! `hearth relay --profile DIR` runs a relay the couple can host (see
+//! `docs/relay.md`).
 
 mod headless;
+mod relay;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 /// Hearth: a private, peer-to-peer messenger for two.
 #[derive(Parser)]
@@ -17,17 +20,50 @@ struct Cli {
     /// e.g. ~/.local/share/hearth). Use another to run two instances side by side.
     #[arg(long, global = false)]
     profile: Option<PathBuf>,
+    #[command(flatten)]
+    network: NetworkArgs,
+    /// An address to connect to at start, e.g. a partner's device (repeatable).
+    #[arg(long)]
+    dial: Vec<String>,
+    #[command(subcommand)]
+    mode: Option<Mode>,
+}
+
+/// Where the device listens and how it finds its partner.
+#[derive(Args, Clone, Debug)]
+pub(crate) struct NetworkArgs {
     /// An address to listen on (repeatable); default: all interfaces, random ports.
     #[arg(long)]
     listen: Vec<String>,
     /// Do not use mDNS to find devices on the LAN.
     #[arg(long)]
     no_mdns: bool,
-    /// An address to connect to at start, e.g. a partner's device (repeatable).
+    /// A relay to keep a reservation on, e.g. one `hearth relay` printed (repeatable):
+    /// /ip4/203.0.113.1/tcp/4001/p2p/12D3Koo…
     #[arg(long)]
-    dial: Vec<String>,
-    #[command(subcommand)]
-    mode: Option<Mode>,
+    relay: Vec<String>,
+    /// An extra DHT server for rendezvous records (repeatable); relays are DHT servers
+    /// already.
+    #[arg(long)]
+    dht: Vec<String>,
+    /// The local network only: no relays, DHT, AutoNAT or UPnP.
+    #[arg(long)]
+    no_internet: bool,
+    /// Do not ask the router for a port mapping with UPnP.
+    #[arg(long)]
+    no_upnp: bool,
+}
+
+impl NetworkArgs {
+    /// Applies these options to an engine configuration.
+    pub(crate) fn apply(self, config: &mut hearth_node::NodeConfig) {
+        config.listen = self.listen;
+        config.mdns = !self.no_mdns;
+        config.relays = self.relay;
+        config.dht = self.dht;
+        config.internet = !self.no_internet;
+        config.upnp = !self.no_upnp;
+    }
 }
 
 #[derive(Subcommand)]
@@ -38,13 +74,13 @@ enum Mode {
         /// The profile directory (created on first start).
         #[arg(long)]
         profile: PathBuf,
-        /// An address to listen on, e.g. /ip4/0.0.0.0/tcp/4001 (repeatable).
-        #[arg(long)]
-        listen: Vec<String>,
-        /// Do not use mDNS to find devices on the LAN.
-        #[arg(long)]
-        no_mdns: bool,
+        #[command(flatten)]
+        network: NetworkArgs,
     },
+    /// Runs a relay for a couple (or a few): forwards their ciphertext when their
+    /// routers keep them from connecting directly, helps them punch through, and
+    /// keeps their sealed rendezvous records. Prints its addresses on stdout.
+    Relay(relay::RelayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -53,19 +89,20 @@ fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG")
-                .unwrap_or_else(|_| "warn,hearth_node=info,hearth_net=info,hearth_app=info".into()),
+            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| {
+                "warn,libp2p_kad=error,hearth_node=info,hearth_net=info,hearth_app=info".into()
+            }),
         )
         .init();
     match cli.mode {
-        Some(Mode::Headless {
-            profile,
-            listen,
-            no_mdns,
-        }) => {
+        Some(Mode::Headless { profile, network }) => {
             let runtime = tokio::runtime::Runtime::new()?;
-            let code = runtime.block_on(headless::run(profile, listen, !no_mdns))?;
+            let code = runtime.block_on(headless::run(profile, network))?;
             std::process::exit(code);
+        }
+        Some(Mode::Relay(args)) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(relay::run(args))
         }
         None => {
             let profile = match cli.profile {
@@ -76,8 +113,12 @@ fn main() -> anyhow::Result<()> {
             };
             hearth_app::run(hearth_app::AppOptions {
                 profile_dir: profile,
-                listen: cli.listen,
-                mdns: !cli.no_mdns,
+                listen: cli.network.listen,
+                mdns: !cli.network.no_mdns,
+                internet: !cli.network.no_internet,
+                relays: cli.network.relay,
+                dht: cli.network.dht,
+                upnp: !cli.network.no_upnp,
                 notifications: true,
                 dial: cli.dial,
                 launched,

@@ -1,0 +1,206 @@
+//! `hearth relay`: a small libp2p node the couple (or a friend) hosts where both can
+//! reach it. It forwards circuits between devices that cannot reach each other
+//! directly (circuit relay v2: it sees only the devices' Noise ciphertext), tells
+//! devices whether they are reachable (AutoNAT v2), helps them punch holes through
+//! their routers (identify reports the addresses it observes), and keeps the
+//! couple's sealed rendezvous records (a Kademlia server on Hearth's own protocol).
+//!
+//! It logs who connects and reserves, never a byte of what it carries.
+
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use futures::StreamExt;
+use libp2p::multiaddr::Protocol as AddrPart;
+use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::{Multiaddr, autonat, identify, kad, noise, ping, relay, tcp, yamux};
+
+use crate::{NetError, keypair};
+
+/// How a relay runs.
+#[derive(Clone, Debug)]
+pub struct RelayConfig {
+    /// The relay's Ed25519 secret key, kept in its profile so its address stays the
+    /// same across restarts.
+    pub identity_secret: [u8; 32],
+    /// Multiaddrs to listen on.
+    pub listen: Vec<String>,
+    /// Addresses the relay is reachable at from outside, if not its listen addresses
+    /// (say, behind a port forward).
+    pub external: Vec<String>,
+    /// Reservations held at once, over all devices.
+    pub max_reservations: usize,
+    /// Circuits open at once, over all devices.
+    pub max_circuits: usize,
+    /// How long one circuit may stay open before the devices must open another.
+    pub max_circuit_duration: Duration,
+    /// How many bytes one circuit may carry (each direction) before it is closed.
+    pub max_circuit_bytes: u64,
+}
+
+impl RelayConfig {
+    /// Limits generous enough for a couple's chat, photos and the odd video when
+    /// hole punching fails, and small enough for a home server.
+    pub fn new(identity_secret: [u8; 32], listen: Vec<String>) -> RelayConfig {
+        RelayConfig {
+            identity_secret,
+            listen,
+            external: Vec::new(),
+            max_reservations: 128,
+            max_circuits: 64,
+            max_circuit_duration: Duration::from_secs(6 * 3600),
+            max_circuit_bytes: 4 << 30,
+        }
+    }
+}
+
+#[derive(NetworkBehaviour)]
+struct RelayBehaviour {
+    relay: relay::Behaviour,
+    identify: identify::Behaviour,
+    ping: ping::Behaviour,
+    autonat: autonat::v2::server::Behaviour,
+    kad: kad::Behaviour<kad::store::MemoryStore>,
+}
+
+/// Something a running relay reports.
+#[derive(Debug)]
+pub enum RelayEvent {
+    /// Listening on an address, which ends in `/p2p/<relay id>`.
+    Listening(String),
+}
+
+/// Runs the relay until `stop` resolves. `on_event` hears its addresses.
+pub async fn serve(
+    config: RelayConfig,
+    mut on_event: impl FnMut(RelayEvent),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), NetError> {
+    let start = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
+    let keypair = keypair(&config.identity_secret)?;
+    let relay_config = relay::Config {
+        max_reservations: config.max_reservations,
+        max_reservations_per_peer: 4,
+        reservation_duration: Duration::from_secs(3600),
+        max_circuits: config.max_circuits,
+        max_circuits_per_peer: 8,
+        max_circuit_duration: config.max_circuit_duration,
+        max_circuit_bytes: config.max_circuit_bytes,
+        ..relay::Config::default()
+    }
+    .reservation_rate_per_peer(nonzero(30), Duration::from_secs(60))
+    .circuit_src_per_peer(nonzero(60), Duration::from_secs(60));
+    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
+        .with_tokio()
+        .with_tcp(
+            tcp::Config::default().nodelay(true),
+            noise::Config::new,
+            yamux::Config::default,
+        )
+        .map_err(|e| start(&e))?
+        .with_quic()
+        .with_behaviour(|key| {
+            let local = key.public().to_peer_id();
+            let mut kad = kad::Behaviour::with_config(
+                local,
+                kad::store::MemoryStore::new(local),
+                kad::Config::new(libp2p::StreamProtocol::new(crate::event_loop::KAD_PROTOCOL)),
+            );
+            kad.set_mode(Some(kad::Mode::Server));
+            RelayBehaviour {
+                relay: relay::Behaviour::new(local, relay_config),
+                identify: identify::Behaviour::new(identify::Config::new(
+                    "/hearth/id/1".into(),
+                    key.public(),
+                )),
+                ping: ping::Behaviour::default(),
+                autonat: autonat::v2::server::Behaviour::default(),
+                kad,
+            }
+        })
+        .map_err(|e| start(&e))?
+        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+        .build();
+
+    let listen = if config.listen.is_empty() {
+        vec![
+            "/ip4/0.0.0.0/tcp/4001".to_string(),
+            "/ip4/0.0.0.0/udp/4001/quic-v1".to_string(),
+        ]
+    } else {
+        config.listen.clone()
+    };
+    for addr in &listen {
+        let parsed: Multiaddr = addr
+            .parse()
+            .map_err(|_| NetError::BadAddress(addr.clone()))?;
+        swarm.listen_on(parsed).map_err(|e| start(&e))?;
+    }
+    for addr in &config.external {
+        let parsed: Multiaddr = addr
+            .parse()
+            .map_err(|_| NetError::BadAddress(addr.clone()))?;
+        swarm.add_external_address(parsed);
+    }
+
+    let local = *swarm.local_peer_id();
+    // A relay told to listen on loopback only is one for tests on this machine:
+    // then its loopback addresses are the ones to hand out.
+    let loopback_only = listen
+        .iter()
+        .all(|a| a.parse::<Multiaddr>().is_ok_and(|a| is_loopback(&a)));
+    tokio::pin!(stop);
+    loop {
+        let event = tokio::select! {
+            event = swarm.select_next_some() => event,
+            () = &mut stop => break,
+        };
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                // Unless told otherwise, the relay is where it listens: devices learn
+                // these addresses in reservations and invites.
+                if config.external.is_empty() && (!is_loopback(&address) || loopback_only) {
+                    swarm.add_external_address(address.clone());
+                }
+                on_event(RelayEvent::Listening(
+                    address.with(AddrPart::P2p(local)).to_string(),
+                ));
+            }
+            SwarmEvent::ConnectionEstablished {
+                peer_id, endpoint, ..
+            } => {
+                tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "device connected");
+            }
+            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+                tracing::info!(peer = %peer_id, "device disconnected");
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => {
+                // Peer ids and errors only: a relay never sees more.
+                tracing::info!(?event, "relay");
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Identify(identify::Event::Received {
+                peer_id,
+                info,
+                ..
+            })) => {
+                // Devices that serve the DHT protocol are never added: they are
+                // clients. Only the relay's routing table matters.
+                tracing::debug!(peer = %peer_id, agent = %info.agent_version, "identified");
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn nonzero(n: u32) -> NonZeroU32 {
+    NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
+}
+
+fn is_loopback(addr: &Multiaddr) -> bool {
+    match addr.iter().next() {
+        Some(AddrPart::Ip4(ip)) => ip.is_loopback(),
+        Some(AddrPart::Ip6(ip)) => ip.is_loopback(),
+        _ => false,
+    }
+}
