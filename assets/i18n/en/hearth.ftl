@@ -101,6 +101,14 @@ settings-saved = Saved
 settings-back = Back to chat
 settings-new-passphrase = New passphrase (empty: none)
 settings-change-passphrase = Change passphrase
+settings-network = Finding each other
+settings-internet = Across the internet too (relays and rendezvous); off: this network only
+settings-relays = Relays in use (they carry only encrypted data)
+settings-no-relays = No relay yet. Without one, the two of you connect only when one side can be reached directly.
+settings-add-relay = Add a relay (an address ending in /p2p/…)
+settings-add = Add
+settings-remove = Remove
+settings-dht = Rendezvous servers
 key-protection-passphrase = Your history is locked with your passphrase.
 key-protection-key-file = Your history's key is kept in a file on this computer.
 

@@ -101,6 +101,14 @@ settings-saved = U ruajt
 settings-back = Kthehu te biseda
 settings-new-passphrase = Fjalëkalimi i ri (bosh: pa fjalëkalim)
 settings-change-passphrase = Ndrysho fjalëkalimin
+settings-network = Si gjeni njëri-tjetrin
+settings-internet = Edhe përmes internetit (rele dhe takime); joaktiv: vetëm ky rrjet
+settings-relays = Relet në përdorim (bartin vetëm të dhëna të shifruara)
+settings-no-relays = Ende asnjë rele. Pa të, lidheni vetëm kur njëra anë arrihet drejtpërdrejt.
+settings-add-relay = Shto një rele (një adresë që mbaron me /p2p/…)
+settings-add = Shto
+settings-remove = Hiq
+settings-dht = Serverët e takimit
 key-protection-passphrase = Historiku juaj është i kyçur me fjalëkalimin tuaj.
 key-protection-key-file = Çelësi i historikut tuaj ruhet në një skedar në këtë kompjuter.
 

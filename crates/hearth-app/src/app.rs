@@ -128,6 +128,8 @@ pub(crate) struct PairScreen {
 
 pub(crate) struct SettingsForm {
     pub(crate) name: String,
+    /// A relay address being typed.
+    pub(crate) relay: String,
     pub(crate) time_zone: String,
     pub(crate) passphrase: String,
     pub(crate) repeat: String,
@@ -590,6 +592,13 @@ impl HearthApp {
         }
         let first = self.status.is_none();
         let (has_profile, paired) = (status.profile.is_some(), status.paired);
+        // A relay typed in Settings is cleared once it is in use, not before: a
+        // mistyped one stays there to be corrected.
+        if let Screen::Settings(form) = &mut self.screen
+            && status.relays.iter().any(|r| r == form.relay.trim())
+        {
+            form.relay.clear();
+        }
         self.status = Some(status);
         match &self.screen {
             Screen::Loading | Screen::Unlock { .. } | Screen::Setup(_) if !has_profile => {

@@ -583,6 +583,7 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui) {
             .unwrap_or_default();
         app.screen = Screen::Settings(SettingsForm {
             name: profile.name,
+            relay: String::new(),
             time_zone: profile.time_zone,
             passphrase: String::new(),
             repeat: String::new(),
@@ -1023,6 +1024,22 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
         app.tr.t("error-passphrase-mismatch"),
     );
     let mut change_pass: Option<String> = None;
+    let mut network: Option<(bool, Vec<String>)> = None;
+    let (internet, relays, dht) = app
+        .status
+        .as_ref()
+        .map(|s| (s.internet, s.relays.clone(), s.dht.clone()))
+        .unwrap_or_default();
+    let (t_network, t_internet, t_relays, t_no_relays, t_add_relay, t_add, t_remove, t_dht) = (
+        app.tr.t("settings-network"),
+        app.tr.t("settings-internet"),
+        app.tr.t("settings-relays"),
+        app.tr.t("settings-no-relays"),
+        app.tr.t("settings-add-relay"),
+        app.tr.t("settings-add"),
+        app.tr.t("settings-remove"),
+        app.tr.t("settings-dht"),
+    );
     let mut back = false;
     let mut save = None;
     let mut lang_changed = None;
@@ -1060,6 +1077,39 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
         ui.separator();
         ui.checkbox(&mut notifications, t_notify);
         ui.checkbox(&mut hide_text, t_hide);
+        ui.separator();
+        ui.label(RichText::new(t_network).strong());
+        let mut wants_internet = internet;
+        if ui.checkbox(&mut wants_internet, t_internet).changed() {
+            network = Some((wants_internet, relays.clone()));
+        }
+        ui.label(RichText::new(t_relays).small());
+        if relays.is_empty() {
+            ui.label(RichText::new(t_no_relays).small().italics());
+        }
+        for relay in &relays {
+            ui.horizontal(|ui| {
+                let button = ui.small_button(&t_remove);
+                labelled(&button, &format!("{t_remove} {relay}"));
+                if button.clicked() {
+                    let kept = relays.iter().filter(|r| *r != relay).cloned().collect();
+                    network = Some((internet, kept));
+                }
+                ui.add(egui::Label::new(RichText::new(relay).small().monospace()).truncate());
+            });
+        }
+        labelled_edit(ui, t_add_relay, &mut form.relay, false);
+        if ui.button(&t_add).clicked() && !form.relay.trim().is_empty() {
+            let mut more = relays.clone();
+            more.push(form.relay.trim().to_string());
+            network = Some((internet, more));
+        }
+        if !dht.is_empty() {
+            ui.label(RichText::new(t_dht).small());
+            for server in &dht {
+                ui.add(egui::Label::new(RichText::new(server).small().monospace()).truncate());
+            }
+        }
         ui.separator();
         ui.label(RichText::new(protection).small());
         labelled_edit(ui, t_new_pass, &mut form.passphrase, true);
@@ -1124,6 +1174,11 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
                 })
                 .await,
             )
+        });
+    }
+    if let Some((internet, relays)) = network {
+        app.with_node(move |node| async move {
+            UiResult::Status(node.set_network(internet, relays).await)
         });
     }
     if let Some(passphrase) = change_pass {

@@ -417,3 +417,75 @@ fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
         h.query_by_label("sunset.png").is_some()
     });
 }
+
+#[test]
+fn the_header_says_how_the_two_are_connected_and_settings_keep_a_mistyped_relay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    // On one machine the two are on the same network: "nearby", in both windows.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(shows(&alice, "nearby") && shows(&bob, "nearby")) {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "no 'nearby' in the headers: {:?} / {:?}",
+            labels(&alice),
+            labels(&bob)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    drop(bob);
+    until(&mut alice, "Bob gone", |h| {
+        shows(h, "not connected — messages will wait")
+    });
+
+    alice.get_by_label("Settings").click();
+    until(&mut alice, "the network settings", |h| {
+        shows(h, "Finding each other")
+    });
+    assert!(shows(&alice, "No relay yet"));
+    // A mistyped relay is refused with a reason and stays in the field.
+    type_into(
+        &mut alice,
+        "Add a relay (an address ending in /p2p/…)",
+        "/ip4/203.0.113.1/tcp/4001",
+    );
+    alice.get_by_label("Add").click();
+    until(&mut alice, "the error", |h| shows(h, "/p2p/<peer id>"));
+    assert!(
+        alice
+            .query_all_by_value("/ip4/203.0.113.1/tcp/4001")
+            .next()
+            .is_some(),
+        "the typed address is kept: {:?}",
+        labels(&alice)
+    );
+    // Corrected to the whole address, it is added and listed.
+    let relay =
+        "/ip4/203.0.113.1/tcp/4001/p2p/12D3KooWDrsk3vMiQtnUZJyhn2MCxK5Pe5MsXvpkdEZtta89DD2m";
+    let field = "Add a relay (an address ending in /p2p/…)";
+    alice.get_by_label(field).focus();
+    alice.step();
+    alice.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    alice.step();
+    alice.get_by_label(field).type_text(relay);
+    alice.step();
+    alice.get_by_label("Add").click();
+    until(&mut alice, "the relay listed", |h| {
+        h.query_by_label(&format!("Remove {relay}")).is_some()
+    });
+    assert!(!shows(&alice, "No relay yet"));
+    alice.get_by_label(&format!("Remove {relay}")).click();
+    until(&mut alice, "the relay removed", |h| {
+        shows(h, "No relay yet")
+    });
+}

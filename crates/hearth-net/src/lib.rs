@@ -293,6 +293,21 @@ pub fn relay_of(addr: &str) -> Option<String> {
     None
 }
 
+/// Checks that `addr` is a full address of a node, `/…/p2p/<peer id>`, as a relay
+/// or DHT server must be given.
+pub fn check_full_address(addr: &str) -> Result<(), NetError> {
+    let parsed: libp2p::Multiaddr = addr
+        .trim()
+        .parse()
+        .map_err(|_| NetError::BadAddress(addr.into()))?;
+    match parsed.iter().last() {
+        Some(libp2p::multiaddr::Protocol::P2p(_)) if parsed.iter().count() > 1 => Ok(()),
+        _ => Err(NetError::BadAddress(format!(
+            "{addr} (it must end in /p2p/<peer id>, as `hearth relay` prints it)"
+        ))),
+    }
+}
+
 /// Multiaddr text to bytes (for invites), checking it parses.
 pub fn addr_to_bytes(addr: &str) -> Result<Vec<u8>, NetError> {
     let addr: libp2p::Multiaddr = addr

@@ -193,6 +193,47 @@ pub(crate) struct Engine {
     internet: internet::Internet,
 }
 
+/// Starts the network: where this device listened last time (so the partner's
+/// remembered addresses stay good across restarts; a port taken meanwhile falls back
+/// to a random one), with the relays and DHT servers in use, the gate set to the
+/// partner.
+async fn start_net(
+    config: &NodeConfig,
+    store: &Store,
+    identity: [u8; 32],
+    internet: &internet::Internet,
+    partner: Option<&Partner>,
+) -> Result<(Net, mpsc::Receiver<NetEvent>), NodeError> {
+    let wanted = if config.listen.is_empty() {
+        DEFAULT_LISTEN.iter().map(|a| a.to_string()).collect()
+    } else {
+        config.listen.clone()
+    };
+    let ports: ListenPorts = store.setting(SETTING_PORTS)?.unwrap_or_default();
+    let net_config = |listen: Vec<String>| NetConfig {
+        identity_secret: identity,
+        listen,
+        mdns: config.mdns,
+        mdns_query_interval: Duration::from_secs(1),
+        relays: internet.relays_in_use(),
+        dht: internet.dht_in_use(),
+        upnp: internet.upnp(),
+    };
+    let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
+        Ok(started) => started,
+        Err(e) if ports != ListenPorts::default() => {
+            tracing::info!(error = %e, "last session's ports are taken; listening on new ones");
+            hearth_net::spawn(net_config(wanted))?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    net.set_policy(Policy {
+        partner: partner.map(|p| p.device),
+    })
+    .await?;
+    Ok((net, net_events))
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -237,37 +278,9 @@ impl Engine {
         let profile = store.setting::<Profile>(SETTING_PROFILE)?;
         let partner = store.setting::<Partner>(SETTING_PARTNER)?;
 
-        // Listen where this device listened last time, so the partner's remembered
-        // addresses stay good across restarts; a port taken meanwhile falls back to
-        // a random one.
-        let wanted = if config.listen.is_empty() {
-            DEFAULT_LISTEN.iter().map(|a| a.to_string()).collect()
-        } else {
-            config.listen.clone()
-        };
-        let ports: ListenPorts = store.setting(SETTING_PORTS)?.unwrap_or_default();
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
-        let net_config = |listen: Vec<String>| NetConfig {
-            identity_secret: identity,
-            listen,
-            mdns: config.mdns,
-            mdns_query_interval: Duration::from_secs(1),
-            relays: internet.relays_in_use(),
-            dht: internet.dht_in_use(),
-            upnp: internet.upnp(),
-        };
-        let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
-            Ok(started) => started,
-            Err(e) if ports != ListenPorts::default() => {
-                tracing::info!(error = %e, "last session's ports are taken; listening on new ones");
-                hearth_net::spawn(net_config(wanted))?
-            }
-            Err(e) => return Err(e.into()),
-        };
-        net.set_policy(Policy {
-            partner: partner.as_ref().map(|p| p.device),
-        })
-        .await?;
+        let (net, net_events) =
+            start_net(&config, &store, identity, &internet, partner.as_ref()).await?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
         let files = files::Files::new(store.blobs(), &config.faults);
         let mut engine = Engine {
@@ -467,6 +480,14 @@ impl Engine {
                 }
                 let _ = reply.send(Ok(()));
             }
+            Command::SetNetwork {
+                internet,
+                relays,
+                reply,
+            } => {
+                let result = self.set_network(internet, relays).await;
+                let _ = reply.send(result.map(|()| self.status()));
+            }
             Command::ChangePassphrase(passphrase, reply) => {
                 let passphrase = passphrase.filter(|p| !p.is_empty());
                 let result = self
@@ -553,8 +574,8 @@ impl Engine {
                 .unwrap_or_default(),
             connection: self.internet.connection,
             internet: self.internet.on,
-            relays: self.internet.relays_in_use(),
-            dht: self.internet.dht_in_use(),
+            relays: self.internet.relays.clone(),
+            dht: self.internet.dht.clone(),
         }
     }
 

@@ -163,6 +163,11 @@ pub(crate) enum Command {
         reply: Reply<Vec<MessageView>>,
     },
     ChangePassphrase(Option<String>, Reply<Status>),
+    SetNetwork {
+        internet: bool,
+        relays: Vec<String>,
+        reply: Reply<Status>,
+    },
     AppSetting(String, Reply<Option<String>>),
     SetAppSetting(String, String, Reply<()>),
     Shutdown(oneshot::Sender<()>),
@@ -425,6 +430,22 @@ impl NodeHandle {
         self.ask(|reply| Command::Memories {
             limit,
             before,
+            reply,
+        })
+        .await
+    }
+
+    /// Turns internet discovery on or off and sets the relays to use (each a full
+    /// address ending in `/p2p/<id>`, as `hearth relay` prints). Saved in the
+    /// profile; the network restarts with it, so connections drop for a moment.
+    pub async fn set_network(
+        &self,
+        internet: bool,
+        relays: Vec<String>,
+    ) -> Result<Status, NodeError> {
+        self.ask(|reply| Command::SetNetwork {
+            internet,
+            relays,
             reply,
         })
         .await

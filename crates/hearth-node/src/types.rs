@@ -169,9 +169,9 @@ pub struct Status {
     /// Whether this device looks for its partner across the internet (relays, DHT,
     /// UPnP); false means the local network only.
     pub internet: bool,
-    /// The relays this device keeps a reservation on.
+    /// The relays this device keeps a reservation on while `internet` is on.
     pub relays: Vec<String>,
-    /// The DHT servers its rendezvous records go to (every relay is one).
+    /// Extra DHT servers its rendezvous records go to (every relay is one too).
     pub dht: Vec<String>,
 }
 

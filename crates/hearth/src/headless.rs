@@ -83,6 +83,11 @@ enum Request {
         limit: Option<usize>,
         before: Option<String>,
     },
+    SetNetwork {
+        internet: bool,
+        #[serde(default)]
+        relays: Vec<String>,
+    },
     Quit,
 }
 
@@ -355,6 +360,10 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .memories(limit.unwrap_or(50), before)
             .await
             .map(|messages| json!({"event": "memories", "messages": messages})),
+        Request::SetNetwork { internet, relays } => node
+            .set_network(internet, relays)
+            .await
+            .map(|s| tagged("status", &s)),
         Request::Pair { .. } | Request::Quit => Ok(json!({})),
     };
     result.unwrap_or_else(|e| node_error(&e))

@@ -16,9 +16,15 @@ use hearth_crypto::{Rendezvous, StaticKeypair};
 use hearth_net::Route;
 use hearth_store::Store;
 
-use super::{Engine, MAX_REMEMBERED_ADDRS, SETTING_PARTNER, SETTING_RELAYS, now_ms};
+use super::{
+    Engine, MAX_REMEMBERED_ADDRS, SETTING_IDENTITY, SETTING_PARTNER, SETTING_RELAYS, now_ms,
+    start_net,
+};
 use crate::NodeConfig;
 use crate::types::{Connection, NodeError, NodeEvent, Partner};
+
+/// Whether the user wants internet discovery (Settings); on unless turned off.
+const SETTING_INTERNET: &str = "internet";
 
 /// How often to look the partner up while they are away.
 const LOOKUP_EVERY: Duration = Duration::from_secs(10);
@@ -36,10 +42,12 @@ struct Whereabouts {
 pub(super) struct Internet {
     /// Whether internet discovery is on.
     pub(super) on: bool,
+    /// Turned off for this run from the command line (`--no-internet`).
+    forced_off: bool,
     upnp: bool,
     /// Relays: from the command line, and remembered from invites.
-    relays: Vec<String>,
-    dht: Vec<String>,
+    pub(super) relays: Vec<String>,
+    pub(super) dht: Vec<String>,
     pub(super) connection: Connection,
     /// The best path to every device connected now (a device being paired with is
     /// not the partner yet when its path changes).
@@ -70,8 +78,10 @@ impl Internet {
             relays.drain(..relays.len() - MAX_RELAYS);
         }
         store.set_setting(SETTING_RELAYS, &relays)?;
+        let wanted: bool = store.setting(SETTING_INTERNET)?.unwrap_or(true);
         Ok(Internet {
-            on: config.internet,
+            on: config.internet && wanted,
+            forced_off: !config.internet,
             upnp: config.upnp,
             relays,
             dht: config.dht.clone(),
@@ -112,6 +122,76 @@ fn today() -> i64 {
 }
 
 impl Engine {
+    /// Settings: internet discovery on or off, and the relays to use. Saved, then
+    /// the network restarts with them.
+    pub(super) async fn set_network(
+        &mut self,
+        internet: bool,
+        relays: Vec<String>,
+    ) -> Result<(), NodeError> {
+        if internet && self.internet.forced_off {
+            return Err(NodeError::Invalid(
+                "this run was started with --no-internet; restart without it first".into(),
+            ));
+        }
+        let mut cleaned: Vec<String> = Vec::new();
+        for relay in relays {
+            let relay = relay.trim().to_string();
+            hearth_net::check_full_address(&relay)?;
+            if !cleaned.contains(&relay) {
+                cleaned.push(relay);
+            }
+        }
+        if cleaned.len() > MAX_RELAYS {
+            return Err(NodeError::Invalid(format!(
+                "at most {MAX_RELAYS} relays; remove one first"
+            )));
+        }
+        self.store.set_setting(SETTING_INTERNET, &internet)?;
+        self.store.set_setting(SETTING_RELAYS, &cleaned)?;
+        self.store.flush()?;
+        self.internet.on = internet;
+        self.internet.relays = cleaned;
+        self.restart_net().await
+    }
+
+    /// Replaces the network with a new one on the current settings. Connections
+    /// drop and come back; messages wait meanwhile, as on any disconnect.
+    async fn restart_net(&mut self) -> Result<(), NodeError> {
+        tracing::info!(internet = self.internet.on, relays = ?self.internet.relays, "restarting the network");
+        self.net.shutdown().await;
+        let identity: [u8; 32] = self
+            .store
+            .setting(SETTING_IDENTITY)?
+            .ok_or_else(|| NodeError::Invalid("the profile has no device key".into()))?;
+        let (net, events) = start_net(
+            &self.config,
+            &self.store,
+            identity,
+            &self.internet,
+            self.partner.as_ref(),
+        )
+        .await?;
+        self.net = net;
+        self.net_events = events;
+        self.listen.clear();
+        self.connected.clear();
+        self.nearby.clear();
+        self.internet.routes.clear();
+        self.internet.reachable.clear();
+        self.internet.published_day = None;
+        self.internet.lookup_at = Instant::now();
+        self.show_route(None).await;
+        if self.online {
+            self.online = false;
+            self.session = None;
+            self.emit(NodeEvent::Presence { online: false }).await;
+        }
+        self.redial_at = Instant::now();
+        self.redial_delay = Duration::from_secs(1);
+        Ok(())
+    }
+
     /// Whether an invite made now would carry every address worth carrying: one to
     /// listen on at least, and a circuit on a relay if there are relays.
     pub(super) fn ready_to_invite(&self) -> bool {
