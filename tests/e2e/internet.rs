@@ -47,8 +47,12 @@ impl World {
         if std::env::var("HEARTH_NETNS").as_deref() == Ok("off") {
             panic!("HEARTH_NETNS=off: the internet namespace tests were not run");
         }
+        // Unique across processes and across the tests of this one, and short:
+        // interface names hold 15 characters.
+        static WORLDS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = WORLDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 10;
         let mut world = World {
-            id: std::process::id() % 100_000,
+            id: std::process::id() % 10_000 * 10 + n,
             namespaces: Vec::new(),
         };
         let public = world.add_ns("pub");

@@ -86,12 +86,20 @@ enum Mode {
 fn main() -> anyhow::Result<()> {
     let launched = std::time::Instant::now();
     let cli = Cli::parse();
+    let filter = std::env::var("HEARTH_LOG")
+        .unwrap_or_else(|_| "warn,hearth_node=info,hearth_net=info,hearth_app=info".into());
+    // Kademlia warns that it cannot bootstrap whenever it has no servers yet (a
+    // device without relays): expected here, not worth a warning.
+    let filter = if filter.contains("libp2p_kad") {
+        filter
+    } else {
+        format!("{filter},libp2p_kad=error")
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("HEARTH_LOG").unwrap_or_else(|_| {
-                "warn,libp2p_kad=error,hearth_node=info,hearth_net=info,hearth_app=info".into()
-            }),
+            tracing_subscriber::EnvFilter::try_new(&filter)
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
         )
         .init();
     match cli.mode {
