@@ -1045,95 +1045,98 @@ fn settings(app: &mut HearthApp, ui: &mut Ui) {
     let mut lang_changed = None;
     let mut theme_changed = None;
     let (mut notifications, mut hide_text) = (app.notifications, app.hide_text);
-    column(ui, |ui| {
-        title(ui, t_title);
-        ui.label(t_lang);
-        lang_changed = language_picker(app, ui);
-        let Screen::Settings(form) = &mut app.screen else {
-            return;
-        };
-        labelled_edit(ui, t_name, &mut form.name, false);
-        labelled_edit(ui, t_tz, &mut form.time_zone, false);
-        error(ui, &form.error);
-        ui.horizontal(|ui| {
-            if ui.button(&t_save).clicked() {
-                save = Some((
-                    form.name.trim().to_string(),
-                    form.time_zone.trim().to_string(),
-                ));
-            }
-            if form.saved {
-                ui.label(RichText::new(&t_saved).small());
-            }
-        });
-        ui.separator();
-        ui.label(t_theme);
-        let themes = [
-            (ThemeChoice::Light, t_light.as_str()),
-            (ThemeChoice::Dark, t_dark.as_str()),
-            (ThemeChoice::System, t_system.as_str()),
-        ];
-        theme_changed = choice_row(ui, app.theme, &themes);
-        ui.separator();
-        ui.checkbox(&mut notifications, t_notify);
-        ui.checkbox(&mut hide_text, t_hide);
-        ui.separator();
-        ui.label(RichText::new(t_network).strong());
-        let mut wants_internet = internet;
-        if ui.checkbox(&mut wants_internet, t_internet).changed() {
-            network = Some((wants_internet, relays.clone()));
-        }
-        ui.label(RichText::new(t_relays).small());
-        if relays.is_empty() {
-            ui.label(RichText::new(t_no_relays).small().italics());
-        }
-        for relay in &relays {
+    // Taller than a small window: it scrolls.
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        column(ui, |ui| {
+            title(ui, t_title);
+            ui.label(t_lang);
+            lang_changed = language_picker(app, ui);
+            let Screen::Settings(form) = &mut app.screen else {
+                return;
+            };
+            labelled_edit(ui, t_name, &mut form.name, false);
+            labelled_edit(ui, t_tz, &mut form.time_zone, false);
+            error(ui, &form.error);
             ui.horizontal(|ui| {
-                let button = ui.small_button(&t_remove);
-                labelled(&button, &format!("{t_remove} {relay}"));
-                if button.clicked() {
-                    let kept = relays.iter().filter(|r| *r != relay).cloned().collect();
-                    network = Some((internet, kept));
+                if ui.button(&t_save).clicked() {
+                    save = Some((
+                        form.name.trim().to_string(),
+                        form.time_zone.trim().to_string(),
+                    ));
                 }
-                ui.add(egui::Label::new(RichText::new(relay).small().monospace()).truncate());
+                if form.saved {
+                    ui.label(RichText::new(&t_saved).small());
+                }
             });
-        }
-        labelled_edit(ui, t_add_relay, &mut form.relay, false);
-        if ui.button(&t_add).clicked() && !form.relay.trim().is_empty() {
-            let mut more = relays.clone();
-            more.push(form.relay.trim().to_string());
-            network = Some((internet, more));
-        }
-        if !dht.is_empty() {
-            ui.label(RichText::new(t_dht).small());
-            for server in &dht {
-                ui.add(egui::Label::new(RichText::new(server).small().monospace()).truncate());
+            ui.separator();
+            ui.label(t_theme);
+            let themes = [
+                (ThemeChoice::Light, t_light.as_str()),
+                (ThemeChoice::Dark, t_dark.as_str()),
+                (ThemeChoice::System, t_system.as_str()),
+            ];
+            theme_changed = choice_row(ui, app.theme, &themes);
+            ui.separator();
+            ui.checkbox(&mut notifications, t_notify);
+            ui.checkbox(&mut hide_text, t_hide);
+            ui.separator();
+            ui.label(RichText::new(t_network).strong());
+            let mut wants_internet = internet;
+            if ui.checkbox(&mut wants_internet, t_internet).changed() {
+                network = Some((wants_internet, relays.clone()));
             }
-        }
-        ui.separator();
-        ui.label(RichText::new(protection).small());
-        labelled_edit(ui, t_new_pass, &mut form.passphrase, true);
-        labelled_edit(ui, t_repeat_pass, &mut form.repeat, true);
-        ui.horizontal(|ui| {
-            if ui.button(&t_change_pass).clicked() {
-                if form.passphrase == form.repeat {
-                    form.error = None;
-                    change_pass = Some(form.passphrase.clone());
-                    form.passphrase.clear();
-                    form.repeat.clear();
-                } else {
-                    form.error = Some(t_mismatch.clone());
+            ui.label(RichText::new(t_relays).small());
+            if relays.is_empty() {
+                ui.label(RichText::new(t_no_relays).small().italics());
+            }
+            for relay in &relays {
+                ui.horizontal(|ui| {
+                    let button = ui.small_button(&t_remove);
+                    labelled(&button, &format!("{t_remove} {relay}"));
+                    if button.clicked() {
+                        let kept = relays.iter().filter(|r| *r != relay).cloned().collect();
+                        network = Some((internet, kept));
+                    }
+                    ui.add(egui::Label::new(RichText::new(relay).small().monospace()).truncate());
+                });
+            }
+            labelled_edit(ui, t_add_relay, &mut form.relay, false);
+            if ui.button(&t_add).clicked() && !form.relay.trim().is_empty() {
+                let mut more = relays.clone();
+                more.push(form.relay.trim().to_string());
+                network = Some((internet, more));
+            }
+            if !dht.is_empty() {
+                ui.label(RichText::new(t_dht).small());
+                for server in &dht {
+                    ui.add(egui::Label::new(RichText::new(server).small().monospace()).truncate());
                 }
             }
-            if form.passphrase_saved {
-                ui.label(RichText::new(&t_saved).small());
-            }
+            ui.separator();
+            ui.label(RichText::new(protection).small());
+            labelled_edit(ui, t_new_pass, &mut form.passphrase, true);
+            labelled_edit(ui, t_repeat_pass, &mut form.repeat, true);
+            ui.horizontal(|ui| {
+                if ui.button(&t_change_pass).clicked() {
+                    if form.passphrase == form.repeat {
+                        form.error = None;
+                        change_pass = Some(form.passphrase.clone());
+                        form.passphrase.clear();
+                        form.repeat.clear();
+                    } else {
+                        form.error = Some(t_mismatch.clone());
+                    }
+                }
+                if form.passphrase_saved {
+                    ui.label(RichText::new(&t_saved).small());
+                }
+            });
+            ui.add_space(4.0);
+            ui.label(RichText::new(t_words).small());
+            ui.label(RichText::new(words).strong());
+            ui.add_space(12.0);
+            back = ui.button(t_back).clicked();
         });
-        ui.add_space(4.0);
-        ui.label(RichText::new(t_words).small());
-        ui.label(RichText::new(words).strong());
-        ui.add_space(12.0);
-        back = ui.button(t_back).clicked();
     });
     if notifications != app.notifications {
         app.notifications = notifications;

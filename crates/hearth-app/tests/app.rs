@@ -246,6 +246,9 @@ fn two_windows_pair_nearby_and_chat() {
         shows(h, "Change passphrase")
     });
     assert!(shows(&alice, "kept in a file on this computer"));
+    // Further down the page than a small window shows.
+    alice.get_by_label("Change passphrase").scroll_to_me();
+    alice.step();
     type_into(&mut alice, "New passphrase (empty: none)", "ne dy");
     type_into(&mut alice, "Repeat the passphrase", "ne dy");
     alice.get_by_label("Change passphrase").click();
