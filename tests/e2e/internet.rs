@@ -228,6 +228,22 @@ fn device(world: &World, name: &str, profile: &Path, home: &str, relay: Option<&
     Proc::start(name, profile, &args, &wrapper)
 }
 
+/// Alice in `home_a`, told about the relay, and Bob in `home_b`, who knows nothing
+/// but what an invite will tell him; both with a profile, not yet paired.
+fn couple(world: &World, root: &Path, relay: &Relay, home_a: &str, home_b: &str) -> (Proc, Proc) {
+    let mut alice = device(
+        world,
+        "alice",
+        &root.join("alice"),
+        home_a,
+        Some(&relay.quic),
+    );
+    let mut bob = device(world, "bob", &root.join("bob"), home_b, None);
+    init(&mut alice, "Alice");
+    init(&mut bob, "Bob");
+    (alice, bob)
+}
+
 /// Sends `text` from `from` and waits for `to` to have it; returns how long it took.
 fn deliver(from: &mut Proc, to: &mut Proc, text: &str) -> Duration {
     let sent = Instant::now();
@@ -277,17 +293,7 @@ fn behind_two_nats_pair_by_invite_punch_through_to_direct_and_find_each_other_af
     let root = tempfile::tempdir().unwrap();
     let relay = Relay::start(&world, &root.path().join("relay"));
 
-    // Only Alice was told about the relay; Bob knows nothing but the invite.
-    let mut alice = device(
-        &world,
-        "alice",
-        &root.path().join("alice"),
-        &home_a,
-        Some(&relay.quic),
-    );
-    let mut bob = device(&world, "bob", &root.path().join("bob"), &home_b, None);
-    init(&mut alice, "Alice");
-    init(&mut bob, "Bob");
+    let (mut alice, mut bob) = couple(&world, root.path(), &relay, &home_a, &home_b);
     let started = Instant::now();
     let paired_in = pair_from_invite(&mut alice, &mut bob);
     eprintln!("paired through the relay in {paired_in:?}");
@@ -384,16 +390,7 @@ fn when_the_nats_block_hole_punching_the_relay_carries_ciphertext_only_and_loses
     let pcap = root.path().join("relay.pcap");
     let mut tcpdump = capture(&world, &pcap);
 
-    let mut alice = device(
-        &world,
-        "alice",
-        &root.path().join("alice"),
-        &home_a,
-        Some(&relay.quic),
-    );
-    let mut bob = device(&world, "bob", &root.path().join("bob"), &home_b, None);
-    init(&mut alice, "Alice");
-    init(&mut bob, "Bob");
+    let (mut alice, mut bob) = couple(&world, root.path(), &relay, &home_a, &home_b);
     let paired_in = pair_from_invite(&mut alice, &mut bob);
     eprintln!("paired through the relay in {paired_in:?}");
 
