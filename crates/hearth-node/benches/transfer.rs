@@ -114,17 +114,32 @@ fn main() {
         let mut latencies = Vec::new();
         let mut file_done = false;
         let mut i = 0;
+        let began = Instant::now();
+        let mut received = 0;
         while !file_done {
             let text = format!("ping {i}");
             i += 1;
             let start = Instant::now();
             alice.send(text.clone(), None).await.expect("send");
+            let written = start.elapsed();
             loop {
                 match bob_events.recv().await {
                     Some(NodeEvent::Message(m)) if m.text.as_deref() == Some(text.as_str()) => {
-                        latencies.push(start.elapsed());
+                        let took = start.elapsed();
+                        // The slow ones, with where the file was: what to look into.
+                        if took > Duration::from_millis(25) {
+                            println!(
+                                "  slow text at {:.2} s ({} MiB in): {:.1} ms, of which {:.1} ms writing it on the sender",
+                                (start - began).as_secs_f64(),
+                                received >> 20,
+                                took.as_secs_f64() * 1e3,
+                                written.as_secs_f64() * 1e3
+                            );
+                        }
+                        latencies.push(took);
                         break;
                     }
+                    Some(NodeEvent::Transfer { id, done, .. }) if id == sent.id => received = done,
                     Some(NodeEvent::TransferDone { id, .. }) if id == sent.id => file_done = true,
                     Some(_) => {}
                     None => return,
