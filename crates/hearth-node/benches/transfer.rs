@@ -4,8 +4,9 @@
 //! - a 1 GiB file: how long reading and sealing it into the sender's store takes,
 //!   then the transfer from the op being written to the receiver holding every byte
 //!   checked, in MB/s, and the process's CPU time over it (both ends together);
-//! - chat latency while a 200 MiB file moves: a text every 20 ms, from `send` to
-//!   the partner's engine reporting it, p50 and p99 (target: p99 ≤ 50 ms).
+//! - chat latency while a 200 MiB file moves (five times): a text 10 ms after the
+//!   last arrived, from `send` to the partner's engine reporting it, p50 and p99
+//!   (target: p99 ≤ 50 ms), and each text slower than 25 ms.
 //!
 //! `HEARTH_BENCH_FILE_MIB` changes the big file's size.
 
@@ -104,52 +105,59 @@ fn main() {
         );
         std::fs::remove_file(&big).ok();
 
-        // Chat while 200 MiB move.
+        // Chat while 200 MiB move, five times over for enough texts to speak of a
+        // 99th percentile.
         let medium = root.path().join("medium.bin");
         write_file(&medium, 200);
-        let sent = alice
-            .send_file(FileSource::Path(medium), SendOptions::default())
-            .await
-            .expect("send");
         let mut latencies = Vec::new();
-        let mut file_done = false;
-        let mut i = 0;
-        let began = Instant::now();
-        let mut received = 0;
-        while !file_done {
-            let text = format!("ping {i}");
-            i += 1;
-            let start = Instant::now();
-            alice.send(text.clone(), None).await.expect("send");
-            let written = start.elapsed();
-            loop {
-                match bob_events.recv().await {
-                    Some(NodeEvent::Message(m)) if m.text.as_deref() == Some(text.as_str()) => {
-                        let took = start.elapsed();
-                        // The slow ones, with where the file was: what to look into.
-                        if took > Duration::from_millis(25) {
-                            println!(
-                                "  slow text at {:.2} s ({} MiB in): {:.1} ms, of which {:.1} ms writing it on the sender",
-                                (start - began).as_secs_f64(),
-                                received >> 20,
-                                took.as_secs_f64() * 1e3,
-                                written.as_secs_f64() * 1e3
-                            );
+        for round in 0..5 {
+            let sent = alice
+                .send_file(FileSource::Path(medium.clone()), SendOptions::default())
+                .await
+                .expect("send");
+            let mut file_done = false;
+            let mut i = 0;
+            let began = Instant::now();
+            let mut received = 0;
+            while !file_done {
+                let text = format!("ping {round}.{i}");
+                i += 1;
+                let start = Instant::now();
+                alice.send(text.clone(), None).await.expect("send");
+                let written = start.elapsed();
+                loop {
+                    match bob_events.recv().await {
+                        Some(NodeEvent::Message(m)) if m.text.as_deref() == Some(text.as_str()) => {
+                            let took = start.elapsed();
+                            // The slow ones, with where the file was: what to look into.
+                            if took > Duration::from_millis(25) {
+                                println!(
+                                    "  slow text at {:.2} s ({} MiB in): {:.1} ms, of which {:.1} ms writing it on the sender",
+                                    (start - began).as_secs_f64(),
+                                    received >> 20,
+                                    took.as_secs_f64() * 1e3,
+                                    written.as_secs_f64() * 1e3
+                                );
+                            }
+                            latencies.push(took);
+                            break;
                         }
-                        latencies.push(took);
-                        break;
+                        Some(NodeEvent::Transfer { id, done, .. }) if id == sent.id => {
+                            received = done
+                        }
+                        Some(NodeEvent::TransferDone { id, .. }) if id == sent.id => {
+                            file_done = true
+                        }
+                        Some(_) => {}
+                        None => return,
                     }
-                    Some(NodeEvent::Transfer { id, done, .. }) if id == sent.id => received = done,
-                    Some(NodeEvent::TransferDone { id, .. }) if id == sent.id => file_done = true,
-                    Some(_) => {}
-                    None => return,
                 }
+                tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
         latencies.sort();
         println!(
-            "chat during a 200 MiB transfer: {} texts, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "chat during a 200 MiB transfer (5 runs): {} texts, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             latencies.len(),
             percentile(&latencies, 0.5).as_secs_f64() * 1e3,
             percentile(&latencies, 0.99).as_secs_f64() * 1e3,

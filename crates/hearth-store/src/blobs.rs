@@ -15,8 +15,6 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use chacha20poly1305::aead::{Aead, KeyInit, Payload};
-use chacha20poly1305::{XChaCha20Poly1305, XNonce};
 use hearth_core::{OpId, limits, wire};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -294,7 +292,7 @@ impl BlobStore {
             hashes: Vec::new(),
             committed: false,
         };
-        let aead = XChaCha20Poly1305::new((&key).into());
+        let aead = ChunkCipher::new(&key);
         let mut whole = blake3::Hasher::new();
         let mut buf = vec![0u8; chunk_size as usize];
         let mut size = 0u64;
@@ -439,9 +437,14 @@ impl BlobStore {
             .map_err(|e| io_error("cannot write into the files directory", e))?;
         Ok(BlobWriter {
             store: self.clone(),
-            aead: XChaCha20Poly1305::new((&meta.key).into()),
+            aead: ChunkCipher::new(&meta.key),
             file,
             meta,
+            // Hashing as chunks arrive works only from the first chunk on.
+            whole: have
+                .iter()
+                .all(|b| *b == 0)
+                .then(|| (blake3::Hasher::new(), 0)),
             hashes,
             have,
             dirty: false,
@@ -456,7 +459,7 @@ impl BlobStore {
         }
         let file = File::open(self.path(id)).map_err(|e| io_error("cannot read the file", e))?;
         Ok(BlobReader {
-            aead: XChaCha20Poly1305::new((&meta.key).into()),
+            aead: ChunkCipher::new(&meta.key),
             file,
             meta,
             next: 0,
@@ -505,28 +508,78 @@ fn slot_offset(chunk_size: u32, index: u32) -> u64 {
     u64::from(index) * (u64::from(chunk_size) + TAG_LEN)
 }
 
-fn nonce(index: u32) -> XNonce {
-    let mut nonce = [0u8; 24];
-    nonce[..4].copy_from_slice(&index.to_le_bytes());
-    *XNonce::from_slice(&nonce)
-}
-
 const CHUNK_AAD: &[u8] = b"hearth file chunk";
 
-fn seal_chunk(aead: &XChaCha20Poly1305, index: u32, plain: &[u8]) -> Vec<u8> {
-    // Encryption only fails for inputs over 256 GiB.
-    aead.encrypt(
-        &nonce(index),
-        Payload {
-            msg: plain,
-            aad: CHUNK_AAD,
-        },
-    )
-    .unwrap_or_default()
+/// XChaCha20-Poly1305 for file chunks, under the file's own key, with the chunk's
+/// index as the nonce.
+///
+/// Built from HChaCha20 (the RustCrypto `chacha20` crate) and ring's
+/// ChaCha20-Poly1305, whose assembly is about twice as fast as the portable AEAD on
+/// this kind of machine; the output is byte for byte XChaCha20-Poly1305
+/// (draft-irtf-cfrg-xchacha), so files sealed before still open.
+struct ChunkCipher {
+    key: Zeroizing<[u8; 32]>,
+}
+
+impl ChunkCipher {
+    fn new(key: &[u8; 32]) -> ChunkCipher {
+        ChunkCipher {
+            key: Zeroizing::new(*key),
+        }
+    }
+
+    /// The ChaCha20-Poly1305 key and nonce that XChaCha20-Poly1305 uses for chunk
+    /// `index`: HChaCha20 of the key and the nonce's first 16 bytes, and the last 8.
+    fn for_chunk(&self, index: u32) -> (ring::aead::LessSafeKey, ring::aead::Nonce) {
+        let mut xnonce = [0u8; 24];
+        xnonce[..4].copy_from_slice(&index.to_le_bytes());
+        let mut subkey = Zeroizing::new([0u8; 32]);
+        subkey.copy_from_slice(&chacha20::hchacha::<chacha20::cipher::consts::U10>(
+            (&*self.key).into(),
+            (&xnonce[..16]).into(),
+        ));
+        let mut nonce = [0u8; 12];
+        nonce[4..].copy_from_slice(&xnonce[16..]);
+        let key = ring::aead::UnboundKey::new(&ring::aead::CHACHA20_POLY1305, subkey.as_slice())
+            // A 32-byte key is always the right length for ChaCha20-Poly1305.
+            .unwrap_or_else(|_| unreachable!("ChaCha20-Poly1305 takes 32-byte keys"));
+        (
+            ring::aead::LessSafeKey::new(key),
+            ring::aead::Nonce::assume_unique_for_key(nonce),
+        )
+    }
+
+    fn seal(&self, index: u32, plain: &[u8]) -> Vec<u8> {
+        let (key, nonce) = self.for_chunk(index);
+        let mut sealed = Vec::with_capacity(plain.len() + TAG_LEN as usize);
+        sealed.extend_from_slice(plain);
+        // Sealing fails only for inputs larger than ChaCha20's 256 GiB.
+        if key
+            .seal_in_place_append_tag(nonce, ring::aead::Aad::from(CHUNK_AAD), &mut sealed)
+            .is_err()
+        {
+            sealed.clear();
+        }
+        sealed
+    }
+
+    fn open(&self, index: u32, mut sealed: Vec<u8>) -> Option<Vec<u8>> {
+        let (key, nonce) = self.for_chunk(index);
+        let len = key
+            .open_in_place(nonce, ring::aead::Aad::from(CHUNK_AAD), &mut sealed)
+            .ok()?
+            .len();
+        sealed.truncate(len);
+        Some(sealed)
+    }
+}
+
+fn seal_chunk(aead: &ChunkCipher, index: u32, plain: &[u8]) -> Vec<u8> {
+    aead.seal(index, plain)
 }
 
 fn open_chunk(
-    aead: &XChaCha20Poly1305,
+    aead: &ChunkCipher,
     file: &File,
     meta: &Meta,
     index: u32,
@@ -535,14 +588,8 @@ fn open_chunk(
     let mut sealed = vec![0u8; len as usize];
     file.read_exact_at(&mut sealed, slot_offset(meta.chunk_size, index))
         .map_err(|e| io_error("cannot read the file", e))?;
-    aead.decrypt(
-        &nonce(index),
-        Payload {
-            msg: &sealed,
-            aad: CHUNK_AAD,
-        },
-    )
-    .map_err(|_| StoreError::Corrupt("a file chunk does not decrypt"))
+    aead.open(index, sealed)
+        .ok_or(StoreError::Corrupt("a file chunk does not decrypt"))
 }
 
 fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
@@ -561,12 +608,15 @@ fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 /// Receives the chunks of one file, verifying each against its hash.
 pub struct BlobWriter {
     store: BlobStore,
-    aead: XChaCha20Poly1305,
+    aead: ChunkCipher,
     file: File,
     meta: Meta,
     hashes: Vec<[u8; 32]>,
     have: Vec<u8>,
     dirty: bool,
+    /// The whole file's hash so far and the next chunk it needs, while chunks have
+    /// come in order in this run; `None` once one came out of order.
+    whole: Option<(blake3::Hasher, u32)>,
 }
 
 impl BlobWriter {
@@ -604,6 +654,13 @@ impl BlobWriter {
             .map_err(|e| io_error("cannot write into the files directory", e))?;
         self.have[(index / 8) as usize] |= 1 << (index % 8);
         self.dirty = true;
+        self.whole = match self.whole.take() {
+            Some((mut whole, next)) if next == index => {
+                whole.update(data);
+                Some((whole, next + 1))
+            }
+            _ => None,
+        };
         Ok(true)
     }
 
@@ -625,18 +682,26 @@ impl BlobWriter {
         Ok(())
     }
 
-    /// Once every chunk is here: reads the whole file back, checks its hash, and
-    /// marks it complete. Returns the hash.
+    /// Once every chunk is here: checks the whole file's hash and marks it complete.
+    /// Returns the hash. The hash was taken as the chunks arrived when they came in
+    /// order in this run; otherwise (after a resume, or a chunk fetched again) the
+    /// file is read back for it.
     pub fn finish(mut self) -> Result<[u8; 32], StoreError> {
         if !self.missing().is_empty() {
             return Err(StoreError::Invalid("the file has not fully arrived"));
         }
         self.checkpoint()?;
-        let mut whole = blake3::Hasher::new();
-        for index in 0..self.meta.chunk_count() as u32 {
-            let chunk = open_chunk(&self.aead, &self.file, &self.meta, index)?;
-            whole.update(&chunk);
-        }
+        let whole = match self.whole.take() {
+            Some((whole, next)) if u64::from(next) == self.meta.chunk_count() => whole,
+            _ => {
+                let mut whole = blake3::Hasher::new();
+                for index in 0..self.meta.chunk_count() as u32 {
+                    let chunk = open_chunk(&self.aead, &self.file, &self.meta, index)?;
+                    whole.update(&chunk);
+                }
+                whole
+            }
+        };
         if *whole.finalize().as_bytes() != self.meta.hash {
             // Every chunk matched its hash, so the disk changed under us: start over.
             self.have.iter_mut().for_each(|b| *b = 0);
@@ -662,7 +727,7 @@ impl BlobWriter {
 /// Reads a complete file back, decrypting chunk by chunk: plaintext only ever
 /// exists in memory.
 pub struct BlobReader {
-    aead: XChaCha20Poly1305,
+    aead: ChunkCipher,
     file: File,
     meta: Meta,
     next: u32,
@@ -711,5 +776,40 @@ impl Read for BlobReader {
         out[..n].copy_from_slice(&self.buf[self.at..self.at + n]);
         self.at += n;
         Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+    use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+
+    use super::{CHUNK_AAD, ChunkCipher};
+
+    /// Files sealed with the portable XChaCha20-Poly1305 open with the fast one,
+    /// and the other way round: the bytes are the same.
+    #[test]
+    fn chunk_cipher_is_xchacha20_poly1305() {
+        let key = [7u8; 32];
+        let portable = XChaCha20Poly1305::new((&key).into());
+        let fast = ChunkCipher::new(&key);
+        for (index, len) in [(0u32, 0usize), (1, 1), (5, 1000), (65_535, 70_000)] {
+            let plain: Vec<u8> = (0..len).map(|i| (i * 31 + index as usize) as u8).collect();
+            let mut nonce = [0u8; 24];
+            nonce[..4].copy_from_slice(&index.to_le_bytes());
+            let expected = portable
+                .encrypt(
+                    XNonce::from_slice(&nonce),
+                    Payload {
+                        msg: &plain,
+                        aad: CHUNK_AAD,
+                    },
+                )
+                .unwrap_or_default();
+            let sealed = fast.seal(index, &plain);
+            assert_eq!(sealed, expected, "chunk {index} of {len} bytes");
+            assert_eq!(fast.open(index, sealed.clone()), Some(plain.clone()));
+            assert_eq!(fast.open(index + 1, sealed), None, "another index's nonce");
+        }
     }
 }
