@@ -492,3 +492,57 @@ fn the_header_says_how_the_two_are_connected_and_settings_keep_a_mistyped_relay(
         shows(h, "No relay yet")
     });
 }
+
+#[test]
+fn files_dropped_on_the_window_go_to_the_picker_and_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    let desk = dir.path().join("desk");
+    std::fs::create_dir(&desk).unwrap();
+    std::fs::write(desk.join("lista.txt"), "bukë, djathë, ullinj\n").unwrap();
+    image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8, y as u8, 200]))
+        .save(desk.join("deti.png"))
+        .unwrap();
+
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+
+    // Two files dropped from a file manager open the picker with both ticked.
+    for name in ["lista.txt", "deti.png"] {
+        alice.input_mut().dropped_files.push(egui::DroppedFile {
+            path: Some(desk.join(name)),
+            ..Default::default()
+        });
+    }
+    alice.step();
+    until(&mut alice, "the picker with both", |h| {
+        h.query_by_label("Send 2").is_some()
+    });
+    alice.get_by_label("Send 2").click();
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while bob.query_by_label("Open deti.png").is_none()
+        || !labels(&bob).iter().any(|l| l.contains("lista.txt"))
+    {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "the dropped files never arrived; Bob's window shows {:?}",
+            labels(&bob)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
