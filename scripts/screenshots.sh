@@ -68,6 +68,19 @@ reply = arta.ask(cmd="send", text="Po pi kafe ☕ dhe po mendoj për ty ❤")["i
 ben.wait("message")
 ben.ask(cmd="read", up_to=reply)
 arta.ask(cmd="send", text="Në mbrëmje flasim në video? 🎥")
+# A photo, and one for Ben's eyes only, once.
+import struct, zlib
+def png(path, w, h, pixel):
+    rows = b"".join(b"\0" + b"".join(bytes(pixel(x, y)) for x in range(w)) for y in range(h))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+png(f"{work}/sunset.png", 320, 200, lambda x, y: (250 - y // 2, 120 + x // 8, 60 + y // 3))
+png(f"{work}/only-you.png", 200, 200, lambda x, y: (200, x, y))
+arta.ask(cmd="send_file", path=f"{work}/sunset.png")
+arta.ask(cmd="send_file", path=f"{work}/only-you.png", view_once=True)
+ben.wait("transfer_done")
 time.sleep(1)
 for d in (arta, ben):
     d.ask(cmd="quit")
