@@ -297,10 +297,12 @@ pub(crate) fn attachment(
     }
     let ready = a.file == FileState::Ready;
     if a.is_ephemeral() {
-        let key = if a.view_once {
-            "file-veiled"
-        } else {
-            "file-veiled-expiring"
+        // The sender cannot open it either: say what was sent, not "open".
+        let key = match (a.view_once, mine) {
+            (true, false) => "file-veiled",
+            (false, false) => "file-veiled-expiring",
+            (true, true) => "file-veiled-sent",
+            (false, true) => "file-veiled-expiring-sent",
         };
         let veil = egui::Button::new(RichText::new(format!("🔒 {}", app.tr.t(key))).size(15.0))
             .min_size(egui::vec2(220.0, 120.0));
