@@ -66,8 +66,9 @@ struct RelayBehaviour {
 /// Something a running relay reports.
 #[derive(Debug)]
 pub enum RelayEvent {
-    /// Listening on an address, which ends in `/p2p/<relay id>`.
-    Listening(String),
+    /// An address devices can reach the relay at, ending in `/p2p/<relay id>`: each
+    /// listen address as it comes up, and each `external` address at start.
+    Address(String),
 }
 
 /// Runs the relay until `stop` resolves. `on_event` hears its addresses.
@@ -136,14 +137,20 @@ pub async fn serve(
             .map_err(|_| NetError::BadAddress(addr.clone()))?;
         swarm.listen_on(parsed).map_err(|e| start(&e))?;
     }
+    let local = *swarm.local_peer_id();
     for addr in &config.external {
-        let parsed: Multiaddr = addr
+        let mut parsed: Multiaddr = addr
             .parse()
             .map_err(|_| NetError::BadAddress(addr.clone()))?;
-        swarm.add_external_address(parsed);
+        if matches!(parsed.iter().last(), Some(AddrPart::P2p(_))) {
+            parsed.pop();
+        }
+        swarm.add_external_address(parsed.clone());
+        on_event(RelayEvent::Address(
+            parsed.with(AddrPart::P2p(local)).to_string(),
+        ));
     }
 
-    let local = *swarm.local_peer_id();
     // A relay told to listen on loopback only is one for tests on this machine:
     // then its loopback addresses are the ones to hand out.
     let loopback_only = listen
@@ -162,7 +169,7 @@ pub async fn serve(
                 if config.external.is_empty() && (!is_loopback(&address) || loopback_only) {
                     swarm.add_external_address(address.clone());
                 }
-                on_event(RelayEvent::Listening(
+                on_event(RelayEvent::Address(
                     address.with(AddrPart::P2p(local)).to_string(),
                 ));
             }

@@ -24,7 +24,7 @@ async fn relay() -> (String, oneshot::Sender<()>) {
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(hearth_node::relay::serve(
         config,
-        move |RelayEvent::Listening(addr)| {
+        move |RelayEvent::Address(addr)| {
             let _ = addrs_tx.try_send(addr);
         },
         async {

@@ -87,7 +87,7 @@ pub(crate) async fn run(args: RelayArgs) -> anyhow::Result<()> {
     hearth_node::relay::serve(
         config,
         |event| match event {
-            RelayEvent::Listening(addr) => {
+            RelayEvent::Address(addr) => {
                 let mut out = std::io::stdout().lock();
                 let _ = writeln!(out, "{addr}");
                 let _ = out.flush();
