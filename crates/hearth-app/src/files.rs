@@ -220,6 +220,10 @@ impl HearthApp {
             picker.selected = dropped.into_iter().collect();
             self.picker = Some(picker);
         }
+        // Ctrl+V with a picture on the clipboard, where the integration reports the
+        // key. egui-winit 0.35 does not: it turns Ctrl+V into a `Paste` event when
+        // the clipboard holds text and into nothing otherwise (seen under Xvfb), so
+        // the picker has a "Paste a picture" button for the window.
         let paste = ctx.input(|i| {
             i.events.iter().any(|e| {
                 matches!(e, egui::Event::Key { key: egui::Key::V, pressed: true, modifiers, .. } if modifiers.command)
@@ -233,8 +237,13 @@ impl HearthApp {
 
 /// A picture on the clipboard, as PNG bytes.
 fn clipboard_png() -> Option<Vec<u8>> {
-    let mut clipboard = arboard::Clipboard::new().ok()?;
-    let image = clipboard.get_image().ok()?;
+    let mut clipboard = arboard::Clipboard::new()
+        .inspect_err(|e| tracing::debug!(error = %e, "no clipboard"))
+        .ok()?;
+    let image = clipboard
+        .get_image()
+        .inspect_err(|e| tracing::debug!(error = %e, "no picture on the clipboard"))
+        .ok()?;
     let rgba = image::RgbaImage::from_raw(
         u32::try_from(image.width).ok()?,
         u32::try_from(image.height).ok()?,
@@ -461,6 +470,7 @@ pub(crate) fn picker_window(app: &mut HearthApp, ctx: &egui::Context) {
     };
     let mut open = true;
     let mut done = false;
+    let mut paste = false;
     egui::Window::new(title)
         .id(egui::Id::new("file_picker"))
         .collapsible(false)
@@ -546,6 +556,9 @@ pub(crate) fn picker_window(app: &mut HearthApp, ctx: &egui::Context) {
                 for path in outside {
                     ui.label(RichText::new(format!("📄 {path}")).small());
                 }
+                paste = ui
+                    .button(format!("📋 {}", app.tr.t("file-paste")))
+                    .clicked();
                 ui.checkbox(&mut picker.view_once, app.tr.t("file-view-once"));
                 ui.horizontal(|ui| {
                     for (secs, key) in EXPIRIES {
@@ -599,6 +612,15 @@ pub(crate) fn picker_window(app: &mut HearthApp, ctx: &egui::Context) {
                 });
             }
         });
+    if paste {
+        match clipboard_png() {
+            Some(png) => {
+                app.pasted = Some(png);
+                return;
+            }
+            None => picker.error = Some(app.tr.t("file-paste-none")),
+        }
+    }
     if done {
         match &picker.mode {
             PickerMode::Send => {
@@ -641,12 +663,10 @@ pub(crate) fn pasted_bar(app: &mut HearthApp, ui: &mut Ui) {
     let size = human_size(png.len() as u64);
     let mut send = None;
     let mut cancel = false;
-    ui.horizontal(|ui| {
+    // Wrapped: the bar must not widen a narrow window.
+    ui.horizontal_wrapped(|ui| {
         ui.label(format!("🖼 {} · {size}", app.tr.t("file-pasted")));
-        if ui
-            .small_button(app.tr.t1("file-send", "count", 1))
-            .clicked()
-        {
+        if ui.small_button(app.tr.t("chat-send")).clicked() {
             send = Some(false);
         }
         if ui.small_button(app.tr.t("file-view-once")).clicked() {
