@@ -33,11 +33,14 @@ const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// servers, apart from any public DHT.
 pub(crate) const KAD_PROTOCOL: &str = "/hearth/kad/1";
 
+/// Addresses of one peer dialled at the same time.
+const DIAL_CONCURRENCY: std::num::NonZeroU8 = std::num::NonZeroU8::new(16).expect("16 is not zero");
+
 /// How often housekeeping runs: relay reservations lost, records to refresh.
-const HOUSEKEEPING: Duration = Duration::from_secs(2);
+const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
 /// How long to wait before asking a relay that refused or dropped us again.
-const RELAY_RETRY: Duration = Duration::from_secs(5);
+const RELAY_RETRY: Duration = Duration::from_secs(2);
 
 /// How often a published record is stored again (DHT servers forget on restart).
 const REPUBLISH: Duration = Duration::from_secs(120);
@@ -158,7 +161,14 @@ impl EventLoop {
                 })
             })
             .map_err(|e| start(&e))?
-            .with_swarm_config(|c| c.with_idle_connection_timeout(IDLE_TIMEOUT))
+            .with_swarm_config(|c| {
+                // A partner's remembered addresses (up to 16) are dialled all at
+                // once: behind a NAT that drops what it did not ask for, a dead
+                // direct address only fails after a timeout, and the circuit on the
+                // relay must not wait behind it.
+                c.with_idle_connection_timeout(IDLE_TIMEOUT)
+                    .with_dial_concurrency_factor(DIAL_CONCURRENCY)
+            })
             .build();
 
         let listen = if config.listen.is_empty() {

@@ -265,13 +265,18 @@ impl Engine {
     }
 
     pub(super) async fn on_reachable(&mut self, addrs: Vec<String>) {
-        // A new circuit means a relay (and DHT server) just answered: a good moment
-        // to look the partner up, rather than at the next round.
+        // A new circuit means a relay (and DHT server) just answered — perhaps back
+        // after an outage: a good moment to look the partner up and dial again,
+        // rather than at the next round of the backoff.
         if addrs
             .iter()
             .any(|a| hearth_net::relay_of(a).is_some() && !self.internet.reachable.contains(a))
         {
             self.internet.lookup_at = Instant::now();
+            if !self.online {
+                self.redial_at = Instant::now();
+                self.redial_delay = Duration::from_secs(1);
+            }
         }
         self.internet.reachable = addrs;
         if self.ready_to_invite() {
