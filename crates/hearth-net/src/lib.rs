@@ -27,6 +27,10 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use framed::{FrameError, FrameReader, FrameWriter, FramedStream};
 
+/// How long a stream request may wait before [`Net::open`] checks whether
+/// libp2p-stream lost it.
+const STREAM_RACE_CHECK: Duration = Duration::from_secs(1);
+
 /// The Hearth protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
@@ -403,10 +407,27 @@ impl Net {
     pub async fn open(&self, peer: DeviceId, protocol: Protocol) -> Result<FramedStream, NetError> {
         let peer_id = peer_id(peer)?;
         let mut control = self.control.clone();
-        let stream = control
-            .open_stream(peer_id, protocol.stream_protocol())
-            .await
-            .map_err(|e| NetError::Stream(e.to_string()))?;
+        let first = control.open_stream(peer_id, protocol.stream_protocol());
+        tokio::pin!(first);
+        let stream = loop {
+            tokio::select! {
+                result = &mut first => break result,
+                () = tokio::time::sleep(STREAM_RACE_CHECK) => {
+                    // libp2p-stream 0.5 loses a request made while a connection to
+                    // the peer is coming up (its handler exists, the swarm has not
+                    // reported it yet): the request waits for another connection
+                    // that never comes. Connected by now, a second request finds the
+                    // connection.
+                    if self.is_connected(peer).await? {
+                        let mut control = self.control.clone();
+                        break control
+                            .open_stream(peer_id, protocol.stream_protocol())
+                            .await;
+                    }
+                }
+            }
+        }
+        .map_err(|e| NetError::Stream(e.to_string()))?;
         Ok(FramedStream::new(stream, protocol.max_frame()))
     }
 

@@ -340,10 +340,10 @@ impl Engine {
             tracing::warn!(error = %e, "could not flush the store on shutdown");
         }
         self.net.shutdown().await;
-        // The file store shares the database: both go before the lock is free.
-        let Engine { store, files, .. } = self;
-        drop(files);
-        drop(store);
+        // Everything goes before the caller hears the profile is free: the store,
+        // the file store sharing its database, and any queued message holding a
+        // handle on it.
+        drop(self);
         tracing::info!("engine stopped");
         if let Some(done) = done {
             let _ = done.send(());
