@@ -338,20 +338,12 @@ fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u1
     });
 }
 
-#[test]
-fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
-    let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+/// Alice's and Bob's windows on an already paired couple, both showing the chat;
+/// Bob's dials Alice's on loopback.
+fn paired_windows(dir: &Path) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
+    let (alice_dir, bob_dir) = (dir.join("alice"), dir.join("bob"));
     let (alice_port, bob_port) = (free_port(), free_port());
     pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
-    let photos = dir.path().join("photos");
-    std::fs::create_dir(&photos).unwrap();
-    image::RgbImage::from_fn(400, 300, |x, y| {
-        image::Rgb([(x / 2) as u8, (y / 2) as u8, 90])
-    })
-    .save(photos.join("sunset.png"))
-    .unwrap();
-
     let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
     let mut bob = window(options(
         &bob_dir,
@@ -364,6 +356,21 @@ fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
     until(&mut bob, "the chat", |h| {
         h.query_by_label("Message").is_some()
     });
+    (alice, bob)
+}
+
+#[test]
+fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
+    let dir = tempfile::tempdir().unwrap();
+    let photos = dir.path().join("photos");
+    std::fs::create_dir(&photos).unwrap();
+    image::RgbImage::from_fn(400, 300, |x, y| {
+        image::Rgb([(x / 2) as u8, (y / 2) as u8, 90])
+    })
+    .save(photos.join("sunset.png"))
+    .unwrap();
+
+    let (mut alice, mut bob) = paired_windows(dir.path());
 
     // Alice picks the photo with the app's own picker and sends it.
     // Point at the button first, as a hand would, then click.
@@ -424,15 +431,7 @@ fn a_photo_picked_in_one_window_arrives_in_the_other_and_in_memories() {
 #[test]
 fn the_header_says_how_the_two_are_connected_and_settings_keep_a_mistyped_relay() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
+    let (mut alice, mut bob) = paired_windows(dir.path());
     // On one machine the two are on the same network: "nearby", in both windows.
     let deadline = Instant::now() + Duration::from_secs(30);
     while !(shows(&alice, "nearby") && shows(&bob, "nearby")) {
@@ -496,9 +495,6 @@ fn the_header_says_how_the_two_are_connected_and_settings_keep_a_mistyped_relay(
 #[test]
 fn files_dropped_on_the_window_go_to_the_picker_and_arrive() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
     let desk = dir.path().join("desk");
     std::fs::create_dir(&desk).unwrap();
     std::fs::write(desk.join("lista.txt"), "bukë, djathë, ullinj\n").unwrap();
@@ -506,18 +502,7 @@ fn files_dropped_on_the_window_go_to_the_picker_and_arrive() {
         .save(desk.join("deti.png"))
         .unwrap();
 
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
-    until(&mut alice, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
-    until(&mut bob, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
+    let (mut alice, mut bob) = paired_windows(dir.path());
 
     // Two files dropped from a file manager open the picker with both ticked.
     for name in ["lista.txt", "deti.png"] {
