@@ -310,7 +310,7 @@ impl BlobStore {
             whole.update(chunk);
             let index = staged.hashes.len() as u32;
             staged.hashes.push(*blake3::hash(chunk).as_bytes());
-            let sealed = seal_chunk(&aead, index, chunk);
+            let sealed = aead.seal(index, chunk);
             file.write_all_at(&sealed, slot_offset(chunk_size, index))
                 .map_err(|e| io_error("cannot write into the files directory", e))?;
             if n < buf.len() {
@@ -574,10 +574,6 @@ impl ChunkCipher {
     }
 }
 
-fn seal_chunk(aead: &ChunkCipher, index: u32, plain: &[u8]) -> Vec<u8> {
-    aead.seal(index, plain)
-}
-
 fn open_chunk(
     aead: &ChunkCipher,
     file: &File,
@@ -648,7 +644,7 @@ impl BlobWriter {
         {
             return Ok(false);
         }
-        let sealed = seal_chunk(&self.aead, index, data);
+        let sealed = self.aead.seal(index, data);
         self.file
             .write_all_at(&sealed, slot_offset(self.meta.chunk_size, index))
             .map_err(|e| io_error("cannot write into the files directory", e))?;

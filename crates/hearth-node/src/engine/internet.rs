@@ -278,13 +278,9 @@ impl Engine {
                 self.redial_delay = Duration::from_secs(1);
             }
         }
+        // Waiting invites need nothing here: a circuit also arrives as a listen
+        // address, which serves them.
         self.internet.reachable = addrs;
-        if self.ready_to_invite() {
-            for (_, reply) in std::mem::take(&mut self.waiting_invites) {
-                let result = self.make_invite();
-                let _ = reply.send(result);
-            }
-        }
         self.publish_whereabouts().await;
     }
 
