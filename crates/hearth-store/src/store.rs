@@ -21,6 +21,8 @@ const LOCK_FILE: &str = "hearth.lock";
 const DB_DIR: &str = "db";
 const LOCK_ATTEMPTS: u32 = 10;
 const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(25);
+/// Waits for sled's own lock (2 s): only a closing store of this process holds it.
+const SLED_LOCK_ATTEMPTS: u32 = 80;
 /// Enough cache to page through a long history without holding it all in memory.
 const CACHE_BYTES: u64 = 16 * 1024 * 1024;
 const MAX_SETTING_BYTES: usize = 1024 * 1024;
@@ -722,11 +724,29 @@ fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
         path: path.clone(),
         reason: e.to_string(),
     };
-    let db = sled::Config::new()
-        .path(&path)
-        .cache_capacity(CACHE_BYTES)
-        .open()
-        .map_err(unopenable)?;
+    // We hold the profile's own lock, so whoever still holds sled's is this process:
+    // a `Store` just dropped whose sled flusher thread has not let go yet. Wait for
+    // it rather than calling the database unopenable.
+    let mut waited = 0;
+    let db = loop {
+        match sled::Config::new()
+            .path(&path)
+            .cache_capacity(CACHE_BYTES)
+            .open()
+        {
+            // sled says so only in its message (an `ErrorKind::Other`).
+            Err(sled::Error::Io(e)) if e.to_string().starts_with("could not acquire lock") => {
+                if waited == SLED_LOCK_ATTEMPTS {
+                    return Err(OpenError::Locked {
+                        path: dir.to_path_buf(),
+                    });
+                }
+                waited += 1;
+                std::thread::sleep(LOCK_RETRY);
+            }
+            result => break result.map_err(unopenable)?,
+        }
+    };
     let tree = db.open_tree("hearth").map_err(unopenable)?;
     Ok((db, tree))
 }

@@ -197,7 +197,7 @@ fn a_newer_schema_is_refused_not_rewritten() {
     let dir = tempfile::tempdir().unwrap();
     drop(Store::create(dir.path(), None).unwrap());
     {
-        let db = sled::open(dir.path().join("db")).unwrap();
+        let db = open_sled_when_free(&dir.path().join("db"));
         let tree = db.open_tree("hearth").unwrap();
         tree.insert(b"m/schema", &99u32.to_be_bytes()).unwrap();
         db.flush().unwrap();
@@ -392,7 +392,7 @@ fn moved_ciphertext_is_detected() {
     }
     {
         // Swap the two ops' sealed values, as someone with the disk might try.
-        let db = sled::open(dir.path().join("db")).unwrap();
+        let db = open_sled_when_free(&dir.path().join("db"));
         let tree = db.open_tree("hearth").unwrap();
         let ops: Vec<_> = tree.scan_prefix(b"o").map(|e| e.unwrap()).collect();
         tree.insert(&ops[0].0, ops[1].1.clone()).unwrap();
@@ -403,6 +403,19 @@ fn moved_ciphertext_is_detected() {
         store.page_before(None, 10).unwrap_err(),
         StoreError::Corrupt(_)
     ));
+}
+
+/// Opens the database behind a store just dropped. sled's flusher thread can hold
+/// its lock for a moment after the last handle goes; `Store::open` waits for it, and
+/// a test that opens sled itself must too.
+fn open_sled_when_free(path: &Path) -> sled::Db {
+    for _ in 0..200 {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    }
+    sled::open(path).unwrap()
 }
 
 /// Run as a child process by `acked_ops_survive_kill_9`: appends batches and flushes
