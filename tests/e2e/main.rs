@@ -8,4 +8,5 @@ mod chaos;
 mod files;
 mod internet;
 mod lan;
+mod netns;
 mod proc;
