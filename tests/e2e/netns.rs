@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 /// True if the test named `test` can run here. If it cannot and namespaces are
 /// required, panics with the reason; if it cannot and they are not, says on stderr
 /// that the test was skipped, and returns false.
-pub fn available(test: &str, tools: &[&str]) -> bool {
+pub(crate) fn available(test: &str, tools: &[&str]) -> bool {
     let missing = match missing(tools) {
         None => return true,
         Some(why) => why,

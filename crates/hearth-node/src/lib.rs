@@ -11,9 +11,6 @@
 //! `on_event` callback in [`NodeConfig`].
 
 mod engine;
-mod pairing;
-mod sync;
-mod transfer;
 mod types;
 
 use std::path::PathBuf;
@@ -22,6 +19,7 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
+use engine::{ChatCommand, FileCommand, NetworkCommand, PairingCommand, ProfileCommand};
 pub use engine::{human_size, mime_for};
 
 /// The relay a couple can host (`hearth relay`); see [`hearth_net::relay`].
@@ -62,13 +60,14 @@ pub struct NodeConfig {
     pub nearby_code_ttl: Duration,
     /// Called after every event is queued, so a UI can wake up and drain them.
     pub on_event: Option<Arc<dyn Fn() + Send + Sync>>,
-    /// Faults to inject, for tests of what a misbehaving or slow peer does.
-    #[doc(hidden)]
+    /// Faults to inject, for tests of what a misbehaving or slow peer does. Only
+    /// with the `test-util` feature: never in a shipped build.
+    #[cfg(feature = "test-util")]
     pub faults: Faults,
 }
 
-/// Misbehaviour a test can switch on in a node that serves files.
-#[doc(hidden)]
+/// Misbehaviour a test can switch on in a node that serves files (with the
+/// `test-util` feature; a shipped build always has none).
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
     /// Flip a byte in this chunk the first time it is served.
@@ -93,7 +92,31 @@ impl NodeConfig {
             invite_ttl: Duration::from_secs(24 * 3600),
             nearby_code_ttl: Duration::from_secs(10 * 60),
             on_event: None,
+            #[cfg(feature = "test-util")]
             faults: Faults::default(),
+        }
+    }
+
+    /// The faults to inject: none unless built with `test-util`.
+    fn faults(&self) -> Faults {
+        #[cfg(feature = "test-util")]
+        return self.faults.clone();
+        #[cfg(not(feature = "test-util"))]
+        Faults::default()
+    }
+
+    /// Takes faults to inject from `HEARTH_FAULT_SERVE_DELAY_MS` and
+    /// `HEARTH_FAULT_CORRUPT_CHUNK`, for the end-to-end tests of file transfer. Does
+    /// nothing unless built with the `test-util` feature, which only test builds
+    /// turn on.
+    pub fn faults_from_env(&mut self) {
+        #[cfg(feature = "test-util")]
+        {
+            let number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+            self.faults.serve_delay =
+                number("HEARTH_FAULT_SERVE_DELAY_MS").map(Duration::from_millis);
+            self.faults.corrupt_chunk_once =
+                number("HEARTH_FAULT_CORRUPT_CHUNK").and_then(|c| u32::try_from(c).ok());
         }
     }
 }
@@ -112,64 +135,13 @@ impl std::fmt::Debug for NodeConfig {
 
 type Reply<T> = oneshot::Sender<Result<T, NodeError>>;
 
-/// Everything a handle can ask of the engine.
+/// Everything a handle can ask of the engine, by the room that answers it.
 pub(crate) enum Command {
-    Init(Profile, Reply<Status>),
-    Status(Reply<Status>),
-    Invite(Reply<InviteInfo>),
-    NearbyCode(Reply<String>),
-    NearbyDevices(Reply<Vec<String>>),
-    Pair(String, Reply<PairedInfo>),
-    Dial(String, Reply<()>),
-    Send {
-        text: String,
-        reply_to: Option<String>,
-        reply: Reply<MessageView>,
-    },
-    React {
-        id: String,
-        emoji: String,
-        remove: bool,
-        reply: Reply<()>,
-    },
-    Edit {
-        id: String,
-        text: String,
-        reply: Reply<()>,
-    },
-    Delete(String, Reply<()>),
-    Read(String, Reply<()>),
-    History {
-        limit: usize,
-        before: Option<String>,
-        reply: Reply<Vec<MessageView>>,
-    },
-    Typing(Reply<()>),
-    SendFile {
-        source: FileSource,
-        options: SendOptions,
-        reply: Reply<MessageView>,
-    },
-    SaveFile {
-        id: String,
-        path: PathBuf,
-        reply: Reply<()>,
-    },
-    OpenFile(String, Reply<Vec<u8>>),
-    PauseDownload(String, bool, Reply<()>),
-    Memories {
-        limit: usize,
-        before: Option<String>,
-        reply: Reply<Vec<MessageView>>,
-    },
-    ChangePassphrase(Option<String>, Reply<Status>),
-    SetNetwork {
-        internet: bool,
-        relays: Vec<String>,
-        reply: Reply<Status>,
-    },
-    AppSetting(String, Reply<Option<String>>),
-    SetAppSetting(String, String, Reply<()>),
+    Profile(ProfileCommand),
+    Pairing(PairingCommand),
+    Chat(ChatCommand),
+    Files(FileCommand),
+    Network(NetworkCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -250,40 +222,47 @@ impl NodeHandle {
 
     /// Sets this user's profile (name, language, time zone).
     pub async fn init(&self, profile: Profile) -> Result<Status, NodeError> {
-        self.ask(|r| Command::Init(profile, r)).await
+        self.ask(|r| Command::Profile(ProfileCommand::Init(profile, r)))
+            .await
     }
 
     /// This device's state.
     pub async fn status(&self) -> Result<Status, NodeError> {
-        self.ask(Command::Status).await
+        self.ask(|r| Command::Profile(ProfileCommand::Status(r)))
+            .await
     }
 
     /// Makes an invite for the partner (replacing any earlier one).
     pub async fn invite(&self) -> Result<InviteInfo, NodeError> {
-        self.ask(Command::Invite).await
+        self.ask(|r| Command::Pairing(PairingCommand::Invite(r)))
+            .await
     }
 
     /// Shows a six-digit code for pairing on this network.
     pub async fn nearby_code(&self) -> Result<String, NodeError> {
-        self.ask(Command::NearbyCode).await
+        self.ask(|r| Command::Pairing(PairingCommand::NearbyCode(r)))
+            .await
     }
 
     /// The names of devices on this network (or connected) that are waiting to pair
     /// now, i.e. showing a six-digit code.
     pub async fn nearby_devices(&self) -> Result<Vec<String>, NodeError> {
-        self.ask(Command::NearbyDevices).await
+        self.ask(|r| Command::Pairing(PairingCommand::NearbyDevices(r)))
+            .await
     }
 
     /// Pairs with an invite's text or a nearby device's six digits.
     pub async fn pair(&self, code: impl Into<String>) -> Result<PairedInfo, NodeError> {
         let code = code.into();
-        self.ask(|r| Command::Pair(code, r)).await
+        self.ask(|r| Command::Pairing(PairingCommand::Pair(code, r)))
+            .await
     }
 
     /// Dials an address.
     pub async fn dial(&self, addr: impl Into<String>) -> Result<(), NodeError> {
         let addr = addr.into();
-        self.ask(|r| Command::Dial(addr, r)).await
+        self.ask(|r| Command::Network(NetworkCommand::Dial(addr, r)))
+            .await
     }
 
     /// Sends a text message, optionally as a reply.
@@ -293,10 +272,12 @@ impl NodeHandle {
         reply_to: Option<String>,
     ) -> Result<MessageView, NodeError> {
         let text = text.into();
-        self.ask(|reply| Command::Send {
-            text,
-            reply_to,
-            reply,
+        self.ask(|reply| {
+            Command::Chat(ChatCommand::Send {
+                text,
+                reply_to,
+                reply,
+            })
         })
         .await
     }
@@ -308,11 +289,13 @@ impl NodeHandle {
         emoji: impl Into<String>,
     ) -> Result<(), NodeError> {
         let (id, emoji) = (id.into(), emoji.into());
-        self.ask(|reply| Command::React {
-            id,
-            emoji,
-            remove: false,
-            reply,
+        self.ask(|reply| {
+            Command::Chat(ChatCommand::React {
+                id,
+                emoji,
+                remove: false,
+                reply,
+            })
         })
         .await
     }
@@ -324,11 +307,13 @@ impl NodeHandle {
         emoji: impl Into<String>,
     ) -> Result<(), NodeError> {
         let (id, emoji) = (id.into(), emoji.into());
-        self.ask(|reply| Command::React {
-            id,
-            emoji,
-            remove: true,
-            reply,
+        self.ask(|reply| {
+            Command::Chat(ChatCommand::React {
+                id,
+                emoji,
+                remove: true,
+                reply,
+            })
         })
         .await
     }
@@ -340,19 +325,22 @@ impl NodeHandle {
         text: impl Into<String>,
     ) -> Result<(), NodeError> {
         let (id, text) = (id.into(), text.into());
-        self.ask(|reply| Command::Edit { id, text, reply }).await
+        self.ask(|reply| Command::Chat(ChatCommand::Edit { id, text, reply }))
+            .await
     }
 
     /// Deletes one of my messages, on both devices.
     pub async fn delete(&self, id: impl Into<String>) -> Result<(), NodeError> {
         let id = id.into();
-        self.ask(|r| Command::Delete(id, r)).await
+        self.ask(|r| Command::Chat(ChatCommand::Delete(id, r)))
+            .await
     }
 
     /// Marks the partner's messages read up to and including `up_to`.
     pub async fn read(&self, up_to: impl Into<String>) -> Result<(), NodeError> {
         let up_to = up_to.into();
-        self.ask(|r| Command::Read(up_to, r)).await
+        self.ask(|r| Command::Chat(ChatCommand::Read(up_to, r)))
+            .await
     }
 
     /// The `limit` newest messages before `before` (a message id), oldest first.
@@ -361,17 +349,19 @@ impl NodeHandle {
         limit: usize,
         before: Option<String>,
     ) -> Result<Vec<MessageView>, NodeError> {
-        self.ask(|reply| Command::History {
-            limit,
-            before,
-            reply,
+        self.ask(|reply| {
+            Command::Chat(ChatCommand::History {
+                limit,
+                before,
+                reply,
+            })
         })
         .await
     }
 
     /// Tells the partner this user is typing (if they are connected; never stored).
     pub async fn typing(&self) -> Result<(), NodeError> {
-        self.ask(Command::Typing).await
+        self.ask(|r| Command::Chat(ChatCommand::Typing(r))).await
     }
 
     /// Shares a file: reads it into the store (sealed), makes a thumbnail of a
@@ -382,10 +372,12 @@ impl NodeHandle {
         source: FileSource,
         options: SendOptions,
     ) -> Result<MessageView, NodeError> {
-        self.ask(|reply| Command::SendFile {
-            source,
-            options,
-            reply,
+        self.ask(|reply| {
+            Command::Files(FileCommand::SendFile {
+                source,
+                options,
+                reply,
+            })
         })
         .await
     }
@@ -398,7 +390,7 @@ impl NodeHandle {
         path: impl Into<PathBuf>,
     ) -> Result<(), NodeError> {
         let (id, path) = (id.into(), path.into());
-        self.ask(|reply| Command::SaveFile { id, path, reply })
+        self.ask(|reply| Command::Files(FileCommand::SaveFile { id, path, reply }))
             .await
     }
 
@@ -407,7 +399,8 @@ impl NodeHandle {
     /// both devices right after.
     pub async fn open_file(&self, id: impl Into<String>) -> Result<Vec<u8>, NodeError> {
         let id = id.into();
-        self.ask(|r| Command::OpenFile(id, r)).await
+        self.ask(|r| Command::Files(FileCommand::OpenFile(id, r)))
+            .await
     }
 
     /// Stops an arriving file (`true`) or lets it continue (`false`).
@@ -417,7 +410,8 @@ impl NodeHandle {
         paused: bool,
     ) -> Result<(), NodeError> {
         let id = id.into();
-        self.ask(|r| Command::PauseDownload(id, paused, r)).await
+        self.ask(|r| Command::Files(FileCommand::PauseDownload(id, paused, r)))
+            .await
     }
 
     /// Files shared in the chat (not view-once or expiring), newest last, like
@@ -427,10 +421,12 @@ impl NodeHandle {
         limit: usize,
         before: Option<String>,
     ) -> Result<Vec<MessageView>, NodeError> {
-        self.ask(|reply| Command::Memories {
-            limit,
-            before,
-            reply,
+        self.ask(|reply| {
+            Command::Files(FileCommand::Memories {
+                limit,
+                before,
+                reply,
+            })
         })
         .await
     }
@@ -443,10 +439,12 @@ impl NodeHandle {
         internet: bool,
         relays: Vec<String>,
     ) -> Result<Status, NodeError> {
-        self.ask(|reply| Command::SetNetwork {
-            internet,
-            relays,
-            reply,
+        self.ask(|reply| {
+            Command::Network(NetworkCommand::SetNetwork {
+                internet,
+                relays,
+                reply,
+            })
         })
         .await
     }
@@ -454,14 +452,16 @@ impl NodeHandle {
     /// Sets, changes or removes (with `None`) the passphrase that protects the
     /// store. Only the data key is re-wrapped.
     pub async fn change_passphrase(&self, passphrase: Option<String>) -> Result<Status, NodeError> {
-        self.ask(|r| Command::ChangePassphrase(passphrase, r)).await
+        self.ask(|r| Command::Profile(ProfileCommand::ChangePassphrase(passphrase, r)))
+            .await
     }
 
     /// A setting the app keeps (a draft, the theme), encrypted in the store like
     /// everything else.
     pub async fn app_setting(&self, name: impl Into<String>) -> Result<Option<String>, NodeError> {
         let name = name.into();
-        self.ask(|r| Command::AppSetting(name, r)).await
+        self.ask(|r| Command::Profile(ProfileCommand::AppSetting(name, r)))
+            .await
     }
 
     /// Stores an app setting.
@@ -471,7 +471,8 @@ impl NodeHandle {
         value: impl Into<String>,
     ) -> Result<(), NodeError> {
         let (name, value) = (name.into(), value.into());
-        self.ask(|r| Command::SetAppSetting(name, value, r)).await
+        self.ask(|r| Command::Profile(ProfileCommand::SetAppSetting(name, value, r)))
+            .await
     }
 
     /// Stops the engine: flushes the store and closes the network. Returns when the

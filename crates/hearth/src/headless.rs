@@ -183,12 +183,9 @@ pub(crate) async fn run(profile: PathBuf, network: crate::NetworkArgs) -> anyhow
         .ok()
         .filter(|p| !p.is_empty());
     network.apply(&mut config);
-    // Fault injection for the end-to-end tests of file transfer.
-    let env_number = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
-    config.faults.serve_delay =
-        env_number("HEARTH_FAULT_SERVE_DELAY_MS").map(std::time::Duration::from_millis);
-    config.faults.corrupt_chunk_once =
-        env_number("HEARTH_FAULT_CORRUPT_CHUNK").and_then(|c| u32::try_from(c).ok());
+    // Fault injection for the end-to-end tests of file transfer; a no-op in builds
+    // without hearth-node's `test-util` feature (only test builds turn it on).
+    config.faults_from_env();
     let (node, mut events) = match Node::start(config).await {
         Ok(started) => started,
         Err(e) => {

@@ -16,15 +16,15 @@ use hearth_crypto::{Rendezvous, StaticKeypair};
 use hearth_net::Route;
 use hearth_store::Store;
 
-use super::{
-    Engine, MAX_REMEMBERED_ADDRS, SETTING_IDENTITY, SETTING_PARTNER, SETTING_RELAYS, now_ms,
-    start_net,
-};
+use super::presence::{MAX_REMEMBERED_ADDRS, start_net};
+use super::{Engine, SETTING_IDENTITY, now_ms};
 use crate::NodeConfig;
 use crate::types::{Connection, NodeError, NodeEvent, Partner};
 
 /// Whether the user wants internet discovery (Settings); on unless turned off.
 const SETTING_INTERNET: &str = "internet";
+/// The relays remembered (from Settings and invites).
+const SETTING_RELAYS: &str = "relays";
 
 /// How often to look the partner up while they are away.
 const LOOKUP_EVERY: Duration = Duration::from_secs(10);
@@ -149,7 +149,7 @@ impl Engine {
         }
         self.store.set_setting(SETTING_INTERNET, &internet)?;
         self.store.set_setting(SETTING_RELAYS, &cleaned)?;
-        self.store.flush()?;
+        self.flush()?;
         self.internet.on = internet;
         self.internet.relays = cleaned;
         self.restart_net().await
@@ -174,32 +174,27 @@ impl Engine {
         .await?;
         self.net = net;
         self.net_events = events;
-        self.listen.clear();
-        self.connected.clear();
-        self.nearby.clear();
+        self.presence.reset();
+        self.pairing.nearby.clear();
         self.internet.routes.clear();
         self.internet.reachable.clear();
         self.internet.published_day = None;
         self.internet.lookup_at = Instant::now();
         self.show_route(None).await;
-        if self.online {
-            self.online = false;
-            self.session = None;
-            self.emit(NodeEvent::Presence { online: false }).await;
-        }
-        self.redial_at = Instant::now();
-        self.redial_delay = Duration::from_secs(1);
+        self.partner_offline().await;
+        self.presence.redial_soon();
         Ok(())
     }
 
     /// Whether an invite made now would carry every address worth carrying: one to
     /// listen on at least, and a circuit on a relay if there are relays.
     pub(super) fn ready_to_invite(&self) -> bool {
-        if self.listen.is_empty() {
+        if self.presence.listen.is_empty() {
             return false;
         }
         self.internet.relays_in_use().is_empty()
             || self
+                .presence
                 .listen
                 .iter()
                 .any(|a| hearth_net::relay_of(a).is_some())
@@ -273,10 +268,7 @@ impl Engine {
             .any(|a| hearth_net::relay_of(a).is_some() && !self.internet.reachable.contains(a))
         {
             self.internet.lookup_at = Instant::now();
-            if !self.online {
-                self.redial_at = Instant::now();
-                self.redial_delay = Duration::from_secs(1);
-            }
+            self.presence.redial_soon();
         }
         // Waiting invites need nothing here: a circuit also arrives as a listen
         // address, which serves them.
@@ -335,33 +327,14 @@ impl Engine {
             return;
         }
         self.internet.newest_seen_ms = found.published_at_ms;
-        let Some(partner) = &mut self.partner else {
-            return;
-        };
-        let mut merged: Vec<String> = found
+        let addrs: Vec<String> = found
             .addrs
             .into_iter()
             .filter(|a| hearth_net::addr_to_bytes(a).is_ok())
             .collect();
-        merged.extend(partner.addrs.iter().cloned());
-        let mut seen = std::collections::HashSet::new();
-        merged.retain(|a| seen.insert(a.clone()));
-        merged.truncate(MAX_REMEMBERED_ADDRS);
-        tracing::info!(
-            addrs = merged.len(),
-            "found the partner's record on the DHT"
-        );
-        if merged != partner.addrs {
-            partner.addrs = merged;
-            let partner = partner.clone();
-            if let Err(e) = self.store.set_setting(SETTING_PARTNER, &partner) {
-                tracing::warn!(error = %e, "could not remember the partner's addresses");
-            }
-        }
-        if !self.online {
-            self.redial_at = Instant::now();
-            self.redial_delay = Duration::from_secs(1);
-        }
+        tracing::info!(addrs = addrs.len(), "found the partner's record on the DHT");
+        self.remember_partner_addrs(addrs);
+        self.presence.redial_soon();
     }
 
     /// Every tick: publish again when the day turns, look the partner up while away.
@@ -372,7 +345,7 @@ impl Engine {
         if self.internet.published_day != Some(today()) {
             self.publish_whereabouts().await;
         }
-        if self.online || Instant::now() < self.internet.lookup_at {
+        if self.presence.online || Instant::now() < self.internet.lookup_at {
             return;
         }
         self.internet.lookup_at = Instant::now() + LOOKUP_EVERY;

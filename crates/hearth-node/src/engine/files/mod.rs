@@ -12,8 +12,10 @@ use hearth_core::{Attachment, Message, Op, OpBody, OpId, Thumbnail, limits};
 use hearth_net::FramedStream;
 use hearth_store::{BlobStore, Staged};
 
+pub(crate) mod transfer;
+
+use self::transfer::{CHUNK_BYTES, DownloadError, Downloaded, ServeFaults};
 use super::{Engine, Internal, now_ms};
-use crate::transfer::{self, CHUNK_BYTES, DownloadError, Downloaded, ServeFaults};
 use crate::types::*;
 use crate::{FileSource, Reply, SendOptions};
 
@@ -30,6 +32,56 @@ const THUMBNAIL_SIDE: u32 = 320;
 const MAX_THUMBNAIL_SOURCE: u64 = 64 * 1024 * 1024;
 /// Room left free on the disk beyond an arriving file.
 const DISK_MARGIN: u64 = 64 * 1024 * 1024;
+
+/// What a handle can ask of the files room.
+pub(crate) enum FileCommand {
+    SendFile {
+        source: FileSource,
+        options: SendOptions,
+        reply: Reply<MessageView>,
+    },
+    SaveFile {
+        id: String,
+        path: PathBuf,
+        reply: Reply<()>,
+    },
+    OpenFile(String, Reply<Vec<u8>>),
+    PauseDownload(String, bool, Reply<()>),
+    Memories {
+        limit: usize,
+        before: Option<String>,
+        reply: Reply<Vec<MessageView>>,
+    },
+}
+
+/// What file tasks report.
+pub(crate) enum FileInternal {
+    Progress {
+        id: OpId,
+        done: u64,
+        total: u64,
+        incoming: bool,
+    },
+    DownloadEnded {
+        id: OpId,
+        result: Result<Downloaded, DownloadError>,
+    },
+    Prepared {
+        result: Box<Result<Prepared, NodeError>>,
+        reply: Reply<MessageView>,
+    },
+    FileRead {
+        id: OpId,
+        result: Result<Vec<u8>, NodeError>,
+        reply: Reply<Vec<u8>>,
+    },
+}
+
+impl From<FileInternal> for Internal {
+    fn from(message: FileInternal) -> Internal {
+        Internal::Files(message)
+    }
+}
 
 /// A file this device wants from the partner.
 struct Want {
@@ -285,15 +337,14 @@ impl Engine {
         }
     }
 
-    pub(super) async fn on_file_command(&mut self, command: crate::Command) {
-        use crate::Command;
+    pub(super) async fn on_file_command(&mut self, command: FileCommand) {
         match command {
-            Command::SendFile {
+            FileCommand::SendFile {
                 source,
                 options,
                 reply,
             } => self.send_file(source, options, reply),
-            Command::SaveFile { id, path, reply } => match self.file_to_read(&id) {
+            FileCommand::SaveFile { id, path, reply } => match self.file_to_read(&id) {
                 Ok((_, attachment)) if attachment.is_ephemeral() => {
                     let _ = reply.send(Err(NodeError::Invalid(
                         "view-once and expiring media cannot be saved".into(),
@@ -313,7 +364,7 @@ impl Engine {
                     let _ = reply.send(Err(e));
                 }
             },
-            Command::OpenFile(id, reply) => match self.file_to_read(&id) {
+            FileCommand::OpenFile(id, reply) => match self.file_to_read(&id) {
                 Ok((message, attachment)) => {
                     if attachment.size > MAX_OPEN_BYTES {
                         let _ = reply.send(Err(NodeError::Invalid(
@@ -336,7 +387,7 @@ impl Engine {
                         .await
                         .unwrap_or_else(|e| Err(file_error(e)));
                         let _ = internal
-                            .send(Internal::FileRead { id, result, reply })
+                            .send(FileInternal::FileRead { id, result, reply }.into())
                             .await;
                     });
                 }
@@ -344,11 +395,11 @@ impl Engine {
                     let _ = reply.send(Err(e));
                 }
             },
-            Command::PauseDownload(id, paused, reply) => {
+            FileCommand::PauseDownload(id, paused, reply) => {
                 let result = self.pause(&id, paused).await;
                 let _ = reply.send(result);
             }
-            Command::Memories {
+            FileCommand::Memories {
                 limit,
                 before,
                 reply,
@@ -363,7 +414,30 @@ impl Engine {
                 })();
                 let _ = reply.send(result);
             }
-            _ => {}
+        }
+    }
+
+    pub(super) async fn on_file_internal(&mut self, message: FileInternal) {
+        match message {
+            FileInternal::Progress {
+                id,
+                done,
+                total,
+                incoming,
+            } => {
+                self.emit(NodeEvent::Transfer {
+                    id: format_id(id),
+                    done,
+                    total,
+                    incoming,
+                })
+                .await;
+            }
+            FileInternal::DownloadEnded { id, result } => self.on_download_ended(id, result).await,
+            FileInternal::Prepared { result, reply } => self.on_prepared(*result, reply).await,
+            FileInternal::FileRead { id, result, reply } => {
+                self.on_file_read(id, result, reply).await;
+            }
         }
     }
 
@@ -384,14 +458,22 @@ impl Engine {
             let result = tokio::task::spawn_blocking(move || prepare(&blobs, &source, options))
                 .await
                 .unwrap_or_else(|e| Err(file_error(e)));
-            let _ = internal.send(Internal::Prepared { result, reply }).await;
+            let _ = internal
+                .send(
+                    FileInternal::Prepared {
+                        result: Box::new(result),
+                        reply,
+                    }
+                    .into(),
+                )
+                .await;
         });
     }
 
     /// A file is read and sealed: tie it to the next op of this device, and write
     /// the op. The file is in place before the op exists, so the partner never asks
     /// for a file this device does not have.
-    pub(super) async fn on_prepared(
+    async fn on_prepared(
         &mut self,
         result: Result<Prepared, NodeError>,
         reply: Reply<MessageView>,
@@ -421,7 +503,7 @@ impl Engine {
         let _ = reply.send(result);
     }
 
-    pub(super) async fn on_file_read(
+    async fn on_file_read(
         &mut self,
         id: OpId,
         result: Result<Vec<u8>, NodeError>,
@@ -582,7 +664,7 @@ impl Engine {
         let Some(partner) = self.partner.as_ref().map(|p| p.device) else {
             return;
         };
-        if !self.online {
+        if !self.presence.online {
             return;
         }
         let now = Instant::now();
@@ -618,11 +700,7 @@ impl Engine {
         ));
     }
 
-    pub(super) async fn on_download_ended(
-        &mut self,
-        id: OpId,
-        result: Result<Downloaded, DownloadError>,
-    ) {
+    async fn on_download_ended(&mut self, id: OpId, result: Result<Downloaded, DownloadError>) {
         self.files.running.remove(&id);
         match result {
             Ok(done) => {

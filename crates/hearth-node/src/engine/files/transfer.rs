@@ -20,6 +20,7 @@ use hearth_net::{FramedStream, Net, Protocol};
 use hearth_store::{BlobStore, BlobWriter};
 use tokio::sync::{mpsc, oneshot};
 
+use super::FileInternal;
 use crate::Faults;
 use crate::engine::Internal;
 
@@ -96,7 +97,9 @@ pub(crate) async fn download(
     internal: mpsc::Sender<Internal>,
 ) {
     let result = run_download(&net, partner, &blobs, id, &internal).await;
-    let _ = internal.send(Internal::DownloadEnded { id, result }).await;
+    let _ = internal
+        .send(FileInternal::DownloadEnded { id, result }.into())
+        .await;
 }
 
 async fn run_download(
@@ -225,12 +228,15 @@ fn write_chunks(
     let mut last_checkpoint = Instant::now();
     let checkpoint = |writer: &mut BlobWriter| -> Result<(), hearth_store::StoreError> {
         writer.checkpoint()?;
-        let _ = progress.try_send(Internal::Progress {
-            id,
-            done: writer.have_bytes(),
-            total: writer.size(),
-            incoming: true,
-        });
+        let _ = progress.try_send(
+            FileInternal::Progress {
+                id,
+                done: writer.have_bytes(),
+                total: writer.size(),
+                incoming: true,
+            }
+            .into(),
+        );
         Ok(())
     };
     while let Some(message) = rx.blocking_recv() {
@@ -408,19 +414,25 @@ async fn serve_chunks(
         sent += data.len() as u64;
         if reported.elapsed() >= REPORT_EVERY {
             reported = Instant::now();
-            let _ = internal.try_send(Internal::Progress {
-                id,
-                done: total - lacking + sent.min(lacking),
-                total,
-                incoming: false,
-            });
+            let _ = internal.try_send(
+                FileInternal::Progress {
+                    id,
+                    done: total - lacking + sent.min(lacking),
+                    total,
+                    incoming: false,
+                }
+                .into(),
+            );
         }
     }
-    let _ = internal.try_send(Internal::Progress {
-        id,
-        done: total - lacking + sent.min(lacking),
-        total,
-        incoming: false,
-    });
+    let _ = internal.try_send(
+        FileInternal::Progress {
+            id,
+            done: total - lacking + sent.min(lacking),
+            total,
+            incoming: false,
+        }
+        .into(),
+    );
     stream.send(&[END]).await
 }

@@ -10,6 +10,7 @@ use hearth_core::wire::{self, SyncFrame};
 use hearth_net::{FrameError, FramedStream, Net, Protocol};
 use tokio::sync::mpsc;
 
+use super::SyncInternal;
 use crate::engine::Internal;
 
 /// Opens the sync stream to `partner` and writes `frames` to it until either side
@@ -38,7 +39,7 @@ pub(crate) async fn write_session(
                         .send(&wire::encode_frame(&frame))
                         .await
                         .map_err(|e| e.to_string())?;
-                    if internal.send(Internal::Wrote { session }).await.is_err() {
+                    if internal.send(SyncInternal::Wrote { session }.into()).await.is_err() {
                         break;
                     }
                 }
@@ -52,7 +53,9 @@ pub(crate) async fn write_session(
     if let Err(reason) = result {
         tracing::debug!(%reason, "sync stream closed");
     }
-    let _ = internal.send(Internal::WriterClosed { session }).await;
+    let _ = internal
+        .send(SyncInternal::WriterClosed { session }.into())
+        .await;
 }
 
 /// Reads the partner's frames until the stream ends. A frame over the limit or one
@@ -62,16 +65,16 @@ pub(crate) async fn read_session(mut stream: FramedStream, internal: mpsc::Sende
     loop {
         let message = match stream.recv().await {
             Ok(bytes) => match wire::decode_frame(&bytes) {
-                Ok(frame) => Internal::Frame(frame),
-                Err(e) => Internal::Violation(format!("undecodable sync frame: {e}")),
+                Ok(frame) => SyncInternal::Frame(frame),
+                Err(e) => SyncInternal::Violation(format!("undecodable sync frame: {e}")),
             },
             Err(FrameError::TooLarge { len, max }) => {
-                Internal::Violation(format!("sync frame of {len} bytes (limit {max})"))
+                SyncInternal::Violation(format!("sync frame of {len} bytes (limit {max})"))
             }
             Err(_) => return,
         };
-        let stop = matches!(message, Internal::Violation(_));
-        if internal.send(message).await.is_err() || stop {
+        let stop = matches!(message, SyncInternal::Violation(_));
+        if internal.send(message.into()).await.is_err() || stop {
             return;
         }
     }

@@ -1,0 +1,322 @@
+//! The sync session as a state machine with no I/O: inputs in, outputs out.
+//!
+//! Inputs: the partner connected or went away, this device appended ops, a frame
+//! arrived, the writer task sent a frame or closed, and the result of storing what
+//! the partner sent. Outputs: open a writer, send a frame on it, store ops (and then
+//! tell the machine how that went), record an acknowledgement, show typing, drop the
+//! partner for breaking the protocol.
+//!
+//! The machine reads the logs through [`Log`] and never writes: writing and flushing
+//! are the engine's, so "durable, then acknowledged" holds by construction — the
+//! machine only asks for an `Ack` after [`SyncMachine::stored`] says the ops are on
+//! disk. The tests at the bottom drive it with scripts and compare what it says.
+
+use hearth_core::wire::SyncFrame;
+use hearth_core::{DeviceId, Op};
+
+/// Ops per `Ops` frame. Small enough that one frame stays far below the frame limit
+/// even at the longest texts, large enough that a 10k catch-up is a few dozen writes.
+pub(crate) const BATCH_OPS: usize = 128;
+/// Frames handed to the writer and not yet written, before the machine waits.
+pub(crate) const WRITER_QUEUE: usize = 16;
+
+/// What the machine reads of the two logs.
+pub(crate) trait Log {
+    /// Highest seq of `author`'s log held without a gap.
+    fn held(&self, author: DeviceId) -> u64;
+    /// `held` for every author known.
+    fn held_all(&self) -> Vec<(DeviceId, u64)>;
+    /// Highest seq of `author`'s log the partner has confirmed holding.
+    fn acked(&self, author: DeviceId) -> u64;
+    /// Up to `limit` ops of `author` after seq `after`, in order.
+    fn ops_after(&self, author: DeviceId, after: u64, limit: usize) -> Result<Vec<Op>, String>;
+}
+
+/// What the engine must do for the machine.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Output {
+    /// Start a writer task for session `session`: open our stream to the partner.
+    OpenWriter {
+        /// The session's number; frames and writer reports carry it.
+        session: u64,
+    },
+    /// Hand this frame to the writer of `session`.
+    Send {
+        /// Which writer.
+        session: u64,
+        /// The frame.
+        frame: SyncFrame,
+    },
+    /// Store the partner's ops, flush, then call [`SyncMachine::stored`].
+    Store(Vec<Op>),
+    /// The partner now holds this device's log up to `up_to` (more than before):
+    /// record it and tell the UI those messages are delivered.
+    Acked {
+        /// Highest seq confirmed.
+        up_to: u64,
+    },
+    /// The partner is typing.
+    Typing,
+    /// The partner's device broke the protocol: disconnect it. Nothing of what it
+    /// sent has been stored.
+    Violation(String),
+}
+
+/// How storing the partner's ops went.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Stored {
+    /// On disk.
+    Durable,
+    /// The batch would leave a hole in the partner's log (frames of an older session
+    /// overlapping a newer one): nothing stored.
+    Gap,
+    /// The store refused the ops as invalid.
+    Refused(String),
+    /// The disk failed; nothing is acknowledged, the partner sends again.
+    Failed,
+}
+
+/// The live link to the partner: how far our writer has been given frames.
+#[derive(Debug)]
+struct Session {
+    id: u64,
+    /// Highest seq of our log handed to the writer.
+    sent_up_to: u64,
+    /// Where this session began sending: what the partner had acknowledged.
+    started_from: u64,
+    /// Frames handed to the writer and not reported written.
+    in_flight: usize,
+}
+
+/// The sync session with the partner. One per engine; it outlives connections.
+#[derive(Debug)]
+pub(crate) struct SyncMachine {
+    me: DeviceId,
+    partner: DeviceId,
+    session: Option<Session>,
+    next_session: u64,
+    /// Ops of the partner's are durable and the partner has not been told.
+    ack_pending: bool,
+}
+
+impl SyncMachine {
+    pub(crate) fn new(me: DeviceId, partner: DeviceId) -> SyncMachine {
+        SyncMachine {
+            me,
+            partner,
+            session: None,
+            next_session: 0,
+            ack_pending: false,
+        }
+    }
+
+    /// Whether a session is open (a writer running or being started).
+    pub(crate) fn in_session(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// The partner is connected: start a session unless one is running. The first
+    /// frame says what we hold, so the partner sends what we miss.
+    pub(crate) fn connected(&mut self, log: &impl Log) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self.session.is_some() {
+            return out;
+        }
+        self.next_session += 1;
+        let id = self.next_session;
+        out.push(Output::OpenWriter { session: id });
+        // Resume after what the partner confirmed; its Hello corrects this.
+        let acked = log.acked(self.me);
+        self.session = Some(Session {
+            id,
+            sent_up_to: acked,
+            started_from: acked,
+            in_flight: 0,
+        });
+        self.send(
+            SyncFrame::Hello {
+                have: log.held_all(),
+            },
+            &mut out,
+        );
+        self.pump(log, &mut out);
+        out
+    }
+
+    /// The partner went away (or the writer could not reach it): the session is over.
+    /// Whatever was in flight is sent again from the partner's next Hello.
+    pub(crate) fn disconnected(&mut self) {
+        self.session = None;
+    }
+
+    /// This device appended to its log.
+    pub(crate) fn appended(&mut self, log: &impl Log) -> Vec<Output> {
+        let mut out = Vec::new();
+        self.pump(log, &mut out);
+        out
+    }
+
+    /// This user is typing: tell the partner if the writer has room (never queued).
+    pub(crate) fn typing(&mut self) -> Vec<Output> {
+        let mut out = Vec::new();
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.in_flight < WRITER_QUEUE)
+        {
+            self.send(SyncFrame::Typing, &mut out);
+        }
+        out
+    }
+
+    /// The writer of `session` wrote a frame.
+    pub(crate) fn wrote(&mut self, session: u64, log: &impl Log) -> Vec<Output> {
+        let mut out = Vec::new();
+        if let Some(s) = self.session.as_mut().filter(|s| s.id == session) {
+            s.in_flight = s.in_flight.saturating_sub(1);
+            self.pump(log, &mut out);
+        }
+        out
+    }
+
+    /// The writer of `session` ended; a later tick or connection starts a new one.
+    pub(crate) fn writer_closed(&mut self, session: u64) {
+        if self.session.as_ref().is_some_and(|s| s.id == session) {
+            self.session = None;
+        }
+    }
+
+    /// A frame from the partner.
+    pub(crate) fn frame(&mut self, frame: SyncFrame, log: &impl Log) -> Vec<Output> {
+        let mut out = Vec::new();
+        match frame {
+            SyncFrame::Hello { have } => {
+                let theirs_of_mine = have
+                    .iter()
+                    .find(|(author, _)| *author == self.me)
+                    .map_or(0, |(_, seq)| *seq);
+                if theirs_of_mine > log.held(self.me) {
+                    tracing::warn!(
+                        theirs = theirs_of_mine,
+                        mine = log.held(self.me),
+                        "the partner holds more of this device's log than this device does"
+                    );
+                }
+                self.ack(theirs_of_mine, log, &mut out);
+                if let Some(session) = &mut self.session {
+                    let theirs = theirs_of_mine.min(log.held(self.me));
+                    // Below where this session began, the partner lost ops it had
+                    // acknowledged (a restored backup): send them again. Otherwise
+                    // what this session already handed out arrives after the
+                    // partner's Hello, in order, and is not sent twice.
+                    session.sent_up_to = if theirs < session.started_from {
+                        theirs
+                    } else {
+                        session.sent_up_to.max(theirs)
+                    };
+                }
+                self.pump(log, &mut out);
+            }
+            SyncFrame::Ops { ops } => {
+                if ops.iter().any(|op| op.id.author != self.partner) {
+                    out.push(Output::Violation("ops not written by the partner".into()));
+                    self.session = None;
+                } else if !ops.is_empty() {
+                    out.push(Output::Store(ops));
+                }
+            }
+            SyncFrame::Ack { author, up_to } => {
+                if author == self.me {
+                    self.ack(up_to, log, &mut out);
+                }
+            }
+            SyncFrame::Typing => out.push(Output::Typing),
+        }
+        out
+    }
+
+    /// How storing the ops of the last [`Output::Store`] went.
+    pub(crate) fn stored(&mut self, result: Stored, log: &impl Log) -> Vec<Output> {
+        let mut out = Vec::new();
+        match result {
+            Stored::Durable => {
+                self.ack_pending = true;
+                self.pump(log, &mut out);
+            }
+            Stored::Gap => {
+                tracing::debug!("gap in the partner's ops; asking again");
+                if self.session.is_some() {
+                    self.send(
+                        SyncFrame::Hello {
+                            have: log.held_all(),
+                        },
+                        &mut out,
+                    );
+                }
+            }
+            Stored::Refused(why) => {
+                out.push(Output::Violation(format!("ops rejected: {why}")));
+                self.session = None;
+            }
+            Stored::Failed => {}
+        }
+        out
+    }
+
+    fn ack(&mut self, up_to: u64, log: &impl Log, out: &mut Vec<Output>) {
+        let up_to = up_to.min(log.held(self.me));
+        if up_to > log.acked(self.me) {
+            out.push(Output::Acked { up_to });
+        }
+    }
+
+    /// Hands a frame to the writer, counting it in flight.
+    fn send(&mut self, frame: SyncFrame, out: &mut Vec<Output>) {
+        if let Some(session) = &mut self.session {
+            session.in_flight += 1;
+            out.push(Output::Send {
+                session: session.id,
+                frame,
+            });
+        }
+    }
+
+    /// An ack owed, then ops the partner has not been sent, while the writer has room.
+    fn pump(&mut self, log: &impl Log, out: &mut Vec<Output>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        if self.ack_pending && session.in_flight < WRITER_QUEUE {
+            self.ack_pending = false;
+            let frame = SyncFrame::Ack {
+                author: self.partner,
+                up_to: log.held(self.partner),
+            };
+            self.send(frame, out);
+        }
+        loop {
+            let Some(session) = &self.session else {
+                return;
+            };
+            if session.in_flight >= WRITER_QUEUE || session.sent_up_to >= log.held(self.me) {
+                return;
+            }
+            let ops = match log.ops_after(self.me, session.sent_up_to, BATCH_OPS) {
+                Ok(ops) if !ops.is_empty() => ops,
+                Ok(_) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read ops to send");
+                    return;
+                }
+            };
+            let last = ops.last().map_or(session.sent_up_to, |op| op.id.seq);
+            self.send(SyncFrame::Ops { ops }, out);
+            if let Some(session) = &mut self.session {
+                session.sent_up_to = last;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

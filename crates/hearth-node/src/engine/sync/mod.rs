@@ -1,0 +1,233 @@
+//! The sync room: carries out what the [`machine`] decides. It opens writers
+//! ([`streams::write_session`]), reads the partner's streams
+//! ([`streams::read_session`]), stores and flushes the partner's ops before the
+//! machine may acknowledge them, records acknowledgements and tells the UI.
+//!
+//! Owns [`SyncRoom`]: the machine and the writer of the current session. The only
+//! room that applies the partner's ops to the store.
+
+use hearth_core::wire::SyncFrame;
+use hearth_core::{DeviceId, Op};
+use hearth_net::FramedStream;
+use hearth_store::{Store, StoreError};
+use tokio::sync::mpsc;
+
+pub(crate) mod machine;
+mod streams;
+
+use self::machine::{Log, Output, Stored, SyncMachine, WRITER_QUEUE};
+use super::{Engine, Internal};
+use crate::types::*;
+
+/// What the sync tasks report.
+pub(crate) enum SyncInternal {
+    Frame(SyncFrame),
+    Violation(String),
+    Wrote { session: u64 },
+    WriterClosed { session: u64 },
+}
+
+impl From<SyncInternal> for Internal {
+    fn from(message: SyncInternal) -> Internal {
+        Internal::Sync(message)
+    }
+}
+
+/// The sync room's state.
+pub(crate) struct SyncRoom {
+    /// None until paired.
+    machine: Option<SyncMachine>,
+    /// The current session's writer: its number and its queue.
+    writer: Option<(u64, mpsc::Sender<SyncFrame>)>,
+}
+
+impl SyncRoom {
+    pub(super) fn new(me: DeviceId, partner: Option<&Partner>) -> SyncRoom {
+        SyncRoom {
+            machine: partner.map(|p| SyncMachine::new(me, p.device)),
+            writer: None,
+        }
+    }
+}
+
+impl Log for Store {
+    fn held(&self, author: DeviceId) -> u64 {
+        Store::held(self, author)
+    }
+
+    fn held_all(&self) -> Vec<(DeviceId, u64)> {
+        Store::held_all(self)
+    }
+
+    fn acked(&self, author: DeviceId) -> u64 {
+        Store::acked(self, author)
+    }
+
+    fn ops_after(&self, author: DeviceId, after: u64, limit: usize) -> Result<Vec<Op>, String> {
+        Store::ops_after(self, author, after, limit).map_err(|e| e.to_string())
+    }
+}
+
+impl Engine {
+    /// The partner is connected (or still is, at a tick): make sure a session runs.
+    pub(super) async fn sync_connected(&mut self) {
+        let outputs = match &mut self.sync.machine {
+            Some(machine) if !machine.in_session() => machine.connected(&self.store),
+            _ => return,
+        };
+        self.carry_sync(outputs).await;
+    }
+
+    pub(super) fn sync_disconnected(&mut self) {
+        if let Some(machine) = &mut self.sync.machine {
+            machine.disconnected();
+        }
+        self.sync.writer = None;
+    }
+
+    /// This device wrote ops: send them if a session runs.
+    pub(super) async fn sync_appended(&mut self) {
+        let outputs = match &mut self.sync.machine {
+            Some(machine) => machine.appended(&self.store),
+            None => return,
+        };
+        self.carry_sync(outputs).await;
+    }
+
+    pub(super) fn sync_typing(&mut self) {
+        let outputs = match &mut self.sync.machine {
+            Some(machine) => machine.typing(),
+            None => return,
+        };
+        for output in outputs {
+            if let Output::Send { session, frame } = output {
+                self.send_frame(session, frame);
+            }
+        }
+    }
+
+    /// The partner opened its stream to us: read it in a task.
+    pub(super) fn incoming_sync(&mut self, stream: FramedStream) {
+        self.tasks
+            .spawn(streams::read_session(stream, self.internal_tx.clone()));
+    }
+
+    pub(super) async fn on_sync_internal(&mut self, message: SyncInternal) {
+        let Some(machine) = &mut self.sync.machine else {
+            return;
+        };
+        let outputs = match message {
+            SyncInternal::Frame(frame) => machine.frame(frame, &self.store),
+            SyncInternal::Violation(reason) => vec![Output::Violation(reason)],
+            SyncInternal::Wrote { session } => machine.wrote(session, &self.store),
+            SyncInternal::WriterClosed { session } => {
+                machine.writer_closed(session);
+                if self
+                    .sync
+                    .writer
+                    .as_ref()
+                    .is_some_and(|(s, _)| *s == session)
+                {
+                    self.sync.writer = None;
+                }
+                Vec::new()
+            }
+        };
+        self.carry_sync(outputs).await;
+    }
+
+    /// Does what the machine asked, feeding back what storing ops gave, until it
+    /// asks nothing more.
+    async fn carry_sync(&mut self, outputs: Vec<Output>) {
+        let mut queue = std::collections::VecDeque::from(outputs);
+        while let Some(output) = queue.pop_front() {
+            match output {
+                Output::OpenWriter { session } => self.open_writer(session),
+                Output::Send { session, frame } => self.send_frame(session, frame),
+                Output::Store(ops) => {
+                    let read_before = self.store.read_up_to(self.me);
+                    let (stored, new) = self.store_partner_ops(&ops);
+                    // The ack goes out first; showing the ops can wait a moment.
+                    if let Some(machine) = &mut self.sync.machine {
+                        for output in machine.stored(stored, &self.store) {
+                            match output {
+                                Output::Send { session, frame } => self.send_frame(session, frame),
+                                other => queue.push_back(other),
+                            }
+                        }
+                    }
+                    for op in &new {
+                        self.announce(op).await;
+                    }
+                    let read_after = self.store.read_up_to(self.me);
+                    self.announce_delivery(read_before, read_after, Delivery::Read)
+                        .await;
+                }
+                Output::Acked { up_to } => {
+                    let before = self.store.acked(self.me);
+                    if let Err(e) = self.store.set_acked(self.me, up_to) {
+                        tracing::warn!(error = %e, "could not record an acknowledgement");
+                        continue;
+                    }
+                    self.announce_delivery(before, up_to, Delivery::Delivered)
+                        .await;
+                }
+                Output::Typing => self.emit(NodeEvent::Typing).await,
+                Output::Violation(reason) => {
+                    tracing::warn!(%reason, "the partner's device broke the sync protocol; disconnecting");
+                    if let Some(machine) = &mut self.sync.machine {
+                        machine.disconnected();
+                    }
+                    self.sync.writer = None;
+                    if let Ok(partner) = self.partner_device() {
+                        let _ = self.net.disconnect(partner).await;
+                    }
+                }
+            }
+        }
+    }
+
+    fn open_writer(&mut self, session: u64) {
+        let Ok(partner) = self.partner_device() else {
+            return;
+        };
+        // Room for the machine's queue plus the frames it sends beyond it (an ack
+        // or typing when the queue is full is dropped by the machine, not here).
+        let (frames, rx) = mpsc::channel(WRITER_QUEUE + 2);
+        self.tasks.spawn(streams::write_session(
+            self.net.clone(),
+            partner,
+            session,
+            rx,
+            self.internal_tx.clone(),
+        ));
+        self.sync.writer = Some((session, frames));
+    }
+
+    fn send_frame(&mut self, session: u64, frame: SyncFrame) {
+        if let Some((current, frames)) = &self.sync.writer
+            && *current == session
+            && frames.try_send(frame).is_err()
+        {
+            // The writer ended; its report closes the session.
+            tracing::debug!("sync writer gone; frame dropped");
+        }
+    }
+
+    /// Applies the partner's ops and makes them durable, before any ack; returns
+    /// how that went and the ops that were new.
+    fn store_partner_ops(&mut self, ops: &[Op]) -> (Stored, Vec<Op>) {
+        let applied = match self.store.apply_remote(ops) {
+            Ok(applied) => applied,
+            Err(StoreError::Gap { .. }) => return (Stored::Gap, Vec::new()),
+            Err(e) => return (Stored::Refused(e.to_string()), Vec::new()),
+        };
+        // Durable before acknowledged: a crash after the ack must not lose what the
+        // partner now believes we hold.
+        if let Err(e) = self.flush() {
+            tracing::warn!(error = %e, "could not flush received ops");
+            return (Stored::Failed, Vec::new());
+        }
+        (Stored::Durable, applied.new)
+    }
+}

@@ -1,0 +1,125 @@
+//! The views the UI gets: a stored message as a [`MessageView`] (author, text,
+//! reactions, delivery state, attachment), and the events that tell the UI what a
+//! new op changed.
+//!
+//! Owns no state and writes nothing but the partner's profile when a profile op
+//! arrives.
+
+use hearth_core::{DeviceId, Message, Op, OpBody, OpId};
+
+use super::{Engine, SETTING_PARTNER};
+use crate::types::*;
+
+impl Engine {
+    fn delivery(&self, id: OpId) -> Option<Delivery> {
+        if id.author != self.me {
+            return None;
+        }
+        Some(if self.store.read_up_to(self.me) >= id.seq {
+            Delivery::Read
+        } else if self.store.acked(self.me) >= id.seq {
+            Delivery::Delivered
+        } else {
+            Delivery::Queued
+        })
+    }
+
+    fn author(&self, device: DeviceId) -> Author {
+        if device == self.me {
+            Author::Me
+        } else {
+            Author::Partner
+        }
+    }
+
+    pub(super) fn view(&self, message: &Message) -> MessageView {
+        let reply_to = match &message.op.body {
+            OpBody::Text { reply_to, .. } => reply_to.map(format_id),
+            _ => None,
+        };
+        MessageView {
+            id: format_id(message.op.id),
+            author: self.author(message.op.id.author),
+            text: message.text().map(str::to_string),
+            sent_at: message.op.wall_ms,
+            reply_to,
+            edited: message.state.edited_text().is_some(),
+            deleted: message.state.is_deleted(),
+            reactions: message
+                .state
+                .reactions()
+                .into_iter()
+                .map(|r| ReactionView {
+                    by: self.author(r.by),
+                    emoji: r.emoji,
+                })
+                .collect(),
+            delivery: self.delivery(message.op.id),
+            attachment: self.attachment_view(message),
+            pos: message.op.pos(),
+        }
+    }
+
+    /// Tells the UI what a new op (ours or the partner's) changed.
+    pub(super) async fn announce(&mut self, op: &Op) {
+        self.track_files(op).await;
+        match &op.body {
+            OpBody::Text { .. } | OpBody::Attachment(_) => {
+                if let Ok(Some(message)) = self.store.message(op.id) {
+                    self.emit(NodeEvent::Message(self.view(&message))).await;
+                }
+            }
+            OpBody::Edit { target, .. }
+            | OpBody::Delete { target }
+            | OpBody::ReactionAdd { target, .. }
+            | OpBody::ReactionRemove { target, .. }
+            | OpBody::Opened { target } => {
+                if let Ok(Some(message)) = self.store.message(*target) {
+                    self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                        .await;
+                }
+            }
+            OpBody::Profile(change) if op.id.author != self.me => {
+                if let Some(partner) = &mut self.partner {
+                    let profile = &mut partner.profile;
+                    if let Some(name) = &change.name {
+                        profile.name.clone_from(name);
+                    }
+                    if let Some(language) = &change.language {
+                        profile.language.clone_from(language);
+                    }
+                    if let Some(time_zone) = &change.time_zone {
+                        profile.time_zone.clone_from(time_zone);
+                    }
+                    let profile = profile.clone();
+                    if let Err(e) = self.store.set_setting(SETTING_PARTNER, &partner.clone()) {
+                        tracing::warn!(error = %e, "could not save the partner's profile");
+                    }
+                    self.emit(NodeEvent::PartnerProfile(profile)).await;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Emits a delivery state for each of my messages with seq in `(from, to]`.
+    pub(super) async fn announce_delivery(&self, from: u64, to: u64, state: Delivery) {
+        if to <= from {
+            return;
+        }
+        let Ok(ops) = self.store.ops_after(self.me, from, (to - from) as usize) else {
+            return;
+        };
+        for op in ops.iter().filter(|op| op.body.is_message()) {
+            // A message already read does not go back to merely delivered.
+            if state == Delivery::Delivered && self.store.read_up_to(self.me) >= op.id.seq {
+                continue;
+            }
+            self.emit(NodeEvent::Delivery {
+                id: format_id(op.id),
+                state,
+            })
+            .await;
+        }
+    }
+}
