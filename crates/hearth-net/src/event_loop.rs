@@ -1,25 +1,35 @@
 //! The one task that owns the swarm: a `select!` over swarm events, commands from
 //! [`Net`](crate::Net) handles, and inbound Hearth streams.
+//!
+//! **Rule: this task never waits on the engine.** The engine awaits this task's
+//! replies to commands (`dial`, `listen_addrs`, `is_connected`…) from inside the
+//! same loop that reads our events; if this task in turn awaited room in the event
+//! channel, a full channel would leave each waiting on the other forever. So events
+//! are never sent with `send().await`: they go to an outbox, in order, and one
+//! `select!` branch moves them into the channel as it has room
+//! (`Sender::reserve`). Commands are always served. To keep the outbox bounded,
+//! once it holds [`OUTBOX_CAP`] events the loop stops polling the swarm and the
+//! inbound stream sources (which are what produce events) until the engine catches
+//! up: backpressure on the network, never a wait on the engine.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::core::ConnectedPoint;
 use libp2p::core::transport::ListenerId;
+use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol as AddrPart;
 use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
-use libp2p::{
-    Multiaddr, PeerId, Swarm, autonat, dcutr, identify, kad, mdns, noise, ping, relay, tcp, upnp,
-    yamux,
-};
+use libp2p::{Multiaddr, PeerId, Swarm, autonat, dcutr, identify, kad, mdns, ping, relay, upnp};
 use libp2p_stream::IncomingStreams;
 use tokio::sync::mpsc;
 
 use crate::gate::Gate;
+use crate::stack::{self, BehaviourError, Role};
 use crate::{
     Command, FramedStream, NetConfig, NetError, NetEvent, Protocol, Route, device_id, keypair,
     peer_id,
@@ -28,10 +38,6 @@ use crate::{
 /// How long an idle connection stays open. The sync stream keeps the partner's
 /// connection busy; this only bounds connections nobody uses.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Hearth's own Kademlia protocol: rendezvous records live on the couple's chosen
-/// servers, apart from any public DHT.
-pub(crate) const KAD_PROTOCOL: &str = "/hearth/kad/1";
 
 /// Addresses of one peer dialled at the same time.
 const DIAL_CONCURRENCY: std::num::NonZeroU8 = std::num::NonZeroU8::new(16).expect("16 is not zero");
@@ -49,6 +55,11 @@ const REPUBLISH: Duration = Duration::from_secs(120);
 /// runs on it (a pairing handshake, a sync session) can finish or move over.
 const RELAYED_GRACE: Duration = Duration::from_secs(10);
 
+/// Events waiting for room in the event channel beyond which the swarm and the
+/// inbound streams are no longer polled. One swarm event may add a few events, so
+/// the outbox can pass this by that much.
+const OUTBOX_CAP: usize = 4096;
+
 #[derive(NetworkBehaviour)]
 struct Behaviour {
     // First, so that a refused peer never reaches the other behaviours.
@@ -64,6 +75,51 @@ struct Behaviour {
     stream: libp2p_stream::Behaviour,
 }
 
+impl Behaviour {
+    /// A device's behaviours; mDNS asks who is around every `mdns` when given.
+    fn new(
+        key: &Keypair,
+        relay: relay::client::Behaviour,
+        mdns: Option<Duration>,
+        upnp: bool,
+    ) -> Result<Behaviour, BehaviourError> {
+        let local = key.public().to_peer_id();
+        let mdns = match mdns {
+            Some(query_interval) => {
+                let config = mdns::Config {
+                    query_interval,
+                    ..mdns::Config::default()
+                };
+                Some(mdns::tokio::Behaviour::new(config, local)?)
+            }
+            None => None,
+        };
+        // Inert until it is given servers (relays, or DHT servers): then it only
+        // talks to them.
+        let mut kad_config = stack::kad_config();
+        // Records are refreshed by their owner; the couple's few servers need no
+        // bootstrapping.
+        kad_config.set_publication_interval(None);
+        kad_config.set_periodic_bootstrap_interval(None);
+        let mut kad =
+            kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), kad_config);
+        // A device behind a home router answers nobody's DHT queries.
+        kad.set_mode(Some(kad::Mode::Client));
+        Ok(Behaviour {
+            gate: Gate::default(),
+            relay,
+            identify: stack::identify(key),
+            ping: ping::Behaviour::default(),
+            dcutr: dcutr::Behaviour::new(local),
+            autonat: autonat::v2::client::Behaviour::default(),
+            upnp: Toggle::from(upnp.then(upnp::tokio::Behaviour::default)),
+            kad,
+            mdns: Toggle::from(mdns),
+            stream: libp2p_stream::Behaviour::new(),
+        })
+    }
+}
+
 /// A relay this device keeps a reservation on.
 struct RelaySlot {
     addr: Multiaddr,
@@ -75,6 +131,10 @@ pub(crate) struct EventLoop {
     swarm: Swarm<Behaviour>,
     commands: mpsc::Receiver<Command>,
     events: mpsc::Sender<NetEvent>,
+    /// Events not yet in the channel, oldest first (see the module docs).
+    outbox: VecDeque<NetEvent>,
+    /// [`OUTBOX_CAP`], smaller in tests.
+    outbox_cap: usize,
     incoming_pair: IncomingStreams,
     incoming_sync: IncomingStreams,
     incoming_file: IncomingStreams,
@@ -100,76 +160,20 @@ impl EventLoop {
     ) -> Result<(EventLoop, libp2p_stream::Control), NetError> {
         let start = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let keypair = keypair(&config.identity_secret)?;
-        let mdns_on = config.mdns;
-        let mdns_interval = config.mdns_query_interval;
-        let upnp_on = config.upnp;
-        let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-            .with_tokio()
-            .with_tcp(
-                tcp::Config::default().nodelay(true),
-                noise::Config::new,
-                yamux::Config::default,
-            )
-            .map_err(|e| start(&e))?
-            .with_quic()
-            .with_dns()
-            .map_err(|e| start(&e))?
-            .with_relay_client(noise::Config::new, yamux::Config::default)
-            .map_err(|e| start(&e))?
-            .with_behaviour(|key, relay| {
-                let mdns = if mdns_on {
-                    let config = mdns::Config {
-                        query_interval: mdns_interval,
-                        ..mdns::Config::default()
-                    };
-                    Some(mdns::tokio::Behaviour::new(
-                        config,
-                        key.public().to_peer_id(),
-                    )?)
-                } else {
-                    None
-                };
-                let local = key.public().to_peer_id();
-                // Inert until it is given servers (relays, or DHT servers): then it
-                // only talks to them.
-                let mut kad_config = kad::Config::new(libp2p::StreamProtocol::new(KAD_PROTOCOL));
-                // Records are refreshed by their owner; the couple's few servers
-                // need no bootstrapping.
-                kad_config.set_publication_interval(None);
-                kad_config.set_periodic_bootstrap_interval(None);
-                let mut kad = kad::Behaviour::with_config(
-                    local,
-                    kad::store::MemoryStore::new(local),
-                    kad_config,
-                );
-                // A device behind a home router answers nobody's DHT queries.
-                kad.set_mode(Some(kad::Mode::Client));
-                Ok(Behaviour {
-                    gate: Gate::default(),
-                    relay,
-                    identify: identify::Behaviour::new(identify::Config::new(
-                        "/hearth/id/1".into(),
-                        key.public(),
-                    )),
-                    ping: ping::Behaviour::default(),
-                    dcutr: dcutr::Behaviour::new(local),
-                    autonat: autonat::v2::client::Behaviour::default(),
-                    upnp: Toggle::from(upnp_on.then(upnp::tokio::Behaviour::default)),
-                    kad,
-                    mdns: Toggle::from(mdns),
-                    stream: libp2p_stream::Behaviour::new(),
-                })
-            })
-            .map_err(|e| start(&e))?
-            .with_swarm_config(|c| {
-                // A partner's remembered addresses (up to 16) are dialled all at
-                // once: behind a NAT that drops what it did not ask for, a dead
-                // direct address only fails after a timeout, and the circuit on the
-                // relay must not wait behind it.
-                c.with_idle_connection_timeout(IDLE_TIMEOUT)
-                    .with_dial_concurrency_factor(DIAL_CONCURRENCY)
-            })
-            .build();
+        let mdns = config.mdns.then_some(config.mdns_query_interval);
+        let upnp = config.upnp;
+        let behaviour = |key: &Keypair, relay: Option<relay::client::Behaviour>| {
+            let relay = relay.ok_or("a device's swarm has a relay client")?;
+            Behaviour::new(key, relay, mdns, upnp)
+        };
+        let mut swarm = stack::build(keypair, Role::Device, behaviour, |c| {
+            // A partner's remembered addresses (up to 16) are dialled all at
+            // once: behind a NAT that drops what it did not ask for, a dead
+            // direct address only fails after a timeout, and the circuit on the
+            // relay must not wait behind it.
+            c.with_idle_connection_timeout(IDLE_TIMEOUT)
+                .with_dial_concurrency_factor(DIAL_CONCURRENCY)
+        })?;
 
         let listen = if config.listen.is_empty() {
             vec![
@@ -179,12 +183,7 @@ impl EventLoop {
         } else {
             config.listen
         };
-        for addr in listen {
-            let parsed: Multiaddr = addr
-                .parse()
-                .map_err(|_| NetError::BadAddress(addr.clone()))?;
-            swarm.listen_on(parsed).map_err(|e| start(&e))?;
-        }
+        stack::listen_all(&mut swarm, &listen)?;
 
         let mut control = swarm.behaviour().stream.new_control();
         let incoming_pair = control
@@ -200,6 +199,8 @@ impl EventLoop {
             swarm,
             commands,
             events,
+            outbox: VecDeque::new(),
+            outbox_cap: OUTBOX_CAP,
             incoming_pair,
             incoming_sync,
             incoming_file,
@@ -352,13 +353,18 @@ impl EventLoop {
             .collect()
     }
 
-    async fn report_reachable(&mut self) -> bool {
+    fn report_reachable(&mut self) {
         let now = self.reachable_addrs();
         if now == self.reachable {
-            return true;
+            return;
         }
         self.reachable = now.clone();
-        emit(&self.events, NetEvent::Reachable { addrs: now }).await
+        self.emit(NetEvent::Reachable { addrs: now });
+    }
+
+    /// Queues an event for the engine; never waits (see the module docs).
+    fn emit(&mut self, event: NetEvent) {
+        self.outbox.push_back(event);
     }
 
     fn route_of(&self, endpoint: &ConnectedPoint) -> Route {
@@ -390,7 +396,7 @@ impl EventLoop {
     /// Records a connection's path; once a direct one exists, closes the relayed
     /// ones (after a grace period) so the partner's traffic stops passing through
     /// the relay.
-    async fn route_changed(&mut self, peer_id: PeerId, before: Option<Route>) -> bool {
+    fn route_changed(&mut self, peer_id: PeerId, before: Option<Route>) {
         let now = self.best_route(&peer_id);
         if now.is_some_and(|r| r > Route::Relayed)
             && let Some(connections) = self.routes.get(&peer_id)
@@ -407,20 +413,33 @@ impl EventLoop {
             }
         }
         if now == before || self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
-            return true;
+            return;
         }
         let Some(peer) = device_id(&peer_id) else {
-            return true;
+            return;
         };
-        emit(&self.events, NetEvent::Route { peer, route: now }).await
+        self.emit(NetEvent::Route { peer, route: now });
     }
 
     pub(crate) async fn run(mut self) {
         let mut stopped = None;
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
+        // A clone, so that a slot reserved in it borrows this and not `self`.
+        let events = self.events.clone();
         loop {
+            // Backpressure: with this many events waiting for the engine, what
+            // produces events waits too. Commands are served all the same.
+            let open = self.outbox.len() < self.outbox_cap;
             let keep_going = tokio::select! {
-                event = self.swarm.select_next_some() => self.on_swarm_event(event).await,
+                permit = events.reserve(), if !self.outbox.is_empty() => match permit {
+                    Ok(permit) => deliver(permit, &events, &mut self.outbox),
+                    // The engine is gone.
+                    Err(_) => false,
+                },
+                event = self.swarm.select_next_some(), if open => {
+                    self.on_swarm_event(event);
+                    true
+                }
                 _ = housekeeping.tick() => {
                     self.housekeeping();
                     true
@@ -437,14 +456,17 @@ impl EventLoop {
                     // Every handle is gone: the node is shutting down.
                     None => false,
                 },
-                Some((peer, stream)) = self.incoming_pair.next() => {
-                    self.on_incoming(peer, stream, Protocol::Pair).await
+                Some((peer, stream)) = self.incoming_pair.next(), if open => {
+                    self.on_incoming(peer, stream, Protocol::Pair);
+                    true
                 }
-                Some((peer, stream)) = self.incoming_sync.next() => {
-                    self.on_incoming(peer, stream, Protocol::Sync).await
+                Some((peer, stream)) = self.incoming_sync.next(), if open => {
+                    self.on_incoming(peer, stream, Protocol::Sync);
+                    true
                 }
-                Some((peer, stream)) = self.incoming_file.next() => {
-                    self.on_incoming(peer, stream, Protocol::File).await
+                Some((peer, stream)) = self.incoming_file.next(), if open => {
+                    self.on_incoming(peer, stream, Protocol::File);
+                    true
                 }
             };
             if !keep_going {
@@ -468,17 +490,17 @@ impl EventLoop {
         addr.clone().with(AddrPart::P2p(local)).to_string()
     }
 
-    async fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) -> bool {
+    fn on_swarm_event(&mut self, event: SwarmEvent<BehaviourEvent>) {
         match event {
             SwarmEvent::NewListenAddr { address, .. } => {
                 let addr = self.local_addr(&address);
                 tracing::info!(%addr, "listening");
-                emit(&self.events, NetEvent::Listening { addr }).await
-                    && self.report_reachable().await
+                self.emit(NetEvent::Listening { addr });
+                self.report_reachable();
             }
             SwarmEvent::ExpiredListenAddr { .. }
             | SwarmEvent::ExternalAddrConfirmed { .. }
-            | SwarmEvent::ExternalAddrExpired { .. } => self.report_reachable().await,
+            | SwarmEvent::ExternalAddrExpired { .. } => self.report_reachable(),
             SwarmEvent::ListenerClosed {
                 listener_id,
                 reason,
@@ -491,7 +513,7 @@ impl EventLoop {
                         slot.retry_at = Instant::now() + RELAY_RETRY;
                     }
                 }
-                self.report_reachable().await
+                self.report_reachable();
             }
             SwarmEvent::ConnectionEstablished {
                 peer_id,
@@ -502,7 +524,7 @@ impl EventLoop {
             } => {
                 let Some(peer) = device_id(&peer_id) else {
                     let _ = self.swarm.disconnect_peer_id(peer_id);
-                    return true;
+                    return;
                 };
                 let route = self.route_of(&endpoint);
                 tracing::debug!(%peer_id, ?route, "connected");
@@ -518,15 +540,13 @@ impl EventLoop {
                     {
                         self.put(record);
                     }
-                    return true;
+                    return;
                 }
                 if num_established.get() == 1 {
                     let addr = endpoint.get_remote_address().to_string();
-                    if !emit(&self.events, NetEvent::Connected { peer, addr }).await {
-                        return false;
-                    }
+                    self.emit(NetEvent::Connected { peer, addr });
                 }
-                self.route_changed(peer_id, before).await
+                self.route_changed(peer_id, before);
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
@@ -544,58 +564,45 @@ impl EventLoop {
                     }
                 }
                 if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
-                    return true;
+                    return;
                 }
-                if !self.route_changed(peer_id, before).await {
-                    return false;
-                }
-                match device_id(&peer_id) {
-                    Some(peer) if num_established == 0 => {
-                        emit(&self.events, NetEvent::Disconnected { peer }).await
-                    }
-                    _ => true,
+                self.route_changed(peer_id, before);
+                if let Some(peer) = device_id(&peer_id)
+                    && num_established == 0
+                {
+                    self.emit(NetEvent::Disconnected { peer });
                 }
             }
             SwarmEvent::Behaviour(BehaviourEvent::Relay(event)) => {
                 tracing::info!(?event, "relay");
-                true
             }
             SwarmEvent::Behaviour(BehaviourEvent::Dcutr(dcutr::Event {
                 remote_peer_id,
                 result,
-            })) => {
-                match result {
-                    Ok(_) => tracing::info!(peer = %remote_peer_id, "hole punch succeeded"),
-                    Err(e) => {
-                        tracing::info!(peer = %remote_peer_id, error = %e, "hole punch failed")
-                    }
+            })) => match result {
+                Ok(_) => tracing::info!(peer = %remote_peer_id, "hole punch succeeded"),
+                Err(e) => {
+                    tracing::info!(peer = %remote_peer_id, error = %e, "hole punch failed")
                 }
-                true
-            }
+            },
             SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
                 result,
                 ..
             })) => match result {
                 kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
                     let record = found.record;
-                    emit(
-                        &self.events,
-                        NetEvent::Found {
-                            key: record.key.to_vec(),
-                            value: record.value,
-                        },
-                    )
-                    .await
+                    self.emit(NetEvent::Found {
+                        key: record.key.to_vec(),
+                        value: record.value,
+                    });
                 }
                 kad::QueryResult::GetRecord(Err(e)) => {
                     tracing::debug!(error = %e, "rendezvous lookup found nothing");
-                    true
                 }
                 kad::QueryResult::PutRecord(Err(e)) => {
                     tracing::debug!(error = %e, "rendezvous record not stored");
-                    true
                 }
-                _ => true,
+                _ => {}
             },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 let mut by_peer: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
@@ -614,20 +621,12 @@ impl EventLoop {
                         self.swarm.add_peer_address(peer_id, addr.clone());
                     }
                     let addrs = addrs.iter().map(ToString::to_string).collect();
-                    if !emit(
-                        &self.events,
-                        NetEvent::Addresses {
-                            peer,
-                            addrs,
-                            nearby: true,
-                        },
-                    )
-                    .await
-                    {
-                        return false;
-                    }
+                    self.emit(NetEvent::Addresses {
+                        peer,
+                        addrs,
+                        nearby: true,
+                    });
                 }
-                true
             }
             SwarmEvent::Behaviour(BehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -635,7 +634,7 @@ impl EventLoop {
                 ..
             })) => {
                 let Some(peer) = device_id(&peer_id) else {
-                    return true;
+                    return;
                 };
                 if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
                     // Relays and DHT servers are not devices to tell the engine about.
@@ -644,27 +643,22 @@ impl EventLoop {
                             self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
                         }
                     }
-                    return true;
+                    return;
                 }
                 for addr in &info.listen_addrs {
                     self.swarm.add_peer_address(peer_id, addr.clone());
                 }
                 let addrs = info.listen_addrs.iter().map(ToString::to_string).collect();
-                emit(
-                    &self.events,
-                    NetEvent::Addresses {
-                        peer,
-                        addrs,
-                        nearby: false,
-                    },
-                )
-                .await
+                self.emit(NetEvent::Addresses {
+                    peer,
+                    addrs,
+                    nearby: false,
+                });
             }
             SwarmEvent::IncomingConnectionError { error, .. } => {
                 tracing::debug!(%error, "incoming connection refused");
-                true
             }
-            _ => true,
+            _ => {}
         }
     }
 
@@ -755,12 +749,7 @@ impl EventLoop {
         }
     }
 
-    async fn on_incoming(
-        &mut self,
-        peer_id: PeerId,
-        stream: libp2p::Stream,
-        protocol: Protocol,
-    ) -> bool {
+    fn on_incoming(&mut self, peer_id: PeerId, stream: libp2p::Stream, protocol: Protocol) {
         let partner = self.swarm.behaviour().gate.partner_is(&peer_id);
         let allowed = match protocol {
             // Pairing is for devices that have no partner yet.
@@ -777,24 +766,39 @@ impl EventLoop {
             if !self.swarm.behaviour().gate.is_open() {
                 let _ = self.swarm.disconnect_peer_id(peer_id);
             }
-            return true;
+            return;
         };
-        emit(
-            &self.events,
-            NetEvent::Incoming {
-                peer,
-                protocol,
-                stream: FramedStream::new(stream, protocol.max_frame()),
-            },
-        )
-        .await
+        self.emit(NetEvent::Incoming {
+            peer,
+            protocol,
+            stream: FramedStream::new(stream, protocol.max_frame()),
+        });
     }
 }
 
-/// Sends an event to the engine; false once the engine is gone. A free function, so
-/// that awaiting it borrows only the sender and not the (non-`Sync`) swarm.
-async fn emit(events: &mpsc::Sender<NetEvent>, event: NetEvent) -> bool {
-    events.send(event).await.is_ok()
+/// Moves events from the outbox into the channel, oldest first: one into the slot
+/// `permit` holds, then as many as fit without waiting. False once the engine is gone.
+fn deliver(
+    permit: mpsc::Permit<'_, NetEvent>,
+    events: &mpsc::Sender<NetEvent>,
+    outbox: &mut VecDeque<NetEvent>,
+) -> bool {
+    let Some(first) = outbox.pop_front() else {
+        return true;
+    };
+    permit.send(first);
+    while !outbox.is_empty() {
+        match events.try_reserve() {
+            Ok(permit) => {
+                if let Some(event) = outbox.pop_front() {
+                    permit.send(event);
+                }
+            }
+            Err(mpsc::error::TrySendError::Full(())) => break,
+            Err(mpsc::error::TrySendError::Closed(())) => return false,
+        }
+    }
+    true
 }
 
 /// The IP address an address starts with, if any.
@@ -803,5 +807,75 @@ fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
         AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
         AddrPart::Ip6(ip) => Some(IpAddr::V6(ip)),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Net, device_id_of, generate_identity};
+
+    const LISTENERS: usize = 100;
+    const ANSWER: Duration = Duration::from_secs(20);
+
+    /// With a tiny channel and outbox, nobody reading: the loop stops polling the
+    /// swarm (backpressure) yet answers commands, and carries on once drained.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_outbox_pauses_the_swarm_but_not_commands() {
+        let config = NetConfig {
+            identity_secret: generate_identity(),
+            listen: vec!["/ip4/127.0.0.1/tcp/0".to_string(); LISTENERS],
+            mdns: false,
+            mdns_query_interval: Duration::from_secs(1),
+            relays: Vec::new(),
+            dht: Vec::new(),
+            upnp: false,
+        };
+        let local = device_id_of(&config.identity_secret).unwrap();
+        let (commands, command_rx) = mpsc::channel(8);
+        let (events_tx, mut events) = mpsc::channel(4);
+        let (mut event_loop, control) = EventLoop::new(config, command_rx, events_tx).unwrap();
+        event_loop.outbox_cap = 8;
+        tokio::spawn(event_loop.run());
+        let net = Net {
+            commands,
+            control,
+            local,
+        };
+
+        tokio::time::timeout(ANSWER, async {
+            while events.len() < events.max_capacity() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await
+        .expect("the event channel never filled up");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+
+        // Each listener gives two events (`Listening`, `Reachable`): with 4 in the
+        // channel and 8 in the outbox, the swarm was left alone after a handful.
+        let addrs = tokio::time::timeout(ANSWER, net.listen_addrs())
+            .await
+            .expect("a command went unanswered behind a full outbox")
+            .unwrap();
+        assert!(
+            addrs.len() < 20,
+            "the swarm was polled on with a full outbox: {} listeners up",
+            addrs.len()
+        );
+
+        let mut listening = 0;
+        tokio::time::timeout(ANSWER, async {
+            while listening < LISTENERS {
+                if let NetEvent::Listening { .. } = events.recv().await.unwrap() {
+                    listening += 1;
+                }
+            }
+        })
+        .await
+        .expect("the swarm never resumed once the events were read");
+        let addrs = net.listen_addrs().await.unwrap();
+        assert_eq!(addrs.len(), LISTENERS);
+        net.shutdown().await;
     }
 }

@@ -98,7 +98,9 @@ impl FrameWriter {
         write_frame(&mut self.write, frame, self.max).await
     }
 
-    /// Sends raw bytes with no framing: only for tests that play a misbehaving peer.
+    /// Sends raw bytes with no framing: only for tests that play a misbehaving peer,
+    /// with the `test-util` feature.
+    #[cfg(feature = "test-util")]
     pub async fn send_raw(&mut self, bytes: &[u8]) -> Result<(), FrameError> {
         self.write.write_all(bytes).await?;
         self.write.flush().await?;

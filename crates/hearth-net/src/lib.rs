@@ -3,7 +3,7 @@
 //! [`spawn`] starts the node and returns a [`Net`] handle (cheap to clone, a bounded
 //! command channel) and a bounded stream of [`NetEvent`]s. The node listens on TCP
 //! (Noise + Yamux) and QUIC, finds devices on the LAN with mDNS when asked to, and
-//! carries two protocols as plain framed streams: `/hearth/pair/1` and
+//! carries two protocols as plain framed streams: `/hearth/pair/2` and
 //! `/hearth/sync/1`. What travels on them is the engine's business, not this crate's.
 //!
 //! Who may connect is decided here, before any Hearth byte moves: once a partner is
@@ -18,6 +18,7 @@ mod event_loop;
 mod framed;
 mod gate;
 pub mod relay;
+mod stack;
 
 use std::time::Duration;
 
@@ -34,11 +35,11 @@ const STREAM_RACE_CHECK: Duration = Duration::from_secs(1);
 /// The Hearth protocols.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Protocol {
-    /// `/hearth/pair/1`: the pairing handshake.
+    /// `/hearth/pair/2`: the pairing handshake.
     Pair,
     /// `/hearth/sync/1`: ops, acknowledgements and ephemeral signals.
     Sync,
-    /// `/hearth/file/1`: the bytes of attachments, chunk by chunk, on streams of
+    /// `/hearth/file/2`: the bytes of attachments, chunk by chunk, on streams of
     /// their own so that chat frames never wait behind a file.
     File,
 }
@@ -46,29 +47,27 @@ pub enum Protocol {
 impl Protocol {
     fn stream_protocol(self) -> libp2p::StreamProtocol {
         match self {
-            Protocol::Pair => libp2p::StreamProtocol::new("/hearth/pair/1"),
+            // Version 2 of pairing and files: typed, versioned messages
+            // (`hearth_core::wire`); a build that speaks only version 1 is told the
+            // protocol is not supported rather than sent bytes it misreads.
+            Protocol::Pair => libp2p::StreamProtocol::new("/hearth/pair/2"),
             Protocol::Sync => libp2p::StreamProtocol::new("/hearth/sync/1"),
-            Protocol::File => libp2p::StreamProtocol::new("/hearth/file/1"),
+            Protocol::File => libp2p::StreamProtocol::new("/hearth/file/2"),
         }
     }
 
     /// The largest frame this protocol accepts.
     pub fn max_frame(self) -> usize {
         match self {
-            Protocol::Pair => 64 * 1024,
+            Protocol::Pair => hearth_core::wire::MAX_PAIR_FRAME_BYTES,
             Protocol::Sync => hearth_core::wire::MAX_FRAME_BYTES,
-            // The largest chunk, or the longest list of chunk hashes, and a header.
-            Protocol::File => {
-                (*hearth_core::limits::CHUNK_BYTES_RANGE.end() as usize)
-                    .max(hearth_core::limits::MAX_CHUNKS as usize * 33)
-                    + 1024
-            }
+            Protocol::File => hearth_core::wire::MAX_FILE_FRAME_BYTES,
         }
     }
 }
 
-/// How to start the node.
-#[derive(Clone, Debug)]
+/// How to start the node. Its `Debug` leaves the secret key out.
+#[derive(Clone)]
 pub struct NetConfig {
     /// The device's Ed25519 secret key (32 bytes), kept in the store.
     pub identity_secret: [u8; 32],
@@ -86,6 +85,29 @@ pub struct NetConfig {
     pub dht: Vec<String>,
     /// Whether to ask the home router for a port mapping with UPnP.
     pub upnp: bool,
+}
+
+impl std::fmt::Debug for NetConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Everything but `identity_secret`, which never goes into a log.
+        let NetConfig {
+            identity_secret: _,
+            listen,
+            mdns,
+            mdns_query_interval,
+            relays,
+            dht,
+            upnp,
+        } = self;
+        f.debug_struct("NetConfig")
+            .field("listen", listen)
+            .field("mdns", mdns)
+            .field("mdns_query_interval", mdns_query_interval)
+            .field("relays", relays)
+            .field("dht", dht)
+            .field("upnp", upnp)
+            .finish_non_exhaustive()
+    }
 }
 
 /// How a device is connected to a peer, best path first.
@@ -462,5 +484,73 @@ impl Net {
             .send(command)
             .await
             .map_err(|_| NetError::Stopped)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A secret whose bytes, in any form `Debug` of an array prints, stand out.
+    const SECRET: [u8; 32] = [
+        0xde, 0xad, 0xbe, 0xef, 201, 202, 203, 204, 205, 206, 207, 208, 209, 210, 211, 212, 213,
+        214, 215, 216, 217, 218, 219, 220, 221, 222, 223, 224, 225, 226, 227, 228,
+    ];
+
+    /// Fails if `text` shows `SECRET` in a form `Debug` of the array prints
+    /// (`{:?}`, `{:#?}`, `{:x?}`…), or any two of its bytes in a row, in decimal or
+    /// hex, however they are spaced or indented.
+    fn assert_no_secret(text: &str) {
+        for form in [
+            format!("{SECRET:?}"),
+            format!("{SECRET:#?}"),
+            format!("{SECRET:x?}"),
+            format!("{SECRET:#x?}"),
+        ] {
+            assert!(!text.contains(&form), "the secret shows in {text}");
+        }
+        let squeezed: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        for pair in SECRET.windows(2) {
+            for run in [
+                format!("{},{}", pair[0], pair[1]),
+                format!("{:x},{:x}", pair[0], pair[1]),
+            ] {
+                assert!(
+                    !squeezed.contains(&run),
+                    "secret bytes {run} show in {text}"
+                );
+            }
+        }
+        assert!(!text.contains("identity_secret"), "{text}");
+    }
+
+    #[test]
+    fn net_config_debug_leaves_the_secret_out() {
+        let config = NetConfig {
+            identity_secret: SECRET,
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: true,
+            mdns_query_interval: Duration::from_secs(1),
+            relays: vec!["/ip4/192.0.2.1/tcp/4001/p2p/relay".into()],
+            dht: Vec::new(),
+            upnp: false,
+        };
+        for text in [format!("{config:?}"), format!("{config:#?}")] {
+            assert_no_secret(&text);
+            // The rest is still there.
+            assert!(text.contains("/ip4/127.0.0.1/tcp/0"), "{text}");
+            assert!(text.contains("/ip4/192.0.2.1/tcp/4001/p2p/relay"), "{text}");
+            assert!(text.contains("upnp"), "{text}");
+        }
+    }
+
+    #[test]
+    fn relay_config_debug_leaves_the_secret_out() {
+        let config = relay::RelayConfig::new(SECRET, vec!["/ip4/0.0.0.0/tcp/4001".into()]);
+        for text in [format!("{config:?}"), format!("{config:#?}")] {
+            assert_no_secret(&text);
+            assert!(text.contains("/ip4/0.0.0.0/tcp/4001"), "{text}");
+            assert!(text.contains("max_circuits"), "{text}");
+        }
     }
 }

@@ -11,14 +11,16 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures::StreamExt;
+use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol as AddrPart;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, autonat, identify, kad, noise, ping, relay, tcp, yamux};
+use libp2p::{Multiaddr, autonat, identify, kad, ping, relay};
 
+use crate::stack::{self, Role};
 use crate::{NetError, keypair};
 
-/// How a relay runs.
-#[derive(Clone, Debug)]
+/// How a relay runs. Its `Debug` leaves the secret key out.
+#[derive(Clone)]
 pub struct RelayConfig {
     /// The relay's Ed25519 secret key, kept in its profile so its address stays the
     /// same across restarts.
@@ -36,6 +38,29 @@ pub struct RelayConfig {
     pub max_circuit_duration: Duration,
     /// How many bytes one circuit may carry (each direction) before it is closed.
     pub max_circuit_bytes: u64,
+}
+
+impl std::fmt::Debug for RelayConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Everything but `identity_secret`, which never goes into a log.
+        let RelayConfig {
+            identity_secret: _,
+            listen,
+            external,
+            max_reservations,
+            max_circuits,
+            max_circuit_duration,
+            max_circuit_bytes,
+        } = self;
+        f.debug_struct("RelayConfig")
+            .field("listen", listen)
+            .field("external", external)
+            .field("max_reservations", max_reservations)
+            .field("max_circuits", max_circuits)
+            .field("max_circuit_duration", max_circuit_duration)
+            .field("max_circuit_bytes", max_circuit_bytes)
+            .finish_non_exhaustive()
+    }
 }
 
 impl RelayConfig {
@@ -77,7 +102,6 @@ pub async fn serve(
     mut on_event: impl FnMut(RelayEvent),
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), NetError> {
-    let start = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
     let keypair = keypair(&config.identity_secret)?;
     let relay_config = relay::Config {
         max_reservations: config.max_reservations,
@@ -91,37 +115,25 @@ pub async fn serve(
     }
     .reservation_rate_per_peer(nonzero(30), Duration::from_secs(60))
     .circuit_src_per_peer(nonzero(60), Duration::from_secs(60));
-    let mut swarm = libp2p::SwarmBuilder::with_existing_identity(keypair)
-        .with_tokio()
-        .with_tcp(
-            tcp::Config::default().nodelay(true),
-            noise::Config::new,
-            yamux::Config::default,
-        )
-        .map_err(|e| start(&e))?
-        .with_quic()
-        .with_behaviour(|key| {
-            let local = key.public().to_peer_id();
-            let mut kad = kad::Behaviour::with_config(
-                local,
-                kad::store::MemoryStore::new(local),
-                kad::Config::new(libp2p::StreamProtocol::new(crate::event_loop::KAD_PROTOCOL)),
-            );
-            kad.set_mode(Some(kad::Mode::Server));
-            RelayBehaviour {
-                relay: relay::Behaviour::new(local, relay_config),
-                identify: identify::Behaviour::new(identify::Config::new(
-                    "/hearth/id/1".into(),
-                    key.public(),
-                )),
-                ping: ping::Behaviour::default(),
-                autonat: autonat::v2::server::Behaviour::default(),
-                kad,
-            }
+    let behaviour = |key: &Keypair, _: Option<relay::client::Behaviour>| {
+        let local = key.public().to_peer_id();
+        let mut kad = kad::Behaviour::with_config(
+            local,
+            kad::store::MemoryStore::new(local),
+            stack::kad_config(),
+        );
+        kad.set_mode(Some(kad::Mode::Server));
+        Ok(RelayBehaviour {
+            relay: relay::Behaviour::new(local, relay_config),
+            identify: stack::identify(key),
+            ping: ping::Behaviour::default(),
+            autonat: autonat::v2::server::Behaviour::default(),
+            kad,
         })
-        .map_err(|e| start(&e))?
-        .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
-        .build();
+    };
+    let mut swarm = stack::build(keypair, Role::Relay, behaviour, |c| {
+        c.with_idle_connection_timeout(Duration::from_secs(120))
+    })?;
 
     let listen = if config.listen.is_empty() {
         vec![
@@ -131,12 +143,7 @@ pub async fn serve(
     } else {
         config.listen.clone()
     };
-    for addr in &listen {
-        let parsed: Multiaddr = addr
-            .parse()
-            .map_err(|_| NetError::BadAddress(addr.clone()))?;
-        swarm.listen_on(parsed).map_err(|e| start(&e))?;
-    }
+    stack::listen_all(&mut swarm, &listen)?;
     let local = *swarm.local_peer_id();
     for addr in &config.external {
         let mut parsed: Multiaddr = addr
