@@ -1,13 +1,17 @@
-//! The versioned bytes of ops and sync frames.
+//! The versioned bytes of everything Hearth stores or sends: ops, and every message
+//! of every protocol (`/hearth/sync/1`: [`SyncFrame`], `/hearth/pair/2`:
+//! [`PairFrame`], `/hearth/file/2`: [`FileFrame`]).
 //!
 //! Every encoding starts with a version byte, so a future format can be told apart;
-//! the rest is postcard. Decoders check the length before they look at a byte and
-//! reject trailing bytes.
+//! the rest is postcard. Each protocol has one `decode_*` that checks the length
+//! before it looks at a byte, rejects trailing bytes, and checks the counts inside
+//! against the protocol's limits. A new protocol adds its enum, its limit and its
+//! decoder here.
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::DeviceId;
-use crate::op::Op;
+use crate::ids::{DeviceId, OpId};
+use crate::op::{Op, limits};
 
 /// The version byte this build writes and reads.
 pub const VERSION: u8 = 1;
@@ -65,6 +69,118 @@ pub enum SyncFrame {
     Typing,
 }
 
+/// Largest message of the pairing protocol.
+pub const MAX_PAIR_FRAME_BYTES: usize = 64 * 1024;
+/// Longest name a device gives while pairing, in bytes.
+pub const MAX_PAIR_NAME_BYTES: usize = 256;
+/// Largest message of the file protocol: the largest chunk, or the longest list of
+/// chunk hashes, and a header.
+pub const MAX_FILE_FRAME_BYTES: usize = {
+    let chunk = *limits::CHUNK_BYTES_RANGE.end() as usize;
+    let hashes = limits::MAX_CHUNKS as usize * 33;
+    (if chunk > hashes { chunk } else { hashes }) + 1024
+};
+/// Longest reason a device gives for not serving a file, in bytes.
+pub const MAX_UNAVAILABLE_BYTES: usize = 512;
+
+/// One message of the pairing protocol. The handshake's own messages ride inside
+/// `Start` and `Step`; they are checked by the handshake, not here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairFrame {
+    /// "Are you waiting to pair?"
+    Probe,
+    /// "Yes, and this is my name"; `showing_code` when the code is six digits on
+    /// screen rather than an invite sent elsewhere.
+    Available {
+        /// The name of the user of the device.
+        name: String,
+        /// Six digits on screen, not an invite.
+        showing_code: bool,
+    },
+    /// "No."
+    Unavailable(PairRefusal),
+    /// The initiator's first handshake message.
+    Start(Vec<u8>),
+    /// A further handshake message.
+    Step(Vec<u8>),
+    /// "The handshake failed on my side": the codes differed.
+    Failed,
+}
+
+/// Why a device would not pair.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PairRefusal {
+    /// It shows no code.
+    NotPairing,
+    /// Its code has expired.
+    Expired,
+    /// Its code was tried too many times.
+    TooManyTries,
+    /// It is pairing with another device right now.
+    Busy,
+}
+
+/// One message of the file protocol. The receiver asks, the owner of the file
+/// answers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileFrame {
+    /// Receiver: the BLAKE3 of each chunk of this attachment, please.
+    GetManifest(OpId),
+    /// Receiver: these chunks, please (answered by `Chunk`s and an `End`).
+    GetChunks {
+        /// The attachment.
+        id: OpId,
+        /// Chunk indexes.
+        chunks: Vec<u32>,
+    },
+    /// Owner: the hash of every chunk, in order.
+    Manifest(Vec<[u8; 32]>),
+    /// Owner: one chunk.
+    Chunk {
+        /// Its index.
+        index: u32,
+        /// Its bytes.
+        data: Vec<u8>,
+    },
+    /// Owner: that is every chunk asked for in this round.
+    End,
+    /// Owner: the file cannot be served, and why.
+    Unavailable(String),
+}
+
+/// Decodes a pairing message from a peer.
+pub fn decode_pair(bytes: &[u8]) -> Result<PairFrame, DecodeError> {
+    let frame: PairFrame = decode(bytes, MAX_PAIR_FRAME_BYTES)?;
+    if let PairFrame::Available { name, .. } = &frame
+        && name.len() > MAX_PAIR_NAME_BYTES
+    {
+        return Err(DecodeError::Malformed(format!(
+            "a name of {} bytes",
+            name.len()
+        )));
+    }
+    Ok(frame)
+}
+
+/// Decodes a file-protocol message from a peer: at most [`limits::MAX_CHUNKS`]
+/// chunks asked for or hashed, a chunk no larger than the largest chunk size.
+pub fn decode_file(bytes: &[u8]) -> Result<FileFrame, DecodeError> {
+    let frame: FileFrame = decode(bytes, MAX_FILE_FRAME_BYTES)?;
+    let (count, max) = match &frame {
+        FileFrame::GetChunks { chunks, .. } => (chunks.len(), limits::MAX_CHUNKS as usize),
+        FileFrame::Manifest(hashes) => (hashes.len(), limits::MAX_CHUNKS as usize),
+        FileFrame::Chunk { data, .. } => (data.len(), *limits::CHUNK_BYTES_RANGE.end() as usize),
+        FileFrame::Unavailable(why) => (why.len(), MAX_UNAVAILABLE_BYTES),
+        FileFrame::GetManifest(_) | FileFrame::End => (0, 0),
+    };
+    if count > max {
+        return Err(DecodeError::Malformed(format!(
+            "{count} entries where at most {max} fit"
+        )));
+    }
+    Ok(frame)
+}
+
 /// Encodes an op for the disk.
 pub fn encode_op(op: &Op) -> Vec<u8> {
     encode(op)
@@ -97,8 +213,9 @@ pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
     Ok(frame)
 }
 
-/// Encodes any serde value with the version byte in front. For values the crates
-/// above keep (settings, profiles), so they share one format.
+/// Encodes any serde value with the version byte in front: protocol messages
+/// ([`PairFrame`], [`FileFrame`]) and the values the crates above keep (settings,
+/// profiles), so they share one format.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     let out = vec![VERSION];
     // Writing to a Vec only fails for types serde cannot express, which ours are not.

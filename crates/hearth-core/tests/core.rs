@@ -3,7 +3,7 @@
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used)]
 
-use hearth_core::wire::{self, DecodeError, SyncFrame};
+use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
 use hearth_core::{DeviceId, Lamport, Op, OpBody, OpId, ProfileChange, Timeline};
 use proptest::prelude::*;
 
@@ -148,12 +148,94 @@ fn only_the_author_edits_or_deletes() {
 }
 
 #[test]
+fn every_pair_and_file_message_round_trips() {
+    let id = OpId {
+        author: ALICE,
+        seq: 7,
+    };
+    for frame in [
+        PairFrame::Probe,
+        PairFrame::Available {
+            name: "Arta".into(),
+            showing_code: true,
+        },
+        PairFrame::Unavailable(PairRefusal::Busy),
+        PairFrame::Start(vec![1, 2, 3]),
+        PairFrame::Step(vec![4; 96]),
+        PairFrame::Failed,
+    ] {
+        assert_eq!(wire::decode_pair(&wire::encode(&frame)), Ok(frame));
+    }
+    for frame in [
+        FileFrame::GetManifest(id),
+        FileFrame::GetChunks {
+            id,
+            chunks: vec![0, 3, 9],
+        },
+        FileFrame::Manifest(vec![[7; 32]; 3]),
+        FileFrame::Chunk {
+            index: 2,
+            data: vec![0xab; 1024 * 1024],
+        },
+        FileFrame::End,
+        FileFrame::Unavailable("the file is gone".into()),
+    ] {
+        assert_eq!(wire::decode_file(&wire::encode(&frame)), Ok(frame));
+    }
+}
+
+#[test]
+fn pair_and_file_messages_over_their_limits_are_refused() {
+    let id = OpId {
+        author: BOB,
+        seq: 1,
+    };
+    let long_name = PairFrame::Available {
+        name: "a".repeat(wire::MAX_PAIR_NAME_BYTES + 1),
+        showing_code: false,
+    };
+    assert!(matches!(
+        wire::decode_pair(&wire::encode(&long_name)),
+        Err(DecodeError::Malformed(_))
+    ));
+    let huge_step = PairFrame::Step(vec![0; wire::MAX_PAIR_FRAME_BYTES]);
+    assert!(matches!(
+        wire::decode_pair(&wire::encode(&huge_step)),
+        Err(DecodeError::TooLarge { .. })
+    ));
+    let too_many = FileFrame::GetChunks {
+        id,
+        chunks: vec![0; hearth_core::limits::MAX_CHUNKS as usize + 1],
+    };
+    assert!(wire::decode_file(&wire::encode(&too_many)).is_err());
+    let big_chunk = FileFrame::Chunk {
+        index: 0,
+        data: vec![0; *hearth_core::limits::CHUNK_BYTES_RANGE.end() as usize + 1],
+    };
+    assert!(wire::decode_file(&wire::encode(&big_chunk)).is_err());
+    let long_reason = FileFrame::Unavailable("x".repeat(wire::MAX_UNAVAILABLE_BYTES + 1));
+    assert!(matches!(
+        wire::decode_file(&wire::encode(&long_reason)),
+        Err(DecodeError::Malformed(_))
+    ));
+    // A version this build does not know.
+    let mut future = wire::encode(&FileFrame::End);
+    future[0] = wire::VERSION + 1;
+    assert_eq!(
+        wire::decode_file(&future),
+        Err(DecodeError::UnsupportedVersion(wire::VERSION + 1))
+    );
+}
+
+#[test]
 fn garbage_never_panics() {
     let mut runner = proptest::test_runner::TestRunner::default();
     runner
         .run(&proptest::collection::vec(any::<u8>(), 0..512), |bytes| {
             let _ = wire::decode_op(&bytes);
             let _ = wire::decode_frame(&bytes);
+            let _ = wire::decode_pair(&bytes);
+            let _ = wire::decode_file(&bytes);
             Ok(())
         })
         .unwrap();

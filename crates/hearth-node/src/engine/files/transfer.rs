@@ -1,4 +1,4 @@
-//! Moving attachments' bytes on `/hearth/file/1`.
+//! Moving attachments' bytes on `/hearth/file/2`, in [`FileFrame`]s.
 //!
 //! The receiver opens a stream and asks: first for the file's chunk hashes (checked
 //! against the root its attachment op carries), then for the chunks it lacks. The
@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use hearth_core::{DeviceId, OpId, wire};
+use hearth_core::wire::{self, FileFrame};
+use hearth_core::{DeviceId, OpId};
 use hearth_net::{FramedStream, Net, Protocol};
 use hearth_store::{BlobStore, BlobWriter};
 use tokio::sync::{mpsc, oneshot};
@@ -36,17 +37,15 @@ const MAX_IDLE_ROUNDS: u32 = 3;
 /// Chunks read ahead of the network by the serving side.
 const READ_AHEAD: usize = 4;
 
-const GET_MANIFEST: u8 = 0x01;
-const GET_CHUNKS: u8 = 0x02;
-const MANIFEST: u8 = 0x81;
-const CHUNK: u8 = 0x82;
-const END: u8 = 0x83;
-const UNAVAILABLE: u8 = 0x84;
+async fn send(stream: &mut FramedStream, frame: &FileFrame) -> Result<(), hearth_net::FrameError> {
+    stream.send(&wire::encode(frame)).await
+}
 
-fn request(tag: u8, body: &impl serde::Serialize) -> Vec<u8> {
-    let mut frame = vec![tag];
-    frame.extend_from_slice(&wire::encode(body));
-    frame
+/// The next message from the other side; one that does not decode ends the talk.
+async fn recv(stream: &mut FramedStream) -> Result<FileFrame, DownloadError> {
+    let bytes = stream.recv().await.map_err(failed)?;
+    wire::decode_file(&bytes)
+        .map_err(|e| failed(format!("the partner's device answered with nonsense ({e})")))
 }
 
 /// How a download ended well.
@@ -111,24 +110,12 @@ async fn run_download(
 ) -> Result<Downloaded, DownloadError> {
     let mut stream = net.open(partner, Protocol::File).await.map_err(failed)?;
     if blobs.manifest(id).map_err(failed)?.is_none() {
-        stream
-            .send(&request(GET_MANIFEST, &id))
+        send(&mut stream, &FileFrame::GetManifest(id))
             .await
             .map_err(failed)?;
-        let frame = stream.recv().await.map_err(failed)?;
-        match frame.split_first() {
-            Some((&MANIFEST, body)) if body.len() % 32 == 0 => {
-                let hashes: Vec<[u8; 32]> = body
-                    .chunks_exact(32)
-                    .map(|h| <[u8; 32]>::try_from(h).unwrap_or_default())
-                    .collect();
-                blobs.set_manifest(id, &hashes).map_err(failed)?;
-            }
-            Some((&UNAVAILABLE, why)) => {
-                return Err(DownloadError::Unavailable(
-                    String::from_utf8_lossy(why).into_owned(),
-                ));
-            }
+        match recv(&mut stream).await? {
+            FileFrame::Manifest(hashes) => blobs.set_manifest(id, &hashes).map_err(failed)?,
+            FileFrame::Unavailable(why) => return Err(DownloadError::Unavailable(why)),
             _ => return Err(failed("the partner's device answered with nonsense")),
         }
     }
@@ -163,30 +150,28 @@ async fn run_download(
                 return Err(failed("the partner's device keeps sending damaged chunks"));
             }
             let asked = missing.len();
-            stream
-                .send(&request(GET_CHUNKS, &(id, missing)))
-                .await
-                .map_err(failed)?;
+            send(
+                &mut stream,
+                &FileFrame::GetChunks {
+                    id,
+                    chunks: missing,
+                },
+            )
+            .await
+            .map_err(failed)?;
             let mut got = 0usize;
             loop {
-                let mut frame = stream.recv().await.map_err(failed)?;
-                match frame.first() {
-                    Some(&CHUNK) if frame.len() >= 5 => {
-                        let index = u32::from_le_bytes([frame[1], frame[2], frame[3], frame[4]]);
-                        frame.drain(..5);
-                        received += frame.len() as u64;
+                match recv(&mut stream).await? {
+                    FileFrame::Chunk { index, data } => {
+                        received += data.len() as u64;
                         got += 1;
                         to_writer
-                            .send(ToWriter::Chunk(index, frame))
+                            .send(ToWriter::Chunk(index, data))
                             .await
                             .map_err(|_| failed("the file could not be written"))?;
                     }
-                    Some(&END) => break,
-                    Some(&UNAVAILABLE) => {
-                        return Err(DownloadError::Unavailable(
-                            String::from_utf8_lossy(&frame[1..]).into_owned(),
-                        ));
-                    }
+                    FileFrame::End => break,
+                    FileFrame::Unavailable(why) => return Err(DownloadError::Unavailable(why)),
                     _ => return Err(failed("the partner's device answered with nonsense")),
                 }
             }
@@ -274,20 +259,13 @@ pub(crate) async fn serve(
     faults: Arc<ServeFaults>,
     internal: mpsc::Sender<Internal>,
 ) {
-    while let Ok(frame) = stream.recv().await {
-        let result = match frame.split_first() {
-            Some((&GET_MANIFEST, body)) => match wire::decode::<OpId>(body, 128) {
-                Ok(id) => serve_manifest(&mut stream, &blobs, me, id).await,
-                Err(_) => break,
-            },
-            Some((&GET_CHUNKS, body)) => {
-                match wire::decode::<(OpId, Vec<u32>)>(body, Protocol::File.max_frame()) {
-                    Ok((id, chunks)) => {
-                        serve_chunks(&mut stream, &blobs, me, id, chunks, &faults, &internal).await
-                    }
-                    Err(_) => break,
-                }
+    while let Ok(bytes) = stream.recv().await {
+        let result = match wire::decode_file(&bytes) {
+            Ok(FileFrame::GetManifest(id)) => serve_manifest(&mut stream, &blobs, me, id).await,
+            Ok(FileFrame::GetChunks { id, chunks }) => {
+                serve_chunks(&mut stream, &blobs, me, id, chunks, &faults, &internal).await
             }
+            // An answer where a request belongs, or bytes that do not decode.
             _ => break,
         };
         if let Err(e) = result {
@@ -298,9 +276,7 @@ pub(crate) async fn serve(
 }
 
 async fn unavailable(stream: &mut FramedStream, why: &str) -> Result<(), hearth_net::FrameError> {
-    let mut frame = vec![UNAVAILABLE];
-    frame.extend_from_slice(why.as_bytes());
-    stream.send(&frame).await
+    send(stream, &FileFrame::Unavailable(why.to_string())).await
 }
 
 fn servable(blobs: &BlobStore, me: DeviceId, id: OpId) -> Option<&'static str> {
@@ -324,14 +300,7 @@ async fn serve_manifest(
         return unavailable(stream, why).await;
     }
     match blobs.manifest(id) {
-        Ok(Some(hashes)) => {
-            let mut frame = Vec::with_capacity(1 + hashes.len() * 32);
-            frame.push(MANIFEST);
-            for h in &hashes {
-                frame.extend_from_slice(h);
-            }
-            stream.send(&frame).await
-        }
+        Ok(Some(hashes)) => send(stream, &FileFrame::Manifest(hashes)).await,
         _ => unavailable(stream, "the file cannot be read").await,
     }
 }
@@ -406,12 +375,9 @@ async fn serve_chunks(
         {
             *byte ^= 0xff;
         }
-        let mut frame = Vec::with_capacity(5 + data.len());
-        frame.push(CHUNK);
-        frame.extend_from_slice(&index.to_le_bytes());
-        frame.extend_from_slice(&data);
-        stream.send(&frame).await?;
-        sent += data.len() as u64;
+        let len = data.len() as u64;
+        send(stream, &FileFrame::Chunk { index, data }).await?;
+        sent += len;
         if reported.elapsed() >= REPORT_EVERY {
             reported = Instant::now();
             let _ = internal.try_send(
@@ -434,5 +400,5 @@ async fn serve_chunks(
         }
         .into(),
     );
-    stream.send(&[END]).await
+    send(stream, &FileFrame::End).await
 }

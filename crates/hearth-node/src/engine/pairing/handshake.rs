@@ -1,12 +1,12 @@
-//! The `/hearth/pair/1` conversation around the pairing handshake: probing who is
+//! The `/hearth/pair/2` conversation around the pairing handshake: probing who is
 //! waiting to pair, carrying the handshake's messages, and saying why it stopped.
 
 use std::time::Duration;
 
 use hearth_core::DeviceId;
+use hearth_core::wire::{self, PairFrame};
 use hearth_crypto::{Pairing, PairingError, PairingInput, Progress, StaticKeypair};
 use hearth_net::{FramedStream, Net, Protocol};
-use serde::{Deserialize, Serialize};
 
 use crate::types::Profile;
 
@@ -15,32 +15,7 @@ pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long reaching the other device may take before we say it is unreachable.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A message on the pairing stream.
-#[derive(Debug, Serialize, Deserialize)]
-enum PairFrame {
-    /// "Are you waiting to pair?"
-    Probe,
-    /// "Yes, and this is my name"; `showing_code` when the code is six digits on
-    /// screen rather than an invite sent elsewhere.
-    Available { name: String, showing_code: bool },
-    /// "No."
-    Unavailable(Refusal),
-    /// The initiator's first handshake message.
-    Start(Vec<u8>),
-    /// A further handshake message.
-    Step(Vec<u8>),
-    /// "The handshake failed on my side": the codes differed.
-    Failed,
-}
-
-/// Why a device would not pair.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) enum Refusal {
-    NotPairing,
-    Expired,
-    TooManyTries,
-    Busy,
-}
+pub(crate) use hearth_core::wire::PairRefusal as Refusal;
 
 /// Why a pairing did not complete, in words for the user.
 #[derive(Debug, thiserror::Error)]
@@ -104,9 +79,8 @@ pub(crate) enum Responded {
 }
 
 async fn send(stream: &mut FramedStream, frame: &PairFrame) -> Result<(), PairFail> {
-    let bytes = postcard::to_allocvec(frame).map_err(|_| PairFail::Protocol)?;
     stream
-        .send(&bytes)
+        .send(&wire::encode(frame))
         .await
         .map_err(|e| PairFail::Unreachable(e.to_string()))
 }
@@ -118,7 +92,7 @@ async fn recv(stream: &mut FramedStream) -> Result<PairFrame, PairFail> {
         hearth_net::FrameError::Closed => PairFail::CodeMismatch,
         other => PairFail::Unreachable(other.to_string()),
     })?;
-    postcard::from_bytes(&bytes).map_err(|_| PairFail::Protocol)
+    wire::decode_pair(&bytes).map_err(|_| PairFail::Protocol)
 }
 
 fn input<'a>(
@@ -131,7 +105,7 @@ fn input<'a>(
         initiator,
         responder,
         local_static: &setup.static_key,
-        profile: postcard::to_allocvec(&setup.profile).map_err(|_| PairFail::Protocol)?,
+        profile: wire::encode(&setup.profile),
     })
 }
 
@@ -141,7 +115,8 @@ fn peer_bytes(device: DeviceId) -> Result<Vec<u8>, PairFail> {
 
 fn outcome(partner: DeviceId, paired: hearth_crypto::Paired) -> Result<PairOutcome, PairFail> {
     let partner_profile: Profile =
-        postcard::from_bytes(&paired.partner_profile).map_err(|_| PairFail::Protocol)?;
+        wire::decode(&paired.partner_profile, wire::MAX_PAIR_FRAME_BYTES)
+            .map_err(|_| PairFail::Protocol)?;
     Ok(PairOutcome {
         partner,
         partner_static: paired.partner_static,
