@@ -358,6 +358,18 @@ async fn serve_chunks(
     });
     let mut sent = 0u64;
     let mut reported = Instant::now();
+    // What the partner holds of the file now, as far as this round has sent it.
+    let report = |sent: u64| {
+        let _ = internal.try_send(
+            FileInternal::Progress {
+                id,
+                done: total - lacking + sent.min(lacking),
+                total,
+                incoming: false,
+            }
+            .into(),
+        );
+    };
     while let Some(chunk) = rx.recv().await {
         let (index, mut data) = match chunk {
             Ok(chunk) => chunk,
@@ -380,25 +392,9 @@ async fn serve_chunks(
         sent += len;
         if reported.elapsed() >= REPORT_EVERY {
             reported = Instant::now();
-            let _ = internal.try_send(
-                FileInternal::Progress {
-                    id,
-                    done: total - lacking + sent.min(lacking),
-                    total,
-                    incoming: false,
-                }
-                .into(),
-            );
+            report(sent);
         }
     }
-    let _ = internal.try_send(
-        FileInternal::Progress {
-            id,
-            done: total - lacking + sent.min(lacking),
-            total,
-            incoming: false,
-        }
-        .into(),
-    );
+    report(sent);
     send(stream, &FileFrame::End).await
 }
