@@ -23,9 +23,20 @@ use crate::types::*;
 pub(crate) enum SyncInternal {
     Frame(SyncFrame),
     Violation(String),
-    Wrote { session: u64 },
-    WriterClosed { session: u64 },
+    Wrote {
+        session: u64,
+    },
+    WriterClosed {
+        session: u64,
+    },
+    /// Time to try a session again after a writer closed while the partner stayed.
+    Retry,
 }
+
+/// How soon a session is tried again after its writer closed while the partner is
+/// still connected: right after pairing, the partner may refuse our stream for the
+/// moment it takes to record the pairing.
+const RETRY_SESSION: std::time::Duration = std::time::Duration::from_millis(100);
 
 impl From<SyncInternal> for Internal {
     fn from(message: SyncInternal) -> Internal {
@@ -129,8 +140,21 @@ impl Engine {
                     .is_some_and(|(s, _)| *s == session)
                 {
                     self.sync.writer = None;
+                    if self.presence.online {
+                        let internal = self.internal_tx.clone();
+                        self.tasks.spawn(async move {
+                            tokio::time::sleep(RETRY_SESSION).await;
+                            let _ = internal.send(SyncInternal::Retry.into()).await;
+                        });
+                    }
                 }
                 Vec::new()
+            }
+            SyncInternal::Retry => {
+                if self.presence.online {
+                    self.sync_connected().await;
+                }
+                return;
             }
         };
         self.carry_sync(outputs).await;
