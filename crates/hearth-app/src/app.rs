@@ -1,5 +1,9 @@
 //! The app's state: which screen, the view-model of the chat, and the bridge to the
 //! engine.
+//!
+//! Views draw from this state and return [`Action`]s; [`HearthApp::apply`] carries
+//! them out at the end of the frame. It is the one place the UI asks the engine for
+//! anything, so every command and its failure message can be found here.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -13,7 +17,14 @@ use hearth_node::{
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::files::clipboard_png;
 use crate::i18n::{Lang, Tr};
+use crate::prefs::{Pref, Prefs, ThemeChoice};
+use crate::views::Action;
+use crate::views::pairing::PairScreen;
+use crate::views::picker::{Picker, PickerError, PickerMode};
+use crate::views::settings::SettingsForm;
+use crate::views::welcome::SetupForm;
 
 /// How the app starts: which profile, and the engine's network options.
 #[derive(Clone, Debug)]
@@ -49,20 +60,18 @@ pub(crate) const ROW_ESTIMATE: f32 = 64.0;
 /// What background work reports back to the UI thread.
 pub(crate) enum UiResult {
     Started(Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NodeError>),
-    Status(Result<Status, NodeError>),
+    Status(Status),
     Invite(Result<InviteInfo, NodeError>),
     NearbyCode(Result<String, NodeError>),
     NearbyDevices(Vec<String>),
     Paired(Result<PairedInfo, NodeError>),
-    Sent(Result<MessageView, NodeError>),
+    Sent(MessageView),
     History {
         older: bool,
         result: Result<Vec<MessageView>, NodeError>,
     },
-    Setting {
-        name: String,
-        value: Option<String>,
-    },
+    /// The stored choices found, each with its value.
+    Prefs(Vec<(Pref, String)>),
     /// A command that answers nothing but success.
     Done,
     /// An attachment's bytes, for the viewer.
@@ -70,9 +79,69 @@ pub(crate) enum UiResult {
         id: String,
         result: Result<Vec<u8>, NodeError>,
     },
-    Memories(Result<Vec<MessageView>, NodeError>),
-    Saved(Result<std::path::PathBuf, NodeError>),
-    Failed(NodeError),
+    Memories(Vec<MessageView>),
+    Saved(PathBuf),
+    /// A command failed; the toast says which and why.
+    Failed {
+        attempt: Attempt,
+        error: NodeError,
+    },
+}
+
+impl UiResult {
+    /// `ok` of the value on success, else the failure of `attempt`.
+    pub(crate) fn or_failed<T>(
+        attempt: Attempt,
+        result: Result<T, NodeError>,
+        ok: impl FnOnce(T) -> UiResult,
+    ) -> UiResult {
+        match result {
+            Ok(value) => ok(value),
+            Err(error) => UiResult::Failed { attempt, error },
+        }
+    }
+}
+
+/// What the app asked of the engine, so that a failure can say what did not happen
+/// before it says why.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Attempt {
+    Connect,
+    Send,
+    Edit,
+    React,
+    Delete,
+    MarkRead,
+    SaveSetting,
+    Status,
+    SaveProfile,
+    Network,
+    Passphrase,
+    Memories,
+    SaveFile,
+    Pause,
+}
+
+impl Attempt {
+    /// The message that leads in to why, with a `$detail` variable.
+    fn lead(self) -> &'static str {
+        match self {
+            Attempt::Connect => "error-connect",
+            Attempt::Send => "error-send",
+            Attempt::Edit => "error-edit",
+            Attempt::React => "error-react",
+            Attempt::Delete => "error-delete",
+            Attempt::MarkRead => "error-mark-read",
+            Attempt::SaveSetting => "error-save-setting",
+            Attempt::Status => "error-status",
+            Attempt::SaveProfile => "error-save-profile",
+            Attempt::Network => "error-network",
+            Attempt::Passphrase => "error-passphrase",
+            Attempt::Memories => "error-memories",
+            Attempt::SaveFile => "error-save-file",
+            Attempt::Pause => "error-pause",
+        }
+    }
 }
 
 /// The screen shown.
@@ -91,87 +160,14 @@ pub(crate) enum Screen {
     Settings(SettingsForm),
 }
 
-#[derive(Default)]
-pub(crate) struct SetupForm {
-    pub(crate) name: String,
-    pub(crate) time_zone: String,
-    pub(crate) passphrase: String,
-    pub(crate) repeat: String,
-    pub(crate) error: Option<String>,
-    /// The profile store exists already (created earlier, never set up).
-    pub(crate) store_exists: bool,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum PairTab {
-    Invite,
-    HaveInvite,
-    Nearby,
-}
-
-pub(crate) struct PairScreen {
-    pub(crate) tab: PairTab,
-    pub(crate) invite: Option<InviteInfo>,
-    pub(crate) pasted: String,
-    pub(crate) nearby_code: Option<String>,
-    pub(crate) typed_code: String,
-    /// Names of devices nearby that are waiting to pair, and when they were asked.
-    pub(crate) nearby: Vec<String>,
-    pub(crate) nearby_asked: Option<Instant>,
-    /// Pairing with the partner's code is under way.
-    pub(crate) busy: bool,
-    /// An invite was asked of the engine.
-    pub(crate) invite_requested: bool,
-    pub(crate) error: Option<String>,
-    pub(crate) copied: bool,
-}
-
-pub(crate) struct SettingsForm {
-    pub(crate) name: String,
-    /// A relay address being typed.
-    pub(crate) relay: String,
-    pub(crate) time_zone: String,
-    pub(crate) passphrase: String,
-    pub(crate) repeat: String,
-    pub(crate) passphrase_saved: bool,
-    pub(crate) saved: bool,
-    pub(crate) error: Option<String>,
-}
-
-/// The theme the user chose.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum ThemeChoice {
-    Light,
-    Dark,
-    System,
-}
-
-impl ThemeChoice {
-    pub(crate) fn code(self) -> &'static str {
-        match self {
-            ThemeChoice::Light => "light",
-            ThemeChoice::Dark => "dark",
-            ThemeChoice::System => "system",
-        }
-    }
-
-    fn from_code(code: &str) -> ThemeChoice {
-        match code {
-            "light" => ThemeChoice::Light,
-            "dark" => ThemeChoice::Dark,
-            _ => ThemeChoice::System,
-        }
-    }
-}
-
 /// The Hearth window.
 pub struct HearthApp {
-    pub(crate) options: AppOptions,
+    options: AppOptions,
     runtime: tokio::runtime::Runtime,
     tasks: JoinSet<()>,
     results_tx: mpsc::Sender<UiResult>,
     results_rx: mpsc::Receiver<UiResult>,
-    pub(crate) node: Option<NodeHandle>,
+    node: Option<NodeHandle>,
     events: Option<mpsc::Receiver<NodeEvent>>,
     pub(crate) ctx: egui::Context,
     pub(crate) tr: Tr,
@@ -190,7 +186,6 @@ pub struct HearthApp {
     pub(crate) has_older: bool,
     pub(crate) loading_older: bool,
     pub(crate) composer: String,
-    pub(crate) saved_draft: String,
     pub(crate) replying_to: Option<String>,
     pub(crate) editing: Option<String>,
     pub(crate) partner_typing_until: Option<Instant>,
@@ -198,9 +193,10 @@ pub struct HearthApp {
     /// The first message that arrived while the window was not focused.
     pub(crate) unread_from: Option<String>,
     last_read_marked: Option<String>,
-    pub(crate) theme: ThemeChoice,
-    pub(crate) notifications: bool,
-    pub(crate) hide_text: bool,
+    /// The user's stored choices.
+    pub(crate) prefs: Prefs,
+    /// Whether `prefs` were asked of the store yet.
+    prefs_loaded: bool,
     pub(crate) scroll_to_bottom: bool,
     pending_notifications: usize,
     pub(crate) toast: Option<(String, Instant)>,
@@ -208,8 +204,8 @@ pub struct HearthApp {
     pub(crate) transfers: HashMap<String, (u64, u64, Instant)>,
     /// An earlier sample of each transfer, to tell its speed.
     pub(crate) transfer_rates: HashMap<String, (u64, Instant)>,
-    pub(crate) picker: Option<crate::files::Picker>,
-    pub(crate) viewer: Option<crate::files::Viewer>,
+    pub(crate) picker: Option<Picker>,
+    pub(crate) viewer: Option<crate::views::viewer::Viewer>,
     /// Decoded thumbnails by message id (`None`: not decodable).
     pub(crate) thumbs: std::cell::RefCell<HashMap<String, Option<egui::TextureHandle>>>,
     /// Loaded Memories, oldest first.
@@ -253,16 +249,14 @@ impl HearthApp {
             has_older: false,
             loading_older: false,
             composer: String::new(),
-            saved_draft: String::new(),
             replying_to: None,
             editing: None,
             partner_typing_until: None,
             last_typing_sent: None,
             unread_from: None,
             last_read_marked: None,
-            theme: ThemeChoice::System,
-            notifications: true,
-            hide_text: false,
+            prefs: Prefs::default(),
+            prefs_loaded: false,
             scroll_to_bottom: true,
             pending_notifications: 0,
             toast: None,
@@ -285,13 +279,16 @@ impl HearthApp {
                     error: None,
                 }
             }
-            Err(e) => app.toast(e.to_string()),
+            Err(e) => {
+                let message = app.tr.failure("error-start", &e);
+                app.toast(message);
+            }
         }
         app
     }
 
     /// Runs `work` on the engine's runtime and sends its result to the UI.
-    pub(crate) fn spawn<F>(&mut self, work: F)
+    fn spawn<F>(&mut self, work: F)
     where
         F: std::future::Future<Output = UiResult> + Send + 'static,
     {
@@ -307,7 +304,8 @@ impl HearthApp {
         );
     }
 
-    /// Runs a command on the engine, if it is running.
+    /// Runs a command on the engine, if it is running. Only the app side (this
+    /// module and `files`) calls it: views return [`Action`]s instead.
     pub(crate) fn with_node<F, Fut>(&mut self, work: F)
     where
         F: FnOnce(NodeHandle) -> Fut,
@@ -334,7 +332,7 @@ impl HearthApp {
         config
     }
 
-    pub(crate) fn start_engine(&mut self, passphrase: Option<String>) {
+    fn start_engine(&mut self, passphrase: Option<String>) {
         let config = self.node_config(passphrase);
         if !matches!(self.screen, Screen::Unlock { .. }) {
             self.screen = Screen::Loading;
@@ -342,15 +340,17 @@ impl HearthApp {
         self.spawn(async move { UiResult::Started(Node::start(config).await) });
     }
 
-    pub(crate) fn refresh_status(&mut self) {
-        self.with_node(|node| async move { UiResult::Status(node.status().await) });
+    fn refresh_status(&mut self) {
+        self.with_node(|node| async move {
+            UiResult::or_failed(Attempt::Status, node.status().await, UiResult::Status)
+        });
     }
 
-    pub(crate) fn toast(&mut self, message: String) {
+    fn toast(&mut self, message: String) {
         self.toast = Some((message, Instant::now()));
     }
 
-    pub(crate) fn set_lang(&mut self, lang: Lang) {
+    fn set_lang(&mut self, lang: Lang) {
         if self.tr.lang() != lang {
             self.tr = Tr::new(lang);
         }
@@ -368,36 +368,42 @@ impl HearthApp {
         self.status.as_ref().is_some_and(|s| s.online)
     }
 
-    pub(crate) fn set_theme(&mut self, choice: ThemeChoice) {
-        self.theme = choice;
-        self.ctx.set_theme(match choice {
+    /// Shows the theme the user chose.
+    fn show_theme(&self) {
+        self.ctx.set_theme(match self.prefs.theme {
             ThemeChoice::Light => egui::ThemePreference::Light,
             ThemeChoice::Dark => egui::ThemePreference::Dark,
             ThemeChoice::System => egui::ThemePreference::System,
         });
     }
 
-    pub(crate) fn save_setting(&mut self, name: &'static str, value: String) {
+    /// Stores one choice as it is in `prefs` now.
+    fn save_pref(&mut self, pref: Pref) {
+        let value = self.prefs.value(pref);
         self.with_node(move |node| async move {
-            match node.set_app_setting(name, value).await {
-                Ok(()) => UiResult::Done,
-                Err(e) => UiResult::Failed(e),
-            }
+            let result = node.set_app_setting(pref.key(), value).await;
+            UiResult::or_failed(Attempt::SaveSetting, result, |()| UiResult::Done)
         });
     }
 
-    fn load_setting(&mut self, name: &'static str) {
+    /// Reads every stored choice, once.
+    fn load_prefs(&mut self) {
+        if std::mem::replace(&mut self.prefs_loaded, true) {
+            return;
+        }
         self.with_node(move |node| async move {
-            let value = node.app_setting(name).await.ok().flatten();
-            UiResult::Setting {
-                name: name.to_string(),
-                value,
+            let mut found = Vec::new();
+            for pref in Pref::ALL {
+                if let Ok(Some(value)) = node.app_setting(pref.key()).await {
+                    found.push((pref, value));
+                }
             }
+            UiResult::Prefs(found)
         });
     }
 
     /// Loads the newest page, or the page before the oldest loaded message.
-    pub(crate) fn load_history(&mut self, older: bool) {
+    fn load_history(&mut self, older: bool) {
         let before = if older {
             self.messages.first().map(|m| m.id.clone())
         } else {
@@ -414,7 +420,7 @@ impl HearthApp {
         });
     }
 
-    pub(crate) fn send_composer(&mut self) {
+    fn send_composer(&mut self) {
         let text = self.composer.trim().to_string();
         if text.is_empty() {
             return;
@@ -423,20 +429,23 @@ impl HearthApp {
         self.scroll_to_bottom = true;
         if let Some(id) = self.editing.take() {
             self.with_node(move |node| async move {
-                match node.edit(id, text).await {
-                    Ok(()) => UiResult::Done,
-                    Err(e) => UiResult::Failed(e),
-                }
+                UiResult::or_failed(Attempt::Edit, node.edit(id, text).await, |()| {
+                    UiResult::Done
+                })
             });
         } else {
             let reply_to = self.replying_to.take();
-            self.with_node(
-                move |node| async move { UiResult::Sent(node.send(text, reply_to).await) },
-            );
+            self.with_node(move |node| async move {
+                UiResult::or_failed(
+                    Attempt::Send,
+                    node.send(text, reply_to).await,
+                    UiResult::Sent,
+                )
+            });
         }
     }
 
-    pub(crate) fn typing(&mut self) {
+    fn typing(&mut self) {
         let due = self
             .last_typing_sent
             .is_none_or(|t| t.elapsed() > Duration::from_secs(3));
@@ -446,6 +455,150 @@ impl HearthApp {
                 let _ = node.typing().await;
                 UiResult::Done
             });
+        }
+    }
+
+    /// Carries out what a view asked for. The one place views' wishes reach the
+    /// engine.
+    fn apply(&mut self, action: Action) {
+        match action {
+            Action::SetLang(lang) => self.set_lang(lang),
+            Action::BeginSetup => {
+                self.screen = Screen::Setup(SetupForm {
+                    time_zone: system_time_zone(),
+                    ..SetupForm::default()
+                });
+            }
+            Action::CreateProfile => self.create_profile(),
+            Action::Unlock(passphrase) => self.start_engine(Some(passphrase)),
+            Action::RequestInvite => {
+                self.with_node(|node| async move { UiResult::Invite(node.invite().await) });
+            }
+            Action::RequestNearbyCode => {
+                self.with_node(|node| async move { UiResult::NearbyCode(node.nearby_code().await) })
+            }
+            Action::RefreshNearby => self.with_node(|node| async move {
+                UiResult::NearbyDevices(node.nearby_devices().await.unwrap_or_default())
+            }),
+            Action::Pair(code) => {
+                self.with_node(|node| async move { UiResult::Paired(node.pair(code).await) });
+            }
+            Action::EnterChat => self.enter_chat(),
+            Action::OpenSettings => {
+                let profile = self
+                    .status
+                    .as_ref()
+                    .and_then(|s| s.profile.clone())
+                    .unwrap_or_default();
+                self.screen = Screen::Settings(SettingsForm::new(profile));
+            }
+            Action::OpenMemories => {
+                self.screen = Screen::Memories;
+                self.with_node(|node| async move {
+                    UiResult::or_failed(
+                        Attempt::Memories,
+                        node.memories(500, None).await,
+                        UiResult::Memories,
+                    )
+                });
+            }
+            Action::BackToChat => {
+                self.screen = Screen::Chat;
+                self.scroll_to_bottom = true;
+            }
+            Action::Send => self.send_composer(),
+            Action::Typing => self.typing(),
+            Action::CancelCompose => {
+                self.replying_to = None;
+                if self.editing.take().is_some() {
+                    self.composer.clear();
+                }
+            }
+            Action::Attach => self.picker = Some(Picker::new(PickerMode::Send, String::new())),
+            Action::LoadOlder => self.load_history(true),
+            Action::React { id, emoji } => self.with_node(move |node| async move {
+                UiResult::or_failed(Attempt::React, node.react(id, emoji).await, |()| {
+                    UiResult::Done
+                })
+            }),
+            Action::Reply(id) => self.replying_to = Some(id),
+            Action::Edit { id, text } => {
+                self.editing = Some(id);
+                self.composer = text;
+            }
+            Action::Delete(id) => self.with_node(move |node| async move {
+                UiResult::or_failed(Attempt::Delete, node.delete(id).await, |()| UiResult::Done)
+            }),
+            Action::File { id, action } => self.file_action(id, action),
+            Action::SendFiles { sources, options } => self.send_files(sources, options),
+            Action::SaveFile { id, path } => self.with_node(move |node| async move {
+                let result = node.save_file(id, path.clone()).await;
+                UiResult::or_failed(Attempt::SaveFile, result, |()| UiResult::Saved(path))
+            }),
+            Action::PastePicture => match clipboard_png() {
+                Some(png) => {
+                    self.pasted = Some(png);
+                    self.picker = None;
+                }
+                None => {
+                    if let Some(picker) = &mut self.picker {
+                        picker.error = Some(PickerError::NoPicture);
+                    }
+                }
+            },
+            Action::SendPasted { view_once } => self.send_pasted(view_once),
+            Action::DropPasted => self.pasted = None,
+            Action::OpenViewer { ids, at } => self.open_viewer(ids, at),
+            Action::CloseViewer => self.viewer = None,
+            Action::SaveProfile { name, time_zone } => {
+                let language = self.tr.lang().code().to_string();
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.saved = true;
+                }
+                let profile = Profile {
+                    name,
+                    language,
+                    time_zone,
+                };
+                self.with_node(move |node| async move {
+                    UiResult::or_failed(
+                        Attempt::SaveProfile,
+                        node.init(profile).await,
+                        UiResult::Status,
+                    )
+                });
+            }
+            Action::SetNetwork { internet, relays } => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.network_error = None;
+                }
+                self.with_node(move |node| async move {
+                    let result = node.set_network(internet, relays).await;
+                    UiResult::or_failed(Attempt::Network, result, UiResult::Status)
+                });
+            }
+            Action::ChangePassphrase(passphrase) => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.passphrase_saved = true;
+                }
+                self.with_node(move |node| async move {
+                    let result = node.change_passphrase(passphrase).await;
+                    UiResult::or_failed(Attempt::Passphrase, result, UiResult::Status)
+                });
+            }
+            Action::SetTheme(choice) => {
+                self.prefs.theme = choice;
+                self.show_theme();
+                self.save_pref(Pref::Theme);
+            }
+            Action::SetNotifications(on) => {
+                self.prefs.notifications = on;
+                self.save_pref(Pref::Notifications);
+            }
+            Action::SetHideText(on) => {
+                self.prefs.hide_text = on;
+                self.save_pref(Pref::HideText);
+            }
         }
     }
 
@@ -480,18 +633,18 @@ impl HearthApp {
                 self.refresh_status();
                 for addr in self.options.dial.clone() {
                     self.with_node(move |node| async move {
-                        match node.dial(addr).await {
-                            Ok(()) => UiResult::Done,
-                            Err(e) => UiResult::Failed(e),
-                        }
+                        UiResult::or_failed(Attempt::Connect, node.dial(addr).await, |()| {
+                            UiResult::Done
+                        })
                     });
                 }
             }
             UiResult::Started(Err(e)) => {
+                // A wrong passphrase or a profile open elsewhere is said in full;
+                // anything else follows a lead-in.
                 let message = match e.code() {
-                    "wrong_passphrase" => self.tr.t("unlock-wrong"),
-                    "profile_locked" => self.tr.t("unlock-locked"),
-                    _ => e.to_string(),
+                    "wrong_passphrase" | "profile_locked" => self.tr.node_error(&e),
+                    _ => self.tr.failure("error-start", &e),
                 };
                 match &mut self.screen {
                     Screen::Unlock { error, passphrase } => {
@@ -504,21 +657,38 @@ impl HearthApp {
                     }
                 }
             }
-            UiResult::Status(Ok(status)) => self.apply_status(status),
-            UiResult::Status(Err(e)) | UiResult::Failed(e) => self.toast(e.to_string()),
+            UiResult::Status(status) => self.apply_status(status),
+            UiResult::Failed { attempt, error } => {
+                let message = self.tr.failure(attempt.lead(), &error);
+                match (&mut self.screen, attempt) {
+                    // Said beside the relay field, which a toast would cover.
+                    (Screen::Settings(form), Attempt::Network) => {
+                        form.network_error = Some(message);
+                    }
+                    _ => self.toast(message),
+                }
+            }
             UiResult::Invite(result) => {
+                let error = result
+                    .as_ref()
+                    .err()
+                    .map(|e| self.tr.failure("error-invite", e));
                 if let Screen::Pair(pair) = &mut self.screen {
                     match result {
                         Ok(invite) => pair.invite = Some(invite),
-                        Err(e) => pair.error = Some(e.to_string()),
+                        Err(_) => pair.error = error,
                     }
                 }
             }
             UiResult::NearbyCode(result) => {
+                let error = result
+                    .as_ref()
+                    .err()
+                    .map(|e| self.tr.failure("error-nearby-code", e));
                 if let Screen::Pair(pair) = &mut self.screen {
                     match result {
                         Ok(code) => pair.nearby_code = Some(code),
-                        Err(e) => pair.error = Some(e.to_string()),
+                        Err(_) => pair.error = error,
                     }
                 }
             }
@@ -531,7 +701,7 @@ impl HearthApp {
             UiResult::Paired(Err(e)) => {
                 let reason = match &e {
                     NodeError::Pairing(reason) => reason.clone(),
-                    other => other.to_string(),
+                    other => self.tr.node_error(other),
                 };
                 let message = self.tr.t1("pair-failed", "reason", reason);
                 if let Screen::Pair(pair) = &mut self.screen {
@@ -539,8 +709,7 @@ impl HearthApp {
                     pair.error = Some(message);
                 }
             }
-            UiResult::Sent(Ok(message)) => self.upsert(message),
-            UiResult::Sent(Err(e)) => self.toast(e.to_string()),
+            UiResult::Sent(message) => self.upsert(message),
             UiResult::History { older, result } => {
                 self.loading_older = false;
                 match result {
@@ -559,30 +728,28 @@ impl HearthApp {
                         }
                         self.row_heights = heights;
                     }
-                    Err(e) => self.toast(e.to_string()),
+                    Err(e) => {
+                        let message = self.tr.failure("error-history", &e);
+                        self.toast(message);
+                    }
                 }
             }
             UiResult::Done => {}
             UiResult::Opened { id, result } => self.show_opened(id, result),
-            UiResult::Memories(Ok(list)) => self.memories = list,
-            UiResult::Memories(Err(e)) => self.toast(e.to_string()),
-            UiResult::Saved(Ok(path)) => {
+            UiResult::Memories(list) => self.memories = list,
+            UiResult::Saved(path) => {
                 let message = self.tr.t1("file-saved", "path", path.display().to_string());
                 self.toast(message);
             }
-            UiResult::Saved(Err(e)) => self.toast(e.to_string()),
-            UiResult::Setting { name, value } => match (name.as_str(), value) {
-                ("draft", Some(draft)) => {
-                    if self.composer.is_empty() {
-                        self.composer = draft.clone();
-                    }
-                    self.saved_draft = draft;
+            UiResult::Prefs(found) => {
+                for (pref, value) in found {
+                    self.prefs.set(pref, &value);
                 }
-                ("theme", Some(theme)) => self.set_theme(ThemeChoice::from_code(&theme)),
-                ("notifications", Some(on)) => self.notifications = on == "on",
-                ("hide_text", Some(on)) => self.hide_text = on == "on",
-                _ => {}
-            },
+                self.show_theme();
+                if self.composer.is_empty() {
+                    self.composer = self.prefs.draft.clone();
+                }
+            }
         }
     }
 
@@ -615,16 +782,14 @@ impl HearthApp {
             _ => {}
         }
         if first && paired {
-            for name in ["theme", "notifications", "hide_text"] {
-                self.load_setting(name);
-            }
+            self.load_prefs();
         }
     }
 
-    pub(crate) fn enter_chat(&mut self) {
+    fn enter_chat(&mut self) {
         self.screen = Screen::Chat;
         self.load_history(false);
-        self.load_setting("draft");
+        self.load_prefs();
     }
 
     fn paired(&mut self, info: PairedInfo) {
@@ -632,7 +797,7 @@ impl HearthApp {
         self.refresh_status();
     }
 
-    pub(crate) fn create_profile(&mut self) {
+    fn create_profile(&mut self) {
         let Screen::Setup(form) = &mut self.screen else {
             return;
         };
@@ -658,7 +823,13 @@ impl HearthApp {
         let store_exists = form.store_exists;
         form.error = None;
         if store_exists {
-            self.with_node(move |node| async move { UiResult::Status(node.init(profile).await) });
+            self.with_node(move |node| async move {
+                UiResult::or_failed(
+                    Attempt::SaveProfile,
+                    node.init(profile).await,
+                    UiResult::Status,
+                )
+            });
             return;
         }
         let config = self.node_config(passphrase);
@@ -750,18 +921,33 @@ impl HearthApp {
             NodeEvent::TransferDone { id, .. } => {
                 self.transfers.remove(&id);
             }
-            NodeEvent::TransferFailed { reason, .. } => self.toast(reason),
-            NodeEvent::Error(message) => self.toast(message),
+            NodeEvent::TransferFailed { id, reason } => {
+                let name = self
+                    .find_message(&id)
+                    .and_then(|m| m.attachment.as_ref())
+                    .map(|a| a.name.clone())
+                    .unwrap_or_else(|| self.tr.t("file-unnamed"));
+                let message = self.tr.t2(
+                    "file-fetch-failed",
+                    ("name", name.into()),
+                    ("detail", reason.into()),
+                );
+                self.toast(message);
+            }
+            NodeEvent::Error(detail) => {
+                let message = self.tr.t1("error-engine", "detail", detail);
+                self.toast(message);
+            }
         }
     }
 
     fn notify(&mut self, message: &MessageView) {
-        if !(self.options.notifications && self.notifications) {
+        if !(self.options.notifications && self.prefs.notifications) {
             return;
         }
         self.pending_notifications += 1;
         let title = self.partner_name();
-        let body = if self.hide_text {
+        let body = if self.prefs.hide_text {
             self.tr
                 .t1("notify-hidden", "count", self.pending_notifications)
         } else {
@@ -798,20 +984,17 @@ impl HearthApp {
         let id = latest.id.clone();
         self.last_read_marked = Some(id.clone());
         self.with_node(move |node| async move {
-            match node.read(id).await {
-                Ok(()) => UiResult::Done,
-                Err(e) => UiResult::Failed(e),
-            }
+            UiResult::or_failed(Attempt::MarkRead, node.read(id).await, |()| UiResult::Done)
         });
     }
 
     fn save_draft_if_changed(&mut self) {
         if matches!(self.screen, Screen::Chat)
-            && self.composer != self.saved_draft
+            && self.composer != self.prefs.draft
             && self.node.is_some()
         {
-            self.saved_draft = self.composer.clone();
-            self.save_setting("draft", self.composer.clone());
+            self.prefs.draft = self.composer.clone();
+            self.save_pref(Pref::Draft);
         }
     }
 
@@ -860,12 +1043,10 @@ impl HearthApp {
 impl eframe::App for HearthApp {
     fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.drain();
-        crate::views::show(self, ui);
-        let ctx = ui.ctx().clone();
-        self.take_dropped_and_pasted(&ctx);
-        crate::files::picker_window(self, &ctx);
-        crate::files::viewer_window(self, &ctx);
-        crate::files::drop_hint(self, &ctx);
+        self.take_dropped_and_pasted(&ui.ctx().clone());
+        for action in crate::views::show(self, ui) {
+            self.apply(action);
+        }
         self.mark_read();
         self.save_draft_if_changed();
         self.measure(frame);
@@ -875,27 +1056,9 @@ impl eframe::App for HearthApp {
         if let Some(node) = self.node.take() {
             let draft = self.composer.clone();
             self.runtime.block_on(async move {
-                let _ = node.set_app_setting("draft", draft).await;
+                let _ = node.set_app_setting(Pref::Draft.key(), draft).await;
                 node.shutdown().await;
             });
-        }
-    }
-}
-
-impl PairScreen {
-    pub(crate) fn new() -> PairScreen {
-        PairScreen {
-            tab: PairTab::Invite,
-            invite: None,
-            pasted: String::new(),
-            nearby_code: None,
-            typed_code: String::new(),
-            nearby: Vec::new(),
-            nearby_asked: None,
-            busy: false,
-            invite_requested: false,
-            error: None,
-            copied: false,
         }
     }
 }

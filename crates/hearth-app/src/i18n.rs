@@ -1,6 +1,9 @@
-//! Every user-facing string, through Fluent, in English and Albanian.
+//! Every user-facing string, through Fluent, in English and Albanian, and the numbers
+//! inside them: sizes, speeds and durations are written the way each language writes
+//! them ("1.5 MB" / "1,5 MB", "2 min 5 s" / "2 min 5 sek").
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
+use hearth_node::NodeError;
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +36,15 @@ impl Lang {
         match self {
             Lang::En => "English",
             Lang::Sq => "Shqip",
+        }
+    }
+
+    /// What separates the whole from the fraction in a number: Albanian writes a
+    /// decimal comma.
+    fn decimal_separator(self) -> char {
+        match self {
+            Lang::En => '.',
+            Lang::Sq => ',',
         }
     }
 
@@ -100,6 +112,83 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// A number with one decimal, as this language writes it: `1.5` or `1,5`.
+    pub fn decimal(&self, value: f64) -> String {
+        format!("{value:.1}").replace('.', &self.lang.decimal_separator().to_string())
+    }
+
+    /// A file size: "999 B", "1.5 MB" ("1,5 MB" in Albanian). Decimal units, 1 KB
+    /// being 1000 bytes, as the engine's own logs count them.
+    pub fn size(&self, bytes: u64) -> String {
+        const UNITS: [&str; 4] = ["size-kb", "size-mb", "size-gb", "size-tb"];
+        if bytes < 1000 {
+            return self.t1("size-bytes", "count", bytes);
+        }
+        let mut value = bytes as f64 / 1000.0;
+        let mut unit = 0;
+        // 999 960 bytes would round to "1000.0 KB": say "1.0 MB" instead.
+        while value >= 999.95 && unit + 1 < UNITS.len() {
+            value /= 1000.0;
+            unit += 1;
+        }
+        self.t1(UNITS[unit], "value", self.decimal(value))
+    }
+
+    /// A transfer speed: "1.5 MB/s".
+    pub fn speed(&self, bytes_per_sec: f64) -> String {
+        self.t1(
+            "size-per-second",
+            "size",
+            self.size(bytes_per_sec.max(0.0) as u64),
+        )
+    }
+
+    /// A duration as a person says it: "45 s", "2 min 5 s", "1 h 10 min"; Albanian
+    /// "45 sek", "2 min 5 sek", "1 orë 10 min". Seconds are left out past an hour.
+    pub fn duration(&self, secs: u64) -> String {
+        let (hours, minutes, seconds) = (secs / 3600, secs % 3600 / 60, secs % 60);
+        let arg = |n: u64| FluentValue::from(n);
+        match (hours, minutes, seconds) {
+            (0, 0, s) => self.t1("duration-seconds", "seconds", s),
+            (0, m, 0) => self.t1("duration-minutes", "minutes", m),
+            (0, m, s) => self.t2(
+                "duration-minutes-seconds",
+                ("minutes", arg(m)),
+                ("seconds", arg(s)),
+            ),
+            (h, 0, _) => self.t1("duration-hours", "hours", h),
+            (h, m, _) => self.t2(
+                "duration-hours-minutes",
+                ("hours", arg(h)),
+                ("minutes", arg(m)),
+            ),
+        }
+    }
+
+    /// Why a command failed: in this language when the reason is one the app knows,
+    /// else the engine's own (English) words, which only ever follow a translated
+    /// lead-in (see [`Tr::failure`]).
+    pub fn node_error(&self, error: &NodeError) -> String {
+        let key = match error.code() {
+            "wrong_passphrase" => "unlock-wrong",
+            "profile_locked" => "unlock-locked",
+            "no_profile" => "error-no-profile",
+            "not_paired" => "error-not-paired",
+            "already_paired" => "error-already-paired",
+            "no_such_message" => "error-no-such-message",
+            "not_yours" => "error-not-yours",
+            "stopped" => "error-stopped",
+            _ => return error.to_string(),
+        };
+        self.t(key)
+    }
+
+    /// A failure as the user reads it: the translated lead-in `lead` (a message with
+    /// a `$detail` variable, e.g. "Could not send: { $detail }") and why.
+    pub fn failure(&self, lead: &str, error: &NodeError) -> String {
+        self.t1(lead, "detail", self.node_error(error))
+    }
+
     fn format(&self, key: &str, args: Option<&FluentArgs<'_>>) -> String {
         let Some(pattern) = self.bundle.get_message(key).and_then(|m| m.value()) else {
             tracing::warn!(key, "missing translation");
@@ -126,4 +215,72 @@ pub fn keys(lang: Lang) -> Vec<String> {
         .collect();
     keys.sort();
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Formats with each language and compares with what a reader of it expects.
+    #[track_caller]
+    fn check(format: impl Fn(&Tr) -> String, en: &str, sq: &str) {
+        assert_eq!(format(&Tr::new(Lang::En)), en, "in English");
+        assert_eq!(format(&Tr::new(Lang::Sq)), sq, "in Albanian");
+    }
+
+    #[test]
+    fn decimals_use_a_point_in_english_and_a_comma_in_albanian() {
+        check(|tr| tr.decimal(1.5), "1.5", "1,5");
+        check(|tr| tr.decimal(12.04), "12.0", "12,0");
+    }
+
+    #[test]
+    fn sizes() {
+        check(|tr| tr.size(0), "0 B", "0 B");
+        check(|tr| tr.size(999), "999 B", "999 B");
+        check(|tr| tr.size(1_000), "1.0 KB", "1,0 KB");
+        check(|tr| tr.size(1_500_000), "1.5 MB", "1,5 MB");
+        check(|tr| tr.size(999_960), "1.0 MB", "1,0 MB");
+        check(|tr| tr.size(2_340_000_000), "2.3 GB", "2,3 GB");
+        check(
+            |tr| tr.size(5_000_000_000_000_000),
+            "5000.0 TB",
+            "5000,0 TB",
+        );
+    }
+
+    #[test]
+    fn speeds() {
+        check(|tr| tr.speed(1_500_000.0), "1.5 MB/s", "1,5 MB/s");
+        check(|tr| tr.speed(800.0), "800 B/s", "800 B/s");
+    }
+
+    #[test]
+    fn durations() {
+        check(|tr| tr.duration(0), "0 s", "0 sek");
+        check(|tr| tr.duration(45), "45 s", "45 sek");
+        check(|tr| tr.duration(120), "2 min", "2 min");
+        check(|tr| tr.duration(125), "2 min 5 s", "2 min 5 sek");
+        check(|tr| tr.duration(3600), "1 h", "1 orë");
+        check(
+            |tr| tr.duration(3600 + 600 + 9),
+            "1 h 10 min",
+            "1 orë 10 min",
+        );
+    }
+
+    #[test]
+    fn engine_errors_follow_a_translated_lead_in() {
+        check(
+            |tr| tr.failure("error-send", &NodeError::NotPaired),
+            "Could not send: you are not paired yet.",
+            "Nuk u dërgua: ende nuk jeni lidhur me partnerin.",
+        );
+        // A reason the app does not know is the engine's, after the lead-in.
+        check(
+            |tr| tr.failure("error-send", &NodeError::Invalid("too long".into())),
+            "Could not send: too long",
+            "Nuk u dërgua: too long",
+        );
+    }
 }

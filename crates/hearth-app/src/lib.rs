@@ -5,10 +5,16 @@
 //! channel, and drains `NodeEvent`s into its view-model at the start of each frame.
 //! The engine wakes it with `request_repaint` through `NodeConfig::on_event`, so no
 //! backend crate knows egui.
+//!
+//! `views` draw one screen each and return `Action`s, which `HearthApp::apply` carries
+//! out after the frame: the one place the window asks the engine for anything. The
+//! user's stored choices are one typed `Prefs`; every string shown goes through
+//! [`i18n`], numbers and units included.
 
 mod app;
 mod files;
 pub mod i18n;
+mod prefs;
 mod theme;
 mod views;
 

@@ -272,13 +272,32 @@ fn both_languages_have_every_key() {
     assert!(keys(Lang::En).len() > 50);
 }
 
+/// Every `.rs` file under `dir`, however deep (the views are a directory of their
+/// own).
+fn rust_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
 #[test]
 fn every_key_the_code_uses_is_translated() {
-    let en = keys(Lang::En);
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let files = rust_files(&src);
+    assert!(
+        files.iter().any(|f| f.ends_with("views/chat.rs")),
+        "the scan reaches into views/: {files:?}"
+    );
     let mut used = Vec::new();
-    for entry in std::fs::read_dir(&src).unwrap() {
-        let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in files {
+        let text = std::fs::read_to_string(file).unwrap();
         // Every kebab-case string literal in the app's code is a message key.
         for literal in text.split('"').skip(1).step_by(2) {
             let is_key = literal.contains('-')
@@ -296,11 +315,83 @@ fn every_key_the_code_uses_is_translated() {
     }
     used.extend((1..=12).map(|m| format!("month-{m}")));
     assert!(used.len() > 40, "the scan found the keys: {used:?}");
-    let missing: Vec<_> = used.iter().filter(|k| !en.contains(k)).collect();
-    assert!(
-        missing.is_empty(),
-        "keys used but not translated: {missing:?}"
-    );
+    for lang in Lang::ALL {
+        let defined = keys(lang);
+        let missing: Vec<_> = used.iter().filter(|k| !defined.contains(k)).collect();
+        assert!(
+            missing.is_empty(),
+            "keys used but not translated in {lang:?}: {missing:?}"
+        );
+    }
+}
+
+/// The variables each message of a language file uses, by message.
+fn variables(lang: &str) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use fluent_syntax::ast::{Entry, Expression, InlineExpression, Pattern, PatternElement};
+    fn walk_pattern(pattern: &Pattern<&str>, found: &mut std::collections::BTreeSet<String>) {
+        for element in &pattern.elements {
+            if let PatternElement::Placeable { expression } = element {
+                walk_expression(expression, found);
+            }
+        }
+    }
+    fn walk_expression(
+        expression: &Expression<&str>,
+        found: &mut std::collections::BTreeSet<String>,
+    ) {
+        match expression {
+            Expression::Inline(inline) => walk_inline(inline, found),
+            Expression::Select { selector, variants } => {
+                walk_inline(selector, found);
+                for variant in variants {
+                    walk_pattern(&variant.value, found);
+                }
+            }
+        }
+    }
+    fn walk_inline(
+        inline: &InlineExpression<&str>,
+        found: &mut std::collections::BTreeSet<String>,
+    ) {
+        match inline {
+            InlineExpression::VariableReference { id } => {
+                found.insert(id.name.to_string());
+            }
+            InlineExpression::Placeable { expression } => walk_expression(expression, found),
+            _ => {}
+        }
+    }
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../assets/i18n")
+        .join(lang)
+        .join("hearth.ftl");
+    let source = std::fs::read_to_string(path).unwrap();
+    let resource = fluent_syntax::parser::parse(source.as_str()).unwrap();
+    let mut all = std::collections::BTreeMap::new();
+    for entry in resource.body {
+        if let Entry::Message(message) = entry {
+            let mut found = std::collections::BTreeSet::new();
+            if let Some(value) = &message.value {
+                walk_pattern(value, &mut found);
+            }
+            all.insert(message.id.name.to_string(), found);
+        }
+    }
+    all
+}
+
+#[test]
+fn both_languages_fill_in_the_same_variables() {
+    // A translation that drops `{ $name }` or misspells it shows the wrong text in
+    // one language only; this finds it before a user does.
+    let (en, sq) = (variables("en"), variables("sq"));
+    let differ: Vec<_> = en
+        .iter()
+        .filter(|(key, vars)| sq.get(*key) != Some(vars))
+        .map(|(key, vars)| (key, vars, sq.get(key)))
+        .collect();
+    assert!(differ.is_empty(), "en and sq variables differ: {differ:?}");
+    assert!(en["file-fetch-failed"].contains("detail"));
 }
 
 /// Pairs two profiles through their engines, then closes them, so two windows can
@@ -530,4 +621,51 @@ fn files_dropped_on_the_window_go_to_the_picker_and_arrive() {
         );
         std::thread::sleep(Duration::from_millis(15));
     }
+}
+
+#[test]
+fn a_draft_and_the_chosen_theme_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    // A new window follows the system; choose the other one.
+    let (label, chosen) = match alice.ctx.theme() {
+        egui::Theme::Dark => ("Light", egui::Theme::Light),
+        egui::Theme::Light => ("Dark", egui::Theme::Dark),
+    };
+
+    alice.get_by_label("Settings").click();
+    until(&mut alice, "the settings", |h| shows(h, "Theme"));
+    alice.get_by_label(label).click();
+    until(&mut alice, "the chosen theme", |h| h.ctx.theme() == chosen);
+    // At the foot of a page taller than the window: scroll, as a hand would.
+    alice.get_by_label("Back to chat").scroll_to_me();
+    for _ in 0..10 {
+        alice.step();
+    }
+    alice.get_by_label("Back to chat").click();
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    let draft = "po vij, mos u mërzit";
+    type_into(&mut alice, "Message", draft);
+    // The draft is stored as it is typed, not only when the window closes.
+    for _ in 0..20 {
+        alice.step();
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    drop(alice);
+
+    let mut alice = window(options(&alice_dir, free_port(), Vec::new()));
+    until(&mut alice, "the draft in the composer", |h| {
+        h.query_by_label("Message")
+            .and_then(|node| node.value())
+            .is_some_and(|value| value == draft)
+    });
+    assert_eq!(alice.ctx.theme(), chosen, "the theme is kept");
 }

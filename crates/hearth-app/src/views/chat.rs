@@ -1,0 +1,193 @@
+//! The chat: the header (who, how connected, their time of day), the composer with
+//! its emoji and pasted-picture bar, and the timeline between them.
+
+use std::time::Instant;
+
+use egui::{Align, Key, KeyboardShortcut, Layout, Modifiers, RichText, Ui};
+use hearth_node::Connection;
+
+use super::timeline::{timeline, zone};
+use super::{Action, icon_button, labelled};
+use crate::app::HearthApp;
+use crate::theme::palette;
+
+const EMOJI: [&str; 24] = [
+    "😀", "😂", "😊", "😍", "😘", "🥰", "😉", "😎", "🤗", "😢", "😭", "😴", "❤", "💕", "💋", "🌹",
+    "☀", "🌙", "⭐", "🎉", "👍", "👋", "🙏", "☕",
+];
+
+pub(super) fn chat(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    chat_header(app, ui, out);
+    composer(app, ui, out);
+    timeline(app, ui, out);
+}
+
+fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    let p = palette(ui.ctx());
+    let name = app.partner_name();
+    let online = app.online();
+    let typing = app.partner_typing_until.is_some_and(|t| t > Instant::now());
+    let partner_tz = app
+        .status
+        .as_ref()
+        .and_then(|s| s.partner.as_ref())
+        .map(|p| p.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let now = jiff::Timestamp::now().to_zoned(zone(&partner_tz));
+    let hour = now.hour();
+    let day = (7..20).contains(&hour);
+    let tr = &app.tr;
+    let their_time = tr.t2(
+        "chat-their-time",
+        ("time", now.strftime("%H:%M").to_string().into()),
+        ("name", name.clone().into()),
+    );
+    let presence = if typing {
+        tr.t1("chat-typing", "name", name.clone())
+    } else if online {
+        // How the two are connected: a person deciding whether to send a video
+        // cares whether it goes through a relay.
+        match app.status.as_ref().map(|s| s.connection) {
+            Some(Connection::Nearby) => tr.t("chat-nearby"),
+            Some(Connection::Direct) => tr.t("chat-direct"),
+            Some(Connection::Relay) => tr.t("chat-relay"),
+            _ => tr.t("chat-online"),
+        }
+    } else {
+        tr.t("chat-offline")
+    };
+    egui::Panel::top("chat_header").show(ui, |ui| {
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let dot = if online { p.online } else { p.muted };
+            let (rect, _) = ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+            ui.painter().circle_filled(rect.center(), 4.5, dot);
+            ui.label(RichText::new(&name).size(19.0).strong());
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                let t_settings = tr.t("chat-settings");
+                let button = ui.button("⚙").on_hover_text(&t_settings);
+                labelled(&button, &t_settings);
+                if button.clicked() {
+                    out.push(Action::OpenSettings);
+                }
+                let t_memories = tr.t("memories-title");
+                let button = ui.button("🖼").on_hover_text(&t_memories);
+                labelled(&button, &t_memories);
+                if button.clicked() {
+                    out.push(Action::OpenMemories);
+                }
+            });
+        });
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(presence).small().color(p.muted));
+            ui.label(RichText::new("·").small().color(p.muted));
+            let cue = if day { "☀" } else { "🌙" };
+            ui.label(
+                RichText::new(format!("{cue} {their_time}"))
+                    .small()
+                    .color(p.muted),
+            );
+        });
+        ui.add_space(4.0);
+    });
+    // The partner's clock moves on: redraw once a minute for it.
+    ui.ctx()
+        .request_repaint_after(std::time::Duration::from_secs(30));
+}
+
+fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    let p = palette(ui.ctx());
+    let tr = &app.tr;
+    let context = if app.editing.is_some() {
+        Some(tr.t("chat-editing"))
+    } else {
+        app.replying_to.as_ref().and_then(|id| {
+            let text = app.messages.iter().find(|m| &m.id == id)?.text.clone()?;
+            let short: String = text.chars().take(60).collect();
+            Some(tr.t1("chat-replying-to", "text", short))
+        })
+    };
+    let composer = &mut app.composer;
+    egui::Panel::bottom("composer").show(ui, |ui| {
+        ui.add_space(6.0);
+        if let Some(png) = &app.pasted {
+            pasted_bar(tr, ui, png, out);
+        }
+        if let Some(context) = context {
+            ui.horizontal(|ui| {
+                ui.label(RichText::new(context).small().color(p.muted));
+                if ui.small_button(tr.t("chat-cancel")).clicked() {
+                    out.push(Action::CancelCompose);
+                }
+            });
+        }
+        ui.horizontal(|ui| {
+            let t_emoji = tr.t("chat-emoji");
+            let emoji_button = ui
+                .menu_button("😊", |ui| {
+                    ui.label(RichText::new(&t_emoji).small());
+                    egui::Grid::new("emoji").show(ui, |ui| {
+                        for (i, emoji) in EMOJI.iter().enumerate() {
+                            if ui.button(RichText::new(*emoji).size(20.0)).clicked() {
+                                composer.push_str(emoji);
+                                ui.close();
+                            }
+                            if i % 6 == 5 {
+                                ui.end_row();
+                            }
+                        }
+                    });
+                })
+                .response
+                .on_hover_text(&t_emoji);
+            // The button shows a face; screen readers and tests hear "Emoji".
+            labelled(&emoji_button, &t_emoji);
+            if icon_button(ui, "📎", &tr.t("file-attach")).clicked() {
+                out.push(Action::Attach);
+            }
+            let send_width = 72.0;
+            let t_message = tr.t("chat-composer");
+            let edit = egui::TextEdit::multiline(composer)
+                .hint_text(&t_message)
+                .desired_rows(1)
+                .desired_width(ui.available_width() - send_width)
+                // Shift+Enter makes a new line; Enter alone sends.
+                .return_key(KeyboardShortcut::new(Modifiers::SHIFT, Key::Enter));
+            let response = ui.add(edit);
+            response.widget_info(|| {
+                egui::WidgetInfo::labeled(egui::WidgetType::TextEdit, true, &t_message)
+            });
+            if response.changed() && !composer.trim().is_empty() {
+                out.push(Action::Typing);
+            }
+            let mut send = response.has_focus()
+                && ui.input(|i| i.key_pressed(Key::Enter) && !i.modifiers.shift);
+            if ui.button(tr.t("chat-send")).clicked() {
+                send = true;
+            }
+            if send {
+                response.request_focus();
+                out.push(Action::Send);
+            }
+        });
+        ui.add_space(6.0);
+    });
+}
+
+/// The pasted-picture bar: send it (perhaps view-once) or drop it.
+fn pasted_bar(tr: &crate::i18n::Tr, ui: &mut Ui, png: &[u8], out: &mut Vec<Action>) {
+    let size = tr.size(png.len() as u64);
+    // Wrapped: the bar must not widen a narrow window.
+    ui.horizontal_wrapped(|ui| {
+        ui.label(format!("🖼 {} · {size}", tr.t("file-pasted")));
+        if ui.small_button(tr.t("chat-send")).clicked() {
+            out.push(Action::SendPasted { view_once: false });
+        }
+        if ui.small_button(tr.t("file-view-once")).clicked() {
+            out.push(Action::SendPasted { view_once: true });
+        }
+        if ui.small_button(tr.t("chat-cancel")).clicked() {
+            out.push(Action::DropPasted);
+        }
+    });
+}

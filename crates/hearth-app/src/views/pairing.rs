@@ -1,0 +1,240 @@
+//! Finding the partner: an invite (text and QR code), an invite received, or a
+//! six-digit code between devices nearby; then the safety words both compare.
+
+use std::time::Instant;
+
+use egui::{Color32, Key, RichText, Ui};
+use hearth_node::InviteInfo;
+
+use super::timeline::{format_time, zone};
+use super::{Action, choice_row, column, error, labelled_edit, title};
+use crate::app::{HearthApp, Screen};
+use crate::theme::palette;
+
+/// How often the Nearby tab asks who is waiting to pair.
+const NEARBY_REFRESH: std::time::Duration = std::time::Duration::from_secs(3);
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PairTab {
+    Invite,
+    HaveInvite,
+    Nearby,
+}
+
+/// The pairing screen's state.
+pub(crate) struct PairScreen {
+    pub(crate) tab: PairTab,
+    pub(crate) invite: Option<InviteInfo>,
+    pub(crate) pasted: String,
+    pub(crate) nearby_code: Option<String>,
+    pub(crate) typed_code: String,
+    /// Names of devices nearby that are waiting to pair, and when they were asked.
+    pub(crate) nearby: Vec<String>,
+    pub(crate) nearby_asked: Option<Instant>,
+    /// Pairing with the partner's code is under way.
+    pub(crate) busy: bool,
+    /// An invite was asked of the engine.
+    pub(crate) invite_requested: bool,
+    pub(crate) error: Option<String>,
+    pub(crate) copied: bool,
+}
+
+impl PairScreen {
+    pub(crate) fn new() -> PairScreen {
+        PairScreen {
+            tab: PairTab::Invite,
+            invite: None,
+            pasted: String::new(),
+            nearby_code: None,
+            typed_code: String::new(),
+            nearby: Vec::new(),
+            nearby_asked: None,
+            busy: false,
+            invite_requested: false,
+            error: None,
+            copied: false,
+        }
+    }
+}
+
+pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    let my_zone = zone(&app.status_time_zone());
+    let tr = &app.tr;
+    let Screen::Pair(pair) = &mut app.screen else {
+        return;
+    };
+    column(ui, |ui| {
+        title(ui, tr.t("pair-title"));
+        let tabs = [
+            (PairTab::Invite, tr.t("pair-invite")),
+            (PairTab::HaveInvite, tr.t("pair-have-invite")),
+            (PairTab::Nearby, tr.t("pair-nearby")),
+        ];
+        let tabs = tabs.each_ref().map(|(tab, label)| (*tab, label.as_str()));
+        if let Some(tab) = choice_row(ui, pair.tab, &tabs) {
+            pair.tab = tab;
+            pair.error = None;
+        }
+        ui.separator();
+        match pair.tab {
+            PairTab::Invite => match &pair.invite {
+                None => {
+                    ui.spinner();
+                    if !pair.invite_requested {
+                        pair.invite_requested = true;
+                        out.push(Action::RequestInvite);
+                    }
+                }
+                Some(invite) => {
+                    let expires = format_time(invite.expires_at, &my_zone);
+                    ui.label(tr.t1("pair-invite-help", "expires", expires));
+                    let mut code = invite.code.clone();
+                    ui.add(
+                        egui::TextEdit::multiline(&mut code)
+                            .desired_rows(3)
+                            .desired_width(f32::INFINITY)
+                            .font(egui::TextStyle::Monospace),
+                    );
+                    let label = tr.t(if pair.copied {
+                        "pair-copied"
+                    } else {
+                        "pair-copy"
+                    });
+                    if ui.button(label).clicked() {
+                        ui.ctx().copy_text(invite.code.clone());
+                        pair.copied = true;
+                    }
+                    qr_code(ui, &invite.qr_bytes);
+                }
+            },
+            PairTab::HaveInvite => {
+                let edit_label = ui.label(tr.t("pair-paste-label"));
+                ui.add(
+                    egui::TextEdit::multiline(&mut pair.pasted)
+                        .desired_rows(4)
+                        .desired_width(f32::INFINITY),
+                )
+                .labelled_by(edit_label.id);
+                if pair.busy {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(tr.t("pair-working"));
+                    });
+                } else if ui.button(tr.t("pair-join")).clicked() && !pair.pasted.trim().is_empty() {
+                    pair.busy = true;
+                    pair.error = None;
+                    out.push(Action::Pair(pair.pasted.trim().to_string()));
+                }
+            }
+            PairTab::Nearby => {
+                // Who is waiting to pair on this network, asked again every few seconds.
+                if pair
+                    .nearby_asked
+                    .is_none_or(|t| t.elapsed() > NEARBY_REFRESH)
+                    && !pair.busy
+                {
+                    pair.nearby_asked = Some(Instant::now());
+                    out.push(Action::RefreshNearby);
+                }
+                ui.ctx().request_repaint_after(NEARBY_REFRESH);
+                ui.separator();
+                match &pair.nearby_code {
+                    Some(code) => {
+                        ui.label(
+                            RichText::new(code)
+                                .size(40.0)
+                                .monospace()
+                                .color(palette(ui.ctx()).accent),
+                        );
+                        ui.label(tr.t("pair-nearby-code-help"));
+                    }
+                    None => {
+                        if ui.button(tr.t("pair-nearby-show")).clicked() {
+                            out.push(Action::RequestNearbyCode);
+                        }
+                    }
+                }
+                ui.separator();
+                let edit = labelled_edit(ui, tr.t("pair-nearby-type"), &mut pair.typed_code, false);
+                let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(Key::Enter));
+                if pair.busy {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label(tr.t("pair-working"));
+                    });
+                } else if (ui.button(tr.t("pair-join")).clicked() || enter)
+                    && pair.typed_code.trim().len() == 6
+                {
+                    pair.busy = true;
+                    pair.error = None;
+                    out.push(Action::Pair(pair.typed_code.trim().to_string()));
+                }
+            }
+        }
+        if pair.tab == PairTab::Nearby {
+            ui.separator();
+            if pair.nearby.is_empty() {
+                ui.label(
+                    RichText::new(tr.t("pair-nearby-nobody"))
+                        .small()
+                        .color(palette(ui.ctx()).muted),
+                );
+            } else {
+                ui.label(RichText::new(tr.t("pair-nearby-waiting")).small());
+                for name in &pair.nearby {
+                    ui.label(RichText::new(format!("• {name}")).strong());
+                }
+            }
+        }
+        error(ui, &pair.error);
+    });
+}
+
+fn qr_code(ui: &mut Ui, bytes: &[u8]) {
+    let Ok(code) = qrcode::QrCode::new(bytes) else {
+        return;
+    };
+    let width = code.width();
+    let modules = code.to_colors();
+    let cell = 4.0;
+    let quiet = 2.0 * cell;
+    let size = egui::vec2(
+        width as f32 * cell + 2.0 * quiet,
+        width as f32 * cell + 2.0 * quiet,
+    );
+    let (rect, _) = ui.allocate_exact_size(size, egui::Sense::hover());
+    let painter = ui.painter_at(rect);
+    painter.rect_filled(rect, 6.0, Color32::WHITE);
+    for (i, color) in modules.iter().enumerate() {
+        if *color == qrcode::Color::Dark {
+            let (x, y) = ((i % width) as f32, (i / width) as f32);
+            let min = rect.min + egui::vec2(quiet + x * cell, quiet + y * cell);
+            painter.rect_filled(
+                egui::Rect::from_min_size(min, egui::vec2(cell, cell)),
+                0.0,
+                Color32::BLACK,
+            );
+        }
+    }
+}
+
+pub(super) fn safety_words(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    let Screen::SafetyWords(info) = &app.screen else {
+        return;
+    };
+    let tr = &app.tr;
+    column(ui, |ui| {
+        title(ui, tr.t1("safety-title", "name", info.partner.name.clone()));
+        ui.label(
+            RichText::new(info.safety_words.join("  ·  "))
+                .size(22.0)
+                .strong(),
+        );
+        ui.add_space(8.0);
+        ui.label(tr.t("safety-body"));
+        ui.add_space(12.0);
+        if ui.button(tr.t("safety-continue")).clicked() {
+            out.push(Action::EnterChat);
+        }
+    });
+}

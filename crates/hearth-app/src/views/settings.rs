@@ -1,0 +1,202 @@
+//! Settings: language, name and time zone, theme, notifications, how the two find
+//! each other (internet, relays), the passphrase, and the safety words.
+
+use egui::{RichText, Ui};
+use hearth_node::Profile;
+
+use super::{Action, choice_row, column, error, labelled, labelled_edit, language_picker, title};
+use crate::app::{HearthApp, Screen};
+use crate::prefs::ThemeChoice;
+
+/// The settings screen's form.
+pub(crate) struct SettingsForm {
+    pub(crate) name: String,
+    /// A relay address being typed.
+    pub(crate) relay: String,
+    pub(crate) time_zone: String,
+    pub(crate) passphrase: String,
+    pub(crate) repeat: String,
+    pub(crate) passphrase_saved: bool,
+    pub(crate) saved: bool,
+    pub(crate) error: Option<String>,
+    /// Why the last change to the network (a relay added, say) was refused.
+    pub(crate) network_error: Option<String>,
+}
+
+impl SettingsForm {
+    /// The form for a profile as it is now.
+    pub(crate) fn new(profile: Profile) -> SettingsForm {
+        SettingsForm {
+            name: profile.name,
+            relay: String::new(),
+            time_zone: profile.time_zone,
+            passphrase: String::new(),
+            repeat: String::new(),
+            passphrase_saved: false,
+            saved: false,
+            error: None,
+            network_error: None,
+        }
+    }
+}
+
+pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
+    let tr = &app.tr;
+    let prefs = &app.prefs;
+    let protection = match app.status.as_ref().map(|s| s.key_protection) {
+        Some("passphrase") => tr.t("key-protection-passphrase"),
+        _ => tr.t("key-protection-key-file"),
+    };
+    let words = app
+        .status
+        .as_ref()
+        .map(|s| s.safety_words.join("  ·  "))
+        .unwrap_or_default();
+    let (internet, relays, dht) = app
+        .status
+        .as_ref()
+        .map(|s| (s.internet, s.relays.clone(), s.dht.clone()))
+        .unwrap_or_default();
+    let Screen::Settings(form) = &mut app.screen else {
+        return;
+    };
+    // Taller than a small window: it scrolls.
+    egui::ScrollArea::vertical().show(ui, |ui| {
+        column(ui, |ui| {
+            title(ui, tr.t("settings-title"));
+            ui.label(tr.t("setup-language"));
+            let lang_changed = language_picker(ui, tr.lang());
+            labelled_edit(ui, tr.t("setup-name"), &mut form.name, false);
+            labelled_edit(ui, tr.t("setup-time-zone"), &mut form.time_zone, false);
+            error(ui, &form.error);
+            ui.horizontal(|ui| {
+                // The language switches live, and is saved in the profile so the
+                // partner sees it.
+                if let Some(lang) = lang_changed {
+                    out.push(Action::SetLang(lang));
+                }
+                if ui.button(tr.t("settings-save")).clicked() || lang_changed.is_some() {
+                    out.push(Action::SaveProfile {
+                        name: form.name.trim().to_string(),
+                        time_zone: form.time_zone.trim().to_string(),
+                    });
+                }
+                if form.saved {
+                    ui.label(RichText::new(tr.t("settings-saved")).small());
+                }
+            });
+            ui.separator();
+            ui.label(tr.t("settings-theme"));
+            let themes = [
+                (ThemeChoice::Light, tr.t("theme-light")),
+                (ThemeChoice::Dark, tr.t("theme-dark")),
+                (ThemeChoice::System, tr.t("theme-system")),
+            ];
+            let themes = themes
+                .each_ref()
+                .map(|(choice, label)| (*choice, label.as_str()));
+            if let Some(choice) = choice_row(ui, prefs.theme, &themes) {
+                out.push(Action::SetTheme(choice));
+            }
+            ui.separator();
+            let mut notifications = prefs.notifications;
+            if ui
+                .checkbox(&mut notifications, tr.t("settings-notifications"))
+                .changed()
+            {
+                out.push(Action::SetNotifications(notifications));
+            }
+            let mut hide_text = prefs.hide_text;
+            if ui
+                .checkbox(&mut hide_text, tr.t("settings-hide-text"))
+                .changed()
+            {
+                out.push(Action::SetHideText(hide_text));
+            }
+            ui.separator();
+            ui.label(RichText::new(tr.t("settings-network")).strong());
+            let mut wants_internet = internet;
+            if ui
+                .checkbox(&mut wants_internet, tr.t("settings-internet"))
+                .changed()
+            {
+                out.push(Action::SetNetwork {
+                    internet: wants_internet,
+                    relays: relays.clone(),
+                });
+            }
+            ui.label(RichText::new(tr.t("settings-relays")).small());
+            if relays.is_empty() {
+                ui.label(RichText::new(tr.t("settings-no-relays")).small().italics());
+            }
+            for relay in &relays {
+                ui.horizontal(|ui| {
+                    let button = ui.small_button(tr.t("settings-remove"));
+                    labelled(
+                        &button,
+                        &tr.t1("settings-remove-named", "relay", relay.as_str()),
+                    );
+                    if button.clicked() {
+                        let kept = relays.iter().filter(|r| *r != relay).cloned().collect();
+                        out.push(Action::SetNetwork {
+                            internet,
+                            relays: kept,
+                        });
+                    }
+                    ui.add(egui::Label::new(RichText::new(relay).small().monospace()).truncate());
+                });
+            }
+            labelled_edit(ui, tr.t("settings-add-relay"), &mut form.relay, false);
+            if ui.button(tr.t("settings-add")).clicked() && !form.relay.trim().is_empty() {
+                let mut more = relays.clone();
+                more.push(form.relay.trim().to_string());
+                out.push(Action::SetNetwork {
+                    internet,
+                    relays: more,
+                });
+            }
+            // Below the button, so the button stays where the user is about to click
+            // it again.
+            error(ui, &form.network_error);
+            if !dht.is_empty() {
+                ui.label(RichText::new(tr.t("settings-dht")).small());
+                for server in &dht {
+                    ui.add(egui::Label::new(RichText::new(server).small().monospace()).truncate());
+                }
+            }
+            ui.separator();
+            ui.label(RichText::new(protection).small());
+            labelled_edit(
+                ui,
+                tr.t("settings-new-passphrase"),
+                &mut form.passphrase,
+                true,
+            );
+            labelled_edit(ui, tr.t("setup-passphrase-repeat"), &mut form.repeat, true);
+            ui.horizontal(|ui| {
+                if ui.button(tr.t("settings-change-passphrase")).clicked() {
+                    if form.passphrase == form.repeat {
+                        form.error = None;
+                        let passphrase = std::mem::take(&mut form.passphrase);
+                        form.repeat.clear();
+                        out.push(Action::ChangePassphrase(
+                            (!passphrase.is_empty()).then_some(passphrase),
+                        ));
+                    } else {
+                        form.error = Some(tr.t("error-passphrase-mismatch"));
+                    }
+                }
+                if form.passphrase_saved {
+                    ui.label(RichText::new(tr.t("settings-saved")).small());
+                }
+            });
+            ui.add_space(4.0);
+            ui.label(RichText::new(tr.t("settings-safety-words")).small());
+            ui.label(RichText::new(words).strong());
+            ui.add_space(12.0);
+            if ui.button(tr.t("settings-back")).clicked() {
+                out.push(Action::BackToChat);
+            }
+        });
+    });
+}
