@@ -97,6 +97,8 @@ pub(crate) struct SyncMachine {
     next_session: u64,
     /// Ops of the partner's are durable and the partner has not been told.
     ack_pending: bool,
+    /// The partner's ops came with a gap: tell it again what we hold.
+    hello_pending: bool,
 }
 
 impl SyncMachine {
@@ -107,6 +109,7 @@ impl SyncMachine {
             session: None,
             next_session: 0,
             ack_pending: false,
+            hello_pending: false,
         }
     }
 
@@ -133,6 +136,8 @@ impl SyncMachine {
             started_from: acked,
             in_flight: 0,
         });
+        // The session's own Hello says what we hold; no other is owed.
+        self.hello_pending = false;
         self.send(
             SyncFrame::Hello {
                 have: log.held_all(),
@@ -245,14 +250,8 @@ impl SyncMachine {
             }
             Stored::Gap => {
                 tracing::debug!("gap in the partner's ops; asking again");
-                if self.session.is_some() {
-                    self.send(
-                        SyncFrame::Hello {
-                            have: log.held_all(),
-                        },
-                        &mut out,
-                    );
-                }
+                self.hello_pending = true;
+                self.pump(log, &mut out);
             }
             Stored::Refused(why) => {
                 out.push(Output::Violation(format!("ops rejected: {why}")));
@@ -281,8 +280,20 @@ impl SyncMachine {
         }
     }
 
-    /// An ack owed, then ops the partner has not been sent, while the writer has room.
+    /// A Hello asked for by a gap, an ack owed, then ops the partner has not been
+    /// sent, while the writer has room. Every frame counts against the writer's
+    /// queue, so none is ever refused by it.
     fn pump(&mut self, log: &impl Log, out: &mut Vec<Output>) {
+        let Some(session) = &self.session else {
+            return;
+        };
+        if self.hello_pending && session.in_flight < WRITER_QUEUE {
+            self.hello_pending = false;
+            let frame = SyncFrame::Hello {
+                have: log.held_all(),
+            };
+            self.send(frame, out);
+        }
         let Some(session) = &self.session else {
             return;
         };

@@ -513,8 +513,24 @@ fn a_stalled_writer_holds_back_the_backlog() {
         "hello plus ops, up to the queue"
     );
     assert!(machine.typing().is_empty(), "typing is dropped, not queued");
+    // Partner ops with a gap while the writer is full: the Hello that asks again
+    // waits for room like everything else, however many such frames arrive.
+    for _ in 0..3 {
+        let stored = machine.stored(Stored::Gap, &log);
+        assert_eq!(sends(&stored), 0, "no frame beyond the writer's queue");
+    }
     let more = machine.wrote(1, &log);
     assert_eq!(sends(&more), 1, "one frame written, one more handed out");
+    assert!(
+        matches!(
+            &more[0],
+            Output::Send {
+                frame: SyncFrame::Hello { .. },
+                ..
+            }
+        ),
+        "the Hello owed goes first"
+    );
 }
 
 /// Both sides write, the link drops at random points (mid-batch, before acks), and
