@@ -699,11 +699,7 @@ impl HearthApp {
             }
             UiResult::Paired(Ok(info)) => self.paired(info),
             UiResult::Paired(Err(e)) => {
-                let reason = match &e {
-                    NodeError::Pairing(reason) => reason.clone(),
-                    other => self.tr.node_error(other),
-                };
-                let message = self.tr.t1("pair-failed", "reason", reason);
+                let message = self.tr.t1("pair-failed", "reason", self.tr.node_error(&e));
                 if let Screen::Pair(pair) = &mut self.screen {
                     pair.busy = false;
                     pair.error = Some(message);
@@ -899,7 +895,8 @@ impl HearthApp {
                 self.ctx.request_repaint_after(Duration::from_secs(5));
             }
             NodeEvent::Paired(info) => self.paired(info),
-            NodeEvent::PairingFailed(reason) => {
+            NodeEvent::PairingFailed(failure) => {
+                let reason = self.tr.pairing_failure(&failure);
                 let message = self.tr.t1("pair-failed", "reason", reason);
                 if let Screen::Pair(pair) = &mut self.screen {
                     pair.error = Some(message);

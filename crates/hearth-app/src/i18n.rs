@@ -3,7 +3,7 @@
 //! them ("1.5 MB" / "1,5 MB", "2 min 5 s" / "2 min 5 sek").
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
-use hearth_node::NodeError;
+use hearth_node::{NodeError, PairingFailure};
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,6 +169,9 @@ impl Tr {
     /// else the engine's own (English) words, which only ever follow a translated
     /// lead-in (see [`Tr::failure`]).
     pub fn node_error(&self, error: &NodeError) -> String {
+        if let NodeError::Pairing(failure) = error {
+            return self.pairing_failure(failure);
+        }
         let key = match error.code() {
             "wrong_passphrase" => "unlock-wrong",
             "profile_locked" => "unlock-locked",
@@ -181,6 +184,33 @@ impl Tr {
             _ => return error.to_string(),
         };
         self.t(key)
+    }
+
+    /// Why a pairing did not complete, in this language.
+    pub fn pairing_failure(&self, failure: &PairingFailure) -> String {
+        match failure {
+            PairingFailure::CodeMismatch => self.t("pair-fail-code-mismatch"),
+            PairingFailure::NotPairing => self.t("pair-fail-not-pairing"),
+            PairingFailure::Expired => self.t("pair-fail-expired"),
+            PairingFailure::TooManyTries => self.t("pair-fail-too-many-tries"),
+            PairingFailure::Busy => self.t("pair-fail-busy"),
+            PairingFailure::Timeout => self.t("pair-fail-timeout"),
+            PairingFailure::Unreachable(detail) => {
+                self.t1("pair-fail-unreachable", "detail", detail.as_str())
+            }
+            PairingFailure::Protocol => self.t("pair-fail-protocol"),
+            PairingFailure::AlreadyPairing => self.t("pair-fail-already-pairing"),
+            PairingFailure::BadInvite(detail) => {
+                self.t1("pair-fail-bad-invite", "detail", detail.as_str())
+            }
+            PairingFailure::OwnInvite => self.t("pair-fail-own-invite"),
+            PairingFailure::NoAddress => self.t("pair-fail-no-address"),
+            PairingFailure::NotACode => self.t("pair-fail-not-a-code"),
+            PairingFailure::WrongCodeTried { tries_left: 0 } => self.t("pair-fail-code-dead"),
+            PairingFailure::WrongCodeTried { tries_left } => {
+                self.t1("pair-fail-wrong-code", "left", *tries_left)
+            }
+        }
     }
 
     /// A failure as the user reads it: the translated lead-in `lead` (a message with
@@ -232,6 +262,26 @@ mod tests {
     fn decimals_use_a_point_in_english_and_a_comma_in_albanian() {
         check(|tr| tr.decimal(1.5), "1.5", "1,5");
         check(|tr| tr.decimal(12.04), "12.0", "12,0");
+    }
+
+    #[test]
+    fn pairing_failures_are_said_in_each_language() {
+        let tried = |left| PairingFailure::WrongCodeTried { tries_left: left };
+        check(
+            |tr| tr.pairing_failure(&tried(2)),
+            "a wrong code was tried; 2 tries left.",
+            "u provua një kod i gabuar; mbeten 2 përpjekje.",
+        );
+        check(
+            |tr| tr.node_error(&NodeError::Pairing(tried(0))),
+            "a wrong code was tried; the code no longer works, make a new one.",
+            "u provua një kod i gabuar; kodi nuk vlen më, krijoni një të ri.",
+        );
+        check(
+            |tr| tr.pairing_failure(&PairingFailure::Unreachable("timed out".into())),
+            "could not reach the other device (timed out).",
+            "pajisja tjetër nuk u arrit (timed out).",
+        );
     }
 
     #[test]

@@ -836,7 +836,7 @@ mod tests {
         let (events_tx, mut events) = mpsc::channel(4);
         let (mut event_loop, control) = EventLoop::new(config, command_rx, events_tx).unwrap();
         event_loop.outbox_cap = 8;
-        tokio::spawn(event_loop.run());
+        tokio::spawn(tracing::Instrument::in_current_span(event_loop.run()));
         let net = Net {
             commands,
             control,

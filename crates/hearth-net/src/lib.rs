@@ -376,7 +376,7 @@ pub fn spawn(config: NetConfig) -> Result<(Net, mpsc::Receiver<NetEvent>), NetEr
     let (commands, command_rx) = mpsc::channel(64);
     let (events_tx, events) = mpsc::channel(256);
     let (event_loop, control) = event_loop::EventLoop::new(config, command_rx, events_tx)?;
-    tokio::spawn(event_loop.run());
+    tokio::spawn(tracing::Instrument::in_current_span(event_loop.run()));
     Ok((
         Net {
             commands,

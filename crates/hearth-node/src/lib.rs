@@ -18,6 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
 
 use engine::{ChatCommand, FileCommand, NetworkCommand, PairingCommand, ProfileCommand};
 pub use engine::{human_size, mime_for};
@@ -29,7 +30,8 @@ pub mod relay {
 }
 pub use types::{
     AttachmentView, Author, Connection, Delivery, FileState, InviteInfo, MessageView, NodeError,
-    NodeEvent, PairedInfo, Partner, Profile, ReactionView, Status, format_id, hex, parse_id,
+    NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView, Status, format_id, hex,
+    parse_id,
 };
 
 /// How to start a node.
@@ -198,7 +200,18 @@ impl Node {
     ) -> Result<(NodeHandle, mpsc::Receiver<NodeEvent>), NodeError> {
         let (commands, command_rx) = mpsc::channel(128);
         let (events_tx, events) = mpsc::channel(1024);
-        engine::Engine::start(config, command_rx, events_tx).await?;
+        // Everything this node logs, its tasks' and its network's included, says
+        // which profile it is: two engines in one process (tests, benches) can be
+        // told apart.
+        let profile = config
+            .profile_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let span = tracing::info_span!("node", %profile);
+        engine::Engine::start(config, command_rx, events_tx)
+            .instrument(span)
+            .await?;
         Ok((NodeHandle { commands }, events))
     }
 }

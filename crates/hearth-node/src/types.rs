@@ -219,7 +219,7 @@ pub enum NodeEvent {
     /// Paired (as the device that showed the code or invite).
     Paired(PairedInfo),
     /// Someone tried to pair with this device's code or invite and failed.
-    PairingFailed(String),
+    PairingFailed(PairingFailure),
     /// A new message, mine or the partner's.
     Message(MessageView),
     /// A message was edited, deleted or reacted to.
@@ -279,6 +279,88 @@ pub enum NodeEvent {
     Error(String),
 }
 
+/// Why a pairing did not complete: what the UI says (in the user's language) and
+/// scripts match on ([`PairingFailure::code`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PairingFailure {
+    /// The two devices did not use the same code.
+    #[error("the codes did not match; check the code and try again")]
+    CodeMismatch,
+    /// The other device shows no code.
+    #[error("the other device is not waiting to pair")]
+    NotPairing,
+    /// The code or invite has expired.
+    #[error("this code has expired; ask for a new one")]
+    Expired,
+    /// The code was tried too many times.
+    #[error("this code was tried too many times; ask for a new one")]
+    TooManyTries,
+    /// The other device is pairing with someone else right now.
+    #[error("the other device is busy pairing; try again in a moment")]
+    Busy,
+    /// The other device stopped answering mid-way.
+    #[error("the other device stopped answering")]
+    Timeout,
+    /// The other device could not be reached; the network's words.
+    #[error("could not reach the other device ({0})")]
+    Unreachable(String),
+    /// The other device sent something the protocol does not allow.
+    #[error("the other device sent something unexpected")]
+    Protocol,
+    /// This device is already pairing.
+    #[error("already pairing")]
+    AlreadyPairing,
+    /// The text is not a whole, valid invite; why.
+    #[error("this is not a valid invite ({0})")]
+    BadInvite(String),
+    /// The invite is this device's own.
+    #[error("this is your own invite; send it to your partner")]
+    OwnInvite,
+    /// The invite has no address to reach its maker at.
+    #[error("the invite has no address to reach your partner at; ask for a new one")]
+    NoAddress,
+    /// Neither six digits nor an invite.
+    #[error("enter the six digits, or paste the whole invite")]
+    NotACode,
+    /// Someone tried a wrong code against this device's; `tries_left` remain (none:
+    /// the code no longer works).
+    #[error("{}", wrong_code_tried(*tries_left))]
+    WrongCodeTried {
+        /// Tries the code survives still.
+        tries_left: u32,
+    },
+}
+
+fn wrong_code_tried(tries_left: u32) -> String {
+    if tries_left == 0 {
+        "a wrong code was tried; the code no longer works, make a new one".into()
+    } else {
+        format!("a wrong code was tried; {tries_left} tries left")
+    }
+}
+
+impl PairingFailure {
+    /// A short stable code for scripts (`code_mismatch`, `expired`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PairingFailure::CodeMismatch => "code_mismatch",
+            PairingFailure::NotPairing => "not_pairing",
+            PairingFailure::Expired => "expired",
+            PairingFailure::TooManyTries => "too_many_tries",
+            PairingFailure::Busy => "busy",
+            PairingFailure::Timeout => "timeout",
+            PairingFailure::Unreachable(_) => "unreachable",
+            PairingFailure::Protocol => "protocol",
+            PairingFailure::AlreadyPairing => "already_pairing",
+            PairingFailure::BadInvite(_) => "bad_invite",
+            PairingFailure::OwnInvite => "own_invite",
+            PairingFailure::NoAddress => "no_address",
+            PairingFailure::NotACode => "not_a_code",
+            PairingFailure::WrongCodeTried { .. } => "wrong_code_tried",
+        }
+    }
+}
+
 /// Why a command failed.
 #[derive(Debug, thiserror::Error)]
 pub enum NodeError {
@@ -311,7 +393,7 @@ pub enum NodeError {
     Invalid(String),
     /// Pairing failed.
     #[error("pairing failed: {0}")]
-    Pairing(String),
+    Pairing(PairingFailure),
     /// A file could not be read or written.
     #[error("{0}")]
     File(String),

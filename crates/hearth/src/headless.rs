@@ -96,7 +96,11 @@ fn error(code: &str, message: impl std::fmt::Display) -> Value {
 }
 
 fn node_error(e: &NodeError) -> Value {
-    error(e.code(), e)
+    let mut answer = error(e.code(), e);
+    if let (NodeError::Pairing(failure), Some(object)) = (e, answer.as_object_mut()) {
+        object.insert("reason".into(), failure.code().into());
+    }
+    answer
 }
 
 fn with_req(mut event: Value, req: &Option<Value>) -> Value {
@@ -112,7 +116,9 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::Paired(info) => json!({
             "event": "paired", "partner": info.partner, "safety_words": info.safety_words,
         }),
-        NodeEvent::PairingFailed(message) => json!({"event": "pairing_failed", "message": message}),
+        NodeEvent::PairingFailed(failure) => json!({
+            "event": "pairing_failed", "reason": failure.code(), "message": failure.to_string(),
+        }),
         NodeEvent::Message(view) => tagged("message", &view),
         NodeEvent::MessageChanged(view) => tagged("message_changed", &view),
         NodeEvent::Delivery { id, state } => json!({"event": "delivery", "id": id, "state": state}),

@@ -31,6 +31,7 @@ use hearth_net::{Net, NetEvent};
 use hearth_store::Store;
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use tracing::Instrument;
 
 pub(crate) mod chat;
 pub(crate) mod files;
@@ -160,7 +161,7 @@ impl Engine {
         };
         engine.load_files();
         tracing::info!(device = %engine.me, "engine started");
-        tokio::spawn(engine.run());
+        tokio::spawn(engine.run().in_current_span());
         Ok(())
     }
 
@@ -230,6 +231,15 @@ impl Engine {
         self.maintain_files().await;
         self.maintain_internet().await;
         self.maintain_presence().await;
+    }
+
+    /// Spawns one of the engine's tasks: it ends with the engine, and what it logs
+    /// carries this node's span (which profile it belongs to).
+    fn spawn(
+        &mut self,
+        task: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::AbortHandle {
+        self.tasks.spawn(task.in_current_span())
     }
 
     async fn emit(&self, event: NodeEvent) {

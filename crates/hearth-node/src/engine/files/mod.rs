@@ -352,7 +352,7 @@ impl Engine {
                 }
                 Ok((message, _)) => {
                     let blobs = self.files.blobs.clone();
-                    self.tasks.spawn(async move {
+                    self.spawn(async move {
                         let id = message.op.id;
                         let result = tokio::task::spawn_blocking(move || export(&blobs, id, &path))
                             .await
@@ -375,7 +375,7 @@ impl Engine {
                     let blobs = self.files.blobs.clone();
                     let internal = self.internal_tx.clone();
                     let id = message.op.id;
-                    self.tasks.spawn(async move {
+                    self.spawn(async move {
                         let result = tokio::task::spawn_blocking(move || {
                             let mut bytes = Vec::new();
                             blobs
@@ -454,7 +454,7 @@ impl Engine {
         }
         let blobs = self.files.blobs.clone();
         let internal = self.internal_tx.clone();
-        self.tasks.spawn(async move {
+        self.spawn(async move {
             let result = tokio::task::spawn_blocking(move || prepare(&blobs, &source, options))
                 .await
                 .unwrap_or_else(|e| Err(file_error(e)));
@@ -679,7 +679,7 @@ impl Engine {
             .take(MAX_DOWNLOADS.saturating_sub(self.files.running.len()))
             .collect();
         for id in ready {
-            let task = self.tasks.spawn(transfer::download(
+            let task = self.spawn(transfer::download(
                 self.net.clone(),
                 partner,
                 self.files.blobs.clone(),
@@ -691,7 +691,7 @@ impl Engine {
     }
 
     pub(super) fn serve_file(&mut self, stream: FramedStream) {
-        self.tasks.spawn(transfer::serve(
+        self.spawn(transfer::serve(
             stream,
             self.files.blobs.clone(),
             self.me,

@@ -17,26 +17,7 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub(crate) use hearth_core::wire::PairRefusal as Refusal;
 
-/// Why a pairing did not complete, in words for the user.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum PairFail {
-    #[error("the codes did not match; check the code and try again")]
-    CodeMismatch,
-    #[error("the other device is not waiting to pair")]
-    NotPairing,
-    #[error("this code has expired; ask for a new one")]
-    Expired,
-    #[error("this code was tried too many times; ask for a new one")]
-    TooManyTries,
-    #[error("the other device is busy pairing; try again in a moment")]
-    Busy,
-    #[error("the other device stopped answering")]
-    Timeout,
-    #[error("could not reach the other device ({0})")]
-    Unreachable(String),
-    #[error("the other device sent something unexpected")]
-    Protocol,
-}
+pub(crate) use crate::types::PairingFailure as PairFail;
 
 impl From<Refusal> for PairFail {
     fn from(r: Refusal) -> PairFail {

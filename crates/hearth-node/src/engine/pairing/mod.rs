@@ -105,7 +105,7 @@ impl Engine {
                 }
                 let candidates = self.pairing_candidates();
                 let net = self.net.clone();
-                self.tasks.spawn(async move {
+                self.spawn(async move {
                     let mut waiting = Vec::new();
                     for (device, addrs) in candidates {
                         if !addrs.is_empty() {
@@ -181,7 +181,7 @@ impl Engine {
             return;
         }
         if self.pairing.initiating {
-            let _ = reply.send(Err(NodeError::Pairing("already pairing".into())));
+            let _ = reply.send(Err(NodeError::Pairing(PairFail::AlreadyPairing)));
             return;
         }
         let Some(profile) = self.profile.clone() else {
@@ -198,22 +198,22 @@ impl Engine {
             let invite = match Invite::from_text(&code) {
                 Ok(invite) => invite,
                 Err(e) => {
-                    let _ = reply.send(Err(NodeError::Pairing(e.to_string())));
+                    let _ = reply.send(Err(NodeError::Pairing(PairFail::BadInvite(e.to_string()))));
                     return;
                 }
             };
             if invite.expires_at_ms < now_ms() {
-                let _ = reply.send(Err(NodeError::Pairing(PairFail::Expired.to_string())));
+                let _ = reply.send(Err(NodeError::Pairing(PairFail::Expired)));
                 return;
             }
             let Ok(them) = hearth_net::device_from_peer_bytes(&invite.peer) else {
-                let _ = reply.send(Err(NodeError::Pairing("the invite names no device".into())));
+                let _ = reply.send(Err(NodeError::Pairing(PairFail::BadInvite(
+                    "it names no device".into(),
+                ))));
                 return;
             };
             if them == me {
-                let _ = reply.send(Err(NodeError::Pairing(
-                    "this is your own invite; send it to your partner".into(),
-                )));
+                let _ = reply.send(Err(NodeError::Pairing(PairFail::OwnInvite)));
                 return;
             }
             let addrs: Vec<String> = invite
@@ -222,9 +222,7 @@ impl Engine {
                 .filter_map(|a| hearth_net::addr_from_bytes(a).ok())
                 .collect();
             if addrs.is_empty() {
-                let _ = reply.send(Err(NodeError::Pairing(
-                    "the invite has no address to reach your partner at; ask for a new one".into(),
-                )));
+                let _ = reply.send(Err(NodeError::Pairing(PairFail::NoAddress)));
                 return;
             }
             if let Err(e) = self.net.dial(Some(them), addrs.clone()).await {
@@ -240,7 +238,7 @@ impl Engine {
                 profile,
                 showing_code: false,
             };
-            self.tasks.spawn(async move {
+            self.spawn(async move {
                 let result = handshake::initiate(net, setup).await;
                 let report = PairingInternal::Initiated {
                     result,
@@ -254,7 +252,7 @@ impl Engine {
             // with the first that is.
             let candidates = self.pairing_candidates();
             self.pairing.initiating = true;
-            self.tasks.spawn(async move {
+            self.spawn(async move {
                 let mut result = Err(PairFail::NotPairing);
                 let mut used_addrs = Vec::new();
                 for (them, addrs) in candidates {
@@ -290,9 +288,7 @@ impl Engine {
                 let _ = internal.send(report.into()).await;
             });
         } else {
-            let _ = reply.send(Err(NodeError::Invalid(
-                "enter the six digits, or paste the whole invite".into(),
-            )));
+            let _ = reply.send(Err(NodeError::Pairing(PairFail::NotACode)));
         }
     }
 
@@ -321,7 +317,7 @@ impl Engine {
             self.pairing.responding = true;
         }
         let internal = self.internal_tx.clone();
-        self.tasks.spawn(async move {
+        self.spawn(async move {
             let outcome = handshake::respond(stream, offer).await;
             let _ = internal
                 .send(PairingInternal::Responded(outcome).into())
@@ -404,7 +400,7 @@ impl Engine {
                 self.pairing.initiating = false;
                 let result = match result {
                     Ok(outcome) => self.complete_pairing(outcome, addrs).await,
-                    Err(e) => Err(NodeError::Pairing(e.to_string())),
+                    Err(e) => Err(NodeError::Pairing(e)),
                 };
                 let _ = reply.send(result);
             }
@@ -429,16 +425,11 @@ impl Engine {
                         if left == 0 {
                             self.pairing.offer = None;
                         }
-                        let message = if left == 0 {
-                            "a wrong code was tried; the code no longer works, make a new one"
-                                .to_string()
-                        } else {
-                            format!("a wrong code was tried; {left} tries left")
-                        };
-                        self.emit(NodeEvent::PairingFailed(message)).await;
+                        let failure = PairFail::WrongCodeTried { tries_left: left };
+                        self.emit(NodeEvent::PairingFailed(failure)).await;
                     }
                     Responded::Handshake(Err(e)) => {
-                        self.emit(NodeEvent::PairingFailed(e.to_string())).await;
+                        self.emit(NodeEvent::PairingFailed(e)).await;
                     }
                 }
             }

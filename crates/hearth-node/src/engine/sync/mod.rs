@@ -119,8 +119,7 @@ impl Engine {
 
     /// The partner opened its stream to us: read it in a task.
     pub(super) fn incoming_sync(&mut self, stream: FramedStream) {
-        self.tasks
-            .spawn(streams::read_session(stream, self.internal_tx.clone()));
+        self.spawn(streams::read_session(stream, self.internal_tx.clone()));
     }
 
     pub(super) async fn on_sync_internal(&mut self, message: SyncInternal) {
@@ -142,7 +141,7 @@ impl Engine {
                     self.sync.writer = None;
                     if self.presence.online {
                         let internal = self.internal_tx.clone();
-                        self.tasks.spawn(async move {
+                        self.spawn(async move {
                             tokio::time::sleep(RETRY_SESSION).await;
                             let _ = internal.send(SyncInternal::Retry.into()).await;
                         });
@@ -218,7 +217,7 @@ impl Engine {
         // Room for the machine's queue plus the frames it sends beyond it (an ack
         // or typing when the queue is full is dropped by the machine, not here).
         let (frames, rx) = mpsc::channel(WRITER_QUEUE + 2);
-        self.tasks.spawn(streams::write_session(
+        self.spawn(streams::write_session(
             self.net.clone(),
             partner,
             session,
