@@ -111,6 +111,17 @@ pub enum OpBody {
         /// The attachment message that was opened.
         target: OpId,
     },
+    /// The author's attachment `target`, written before its file was read (so the
+    /// message reaches the partner at once), is now sealed on the author's device:
+    /// these are the hashes its bytes are checked against.
+    FileReady {
+        /// The attachment message.
+        target: OpId,
+        /// BLAKE3 of the whole file.
+        hash: [u8; 32],
+        /// BLAKE3 of the chunk hashes (see [`Attachment::chunks_root`]).
+        chunks_root: [u8; 32],
+    },
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -163,6 +174,12 @@ impl Attachment {
         self.view_once || self.expires_after_open_secs.is_some()
     }
 
+    /// Whether the op was written before the file was read: its hashes come in a
+    /// later [`OpBody::FileReady`] by the same author.
+    pub fn is_pending(&self) -> bool {
+        self.hash == [0; 32] && self.chunks_root == [0; 32]
+    }
+
     /// How many chunks the file is cut into.
     pub fn chunk_count(&self) -> u64 {
         self.size.div_ceil(u64::from(self.chunk_size.max(1)))
@@ -202,6 +219,8 @@ pub enum OpKind {
     Attachment = 8,
     /// [`OpBody::Opened`]
     Opened = 9,
+    /// [`OpBody::FileReady`]
+    FileReady = 10,
 }
 
 impl OpBody {
@@ -218,7 +237,8 @@ impl OpBody {
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }
             | OpBody::ReactionRemove { target, .. }
-            | OpBody::Opened { target } => Some(*target),
+            | OpBody::Opened { target }
+            | OpBody::FileReady { target, .. } => Some(*target),
             _ => None,
         }
     }
@@ -283,7 +303,10 @@ impl OpBody {
                     }
                 }
             }
-            OpBody::Delete { .. } | OpBody::ReadMarker { .. } | OpBody::Opened { .. } => {}
+            OpBody::Delete { .. }
+            | OpBody::ReadMarker { .. }
+            | OpBody::Opened { .. }
+            | OpBody::FileReady { .. } => {}
         }
         Ok(())
     }
@@ -299,6 +322,7 @@ impl OpBody {
             OpBody::Profile(_) => OpKind::Profile,
             OpBody::Attachment(_) => OpKind::Attachment,
             OpBody::Opened { .. } => OpKind::Opened,
+            OpBody::FileReady { .. } => OpKind::FileReady,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -316,6 +340,11 @@ impl OpBody {
             OpBody::Profile(p) => postcard::to_allocvec(p),
             OpBody::Attachment(a) => postcard::to_allocvec(a),
             OpBody::Opened { target } => postcard::to_allocvec(target),
+            OpBody::FileReady {
+                target,
+                hash,
+                chunks_root,
+            } => postcard::to_allocvec(&(target, hash, chunks_root)),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -354,6 +383,14 @@ impl OpBody {
             7 => OpBody::Profile(exact(p)?),
             8 => OpBody::Attachment(exact(p)?),
             9 => OpBody::Opened { target: exact(p)? },
+            10 => {
+                let (target, hash, chunks_root) = exact(p)?;
+                OpBody::FileReady {
+                    target,
+                    hash,
+                    chunks_root,
+                }
+            }
             _ => OpBody::Unsupported { kind, payload },
         })
     }

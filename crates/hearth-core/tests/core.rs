@@ -47,6 +47,11 @@ fn every_op_kind_round_trips() {
             emoji: "❤️".into(),
         },
         OpBody::ReadMarker { up_to: target },
+        OpBody::FileReady {
+            target,
+            hash: [3; 32],
+            chunks_root: [4; 32],
+        },
         OpBody::Profile(ProfileChange {
             name: Some("Arta".into()),
             language: Some("sq".into()),

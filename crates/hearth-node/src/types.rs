@@ -124,6 +124,9 @@ pub enum FileState {
     Gone,
     /// Not on this device and not coming (lost before it was sent).
     Missing,
+    /// The message is here; its sender is still sealing the file, after which it
+    /// starts arriving.
+    Preparing,
 }
 
 /// A reaction on a message.

@@ -90,7 +90,8 @@ async fn a_damaged_chunk_is_refused_and_fetched_again() {
     assert_eq!(attachment.name, "holiday.mov");
     assert_eq!(attachment.mime, "video/quicktime");
     assert_eq!(attachment.size, bytes.len() as u64);
-    assert_eq!(attachment.file, FileState::Ready);
+    // The message is written before the file is read; the file follows.
+    assert_eq!(attachment.file, FileState::Preparing);
 
     let NodeEvent::TransferDone {
         blake3,
@@ -303,6 +304,97 @@ async fn chat_keeps_flowing_while_a_file_moves() {
         0,
         "the texts waited for the file"
     );
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+}
+
+/// The partner sees the message of a big file at once: it is written before the
+/// file is read, and reaches the partner while this device is still sealing the
+/// file. The bytes follow, checked against hashes written once sealing is done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_files_message_reaches_the_partner_before_the_file_is_sealed() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let (path, bytes) = random_file(root.path(), "film.mkv", 96 * MIB + 7);
+
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.attachment.as_ref().unwrap().file,
+        FileState::Preparing,
+        "send_file answers before the file is read"
+    );
+    let sealed_here = |e: &NodeEvent| {
+        matches!(e, NodeEvent::MessageChanged(m)
+            if m.id == sent.id && m.attachment.as_ref().is_some_and(|a| a.file == FileState::Ready))
+    };
+    let NodeEvent::Message(shown) = bob
+        .wait_event(
+            "the message",
+            |e| matches!(e, NodeEvent::Message(m) if m.id == sent.id),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        alice.count_events(sealed_here),
+        0,
+        "the partner has the message while the file is still being sealed"
+    );
+    let shown = shown.attachment.unwrap();
+    assert_eq!(
+        (shown.name.as_str(), shown.size),
+        ("film.mkv", bytes.len() as u64)
+    );
+    assert_eq!(shown.file, FileState::Preparing);
+
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+    assert_eq!(alice.count_events(sealed_here), 1);
+    let saved = root.path().join("film-copy.mkv");
+    bob.handle.save_file(&sent.id, &saved).await.unwrap();
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
+}
+
+/// Stopped while it seals a file it already announced, the sender seals it again
+/// at its next start, and the partner gets the file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let (path, bytes) = random_file(root.path(), "long.mp4", 96 * MIB + 3);
+
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(sent.attachment.as_ref().unwrap().file, FileState::Preparing);
+    let (name, dir, port) = (alice.name, alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    drop(alice);
+    {
+        let store = hearth_store::Store::open(&dir, None).unwrap();
+        let status = store
+            .blobs()
+            .status(hearth_node::parse_id(&sent.id).unwrap());
+        assert!(
+            !status.unwrap().is_some_and(|s| s.complete),
+            "stopped before the file was sealed"
+        );
+    }
+
+    let _alice = Device::start(name, &dir, port).await;
     let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
         unreachable!()
     };

@@ -73,6 +73,10 @@ pub struct BlobStatus {
     pub complete: bool,
     /// The user stopped the download; it does not resume by itself.
     pub paused: bool,
+    /// BLAKE3 of the whole file.
+    pub hash: [u8; 32],
+    /// BLAKE3 of the chunk hashes.
+    pub chunks_root: [u8; 32],
 }
 
 /// A file written into the store by its sender, not yet tied to a message.
@@ -496,6 +500,8 @@ fn status_of(meta: &Meta, have: &[u8]) -> BlobStatus {
         have: have_bytes,
         complete: meta.complete,
         paused: meta.paused,
+        hash: meta.hash,
+        chunks_root: meta.chunks_root,
     }
 }
 

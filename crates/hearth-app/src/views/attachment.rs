@@ -99,6 +99,15 @@ pub(super) fn attachment(
             .color(p.muted),
     );
 
+    if a.file == FileState::Preparing {
+        let key = if mine {
+            "file-preparing-mine"
+        } else {
+            "file-preparing-theirs"
+        };
+        ui.add(egui::ProgressBar::new(0.0).desired_width(220.0));
+        ui.label(RichText::new(tr.t(key)).small().color(p.muted));
+    }
     if let FileState::Arriving { done, paused } = a.file {
         let (done, speed) = match app.transfers.get(&message.id) {
             Some((d, _, _)) => (*d.max(&done), app.transfer_speed(&message.id)),

@@ -160,6 +160,7 @@ impl Engine {
             internet,
         };
         engine.load_files();
+        engine.resume_staging().await;
         tracing::info!(device = %engine.me, "engine started");
         tokio::spawn(engine.run().in_current_span());
         Ok(())
@@ -188,6 +189,7 @@ impl Engine {
                 _ = tick.tick() => self.maintain().await,
             }
         };
+        self.files.stop_sealing().await;
         self.tasks.shutdown().await;
         if let Err(e) = self.store.flush() {
             tracing::warn!(error = %e, "could not flush the store on shutdown");

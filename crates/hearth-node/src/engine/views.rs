@@ -73,7 +73,8 @@ impl Engine {
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }
             | OpBody::ReactionRemove { target, .. }
-            | OpBody::Opened { target } => {
+            | OpBody::Opened { target }
+            | OpBody::FileReady { target, .. } => {
                 if let Ok(Some(message)) = self.store.message(*target) {
                     self.emit(NodeEvent::MessageChanged(self.view(&message)))
                         .await;

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use hearth_core::{Attachment, Message, Op, OpBody, OpId, Thumbnail, limits};
@@ -19,6 +20,8 @@ use super::{Engine, Internal, now_ms};
 use crate::types::*;
 use crate::{FileSource, Reply, SendOptions};
 
+/// The files being sealed after their message was written: `Vec<(OpId, path)>`.
+const SETTING_STAGING: &str = "files-staging";
 /// Downloads at once.
 const MAX_DOWNLOADS: usize = 2;
 /// Waits before trying a failed download again.
@@ -70,6 +73,17 @@ pub(crate) enum FileInternal {
         result: Box<Result<Prepared, NodeError>>,
         reply: Reply<MessageView>,
     },
+    /// A file on disk is checked and described: write its message.
+    Described {
+        result: Box<Result<(PathBuf, Attachment), NodeError>>,
+        reply: Reply<MessageView>,
+    },
+    /// The file of a message already written is sealed in the store (or could not
+    /// be).
+    Staged {
+        id: OpId,
+        result: Box<Result<Staged, NodeError>>,
+    },
     FileRead {
         id: OpId,
         result: Result<Vec<u8>, NodeError>,
@@ -95,6 +109,14 @@ pub(super) struct Files {
     wanted: BTreeMap<OpId, Want>,
     /// Opened expiring files and when they must go, ms since the epoch.
     expiring: HashMap<OpId, i64>,
+    /// This device's files being sealed after their message was written, and where
+    /// each is read from.
+    staging: HashMap<OpId, PathBuf>,
+    /// Set when the engine stops: sealing threads stop at their next read.
+    stop_sealing: Arc<AtomicBool>,
+    /// One clone per sealing thread: the engine waits for them to let go of the
+    /// store before it says the profile is free.
+    sealing: Arc<()>,
     faults: Arc<ServeFaults>,
 }
 
@@ -105,8 +127,40 @@ impl Files {
             running: HashMap::new(),
             wanted: BTreeMap::new(),
             expiring: HashMap::new(),
+            staging: HashMap::new(),
+            stop_sealing: Arc::new(AtomicBool::new(false)),
+            sealing: Arc::new(()),
             faults: Arc::new(ServeFaults::new(faults)),
         }
+    }
+
+    /// Stops the threads sealing files and waits (up to 5 s) until they have let
+    /// go of the store. What they sealed is thrown away; the next start seals
+    /// those files again.
+    pub(super) async fn stop_sealing(&self) {
+        self.stop_sealing.store(true, Ordering::SeqCst);
+        for _ in 0..500 {
+            if Arc::strong_count(&self.sealing) == 1 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tracing::warn!("a file was still being sealed when the engine stopped");
+    }
+}
+
+/// A file being sealed, read until the engine stops.
+struct Stoppable<R> {
+    inner: R,
+    stop: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for Stoppable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("Hearth is stopping"));
+        }
+        self.inner.read(buf)
     }
 }
 
@@ -185,12 +239,10 @@ fn make_thumbnail(source: &FileSource) -> Option<Thumbnail> {
     }
 }
 
-/// Reads and seals the file, off the engine's thread.
-fn prepare(
-    blobs: &BlobStore,
-    source: &FileSource,
-    options: SendOptions,
-) -> Result<Prepared, NodeError> {
+/// Checks a file to send and says what it is: name, media type, size, a thumbnail
+/// for a picture. The hashes are left empty ([`Attachment::is_pending`]): staging
+/// finds them. Cheap next to staging, so the message can be written at once.
+fn describe(source: &FileSource, options: SendOptions) -> Result<Attachment, NodeError> {
     let name = match source {
         FileSource::Path(path) => path
             .file_name()
@@ -198,7 +250,7 @@ fn prepare(
             .ok_or_else(|| NodeError::Invalid(format!("{} is not a file", path.display())))?,
         FileSource::Bytes { name, .. } => name.clone(),
     };
-    let staged = match source {
+    let size = match source {
         FileSource::Path(path) => {
             let meta = std::fs::metadata(path)
                 .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
@@ -208,26 +260,19 @@ fn prepare(
                     path.display()
                 )));
             }
-            if meta.len() > limits::MAX_FILE_BYTES {
-                return Err(NodeError::Invalid(format!(
-                    "{name} is {}; files up to 4 GiB can be sent",
-                    human_size(meta.len())
-                )));
-            }
-            let file = std::fs::File::open(path)
-                .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
-            blobs.stage(
-                std::io::BufReader::with_capacity(1 << 20, file),
-                CHUNK_BYTES,
-            )
+            meta.len()
         }
-        FileSource::Bytes { bytes, .. } => blobs.stage(bytes.as_slice(), CHUNK_BYTES),
+        FileSource::Bytes { bytes, .. } => bytes.len() as u64,
+    };
+    if size > limits::MAX_FILE_BYTES {
+        return Err(NodeError::Invalid(format!(
+            "{name} is {}; files up to 4 GiB can be sent",
+            human_size(size)
+        )));
     }
-    .map_err(|e| match e {
-        hearth_store::StoreError::Invalid(why) => NodeError::Invalid(format!("{name}: {why}")),
-        other => other.into(),
-    })?;
-    let imported = staged.imported();
+    if size == 0 {
+        return Err(NodeError::Invalid(format!("{name}: the file is empty")));
+    }
     let mut mime = mime_for(&name).to_string();
     if let FileSource::Bytes { bytes, .. } = source
         && let Ok(format) = image::guess_format(bytes)
@@ -244,20 +289,57 @@ fn prepare(
     while name.len() > limits::MAX_FILE_NAME_BYTES {
         name.pop();
     }
-    Ok(Prepared {
-        staged,
-        attachment: Attachment {
-            name,
-            mime,
-            size: imported.size,
-            hash: imported.hash,
-            chunk_size: imported.chunk_size,
-            chunks_root: imported.chunks_root,
-            thumbnail,
-            view_once: options.view_once,
-            expires_after_open_secs: options.expires_after_open_secs,
-        },
+    Ok(Attachment {
+        name,
+        mime,
+        size,
+        hash: [0; 32],
+        chunk_size: CHUNK_BYTES,
+        chunks_root: [0; 32],
+        thumbnail,
+        view_once: options.view_once,
+        expires_after_open_secs: options.expires_after_open_secs,
     })
+}
+
+/// Reads the file into the store, sealed chunk by chunk, finding its hashes; a
+/// file on disk only until `stop` is set.
+fn stage(
+    blobs: &BlobStore,
+    source: &FileSource,
+    name: &str,
+    stop: Arc<AtomicBool>,
+) -> Result<Staged, NodeError> {
+    match source {
+        FileSource::Path(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
+            let inner = std::io::BufReader::with_capacity(1 << 20, file);
+            blobs.stage(Stoppable { inner, stop }, CHUNK_BYTES)
+        }
+        FileSource::Bytes { bytes, .. } => blobs.stage(bytes.as_slice(), CHUNK_BYTES),
+    }
+    .map_err(|e| match e {
+        hearth_store::StoreError::Invalid(why) => NodeError::Invalid(format!("{name}: {why}")),
+        other => other.into(),
+    })
+}
+
+/// Describes and stages a file in one go, off the engine's thread: for bytes in
+/// memory (a pasted picture), which are small.
+fn prepare(
+    blobs: &BlobStore,
+    source: &FileSource,
+    options: SendOptions,
+) -> Result<Prepared, NodeError> {
+    let mut attachment = describe(source, options)?;
+    let staged = stage(blobs, source, &attachment.name, Arc::default())?;
+    let imported = staged.imported();
+    attachment.size = imported.size;
+    attachment.hash = imported.hash;
+    attachment.chunk_size = imported.chunk_size;
+    attachment.chunks_root = imported.chunks_root;
+    Ok(Prepared { staged, attachment })
 }
 
 /// "1.5 MB", for messages.
@@ -435,6 +517,11 @@ impl Engine {
             }
             FileInternal::DownloadEnded { id, result } => self.on_download_ended(id, result).await,
             FileInternal::Prepared { result, reply } => self.on_prepared(*result, reply).await,
+            FileInternal::Described { result, reply } => {
+                let result = self.on_described(*result).await;
+                let _ = reply.send(result);
+            }
+            FileInternal::Staged { id, result } => self.on_staged(id, *result).await,
             FileInternal::FileRead { id, result, reply } => {
                 self.on_file_read(id, result, reply).await;
             }
@@ -452,8 +539,30 @@ impl Engine {
             )));
             return;
         }
-        let blobs = self.files.blobs.clone();
         let internal = self.internal_tx.clone();
+        if let FileSource::Path(path) = source {
+            // A file on disk: the message first, the bytes as they are sealed.
+            self.spawn(async move {
+                let described = path.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    describe(&FileSource::Path(described), options)
+                })
+                .await
+                .unwrap_or_else(|e| Err(file_error(e)))
+                .map(|attachment| (path, attachment));
+                let _ = internal
+                    .send(
+                        FileInternal::Described {
+                            result: Box::new(result),
+                            reply,
+                        }
+                        .into(),
+                    )
+                    .await;
+            });
+            return;
+        }
+        let blobs = self.files.blobs.clone();
         self.spawn(async move {
             let result = tokio::task::spawn_blocking(move || prepare(&blobs, &source, options))
                 .await
@@ -468,6 +577,149 @@ impl Engine {
                 )
                 .await;
         });
+    }
+
+    /// A file on disk is described: write its message now, so it reaches the
+    /// partner at once, then seal the file into the store; [`Engine::on_staged`]
+    /// writes the hashes that let the partner fetch it. Where it is being read from
+    /// is remembered, so a restart in the middle stages it again.
+    async fn on_described(
+        &mut self,
+        result: Result<(PathBuf, Attachment), NodeError>,
+    ) -> Result<MessageView, NodeError> {
+        let (path, attachment) = result?;
+        let op = self.write(OpBody::Attachment(attachment)).await?;
+        self.files.staging.insert(op.id, path.clone());
+        self.save_staging();
+        self.start_staging(op.id, path);
+        let message = self
+            .store
+            .message(op.id)?
+            .ok_or(NodeError::NoSuchMessage(format_id(op.id)))?;
+        Ok(self.view(&message))
+    }
+
+    fn start_staging(&mut self, id: OpId, path: PathBuf) {
+        let blobs = self.files.blobs.clone();
+        let internal = self.internal_tx.clone();
+        let stop = self.files.stop_sealing.clone();
+        let sealing = self.files.sealing.clone();
+        self.spawn(async move {
+            let result = tokio::task::spawn_blocking(move || {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let staged = stage(&blobs, &FileSource::Path(path), &name, stop);
+                // The store first, then the sign that this thread is done with it.
+                drop(blobs);
+                drop(sealing);
+                staged
+            })
+            .await
+            .unwrap_or_else(|e| Err(file_error(e)));
+            let staged = FileInternal::Staged {
+                id,
+                result: Box::new(result),
+            };
+            let _ = internal.send(staged.into()).await;
+        });
+    }
+
+    /// The file of message `id` is sealed: tie it to the message and tell the
+    /// partner its hashes. If it could not be read, or changed size meanwhile, the
+    /// message is deleted on both devices and the reason shown.
+    async fn on_staged(&mut self, id: OpId, result: Result<Staged, NodeError>) {
+        self.files.staging.remove(&id);
+        self.save_staging();
+        let attachment = match self.store.message(id) {
+            Ok(Some(message)) if !message.state.is_deleted() => message.attachment().cloned(),
+            // Deleted while it was being read: the staged copy goes with `result`.
+            _ => None,
+        };
+        let Some(attachment) = attachment else {
+            return;
+        };
+        let ready = result.and_then(|staged| {
+            let imported = staged.imported();
+            if imported.size != attachment.size {
+                return Err(NodeError::Invalid(format!(
+                    "{} changed while it was being sent",
+                    attachment.name
+                )));
+            }
+            self.files.blobs.commit(staged, id)?;
+            Ok(imported)
+        });
+        match ready {
+            Ok(imported) => {
+                let body = OpBody::FileReady {
+                    target: id,
+                    hash: imported.hash,
+                    chunks_root: imported.chunks_root,
+                };
+                if let Err(e) = self.write(body).await {
+                    tracing::warn!(error = %e, "could not announce a sealed file");
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a file could not be sent");
+                self.emit(NodeEvent::TransferFailed {
+                    id: format_id(id),
+                    reason: e.to_string(),
+                })
+                .await;
+                if let Err(e) = self.write(OpBody::Delete { target: id }).await {
+                    tracing::warn!(error = %e, "could not withdraw a file that failed");
+                }
+            }
+        }
+    }
+
+    fn save_staging(&self) {
+        let staging: Vec<(OpId, String)> = self
+            .files
+            .staging
+            .iter()
+            .map(|(id, path)| (*id, path.to_string_lossy().into_owned()))
+            .collect();
+        if let Err(e) = self.store.set_setting(SETTING_STAGING, &staging) {
+            tracing::warn!(error = %e, "could not remember the files being sent");
+        }
+    }
+
+    /// At start: files whose message was written but whose staging did not finish.
+    /// Sealed already (stopped before the hashes were written): write them. Else
+    /// stage again from where the file was.
+    pub(super) async fn resume_staging(&mut self) {
+        let staging: Vec<(OpId, String)> = match self.store.setting(SETTING_STAGING) {
+            Ok(found) => found.unwrap_or_default(),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read the files being sent");
+                return;
+            }
+        };
+        for (id, path) in staging {
+            let path = PathBuf::from(path);
+            match self.files.blobs.status(id) {
+                Ok(Some(status)) if status.complete => {
+                    let body = OpBody::FileReady {
+                        target: id,
+                        hash: status.hash,
+                        chunks_root: status.chunks_root,
+                    };
+                    if let Err(e) = self.write(body).await {
+                        tracing::warn!(error = %e, "could not announce a sealed file");
+                    }
+                }
+                _ => {
+                    tracing::info!(file = %format_id(id), "sealing a file again after a restart");
+                    self.files.staging.insert(id, path.clone());
+                    self.start_staging(id, path);
+                }
+            }
+        }
+        self.save_staging();
     }
 
     /// A file is read and sealed: tie it to the next op of this device, and write
@@ -575,34 +827,29 @@ impl Engine {
     /// the file here.
     pub(super) async fn track_files(&mut self, op: &Op) {
         match &op.body {
-            OpBody::Attachment(attachment) if op.id.author != self.me => {
-                if let Err(e) = self.files.blobs.expect(op.id, attachment) {
-                    tracing::warn!(error = %e, "could not make room for an arriving file");
-                    return;
+            // One written before its file was read waits for its FileReady.
+            OpBody::Attachment(attachment)
+                if op.id.author != self.me && !attachment.is_pending() =>
+            {
+                self.want_file(op.id, attachment).await;
+            }
+            OpBody::FileReady {
+                target,
+                hash,
+                chunks_root,
+            } if op.id.author != self.me && target.author == op.id.author => {
+                let message = match self.store.message(*target) {
+                    Ok(Some(message)) if !message.file_is_gone(now_ms()) => message,
+                    _ => return,
+                };
+                if let Some(pending) = message.attachment().filter(|a| a.is_pending()) {
+                    let attachment = Attachment {
+                        hash: *hash,
+                        chunks_root: *chunks_root,
+                        ..pending.clone()
+                    };
+                    self.want_file(*target, &attachment).await;
                 }
-                let free = fs2::available_space(self.files.blobs.dir()).unwrap_or(u64::MAX);
-                let paused = attachment.size.saturating_add(DISK_MARGIN) > free;
-                if paused {
-                    let _ = self.files.blobs.set_paused(op.id, true);
-                    self.emit(NodeEvent::TransferFailed {
-                        id: format_id(op.id),
-                        reason: format!(
-                            "not enough free disk space for {} ({} needed, {} free); free some and press download",
-                            attachment.name,
-                            human_size(attachment.size),
-                            human_size(free)
-                        ),
-                    })
-                    .await;
-                }
-                self.files.wanted.insert(
-                    op.id,
-                    Want {
-                        retry_at: Instant::now(),
-                        paused,
-                    },
-                );
-                self.start_downloads();
             }
             OpBody::Delete { target } | OpBody::Opened { target } => {
                 if let Ok(Some(message)) = self.store.message(*target) {
@@ -615,6 +862,42 @@ impl Engine {
             }
             _ => {}
         }
+    }
+
+    /// The partner's file of message `id` is wanted here: make room for it in the
+    /// store and queue its download (paused, with the reason shown, if the disk is
+    /// too full for it).
+    async fn want_file(&mut self, id: OpId, attachment: &Attachment) {
+        if matches!(self.files.blobs.status(id), Ok(Some(status)) if status.complete) {
+            return;
+        }
+        if let Err(e) = self.files.blobs.expect(id, attachment) {
+            tracing::warn!(error = %e, "could not make room for an arriving file");
+            return;
+        }
+        let free = fs2::available_space(self.files.blobs.dir()).unwrap_or(u64::MAX);
+        let paused = attachment.size.saturating_add(DISK_MARGIN) > free;
+        if paused {
+            let _ = self.files.blobs.set_paused(id, true);
+            self.emit(NodeEvent::TransferFailed {
+                id: format_id(id),
+                reason: format!(
+                    "not enough free disk space for {} ({} needed, {} free); free some and press download",
+                    attachment.name,
+                    human_size(attachment.size),
+                    human_size(free)
+                ),
+            })
+            .await;
+        }
+        self.files.wanted.insert(
+            id,
+            Want {
+                retry_at: Instant::now(),
+                paused,
+            },
+        );
+        self.start_downloads();
     }
 
     fn note_expiry(&mut self, message: &Message) {
@@ -745,23 +1028,28 @@ impl Engine {
         if message.state.is_deleted() {
             return None;
         }
+        let status = self.files.blobs.status(message.op.id).ok().flatten();
         let file = if message.file_is_gone(now_ms()) {
             FileState::Gone
         } else {
-            match self.files.blobs.status(message.op.id) {
-                Ok(Some(s)) if s.complete => FileState::Ready,
-                Ok(Some(s)) => FileState::Arriving {
+            match &status {
+                Some(s) if s.complete => FileState::Ready,
+                Some(s) => FileState::Arriving {
                     done: s.have,
                     paused: s.paused,
                 },
-                _ => FileState::Missing,
+                // Its message went first; the file is still being sealed by its
+                // sender.
+                None if a.is_pending() => FileState::Preparing,
+                None => FileState::Missing,
             }
         };
+        let hash = status.map_or(a.hash, |s| s.hash);
         Some(AttachmentView {
             name: a.name.clone(),
             mime: a.mime.clone(),
             size: a.size,
-            blake3: hex(&a.hash),
+            blake3: hex(&hash),
             view_once: a.view_once,
             expires_after_open_secs: a.expires_after_open_secs,
             opened_at: message.state.opened_at_ms(),
