@@ -6,6 +6,7 @@
 
 mod chaos;
 mod files;
+mod headless;
 mod internet;
 mod lan;
 mod netns;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth_node::{
-    Author, Delivery, InviteInfo, MessageView, Node, NodeConfig, NodeError, NodeEvent, NodeHandle,
-    PairedInfo, Profile, ProfileState, Status,
+    Author, Delivery, InviteInfo, MessageId, MessageView, Node, NodeConfig, NodeError, NodeEvent,
+    NodeHandle, PairedInfo, Profile, ProfileState, Status,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -76,7 +76,7 @@ pub(crate) enum UiResult {
     Done,
     /// An attachment's bytes, for the viewer.
     Opened {
-        id: String,
+        id: MessageId,
         result: Result<Vec<u8>, NodeError>,
     },
     Memories(Vec<MessageView>),
@@ -186,13 +186,13 @@ pub struct HearthApp {
     pub(crate) has_older: bool,
     pub(crate) loading_older: bool,
     pub(crate) composer: String,
-    pub(crate) replying_to: Option<String>,
-    pub(crate) editing: Option<String>,
+    pub(crate) replying_to: Option<MessageId>,
+    pub(crate) editing: Option<MessageId>,
     pub(crate) partner_typing_until: Option<Instant>,
     last_typing_sent: Option<Instant>,
     /// The first message that arrived while the window was not focused.
-    pub(crate) unread_from: Option<String>,
-    last_read_marked: Option<String>,
+    pub(crate) unread_from: Option<MessageId>,
+    last_read_marked: Option<MessageId>,
     /// The user's stored choices.
     pub(crate) prefs: Prefs,
     /// Whether `prefs` were asked of the store yet.
@@ -201,13 +201,13 @@ pub struct HearthApp {
     pending_notifications: usize,
     pub(crate) toast: Option<(String, Instant)>,
     /// Files on their way, by message id: bytes done, size, when last heard of.
-    pub(crate) transfers: HashMap<String, (u64, u64, Instant)>,
+    pub(crate) transfers: HashMap<MessageId, (u64, u64, Instant)>,
     /// An earlier sample of each transfer, to tell its speed.
-    pub(crate) transfer_rates: HashMap<String, (u64, Instant)>,
+    pub(crate) transfer_rates: HashMap<MessageId, (u64, Instant)>,
     pub(crate) picker: Option<Picker>,
     pub(crate) viewer: Option<crate::views::viewer::Viewer>,
     /// Decoded thumbnails by message id (`None`: not decodable).
-    pub(crate) thumbs: std::cell::RefCell<HashMap<String, Option<egui::TextureHandle>>>,
+    pub(crate) thumbs: std::cell::RefCell<HashMap<MessageId, Option<egui::TextureHandle>>>,
     /// Loaded Memories, oldest first.
     pub(crate) memories: Vec<MessageView>,
     /// A picture pasted from the clipboard, waiting for "send".
@@ -405,7 +405,7 @@ impl HearthApp {
     /// Loads the newest page, or the page before the oldest loaded message.
     fn load_history(&mut self, older: bool) {
         let before = if older {
-            self.messages.first().map(|m| m.id.clone())
+            self.messages.first().map(|m| m.id)
         } else {
             None
         };
@@ -859,7 +859,7 @@ impl HearthApp {
                     self.partner_typing_until = None;
                     if !self.ctx.input(|i| i.focused) {
                         if self.unread_from.is_none() {
-                            self.unread_from = Some(message.id.clone());
+                            self.unread_from = Some(message.id);
                         }
                         self.notify(&message);
                     }
@@ -911,8 +911,7 @@ impl HearthApp {
             NodeEvent::Transfer {
                 id, done, total, ..
             } => {
-                self.transfers
-                    .insert(id.clone(), (done, total, Instant::now()));
+                self.transfers.insert(id, (done, total, Instant::now()));
                 crate::files::note_progress(self, &id);
             }
             NodeEvent::TransferDone { id, .. } => {
@@ -975,11 +974,11 @@ impl HearthApp {
         else {
             return;
         };
-        if self.last_read_marked.as_deref() == Some(latest.id.as_str()) {
+        if self.last_read_marked == Some(latest.id) {
             return;
         }
-        let id = latest.id.clone();
-        self.last_read_marked = Some(id.clone());
+        let id = latest.id;
+        self.last_read_marked = Some(id);
         self.with_node(move |node| async move {
             UiResult::or_failed(Attempt::MarkRead, node.read(id).await, |()| UiResult::Done)
         });

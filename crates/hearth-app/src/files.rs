@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use hearth_node::{AttachmentView, FileSource, MessageView, SendOptions};
+use hearth_node::{AttachmentView, FileSource, MessageId, MessageView, SendOptions};
 
 use crate::app::{Attempt, HearthApp, Screen, UiResult};
 use crate::views::picker::{Picker, PickerMode};
@@ -41,7 +41,7 @@ impl HearthApp {
     }
 
     /// Opens the viewer on `ids[at]`.
-    pub(crate) fn open_viewer(&mut self, ids: Vec<String>, at: usize) {
+    pub(crate) fn open_viewer(&mut self, ids: Vec<MessageId>, at: usize) {
         let Some(id) = ids.get(at).cloned() else {
             return;
         };
@@ -59,23 +59,23 @@ impl HearthApp {
         });
         if previewable || ephemeral {
             self.with_node(move |node| async move {
-                let result = node.open_file(id.clone()).await;
+                let result = node.open_file(id).await;
                 UiResult::Opened { id, result }
             });
         }
     }
 
-    pub(crate) fn find_message(&self, id: &str) -> Option<&MessageView> {
+    pub(crate) fn find_message(&self, id: &MessageId) -> Option<&MessageView> {
         self.messages
             .iter()
             .chain(self.memories.iter())
-            .find(|m| m.id == id)
+            .find(|m| m.id == *id)
     }
 
     /// A file's bytes came back for the viewer: decode the picture.
     pub(crate) fn show_opened(
         &mut self,
-        id: String,
+        id: MessageId,
         result: Result<Vec<u8>, hearth_node::NodeError>,
     ) {
         let Some(viewer) = &mut self.viewer else {
@@ -103,7 +103,7 @@ impl HearthApp {
     }
 
     /// The thumbnail of a message as a texture, decoded once.
-    pub(crate) fn thumbnail(&self, id: &str, jpeg: &[u8]) -> Option<egui::TextureHandle> {
+    pub(crate) fn thumbnail(&self, id: &MessageId, jpeg: &[u8]) -> Option<egui::TextureHandle> {
         if let Some(cached) = self.thumbs.borrow().get(id) {
             return cached.clone();
         }
@@ -116,9 +116,7 @@ impl HearthApp {
                 egui::TextureOptions::LINEAR,
             )
         });
-        self.thumbs
-            .borrow_mut()
-            .insert(id.to_string(), texture.clone());
+        self.thumbs.borrow_mut().insert(*id, texture.clone());
         texture
     }
 
@@ -187,7 +185,7 @@ pub(crate) enum FileAction {
 
 impl HearthApp {
     /// Bytes per second of a transfer, from its last two progress reports.
-    pub(crate) fn transfer_speed(&self, id: &str) -> Option<f64> {
+    pub(crate) fn transfer_speed(&self, id: &MessageId) -> Option<f64> {
         let (done, at) = self.transfer_rates.get(id)?;
         let (now_done, _, now_at) = self.transfers.get(id)?;
         let secs = now_at.duration_since(*at).as_secs_f64();
@@ -195,7 +193,7 @@ impl HearthApp {
     }
 
     /// Does what the user asked of an attachment in the timeline.
-    pub(crate) fn file_action(&mut self, id: String, action: FileAction) {
+    pub(crate) fn file_action(&mut self, id: MessageId, action: FileAction) {
         match action {
             FileAction::Open => self.open_viewer(vec![id], 0),
             FileAction::SaveAs => {
@@ -215,14 +213,14 @@ impl HearthApp {
 }
 
 /// Remembers where a transfer was, to tell its speed.
-pub(crate) fn note_progress(app: &mut HearthApp, id: &str) {
+pub(crate) fn note_progress(app: &mut HearthApp, id: &MessageId) {
     if let Some((done, _, at)) = app.transfers.get(id) {
         let keep = app
             .transfer_rates
             .get(id)
             .is_some_and(|(_, since)| at.duration_since(*since).as_secs_f32() < 2.0);
         if !keep {
-            app.transfer_rates.insert(id.to_string(), (*done, *at));
+            app.transfer_rates.insert(*id, (*done, *at));
         }
     }
 }

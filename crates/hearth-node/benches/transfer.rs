@@ -49,9 +49,9 @@ fn write_file(path: &std::path::Path, mib: u64) {
     file.flush().expect("flush");
 }
 
-async fn wait_done(events: &mut mpsc::Receiver<NodeEvent>, id: &str) {
+async fn wait_done(events: &mut mpsc::Receiver<NodeEvent>, id: hearth_node::MessageId) {
     while let Some(event) = events.recv().await {
-        if matches!(&event, NodeEvent::TransferDone { id: done, .. } if done == id) {
+        if matches!(&event, NodeEvent::TransferDone { id: done, .. } if *done == id) {
             return;
         }
     }
@@ -85,7 +85,7 @@ fn main() {
             .await
             .expect("send");
         let (t1, c1) = (Instant::now(), cpu_time());
-        wait_done(&mut bob_events, &sent.id).await;
+        wait_done(&mut bob_events, sent.id).await;
         let (t2, c2) = (Instant::now(), cpu_time());
         let bytes = (big_mib * MIB) as f64;
         let stage = t1 - t0;

@@ -29,9 +29,9 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, Connection, Delivery, FileState, InviteInfo, MessageView, NodeError,
-    NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView, Status, format_id, hex,
-    parse_id,
+    AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo, MessageId,
+    MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView,
+    Status, hex,
 };
 
 /// How to start a node.
@@ -282,7 +282,7 @@ impl NodeHandle {
     pub async fn send(
         &self,
         text: impl Into<String>,
-        reply_to: Option<String>,
+        reply_to: Option<MessageId>,
     ) -> Result<MessageView, NodeError> {
         let text = text.into();
         self.ask(|reply| {
@@ -296,12 +296,8 @@ impl NodeHandle {
     }
 
     /// Reacts to a message.
-    pub async fn react(
-        &self,
-        id: impl Into<String>,
-        emoji: impl Into<String>,
-    ) -> Result<(), NodeError> {
-        let (id, emoji) = (id.into(), emoji.into());
+    pub async fn react(&self, id: MessageId, emoji: impl Into<String>) -> Result<(), NodeError> {
+        let emoji = emoji.into();
         self.ask(|reply| {
             Command::Chat(ChatCommand::React {
                 id,
@@ -314,12 +310,8 @@ impl NodeHandle {
     }
 
     /// Takes a reaction back.
-    pub async fn unreact(
-        &self,
-        id: impl Into<String>,
-        emoji: impl Into<String>,
-    ) -> Result<(), NodeError> {
-        let (id, emoji) = (id.into(), emoji.into());
+    pub async fn unreact(&self, id: MessageId, emoji: impl Into<String>) -> Result<(), NodeError> {
+        let emoji = emoji.into();
         self.ask(|reply| {
             Command::Chat(ChatCommand::React {
                 id,
@@ -332,26 +324,20 @@ impl NodeHandle {
     }
 
     /// Edits one of my messages.
-    pub async fn edit(
-        &self,
-        id: impl Into<String>,
-        text: impl Into<String>,
-    ) -> Result<(), NodeError> {
-        let (id, text) = (id.into(), text.into());
+    pub async fn edit(&self, id: MessageId, text: impl Into<String>) -> Result<(), NodeError> {
+        let text = text.into();
         self.ask(|reply| Command::Chat(ChatCommand::Edit { id, text, reply }))
             .await
     }
 
     /// Deletes one of my messages, on both devices.
-    pub async fn delete(&self, id: impl Into<String>) -> Result<(), NodeError> {
-        let id = id.into();
+    pub async fn delete(&self, id: MessageId) -> Result<(), NodeError> {
         self.ask(|r| Command::Chat(ChatCommand::Delete(id, r)))
             .await
     }
 
     /// Marks the partner's messages read up to and including `up_to`.
-    pub async fn read(&self, up_to: impl Into<String>) -> Result<(), NodeError> {
-        let up_to = up_to.into();
+    pub async fn read(&self, up_to: MessageId) -> Result<(), NodeError> {
         self.ask(|r| Command::Chat(ChatCommand::Read(up_to, r)))
             .await
     }
@@ -360,7 +346,7 @@ impl NodeHandle {
     pub async fn history(
         &self,
         limit: usize,
-        before: Option<String>,
+        before: Option<MessageId>,
     ) -> Result<Vec<MessageView>, NodeError> {
         self.ask(|reply| {
             Command::Chat(ChatCommand::History {
@@ -399,10 +385,10 @@ impl NodeHandle {
     /// never exported.
     pub async fn save_file(
         &self,
-        id: impl Into<String>,
+        id: MessageId,
         path: impl Into<PathBuf>,
     ) -> Result<(), NodeError> {
-        let (id, path) = (id.into(), path.into());
+        let path = path.into();
         self.ask(|reply| Command::Files(FileCommand::SaveFile { id, path, reply }))
             .await
     }
@@ -410,19 +396,13 @@ impl NodeHandle {
     /// Reads an attachment into memory, to show it; nothing is written to disk. For
     /// the partner's view-once media this is the one time: the file is deleted on
     /// both devices right after.
-    pub async fn open_file(&self, id: impl Into<String>) -> Result<Vec<u8>, NodeError> {
-        let id = id.into();
+    pub async fn open_file(&self, id: MessageId) -> Result<Vec<u8>, NodeError> {
         self.ask(|r| Command::Files(FileCommand::OpenFile(id, r)))
             .await
     }
 
     /// Stops an arriving file (`true`) or lets it continue (`false`).
-    pub async fn pause_download(
-        &self,
-        id: impl Into<String>,
-        paused: bool,
-    ) -> Result<(), NodeError> {
-        let id = id.into();
+    pub async fn pause_download(&self, id: MessageId, paused: bool) -> Result<(), NodeError> {
         self.ask(|r| Command::Files(FileCommand::PauseDownload(id, paused, r)))
             .await
     }
@@ -432,7 +412,7 @@ impl NodeHandle {
     pub async fn memories(
         &self,
         limit: usize,
-        before: Option<String>,
+        before: Option<MessageId>,
     ) -> Result<Vec<MessageView>, NodeError> {
         self.ask(|reply| {
             Command::Files(FileCommand::Memories {

@@ -46,8 +46,8 @@ pub enum Delivery {
 /// A message as the UI shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct MessageView {
-    /// Its id, `<author hex>:<seq>`.
-    pub id: String,
+    /// Its id.
+    pub id: MessageId,
     /// Who wrote it.
     pub author: Author,
     /// The text now (after edits); `None` once deleted.
@@ -55,7 +55,7 @@ pub struct MessageView {
     /// The author's wall clock when written, ms since the Unix epoch.
     pub sent_at: i64,
     /// The message this one answers.
-    pub reply_to: Option<String>,
+    pub reply_to: Option<MessageId>,
     /// Whether it was edited.
     pub edited: bool,
     /// Whether it was deleted.
@@ -230,7 +230,7 @@ pub enum NodeEvent {
     /// One of my messages moved on.
     Delivery {
         /// The message id.
-        id: String,
+        id: MessageId,
         /// Its new state.
         state: Delivery,
     },
@@ -250,7 +250,7 @@ pub enum NodeEvent {
     /// partner.
     Transfer {
         /// The message id.
-        id: String,
+        id: MessageId,
         /// Bytes the receiving side holds now.
         done: u64,
         /// The file's size.
@@ -261,7 +261,7 @@ pub enum NodeEvent {
     /// An attachment has fully arrived and its hash checked.
     TransferDone {
         /// The message id.
-        id: String,
+        id: MessageId,
         /// BLAKE3 of the file, hex.
         blake3: String,
         /// Bytes this run of the download received (less than the size when it
@@ -274,7 +274,7 @@ pub enum NodeEvent {
     /// the reason says otherwise.
     TransferFailed {
         /// The message id.
-        id: String,
+        id: MessageId,
         /// Why.
         reason: String,
     },
@@ -387,7 +387,7 @@ pub enum NodeError {
     AlreadyPaired,
     /// A message id that does not name a message.
     #[error("no such message: {0}")]
-    NoSuchMessage(String),
+    NoSuchMessage(MessageId),
     /// Editing or deleting the partner's message.
     #[error("only the author can change a message")]
     NotYours,
@@ -432,25 +432,105 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Writes an op id as `<author hex>:<seq>`.
-pub fn format_id(id: OpId) -> String {
-    let hex: String = id.author.0.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{hex}:{}", id.seq)
+/// A message: the op that wrote it. Written as `<author hex>:<seq>` in JSON, in
+/// headless commands and in logs; everywhere else it is this type, so an id can only
+/// be one the engine made or one that was read and checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId(pub OpId);
+
+impl MessageId {
+    /// The op behind the message.
+    pub fn op(self) -> OpId {
+        self.0
+    }
 }
 
-/// Reads an op id written by [`format_id`].
-pub fn parse_id(text: &str) -> Option<OpId> {
-    let (hex, seq) = text.split_once(':')?;
-    if hex.len() != 64 {
-        return None;
+impl From<OpId> for MessageId {
+    fn from(id: OpId) -> MessageId {
+        MessageId(id)
     }
-    let mut author = [0u8; 32];
-    for (i, byte) in author.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+}
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for b in self.0.author.0 {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ":{}", self.0.seq)
     }
-    let seq = seq.parse().ok().filter(|&s| s > 0)?;
-    Some(OpId {
-        author: DeviceId(author),
-        seq,
-    })
+}
+
+/// Text that is not a message id: not `<64 hex digits>:<seq ≥ 1>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("not a message id: {0:?}")]
+pub struct BadMessageId(pub String);
+
+impl std::str::FromStr for MessageId {
+    type Err = BadMessageId;
+
+    fn from_str(text: &str) -> Result<MessageId, BadMessageId> {
+        let bad = || BadMessageId(text.chars().take(80).collect());
+        let (hex, seq) = text.split_once(':').ok_or_else(bad)?;
+        if hex.len() != 64 {
+            return Err(bad());
+        }
+        let mut author = [0u8; 32];
+        for (i, byte) in author.iter_mut().enumerate() {
+            let pair = hex.get(2 * i..2 * i + 2).ok_or_else(bad)?;
+            *byte = u8::from_str_radix(pair, 16).map_err(|_| bad())?;
+        }
+        let seq = seq.parse().ok().filter(|&s| s > 0).ok_or_else(bad)?;
+        Ok(MessageId(OpId {
+            author: DeviceId(author),
+            seq,
+        }))
+    }
+}
+
+impl Serialize for MessageId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MessageId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<MessageId, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_read_back_as_written_and_refuse_anything_else() {
+        let id = MessageId(OpId {
+            author: DeviceId([0xab; 32]),
+            seq: 42,
+        });
+        let text = id.to_string();
+        assert_eq!(text, format!("{}:42", "ab".repeat(32)));
+        assert_eq!(text.parse::<MessageId>(), Ok(id));
+        assert_eq!(
+            serde_json::to_value(id).ok(),
+            Some(serde_json::Value::String(text.clone()))
+        );
+        assert_eq!(
+            serde_json::from_value::<MessageId>(serde_json::Value::String(text)).ok(),
+            Some(id)
+        );
+        for bad in [
+            "",
+            "42",
+            &format!("{}:42", "ab".repeat(31)),
+            &format!("{}:0", "ab".repeat(32)),
+            &format!("{}:-1", "ab".repeat(32)),
+            &format!("{}:42", "zz".repeat(32)),
+            &format!("{}é:42", "ab".repeat(31)),
+        ] {
+            assert!(bad.parse::<MessageId>().is_err(), "{bad:?} was accepted");
+        }
+    }
 }

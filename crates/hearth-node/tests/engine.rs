@@ -166,25 +166,21 @@ async fn messages_edits_reactions_and_delivery_states() {
     )
     .await;
 
-    alice.handle.read(sent.id.clone()).await.unwrap();
+    alice.handle.read(sent.id).await.unwrap();
     bob.wait_event(
         "read",
         |e| matches!(e, NodeEvent::Delivery { id, state: Delivery::Read } if *id == sent.id),
     )
     .await;
 
-    let reply = alice
-        .handle
-        .send("Po! ❤️", Some(sent.id.clone()))
-        .await
-        .unwrap();
-    alice.handle.react(sent.id.clone(), "😂").await.unwrap();
+    let reply = alice.handle.send("Po! ❤️", Some(sent.id)).await.unwrap();
+    alice.handle.react(sent.id, "😂").await.unwrap();
     bob.handle
-        .edit(sent.id.clone(), "Mirëmëngjes, zemër!")
+        .edit(sent.id, "Mirëmëngjes, zemër!")
         .await
         .unwrap();
     assert!(
-        alice.handle.edit(sent.id.clone(), "forged").await.is_err(),
+        alice.handle.edit(sent.id, "forged").await.is_err(),
         "only the author edits"
     );
 
@@ -196,12 +192,12 @@ async fn messages_edits_reactions_and_delivery_states() {
             .await;
         assert_eq!(history[0].text.as_deref(), Some("Mirëmëngjes, zemër!"));
         assert_eq!(history[0].reactions[0].emoji, "😂");
-        assert_eq!(history[1].reply_to.as_deref(), Some(sent.id.as_str()));
+        assert_eq!(history[1].reply_to, Some(sent.id));
         assert_eq!(history[1].id, reply.id);
     }
     assert_eq!(bob.history().await[0].delivery, Some(Delivery::Read));
 
-    bob.handle.delete(sent.id.clone()).await.unwrap();
+    bob.handle.delete(sent.id).await.unwrap();
     alice
         .wait_history("deleted", |h| h[0].deleted && h[0].text.is_none())
         .await;
@@ -295,7 +291,7 @@ async fn both_write_while_apart_and_converge() {
 
     let alice_history = alice.wait_history("has all 11", |h| h.len() == 11).await;
     let bob_history = bob.wait_history("has all 11", |h| h.len() == 11).await;
-    let ids = |h: &[MessageView]| h.iter().map(|m| m.id.clone()).collect::<Vec<_>>();
+    let ids = |h: &[MessageView]| h.iter().map(|m| m.id).collect::<Vec<_>>();
     assert_eq!(
         ids(&alice_history),
         ids(&bob_history),

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
-use hearth_node::{Author, FileSource, FileState, MessageView, NodeEvent, SendOptions, hex};
+use hearth_node::{
+    Author, FileSource, FileState, MessageId, MessageView, NodeEvent, SendOptions, hex,
+};
 use rand::RngCore;
 
 const MIB: usize = 1024 * 1024;
@@ -34,11 +36,11 @@ fn photo(dir: &Path, name: &str) -> (PathBuf, Vec<u8>) {
     (path, bytes)
 }
 
-async fn arrived(device: &Device, id: &str) -> NodeEvent {
+async fn arrived(device: &Device, id: MessageId) -> NodeEvent {
     device
         .wait_event(
             "transfer_done",
-            |e| matches!(e, NodeEvent::TransferDone { id: done, .. } if done == id),
+            |e| matches!(e, NodeEvent::TransferDone { id: done, .. } if *done == id),
         )
         .await
 }
@@ -56,7 +58,7 @@ fn blob_files(dir: &Path) -> usize {
 }
 
 /// Waits until `device` shows the file of message `id` as gone for good.
-async fn wait_gone(device: &Device, id: &str, what: &str) {
+async fn wait_gone(device: &Device, id: MessageId, what: &str) {
     device
         .wait_history(what, |h| {
             h.iter().any(|m| {
@@ -69,7 +71,7 @@ async fn wait_gone(device: &Device, id: &str, what: &str) {
         .await;
 }
 
-fn view_of<'a>(history: &'a [MessageView], id: &str) -> &'a MessageView {
+fn view_of(history: &[MessageView], id: MessageId) -> &MessageView {
     history.iter().find(|m| m.id == id).unwrap()
 }
 
@@ -98,7 +100,7 @@ async fn a_damaged_chunk_is_refused_and_fetched_again() {
         received,
         rejected_chunks,
         ..
-    } = arrived(&bob, &sent.id).await
+    } = arrived(&bob, sent.id).await
     else {
         unreachable!()
     };
@@ -111,7 +113,7 @@ async fn a_damaged_chunk_is_refused_and_fetched_again() {
     );
 
     let saved = root.path().join("saved.mov");
-    bob.handle.save_file(&sent.id, &saved).await.unwrap();
+    bob.handle.save_file(sent.id, &saved).await.unwrap();
     assert_eq!(
         std::fs::read(&saved).unwrap(),
         bytes,
@@ -119,11 +121,7 @@ async fn a_damaged_chunk_is_refused_and_fetched_again() {
     );
     let history = bob.history().await;
     assert_eq!(
-        view_of(&history, &sent.id)
-            .attachment
-            .as_ref()
-            .unwrap()
-            .file,
+        view_of(&history, sent.id).attachment.as_ref().unwrap().file,
         FileState::Ready
     );
     // The sender saw the partner's progress too.
@@ -163,8 +161,8 @@ async fn a_photo_arrives_with_its_thumbnail_and_is_in_memories() {
     let thumb = image::load_from_memory(&jpeg).unwrap();
     assert_eq!((thumb.width(), thumb.height()), (320, 240));
 
-    arrived(&bob, &sent.id).await;
-    let opened = bob.handle.open_file(&sent.id).await.unwrap();
+    arrived(&bob, sent.id).await;
+    let opened = bob.handle.open_file(sent.id).await.unwrap();
     assert_eq!(opened, bytes);
     // Opening an ordinary photo changes nothing: it stays, on both sides.
     assert_eq!(blob_files(&bob.dir), 1);
@@ -193,7 +191,7 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
         sent.attachment.as_ref().unwrap().thumbnail.is_none(),
         "veiled: no thumbnail"
     );
-    arrived(&bob, &sent.id).await;
+    arrived(&bob, sent.id).await;
     assert_eq!(blob_files(&alice.dir), 1);
     assert_eq!(blob_files(&bob.dir), 1);
 
@@ -201,7 +199,7 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
     for device in [&alice, &bob] {
         let refused = device
             .handle
-            .save_file(&sent.id, root.path().join("copy.png"))
+            .save_file(sent.id, root.path().join("copy.png"))
             .await;
         assert!(
             refused.is_err(),
@@ -212,13 +210,13 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
     }
     assert!(!root.path().join("copy.png").exists());
 
-    assert_eq!(bob.handle.open_file(&sent.id).await.unwrap(), bytes);
+    assert_eq!(bob.handle.open_file(sent.id).await.unwrap(), bytes);
     // Gone here at once, and on Alice's device when the op reaches it.
     assert_eq!(blob_files(&bob.dir), 0);
-    wait_gone(&alice, &sent.id, "the photo gone").await;
+    wait_gone(&alice, sent.id, "the photo gone").await;
     assert_eq!(blob_files(&alice.dir), 0);
     assert!(
-        bob.handle.open_file(&sent.id).await.is_err(),
+        bob.handle.open_file(sent.id).await.is_err(),
         "it opens once"
     );
 
@@ -249,12 +247,12 @@ async fn expiring_media_goes_after_its_time() {
         .send_file(FileSource::Path(path), expiring)
         .await
         .unwrap();
-    arrived(&bob, &sent.id).await;
+    arrived(&bob, sent.id).await;
     // Opened twice within its time: it can be played again until it expires.
-    bob.handle.open_file(&sent.id).await.unwrap();
-    bob.handle.open_file(&sent.id).await.unwrap();
+    bob.handle.open_file(sent.id).await.unwrap();
+    bob.handle.open_file(sent.id).await.unwrap();
     for device in [&alice, &bob] {
-        wait_gone(device, &sent.id, "the file expired").await;
+        wait_gone(device, sent.id, "the file expired").await;
         // The view says so at once; the chunks go at the engine's next tick.
         let deadline = std::time::Instant::now() + WAIT;
         while blob_files(&device.dir) > 0 {
@@ -304,7 +302,7 @@ async fn chat_keeps_flowing_while_a_file_moves() {
         0,
         "the texts waited for the file"
     );
-    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
         unreachable!()
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
@@ -355,13 +353,13 @@ async fn a_big_files_message_reaches_the_partner_before_the_file_is_sealed() {
     );
     assert_eq!(shown.file, FileState::Preparing);
 
-    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
         unreachable!()
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
     assert_eq!(alice.count_events(sealed_here), 1);
     let saved = root.path().join("film-copy.mkv");
-    bob.handle.save_file(&sent.id, &saved).await.unwrap();
+    bob.handle.save_file(sent.id, &saved).await.unwrap();
     assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
 }
 
@@ -385,9 +383,7 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
     drop(alice);
     {
         let store = hearth_store::Store::open(&dir, None).unwrap();
-        let status = store
-            .blobs()
-            .status(hearth_node::parse_id(&sent.id).unwrap());
+        let status = store.blobs().status(sent.id.op());
         assert!(
             !status.unwrap().is_some_and(|s| s.complete),
             "stopped before the file was sealed"
@@ -395,7 +391,7 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
     }
 
     let _alice = Device::start(name, &dir, port).await;
-    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, &sent.id).await else {
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
         unreachable!()
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));

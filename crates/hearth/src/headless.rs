@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use hearth_node::{
-    FileSource, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
+    FileSource, MessageId, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -34,29 +34,29 @@ enum Request {
     },
     Send {
         text: String,
-        reply_to: Option<String>,
+        reply_to: Option<MessageId>,
     },
     React {
-        id: String,
+        id: MessageId,
         emoji: String,
     },
     Unreact {
-        id: String,
+        id: MessageId,
         emoji: String,
     },
     Edit {
-        id: String,
+        id: MessageId,
         text: String,
     },
     Delete {
-        id: String,
+        id: MessageId,
     },
     Read {
-        up_to: String,
+        up_to: MessageId,
     },
     History {
         limit: Option<usize>,
-        before: Option<String>,
+        before: Option<MessageId>,
     },
     Typing,
     SendFile {
@@ -67,21 +67,21 @@ enum Request {
         expires_in: Option<u64>,
     },
     SaveFile {
-        id: String,
+        id: MessageId,
         path: PathBuf,
     },
     OpenFile {
-        id: String,
+        id: MessageId,
     },
     PauseDownload {
-        id: String,
+        id: MessageId,
     },
     ResumeDownload {
-        id: String,
+        id: MessageId,
     },
     Memories {
         limit: Option<usize>,
-        before: Option<String>,
+        before: Option<MessageId>,
     },
     SetNetwork {
         internet: bool,
@@ -345,7 +345,7 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .await
             .map(|m| tagged("message", &m)),
         Request::SaveFile { id, path } => node.save_file(id, path).await.map(|()| ok("save_file")),
-        Request::OpenFile { id } => node.open_file(id.clone()).await.map(|bytes| {
+        Request::OpenFile { id } => node.open_file(id).await.map(|bytes| {
             json!({
                 "event": "file_opened", "id": id, "size": bytes.len(),
                 "blake3": hearth_node::hex(blake3::hash(&bytes).as_bytes()),

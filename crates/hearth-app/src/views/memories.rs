@@ -71,7 +71,7 @@ pub(super) fn memories(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                         });
                         if response.clicked() {
                             out.push(Action::OpenViewer {
-                                ids: list.iter().map(|m| m.id.clone()).collect(),
+                                ids: list.iter().map(|m| m.id).collect(),
                                 at: i,
                             });
                         }

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 
 use egui::{Align, Layout, RichText, Ui};
-use hearth_node::{FileSource, SendOptions};
+use hearth_node::{FileSource, MessageId, SendOptions};
 
 use crate::app::{HearthApp, Screen};
 use crate::files::FileAction;
@@ -62,19 +62,19 @@ pub(crate) enum Action {
     /// Page older messages in.
     LoadOlder,
     React {
-        id: String,
+        id: MessageId,
         emoji: String,
     },
-    Reply(String),
+    Reply(MessageId),
     /// Put a message of mine in the composer to edit.
     Edit {
-        id: String,
+        id: MessageId,
         text: String,
     },
-    Delete(String),
+    Delete(MessageId),
     /// Something done to a message's attachment.
     File {
-        id: String,
+        id: MessageId,
         action: FileAction,
     },
     /// Send these files, each as its own message.
@@ -84,7 +84,7 @@ pub(crate) enum Action {
     },
     /// Save a copy of an attachment at `path`.
     SaveFile {
-        id: String,
+        id: MessageId,
         path: PathBuf,
     },
     /// Take a picture from the clipboard to send.
@@ -97,7 +97,7 @@ pub(crate) enum Action {
     DropPasted,
     /// Show attachment `ids[at]`, able to step through `ids`.
     OpenViewer {
-        ids: Vec<String>,
+        ids: Vec<MessageId>,
         at: usize,
     },
     CloseViewer,

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use egui::RichText;
-use hearth_node::{FileSource, SendOptions};
+use hearth_node::{FileSource, MessageId, SendOptions};
 
 use super::Action;
 use crate::app::{HearthApp, Screen};
@@ -28,7 +28,7 @@ pub(crate) enum PickerMode {
     /// Choose files to send.
     Send,
     /// Choose where to save a copy of message `id`.
-    Save { id: String },
+    Save { id: MessageId },
 }
 
 /// Why the picker cannot do what was asked, said in the language shown when drawn.
@@ -302,7 +302,7 @@ pub(super) fn picker_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut 
                 out.push(Action::SendFiles { sources, options });
             }
             PickerMode::Save { id } => out.push(Action::SaveFile {
-                id: id.clone(),
+                id: *id,
                 path: picker.dir.join(picker.name.trim()),
             }),
         }

@@ -141,7 +141,7 @@ pub(super) fn timeline(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                             );
                         });
                     }
-                    if app.unread_from.as_deref() == Some(message.id.as_str()) {
+                    if app.unread_from == Some(message.id) {
                         row.vertical_centered(|ui| {
                             ui.label(
                                 RichText::new(app.tr.t("chat-new-messages"))
@@ -208,7 +208,7 @@ fn bubble(
         Layout::left_to_right(Align::Min)
     };
     let max_width = (ui.available_width() * 0.78).max(160.0);
-    let id = || message.id.clone();
+    let id = || message.id;
     ui.with_layout(layout, |ui| {
         let frame = egui::Frame::new()
             .fill(if mine { p.mine } else { p.theirs })

@@ -2,7 +2,7 @@
 //! with the arrow keys.
 
 use egui::{Align, Layout, RichText};
-use hearth_node::{AttachmentView, FileState, NodeError};
+use hearth_node::{AttachmentView, FileState, MessageId, NodeError};
 
 use super::Action;
 use crate::app::HearthApp;
@@ -12,7 +12,7 @@ use crate::theme::palette;
 /// An attachment open in the viewer, and the list it can step through.
 pub(crate) struct Viewer {
     /// Message ids to step through with next and previous (Memories), or just one.
-    pub(crate) ids: Vec<String>,
+    pub(crate) ids: Vec<MessageId>,
     pub(crate) at: usize,
     pub(crate) content: ViewerContent,
 }
@@ -30,7 +30,9 @@ pub(super) fn viewer_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut 
         return;
     };
     let tr = &app.tr;
-    let id = viewer.ids.get(viewer.at).cloned().unwrap_or_default();
+    let Some(id) = viewer.ids.get(viewer.at).copied() else {
+        return;
+    };
     let (count, at) = (viewer.ids.len(), viewer.at);
     let attachment = app.find_message(&id).and_then(|m| m.attachment.clone());
     let title = attachment
@@ -108,7 +110,7 @@ pub(super) fn viewer_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut 
                     && ui.button(tr.t("file-save-as")).clicked()
                 {
                     out.push(Action::File {
-                        id: id.clone(),
+                        id,
                         action: FileAction::SaveAs,
                     });
                 }

@@ -18,25 +18,25 @@ const MAX_GROUP: usize = 512;
 pub(crate) enum ChatCommand {
     Send {
         text: String,
-        reply_to: Option<String>,
+        reply_to: Option<MessageId>,
         reply: Reply<MessageView>,
     },
     React {
-        id: String,
+        id: MessageId,
         emoji: String,
         remove: bool,
         reply: Reply<()>,
     },
     Edit {
-        id: String,
+        id: MessageId,
         text: String,
         reply: Reply<()>,
     },
-    Delete(String, Reply<()>),
-    Read(String, Reply<()>),
+    Delete(MessageId, Reply<()>),
+    Read(MessageId, Reply<()>),
     History {
         limit: usize,
-        before: Option<String>,
+        before: Option<MessageId>,
         reply: Reply<Vec<MessageView>>,
     },
     Typing(Reply<()>),
@@ -45,7 +45,7 @@ pub(crate) enum ChatCommand {
 /// A text waiting to be written in a group.
 struct Outgoing {
     text: String,
-    reply_to: Option<String>,
+    reply_to: Option<MessageId>,
     reply: Reply<MessageView>,
 }
 
@@ -70,7 +70,7 @@ impl Engine {
                 remove,
                 reply,
             } => {
-                let result = match self.find(&id) {
+                let result = match self.find(id) {
                     Ok(message) => {
                         let target = message.op.id;
                         let body = if remove {
@@ -85,21 +85,21 @@ impl Engine {
                 let _ = reply.send(result);
             }
             ChatCommand::Edit { id, text, reply } => {
-                let result = match self.find_mine(&id) {
+                let result = match self.find_mine(id) {
                     Ok(target) => self.write(OpBody::Edit { target, text }).await.map(drop),
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(result);
             }
             ChatCommand::Delete(id, reply) => {
-                let result = match self.find_mine(&id) {
+                let result = match self.find_mine(id) {
                     Ok(target) => self.write(OpBody::Delete { target }).await.map(drop),
                     Err(e) => Err(e),
                 };
                 let _ = reply.send(result);
             }
             ChatCommand::Read(up_to, reply) => {
-                let result = self.mark_read(&up_to).await;
+                let result = self.mark_read(up_to).await;
                 let _ = reply.send(result);
             }
             ChatCommand::History {
@@ -167,7 +167,7 @@ impl Engine {
                 for (op, reply) in ops.iter().zip(replies) {
                     let view = match self.store.message(op.id) {
                         Ok(Some(message)) => Ok(self.view(&message)),
-                        Ok(None) => Err(NodeError::NoSuchMessage(format_id(op.id))),
+                        Ok(None) => Err(NodeError::NoSuchMessage(MessageId(op.id))),
                         Err(e) => Err(e.into()),
                     };
                     let _ = reply.send(view);
@@ -190,10 +190,10 @@ impl Engine {
 
     /// A text op, checked: a partner to send it to, a message it replies to, a
     /// body within the limits.
-    fn text_body(&self, text: String, reply_to: Option<String>) -> Result<OpBody, NodeError> {
+    fn text_body(&self, text: String, reply_to: Option<MessageId>) -> Result<OpBody, NodeError> {
         self.partner_device()?;
         let reply_to = match reply_to {
-            Some(id) => Some(self.find(&id)?.op.id),
+            Some(id) => Some(self.find(id)?.op.id),
             None => None,
         };
         let body = OpBody::Text { text, reply_to };
@@ -228,14 +228,13 @@ impl Engine {
         Ok(ops)
     }
 
-    pub(super) fn find(&self, id: &str) -> Result<Message, NodeError> {
-        let op_id = parse_id(id).ok_or_else(|| NodeError::NoSuchMessage(id.into()))?;
+    pub(super) fn find(&self, id: MessageId) -> Result<Message, NodeError> {
         self.store
-            .message(op_id)?
-            .ok_or_else(|| NodeError::NoSuchMessage(id.into()))
+            .message(id.op())?
+            .ok_or(NodeError::NoSuchMessage(id))
     }
 
-    fn find_mine(&self, id: &str) -> Result<OpId, NodeError> {
+    fn find_mine(&self, id: MessageId) -> Result<OpId, NodeError> {
         let message = self.find(id)?;
         if message.op.id.author != self.me {
             return Err(NodeError::NotYours);
@@ -243,7 +242,7 @@ impl Engine {
         Ok(message.op.id)
     }
 
-    async fn mark_read(&mut self, up_to: &str) -> Result<(), NodeError> {
+    async fn mark_read(&mut self, up_to: MessageId) -> Result<(), NodeError> {
         let partner = self.partner_device()?;
         let message = self.find(up_to)?;
         if message.op.id.author != partner {
@@ -261,9 +260,13 @@ impl Engine {
         .map(drop)
     }
 
-    fn history(&self, limit: usize, before: Option<String>) -> Result<Vec<MessageView>, NodeError> {
+    fn history(
+        &self,
+        limit: usize,
+        before: Option<MessageId>,
+    ) -> Result<Vec<MessageView>, NodeError> {
         let before = match before {
-            Some(id) => Some(self.find(&id)?.op.pos()),
+            Some(id) => Some(self.find(id)?.op.pos()),
             None => None,
         };
         let page = self.store.page_before(before, limit.min(1000))?;

@@ -34,11 +34,11 @@ impl Engine {
 
     pub(super) fn view(&self, message: &Message) -> MessageView {
         let reply_to = match &message.op.body {
-            OpBody::Text { reply_to, .. } => reply_to.map(format_id),
+            OpBody::Text { reply_to, .. } => reply_to.map(MessageId),
             _ => None,
         };
         MessageView {
-            id: format_id(message.op.id),
+            id: MessageId(message.op.id),
             author: self.author(message.op.id.author),
             text: message.text().map(str::to_string),
             sent_at: message.op.wall_ms,
@@ -117,7 +117,7 @@ impl Engine {
                 continue;
             }
             self.emit(NodeEvent::Delivery {
-                id: format_id(op.id),
+                id: MessageId(op.id),
                 state,
             })
             .await;

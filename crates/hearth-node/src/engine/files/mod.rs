@@ -44,15 +44,15 @@ pub(crate) enum FileCommand {
         reply: Reply<MessageView>,
     },
     SaveFile {
-        id: String,
+        id: MessageId,
         path: PathBuf,
         reply: Reply<()>,
     },
-    OpenFile(String, Reply<Vec<u8>>),
-    PauseDownload(String, bool, Reply<()>),
+    OpenFile(MessageId, Reply<Vec<u8>>),
+    PauseDownload(MessageId, bool, Reply<()>),
     Memories {
         limit: usize,
-        before: Option<String>,
+        before: Option<MessageId>,
         reply: Reply<Vec<MessageView>>,
     },
 }
@@ -426,7 +426,7 @@ impl Engine {
                 options,
                 reply,
             } => self.send_file(source, options, reply),
-            FileCommand::SaveFile { id, path, reply } => match self.file_to_read(&id) {
+            FileCommand::SaveFile { id, path, reply } => match self.file_to_read(id) {
                 Ok((_, attachment)) if attachment.is_ephemeral() => {
                     let _ = reply.send(Err(NodeError::Invalid(
                         "view-once and expiring media cannot be saved".into(),
@@ -446,7 +446,7 @@ impl Engine {
                     let _ = reply.send(Err(e));
                 }
             },
-            FileCommand::OpenFile(id, reply) => match self.file_to_read(&id) {
+            FileCommand::OpenFile(id, reply) => match self.file_to_read(id) {
                 Ok((message, attachment)) => {
                     if attachment.size > MAX_OPEN_BYTES {
                         let _ = reply.send(Err(NodeError::Invalid(
@@ -478,7 +478,7 @@ impl Engine {
                 }
             },
             FileCommand::PauseDownload(id, paused, reply) => {
-                let result = self.pause(&id, paused).await;
+                let result = self.pause(id, paused).await;
                 let _ = reply.send(result);
             }
             FileCommand::Memories {
@@ -488,7 +488,7 @@ impl Engine {
             } => {
                 let result = (|| {
                     let before = match before {
-                        Some(id) => Some(self.find(&id)?.op.pos()),
+                        Some(id) => Some(self.find(id)?.op.pos()),
                         None => None,
                     };
                     let page = self.store.gallery_before(before, limit.min(1000))?;
@@ -508,7 +508,7 @@ impl Engine {
                 incoming,
             } => {
                 self.emit(NodeEvent::Transfer {
-                    id: format_id(id),
+                    id: MessageId(id),
                     done,
                     total,
                     incoming,
@@ -595,7 +595,7 @@ impl Engine {
         let message = self
             .store
             .message(op.id)?
-            .ok_or(NodeError::NoSuchMessage(format_id(op.id)))?;
+            .ok_or(NodeError::NoSuchMessage(MessageId(op.id)))?;
         Ok(self.view(&message))
     }
 
@@ -665,7 +665,7 @@ impl Engine {
             Err(e) => {
                 tracing::warn!(error = %e, "a file could not be sent");
                 self.emit(NodeEvent::TransferFailed {
-                    id: format_id(id),
+                    id: MessageId(id),
                     reason: e.to_string(),
                 })
                 .await;
@@ -713,7 +713,7 @@ impl Engine {
                     }
                 }
                 _ => {
-                    tracing::info!(file = %format_id(id), "sealing a file again after a restart");
+                    tracing::info!(file = %MessageId(id), "sealing a file again after a restart");
                     self.files.staging.insert(id, path.clone());
                     self.start_staging(id, path);
                 }
@@ -748,7 +748,7 @@ impl Engine {
             let message = self
                 .store
                 .message(op.id)?
-                .ok_or(NodeError::NoSuchMessage(format_id(op.id)))?;
+                .ok_or(NodeError::NoSuchMessage(MessageId(op.id)))?;
             Ok(self.view(&message))
         }
         .await;
@@ -777,7 +777,7 @@ impl Engine {
     }
 
     /// The message of `id` and its attachment, if the file is here to read.
-    fn file_to_read(&self, id: &str) -> Result<(Message, Attachment), NodeError> {
+    fn file_to_read(&self, id: MessageId) -> Result<(Message, Attachment), NodeError> {
         let message = self.find(id)?;
         let Some(attachment) = message.attachment().cloned() else {
             return Err(NodeError::Invalid(if message.state.is_deleted() {
@@ -802,7 +802,7 @@ impl Engine {
         }
     }
 
-    async fn pause(&mut self, id: &str, paused: bool) -> Result<(), NodeError> {
+    async fn pause(&mut self, id: MessageId, paused: bool) -> Result<(), NodeError> {
         let message = self.find(id)?;
         let id = message.op.id;
         let Some(want) = self.files.wanted.get_mut(&id) else {
@@ -880,7 +880,7 @@ impl Engine {
         if paused {
             let _ = self.files.blobs.set_paused(id, true);
             self.emit(NodeEvent::TransferFailed {
-                id: format_id(id),
+                id: MessageId(id),
                 reason: format!(
                     "not enough free disk space for {} ({} needed, {} free); free some and press download",
                     attachment.name,
@@ -989,7 +989,7 @@ impl Engine {
             Ok(done) => {
                 self.files.wanted.remove(&id);
                 self.emit(NodeEvent::TransferDone {
-                    id: format_id(id),
+                    id: MessageId(id),
                     blake3: hex(&done.hash),
                     received: done.received,
                     rejected_chunks: done.rejected,
@@ -1005,14 +1005,14 @@ impl Engine {
                     // Deleted or paused meanwhile.
                     return;
                 };
-                tracing::info!(file = %format_id(id), error = %e, "download stopped; will try again");
+                tracing::info!(file = %MessageId(id), error = %e, "download stopped; will try again");
                 want.retry_at = Instant::now()
                     + match e {
                         DownloadError::Unavailable(_) => RETRY_UNAVAILABLE,
                         DownloadError::Failed(_) => RETRY_FAILED,
                     };
                 self.emit(NodeEvent::TransferFailed {
-                    id: format_id(id),
+                    id: MessageId(id),
                     reason: e.to_string(),
                 })
                 .await;

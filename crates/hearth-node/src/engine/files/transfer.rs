@@ -192,7 +192,7 @@ async fn run_download(
         .await
         .map_err(failed)?
         .map_err(failed)?;
-    tracing::info!(file = %crate::format_id(id), size, received, rejected, "file arrived");
+    tracing::info!(file = %crate::MessageId(id), size, received, rejected, "file arrived");
     Ok(Downloaded {
         hash,
         received,
@@ -231,7 +231,7 @@ fn write_chunks(
                     since_checkpoint += data.len() as u64;
                 } else {
                     rejected += 1;
-                    tracing::warn!(file = %crate::format_id(id), index, "a chunk failed its hash check; asking again");
+                    tracing::warn!(file = %crate::MessageId(id), index, "a chunk failed its hash check; asking again");
                 }
                 if since_checkpoint >= CHECKPOINT_BYTES
                     || last_checkpoint.elapsed() >= CHECKPOINT_EVERY
