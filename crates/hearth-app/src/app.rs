@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth_node::{
-    Author, Delivery, InviteInfo, MessageId, MessageView, Node, NodeConfig, NodeError, NodeEvent,
-    NodeHandle, PairedInfo, Profile, ProfileState, Status,
+    Author, Delivery, InviteInfo, MessageId, MessageView, NetworkOptions, Node, NodeConfig,
+    NodeError, NodeEvent, NodeHandle, PairedInfo, Profile, ProfileState, Status,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -31,18 +31,8 @@ use crate::views::welcome::SetupForm;
 pub struct AppOptions {
     /// The profile directory.
     pub profile_dir: PathBuf,
-    /// Addresses to listen on; empty for the default.
-    pub listen: Vec<String>,
-    /// Whether to use mDNS.
-    pub mdns: bool,
-    /// Whether to look for the partner across the internet (relays, DHT, UPnP).
-    pub internet: bool,
-    /// Relays to use, besides those remembered.
-    pub relays: Vec<String>,
-    /// Extra DHT servers.
-    pub dht: Vec<String>,
-    /// Whether to ask the router for a port mapping.
-    pub upnp: bool,
+    /// Where the engine listens and how it finds the partner.
+    pub network: NetworkOptions,
     /// Whether to show desktop notifications at all (tests turn them off).
     pub notifications: bool,
     /// Addresses to connect to once the engine runs (e.g. a partner's device on a
@@ -321,12 +311,7 @@ impl HearthApp {
     fn node_config(&self, passphrase: Option<String>) -> NodeConfig {
         let mut config = NodeConfig::new(&self.options.profile_dir);
         config.passphrase = passphrase;
-        config.listen = self.options.listen.clone();
-        config.mdns = self.options.mdns;
-        config.internet = self.options.internet;
-        config.relays = self.options.relays.clone();
-        config.dht = self.options.dht.clone();
-        config.upnp = self.options.upnp;
+        config.network = self.options.network.clone();
         let ctx = self.ctx.clone();
         config.on_event = Some(Arc::new(move || ctx.request_repaint()));
         config

@@ -12,6 +12,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use hearth_app::i18n::{Lang, keys};
 use hearth_app::{AppOptions, HearthApp};
+use hearth_node::NetworkOptions;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -24,12 +25,12 @@ fn free_port() -> u16 {
 fn options(dir: &Path, port: u16, dial: Vec<String>) -> AppOptions {
     AppOptions {
         profile_dir: dir.to_path_buf(),
-        listen: vec![format!("/ip4/127.0.0.1/tcp/{port}")],
-        mdns: false,
-        internet: false,
-        relays: Vec::new(),
-        dht: Vec::new(),
-        upnp: false,
+        network: NetworkOptions {
+            listen: vec![format!("/ip4/127.0.0.1/tcp/{port}")],
+            mdns: false,
+            internet: false,
+            ..NetworkOptions::default()
+        },
         notifications: false,
         dial,
         launched: Instant::now(),
@@ -402,8 +403,8 @@ fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u1
     runtime.block_on(async {
         let start = |dir: &Path, port: u16| {
             let mut config = NodeConfig::new(dir);
-            config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
-            config.mdns = false;
+            config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
+            config.network.mdns = false;
             Node::start(config)
         };
         let (alice, mut alice_events) = start(alice_dir, alice_port).await.unwrap();

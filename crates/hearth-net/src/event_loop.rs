@@ -160,8 +160,9 @@ impl EventLoop {
     ) -> Result<(EventLoop, libp2p_stream::Control), NetError> {
         let start = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let keypair = keypair(&config.identity_secret)?;
-        let mdns = config.mdns.then_some(config.mdns_query_interval);
-        let upnp = config.upnp;
+        let network = config.network;
+        let mdns = network.mdns.then_some(config.mdns_query_interval);
+        let upnp = network.upnp_in_use();
         let behaviour = |key: &Keypair, relay: Option<relay::client::Behaviour>| {
             let relay = relay.ok_or("a device's swarm has a relay client")?;
             Behaviour::new(key, relay, mdns, upnp)
@@ -175,13 +176,13 @@ impl EventLoop {
                 .with_dial_concurrency_factor(DIAL_CONCURRENCY)
         })?;
 
-        let listen = if config.listen.is_empty() {
+        let listen = if network.listen.is_empty() {
             vec![
                 "/ip4/0.0.0.0/tcp/0".to_string(),
                 "/ip4/0.0.0.0/udp/0/quic-v1".to_string(),
             ]
         } else {
-            config.listen
+            network.listen.clone()
         };
         stack::listen_all(&mut swarm, &listen)?;
 
@@ -212,8 +213,8 @@ impl EventLoop {
             published: None,
             superseded: HashMap::new(),
         };
-        event_loop.add_dht(&config.dht);
-        event_loop.add_relays(&config.relays);
+        event_loop.add_dht(network.dht_in_use());
+        event_loop.add_relays(network.relays_in_use());
         Ok((event_loop, control))
     }
 
@@ -813,7 +814,7 @@ fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Net, device_id_of, generate_identity};
+    use crate::{Net, NetworkOptions, device_id_of, generate_identity};
 
     const LISTENERS: usize = 100;
     const ANSWER: Duration = Duration::from_secs(20);
@@ -824,12 +825,13 @@ mod tests {
     async fn a_full_outbox_pauses_the_swarm_but_not_commands() {
         let config = NetConfig {
             identity_secret: generate_identity(),
-            listen: vec!["/ip4/127.0.0.1/tcp/0".to_string(); LISTENERS],
-            mdns: false,
+            network: NetworkOptions {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".to_string(); LISTENERS],
+                mdns: false,
+                internet: false,
+                ..NetworkOptions::default()
+            },
             mdns_query_interval: Duration::from_secs(1),
-            relays: Vec::new(),
-            dht: Vec::new(),
-            upnp: false,
         };
         let local = device_id_of(&config.identity_secret).unwrap();
         let (commands, command_rx) = mpsc::channel(8);

@@ -66,46 +66,79 @@ impl Protocol {
     }
 }
 
-/// How to start the node. Its `Debug` leaves the secret key out.
-#[derive(Clone)]
-pub struct NetConfig {
-    /// The device's Ed25519 secret key (32 bytes), kept in the store.
-    pub identity_secret: [u8; 32],
+/// How a device reaches its partner: the network options a user chooses, declared
+/// here once and carried unchanged through the binary's flags, the app, the node
+/// and this crate. The node hands [`spawn`] the options in effect (remembered
+/// relays added; with `internet` off, none of relays, DHT or UPnP is used here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetworkOptions {
     /// Multiaddrs to listen on; empty means every interface, a random port, TCP and QUIC.
     pub listen: Vec<String>,
     /// Whether to announce and discover devices on the LAN with mDNS.
     pub mdns: bool,
-    /// How often mDNS asks who is around.
-    pub mdns_query_interval: Duration,
+    /// Whether to reach beyond the LAN: relays, the DHT, AutoNAT and UPnP. Off: the
+    /// local network only, whatever `relays`, `dht` and `upnp` say.
+    pub internet: bool,
     /// Relays to keep a reservation on, each a full address ending in `/p2p/<id>`:
     /// the partner can reach this device through them when no direct path exists.
     pub relays: Vec<String>,
     /// Kademlia servers to publish and look up rendezvous records on, each ending
-    /// in `/p2p/<id>`. Empty: no DHT.
+    /// in `/p2p/<id>` (every relay is one already).
     pub dht: Vec<String>,
-    /// Whether to ask the home router for a port mapping with UPnP.
+    /// Whether to ask the home router for a port mapping with UPnP. Its discovery
+    /// multicasts on the LAN.
     pub upnp: bool,
+}
+
+impl Default for NetworkOptions {
+    /// Every interface on random ports, mDNS, the internet and UPnP on, no relays or
+    /// DHT servers beyond those the profile remembers.
+    fn default() -> NetworkOptions {
+        NetworkOptions {
+            listen: Vec::new(),
+            mdns: true,
+            internet: true,
+            relays: Vec::new(),
+            dht: Vec::new(),
+            upnp: true,
+        }
+    }
+}
+
+impl NetworkOptions {
+    /// Relays in use: none when `internet` is off.
+    pub fn relays_in_use(&self) -> &[String] {
+        if self.internet { &self.relays } else { &[] }
+    }
+
+    /// DHT servers in use: none when `internet` is off.
+    pub fn dht_in_use(&self) -> &[String] {
+        if self.internet { &self.dht } else { &[] }
+    }
+
+    /// Whether UPnP is in use: never when `internet` is off.
+    pub fn upnp_in_use(&self) -> bool {
+        self.internet && self.upnp
+    }
+}
+
+/// How to start a device's network. Its `Debug` leaves the secret key out.
+#[derive(Clone)]
+pub struct NetConfig {
+    /// The device's Ed25519 secret key (32 bytes), kept in the store.
+    pub identity_secret: [u8; 32],
+    /// Where to listen and how to find the partner.
+    pub network: NetworkOptions,
+    /// How often mDNS asks who is around.
+    pub mdns_query_interval: Duration,
 }
 
 impl std::fmt::Debug for NetConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Everything but `identity_secret`, which never goes into a log.
-        let NetConfig {
-            identity_secret: _,
-            listen,
-            mdns,
-            mdns_query_interval,
-            relays,
-            dht,
-            upnp,
-        } = self;
         f.debug_struct("NetConfig")
-            .field("listen", listen)
-            .field("mdns", mdns)
-            .field("mdns_query_interval", mdns_query_interval)
-            .field("relays", relays)
-            .field("dht", dht)
-            .field("upnp", upnp)
+            .field("network", &self.network)
+            .field("mdns_query_interval", &self.mdns_query_interval)
             .finish_non_exhaustive()
     }
 }
@@ -524,16 +557,34 @@ mod tests {
         assert!(!text.contains("identity_secret"), "{text}");
     }
 
+    /// "The local network only" holds in this crate whatever the lists say.
+    #[test]
+    fn with_internet_off_no_relay_dht_or_upnp_is_used() {
+        let mut options = NetworkOptions {
+            relays: vec!["/ip4/192.0.2.1/tcp/4001/p2p/relay".into()],
+            dht: vec!["/ip4/192.0.2.2/tcp/4001/p2p/dht".into()],
+            ..NetworkOptions::default()
+        };
+        assert_eq!(options.relays_in_use().len(), 1);
+        assert_eq!(options.dht_in_use().len(), 1);
+        assert!(options.upnp_in_use());
+        options.internet = false;
+        assert!(options.relays_in_use().is_empty());
+        assert!(options.dht_in_use().is_empty());
+        assert!(!options.upnp_in_use());
+    }
+
     #[test]
     fn net_config_debug_leaves_the_secret_out() {
         let config = NetConfig {
             identity_secret: SECRET,
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: true,
+            network: NetworkOptions {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+                relays: vec!["/ip4/192.0.2.1/tcp/4001/p2p/relay".into()],
+                upnp: false,
+                ..NetworkOptions::default()
+            },
             mdns_query_interval: Duration::from_secs(1),
-            relays: vec!["/ip4/192.0.2.1/tcp/4001/p2p/relay".into()],
-            dht: Vec::new(),
-            upnp: false,
         };
         for text in [format!("{config:?}"), format!("{config:#?}")] {
             assert_no_secret(&text);

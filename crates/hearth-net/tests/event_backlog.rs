@@ -8,7 +8,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use hearth_net::{Net, NetConfig, NetEvent, Policy};
+use hearth_net::{Net, NetConfig, NetEvent, NetworkOptions, Policy};
 use tokio::sync::mpsc;
 use tokio::time::timeout;
 
@@ -22,12 +22,13 @@ const ANSWER: Duration = Duration::from_secs(20);
 fn config(listeners: usize) -> NetConfig {
     NetConfig {
         identity_secret: hearth_net::generate_identity(),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".to_string(); listeners],
-        mdns: false,
+        network: NetworkOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".to_string(); listeners],
+            mdns: false,
+            internet: false,
+            ..NetworkOptions::default()
+        },
         mdns_query_interval: Duration::from_secs(1),
-        relays: Vec::new(),
-        dht: Vec::new(),
-        upnp: false,
     }
 }
 

@@ -22,6 +22,7 @@ use tracing::Instrument;
 
 use engine::{ChatCommand, FileCommand, NetworkCommand, PairingCommand, ProfileCommand};
 pub use engine::{human_size, mime_for};
+pub use hearth_net::NetworkOptions;
 
 /// The relay a couple can host (`hearth relay`); see [`hearth_net::relay`].
 pub mod relay {
@@ -41,21 +42,10 @@ pub struct NodeConfig {
     pub profile_dir: PathBuf,
     /// The passphrase: to open a protected profile, or to protect a new one.
     pub passphrase: Option<String>,
-    /// Addresses to listen on; empty for every interface on random ports.
-    pub listen: Vec<String>,
-    /// Whether to use mDNS on the LAN.
-    pub mdns: bool,
-    /// Whether to reach the partner across the internet: relays, the DHT, AutoNAT
-    /// and UPnP. Off: the local network only (relays stay remembered, unused).
-    pub internet: bool,
-    /// Relays to use besides those remembered (from the command line, or an invite
-    /// this device paired through); each a full address ending in `/p2p/<id>`.
-    pub relays: Vec<String>,
-    /// Extra Kademlia servers for rendezvous records (every relay is one already).
-    pub dht: Vec<String>,
-    /// Whether to ask the home router for a port mapping (UPnP) while on the
-    /// internet. Its discovery multicasts on the LAN.
-    pub upnp: bool,
+    /// Where to listen and how to find the partner. Relays here are used besides
+    /// those the profile remembers; with `internet` off, relays stay remembered but
+    /// unused, whatever the profile's own setting.
+    pub network: NetworkOptions,
     /// How long an invite stays valid.
     pub invite_ttl: Duration,
     /// How long a nearby code stays valid.
@@ -85,12 +75,7 @@ impl NodeConfig {
         NodeConfig {
             profile_dir: profile_dir.into(),
             passphrase: None,
-            listen: Vec::new(),
-            mdns: true,
-            internet: true,
-            relays: Vec::new(),
-            dht: Vec::new(),
-            upnp: true,
+            network: NetworkOptions::default(),
             invite_ttl: Duration::from_secs(24 * 3600),
             nearby_code_ttl: Duration::from_secs(10 * 60),
             on_event: None,
@@ -127,10 +112,7 @@ impl std::fmt::Debug for NodeConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NodeConfig")
             .field("profile_dir", &self.profile_dir)
-            .field("listen", &self.listen)
-            .field("mdns", &self.mdns)
-            .field("internet", &self.internet)
-            .field("relays", &self.relays)
+            .field("network", &self.network)
             .finish_non_exhaustive()
     }
 }

@@ -327,12 +327,13 @@ async fn a_stranger_gets_nothing() {
     // Carol's raw node speaking Hearth's protocols directly.
     let (net, _events) = hearth_net::spawn(hearth_net::NetConfig {
         identity_secret: hearth_net::generate_identity(),
-        listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-        mdns: false,
+        network: hearth_net::NetworkOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            internet: false,
+            ..Default::default()
+        },
         mdns_query_interval: Duration::from_secs(1),
-        relays: Vec::new(),
-        dht: Vec::new(),
-        upnp: false,
     })
     .unwrap();
     let alice_status = alice.handle.status().await.unwrap();
@@ -387,12 +388,13 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
     for (i, attack) in attacks.iter().enumerate() {
         let (net, mut events) = hearth_net::spawn(hearth_net::NetConfig {
             identity_secret: identity,
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: false,
+            network: hearth_net::NetworkOptions {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+                mdns: false,
+                internet: false,
+                ..Default::default()
+            },
             mdns_query_interval: Duration::from_secs(1),
-            relays: Vec::new(),
-            dht: Vec::new(),
-            upnp: false,
         })
         .unwrap();
         net.set_policy(hearth_net::Policy {
@@ -463,8 +465,8 @@ async fn a_restarted_device_listens_where_it_did() {
     let dir = root.path().join("alice");
     let start = || async {
         let mut config = NodeConfig::new(&dir);
-        config.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
-        config.mdns = false;
+        config.network.listen = vec!["/ip4/127.0.0.1/tcp/0".into()];
+        config.network.mdns = false;
         let (handle, _events) = Node::start(config).await.unwrap();
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {

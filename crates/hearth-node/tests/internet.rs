@@ -44,7 +44,7 @@ async fn both_move_while_apart_and_find_each_other_through_the_dht() {
     let root = tempfile::tempdir().unwrap();
     let (server, stop_server) = relay().await;
     // DHT only, no relay reservation: no circuit address survives the move either.
-    let dht = |config: &mut hearth_node::NodeConfig| config.dht = vec![server.clone()];
+    let dht = |config: &mut hearth_node::NodeConfig| config.network.dht = vec![server.clone()];
     let alice = Device::start_with("alice", &root.path().join("alice"), free_port(), dht).await;
     let bob = Device::start_with("bob", &root.path().join("bob"), free_port(), dht).await;
     alice.init("Alice", "en").await;
@@ -93,7 +93,8 @@ async fn an_invite_carries_a_circuit_on_the_relay_and_the_partner_adopts_the_rel
     init_logs();
     let root = tempfile::tempdir().unwrap();
     let (relay, stop_relay) = relay().await;
-    let with_relay = |config: &mut hearth_node::NodeConfig| config.relays = vec![relay.clone()];
+    let with_relay =
+        |config: &mut hearth_node::NodeConfig| config.network.relays = vec![relay.clone()];
     let alice =
         Device::start_with("alice", &root.path().join("alice"), free_port(), with_relay).await;
     let bob = Device::start("bob", &root.path().join("bob"), free_port()).await;

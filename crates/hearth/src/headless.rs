@@ -188,7 +188,7 @@ pub(crate) async fn run(profile: PathBuf, network: crate::NetworkArgs) -> anyhow
     config.passphrase = std::env::var("HEARTH_PASSPHRASE")
         .ok()
         .filter(|p| !p.is_empty());
-    network.apply(&mut config);
+    config.network = network.into();
     // Fault injection for the end-to-end tests of file transfer; a no-op in builds
     // without hearth-node's `test-util` feature (only test builds turn it on).
     config.faults_from_env();

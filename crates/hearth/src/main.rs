@@ -54,15 +54,16 @@ pub(crate) struct NetworkArgs {
     no_upnp: bool,
 }
 
-impl NetworkArgs {
-    /// Applies these options to an engine configuration.
-    pub(crate) fn apply(self, config: &mut hearth_node::NodeConfig) {
-        config.listen = self.listen;
-        config.mdns = !self.no_mdns;
-        config.relays = self.relay;
-        config.dht = self.dht;
-        config.internet = !self.no_internet;
-        config.upnp = !self.no_upnp;
+impl From<NetworkArgs> for hearth_node::NetworkOptions {
+    fn from(args: NetworkArgs) -> hearth_node::NetworkOptions {
+        hearth_node::NetworkOptions {
+            listen: args.listen,
+            mdns: !args.no_mdns,
+            internet: !args.no_internet,
+            relays: args.relay,
+            dht: args.dht,
+            upnp: !args.no_upnp,
+        }
     }
 }
 
@@ -121,12 +122,7 @@ fn main() -> anyhow::Result<()> {
             };
             hearth_app::run(hearth_app::AppOptions {
                 profile_dir: profile,
-                listen: cli.network.listen,
-                mdns: !cli.network.no_mdns,
-                internet: !cli.network.no_internet,
-                relays: cli.network.relay,
-                dht: cli.network.dht,
-                upnp: !cli.network.no_upnp,
+                network: cli.network.into(),
                 notifications: true,
                 dial: cli.dial,
                 launched,

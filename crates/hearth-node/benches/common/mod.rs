@@ -17,11 +17,11 @@ pub fn free_port() -> u16 {
 pub async fn start(dir: &std::path::Path, port: u16) -> (NodeHandle, mpsc::Receiver<NodeEvent>) {
     let mut config = NodeConfig::new(dir);
     // HEARTH_BENCH_TRANSPORT=quic measures QUIC instead of TCP + Noise + yamux.
-    config.listen = match std::env::var("HEARTH_BENCH_TRANSPORT").as_deref() {
+    config.network.listen = match std::env::var("HEARTH_BENCH_TRANSPORT").as_deref() {
         Ok("quic") => vec![format!("/ip4/127.0.0.1/udp/{port}/quic-v1")],
         _ => vec![format!("/ip4/127.0.0.1/tcp/{port}")],
     };
-    config.mdns = false;
+    config.network.mdns = false;
     Node::start(config).await.expect("engine starts")
 }
 

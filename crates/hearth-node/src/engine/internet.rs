@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use hearth_core::DeviceId;
 use hearth_crypto::{Rendezvous, StaticKeypair};
-use hearth_net::Route;
+use hearth_net::{NetworkOptions, Route};
 use hearth_store::Store;
 
 use super::presence::{MAX_REMEMBERED_ADDRS, start_net};
@@ -69,7 +69,7 @@ impl Internet {
         partner: Option<&Partner>,
     ) -> Result<Internet, NodeError> {
         let mut relays: Vec<String> = store.setting(SETTING_RELAYS)?.unwrap_or_default();
-        for relay in &config.relays {
+        for relay in &config.network.relays {
             if !relays.contains(relay) {
                 relays.push(relay.clone());
             }
@@ -80,11 +80,11 @@ impl Internet {
         store.set_setting(SETTING_RELAYS, &relays)?;
         let wanted: bool = store.setting(SETTING_INTERNET)?.unwrap_or(true);
         Ok(Internet {
-            on: config.internet && wanted,
-            forced_off: !config.internet,
-            upnp: config.upnp,
+            on: config.network.internet && wanted,
+            forced_off: !config.network.internet,
+            upnp: config.network.upnp,
             relays,
-            dht: config.dht.clone(),
+            dht: config.network.dht.clone(),
             connection: Connection::Offline,
             routes: HashMap::new(),
             rendezvous: partner.map(|p| Rendezvous::new(static_key, &p.static_key)),
@@ -103,17 +103,18 @@ impl Internet {
         }
     }
 
-    pub(super) fn dht_in_use(&self) -> Vec<String> {
-        if self.on {
-            self.dht.clone()
-        } else {
-            Vec::new()
+    /// The options the network runs with: the user's, with the relays remembered
+    /// and internet discovery as set now. UPnP only while there is somewhere on the
+    /// internet to be found through.
+    pub(super) fn in_effect(&self, user: &NetworkOptions, listen: Vec<String>) -> NetworkOptions {
+        NetworkOptions {
+            listen,
+            mdns: user.mdns,
+            internet: self.on,
+            relays: self.relays.clone(),
+            dht: self.dht.clone(),
+            upnp: self.upnp && !(self.relays.is_empty() && self.dht.is_empty()),
         }
-    }
-
-    /// UPnP only while there is somewhere on the internet to be found through.
-    pub(super) fn upnp(&self) -> bool {
-        self.on && self.upnp && !(self.relays.is_empty() && self.dht.is_empty())
     }
 }
 

@@ -149,20 +149,16 @@ pub(super) async fn start_net(
     internet: &internet::Internet,
     partner: Option<&Partner>,
 ) -> Result<(Net, mpsc::Receiver<NetEvent>), NodeError> {
-    let wanted = if config.listen.is_empty() {
+    let wanted = if config.network.listen.is_empty() {
         DEFAULT_LISTEN.iter().map(|a| a.to_string()).collect()
     } else {
-        config.listen.clone()
+        config.network.listen.clone()
     };
     let ports: ListenPorts = store.setting(SETTING_PORTS)?.unwrap_or_default();
     let net_config = |listen: Vec<String>| NetConfig {
         identity_secret: identity,
-        listen,
-        mdns: config.mdns,
+        network: internet.in_effect(&config.network, listen),
         mdns_query_interval: Duration::from_secs(1),
-        relays: internet.relays_in_use(),
-        dht: internet.dht_in_use(),
-        upnp: internet.upnp(),
     };
     let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
         Ok(started) => started,

@@ -49,8 +49,8 @@ impl Device {
         tweak: impl FnOnce(&mut NodeConfig),
     ) -> Device {
         let mut config = NodeConfig::new(dir);
-        config.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
-        config.mdns = false;
+        config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
+        config.network.mdns = false;
         tweak(&mut config);
         let span = tracing::info_span!("node", name);
         let (handle, mut rx) = Node::start(config).instrument(span.clone()).await.unwrap();
