@@ -30,6 +30,9 @@ fn headless_says_which_message_ids_it_cannot_use() {
     let unknown = format!("{}:7", "ab".repeat(32));
     let missing = alice.ask(json!({"cmd": "react", "id": unknown, "emoji": "❤️"}));
     assert_eq!(missing["code"], "no_such_message", "{missing}");
+    let empty = alice.ask(json!({"cmd": "send", "text": "   "}));
+    assert_eq!(empty["code"], "invalid", "{empty}");
+    assert_eq!(empty["reason"], "empty_text", "{empty}");
     let sent = alice.ask(json!({"cmd": "send", "text": "ende këtu"}));
     assert_eq!(sent["event"], "message", "{sent}");
     let id = sent["id"].as_str().unwrap().to_string();

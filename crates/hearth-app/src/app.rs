@@ -911,7 +911,7 @@ impl HearthApp {
                 let message = self.tr.t2(
                     "file-fetch-failed",
                     ("name", name.into()),
-                    ("detail", reason.into()),
+                    ("detail", self.tr.transfer_failure(&reason).into()),
                 );
                 self.toast(message);
             }

@@ -3,7 +3,7 @@
 //! them ("1.5 MB" / "1,5 MB", "2 min 5 s" / "2 min 5 sek").
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
-use hearth_node::{NodeError, PairingFailure};
+use hearth_node::{NodeError, PairingFailure, Refusal, TransferFailure};
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -169,8 +169,10 @@ impl Tr {
     /// else the engine's own (English) words, which only ever follow a translated
     /// lead-in (see [`Tr::failure`]).
     pub fn node_error(&self, error: &NodeError) -> String {
-        if let NodeError::Pairing(failure) = error {
-            return self.pairing_failure(failure);
+        match error {
+            NodeError::Pairing(failure) => return self.pairing_failure(failure),
+            NodeError::Refused(refusal) => return self.refusal(refusal),
+            _ => {}
         }
         let key = match error.code() {
             "wrong_passphrase" => "unlock-wrong",
@@ -184,6 +186,65 @@ impl Tr {
             _ => return error.to_string(),
         };
         self.t(key)
+    }
+
+    /// Why the engine refused a request, in this language.
+    pub fn refusal(&self, refusal: &Refusal) -> String {
+        match refusal {
+            Refusal::BadName => self.t("refused-bad-name"),
+            Refusal::BadLanguage => self.t("refused-bad-language"),
+            Refusal::UnknownTimeZone(zone) => {
+                self.t1("refused-unknown-time-zone", "zone", zone.as_str())
+            }
+            Refusal::SettingTooLong => self.t("refused-setting-too-long"),
+            Refusal::InternetForcedOff => self.t("refused-internet-forced-off"),
+            Refusal::TooManyRelays { max } => self.t1("refused-too-many-relays", "max", *max),
+            Refusal::NotReachable => self.t("refused-not-reachable"),
+            Refusal::EmptyText => self.t("refused-empty-text"),
+            Refusal::TextTooLong => self.t("refused-text-too-long"),
+            Refusal::NotAnEmoji => self.t("refused-not-an-emoji"),
+            Refusal::NotPartnersMessage => self.t("refused-not-partners-message"),
+            Refusal::NotAFile(path) => self.t1("refused-not-a-file", "path", path.as_str()),
+            Refusal::FileTooLarge { name, size } => self.t2(
+                "refused-file-too-large",
+                ("name", name.as_str().into()),
+                ("size", self.size(*size).into()),
+            ),
+            Refusal::EmptyFile(name) => self.t1("refused-empty-file", "name", name.as_str()),
+            Refusal::FileChanged(name) => self.t1("refused-file-changed", "name", name.as_str()),
+            Refusal::ViewOnceAndExpiry => self.t("refused-view-once-and-expiry"),
+            Refusal::EphemeralNotSaved => self.t("refused-ephemeral-not-saved"),
+            Refusal::TooLargeToOpen => self.t("refused-too-large-to-open"),
+            Refusal::FileDeleted => self.t("refused-file-deleted"),
+            Refusal::NoFile => self.t("refused-no-file"),
+            Refusal::ViewOnceGone => self.t("refused-view-once-gone"),
+            Refusal::FileExpired => self.t("refused-file-expired"),
+            Refusal::NotArrived => self.t("refused-not-arrived"),
+            Refusal::FileNotHere => self.t("refused-file-not-here"),
+            Refusal::NotArriving => self.t("refused-not-arriving"),
+            Refusal::Damaged(detail) => self.t1("refused-damaged", "detail", *detail),
+        }
+    }
+
+    /// Why a file did not move, in this language.
+    pub fn transfer_failure(&self, failure: &TransferFailure) -> String {
+        match failure {
+            TransferFailure::NoDiskSpace { needed, free } => self.t2(
+                "transfer-no-disk-space",
+                ("needed", self.size(*needed).into()),
+                ("free", self.size(*free).into()),
+            ),
+            TransferFailure::Unavailable(detail) => {
+                self.t1("transfer-unavailable", "detail", detail.as_str())
+            }
+            TransferFailure::Interrupted(detail) => {
+                self.t1("transfer-interrupted", "detail", detail.as_str())
+            }
+            TransferFailure::NotSent(refusal) => self.refusal(refusal),
+            TransferFailure::Unreadable(detail) => {
+                self.t1("transfer-unreadable", "detail", detail.as_str())
+            }
+        }
     }
 
     /// Why a pairing did not complete, in this language.
@@ -326,11 +387,85 @@ mod tests {
             "Could not send: you are not paired yet.",
             "Nuk u dërgua: ende nuk jeni lidhur me partnerin.",
         );
-        // A reason the app does not know is the engine's, after the lead-in.
+        // The engine's reasons are said in the user's language too.
         check(
-            |tr| tr.failure("error-send", &NodeError::Invalid("too long".into())),
-            "Could not send: too long",
-            "Nuk u dërgua: too long",
+            |tr| tr.failure("error-send", &NodeError::Refused(Refusal::TextTooLong)),
+            "Could not send: the message is too long.",
+            "Nuk u dërgua: mesazhi është shumë i gjatë.",
+        );
+        check(
+            |tr| {
+                tr.failure(
+                    "error-send",
+                    &NodeError::Refused(Refusal::FileTooLarge {
+                        name: "film.mkv".into(),
+                        size: 5_500_000_000,
+                    }),
+                )
+            },
+            "Could not send: film.mkv is 5.5 GB; files up to 4 GB can be sent.",
+            "Nuk u dërgua: film.mkv është 5,5 GB; mund të dërgohen skedarë deri në 4 GB.",
+        );
+    }
+
+    /// Every reason the engine can give has words in both languages.
+    #[test]
+    fn every_refusal_and_transfer_failure_is_translated() {
+        let refusals = [
+            Refusal::BadName,
+            Refusal::BadLanguage,
+            Refusal::UnknownTimeZone("Mars/Olympus".into()),
+            Refusal::SettingTooLong,
+            Refusal::InternetForcedOff,
+            Refusal::TooManyRelays { max: 8 },
+            Refusal::NotReachable,
+            Refusal::EmptyText,
+            Refusal::TextTooLong,
+            Refusal::NotAnEmoji,
+            Refusal::NotPartnersMessage,
+            Refusal::NotAFile("/tmp".into()),
+            Refusal::FileTooLarge {
+                name: "a".into(),
+                size: 1,
+            },
+            Refusal::EmptyFile("a".into()),
+            Refusal::FileChanged("a".into()),
+            Refusal::ViewOnceAndExpiry,
+            Refusal::EphemeralNotSaved,
+            Refusal::TooLargeToOpen,
+            Refusal::FileDeleted,
+            Refusal::NoFile,
+            Refusal::ViewOnceGone,
+            Refusal::FileExpired,
+            Refusal::NotArrived,
+            Refusal::FileNotHere,
+            Refusal::NotArriving,
+            Refusal::Damaged("x"),
+        ];
+        let failures = [
+            TransferFailure::NoDiskSpace {
+                needed: 2_000_000,
+                free: 1_500_000,
+            },
+            TransferFailure::Unavailable("x".into()),
+            TransferFailure::Interrupted("x".into()),
+            TransferFailure::Unreadable("x".into()),
+        ];
+        for lang in [Lang::En, Lang::Sq] {
+            let tr = Tr::new(lang);
+            let texts = refusals
+                .iter()
+                .map(|r| tr.refusal(r))
+                .chain(failures.iter().map(|f| tr.transfer_failure(f)));
+            // A missing translation shows as its key, which has no spaces.
+            for text in texts {
+                assert!(text.contains(' '), "{lang:?}: {text}");
+            }
+        }
+        assert_eq!(
+            Tr::new(Lang::Sq).transfer_failure(&failures[0]),
+            "nuk ka hapësirë të mjaftueshme në disk: duhen 2,0 MB, janë të lira 1,5 MB. \
+             Lironi pak hapësirë dhe shtypni shkarko."
         );
     }
 }

@@ -13,6 +13,6 @@ mod timeline;
 pub mod wire;
 
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
-pub use op::{Attachment, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
+pub use op::{Attachment, BodyError, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
 pub use state::{MessageState, Reaction};
 pub use timeline::{Message, Timeline};

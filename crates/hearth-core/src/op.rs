@@ -197,6 +197,61 @@ pub struct Thumbnail {
     pub jpeg: Vec<u8>,
 }
 
+/// Which of [`limits`] an op body breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BodyError {
+    /// A text or edit over [`limits::MAX_TEXT_BYTES`].
+    TextTooLong,
+    /// A text or edit of only whitespace.
+    TextEmpty,
+    /// A reaction that is not one short emoji.
+    NotAnEmoji,
+    /// A profile field over [`limits::MAX_PROFILE_FIELD_BYTES`].
+    ProfileFieldTooLong,
+    /// An unknown op's payload over [`limits::MAX_UNSUPPORTED_PAYLOAD_BYTES`].
+    PayloadTooLong,
+    /// A file name that is empty, too long, or holds a path.
+    BadFileName,
+    /// A media type over [`limits::MAX_MIME_BYTES`].
+    MimeTooLong,
+    /// A file over 4 GiB.
+    FileTooLarge,
+    /// A chunk size outside [`limits::CHUNK_BYTES_RANGE`].
+    BadChunkSize,
+    /// More than [`limits::MAX_CHUNKS`] chunks.
+    TooManyChunks,
+    /// A thumbnail over [`limits::MAX_THUMBNAIL_BYTES`].
+    ThumbnailTooLarge,
+    /// A thumbnail on view-once or expiring media.
+    ThumbnailOnEphemeral,
+}
+
+impl BodyError {
+    /// The rule broken, in English, for logs and errors.
+    pub fn reason(self) -> &'static str {
+        match self {
+            BodyError::TextTooLong => "text too long",
+            BodyError::TextEmpty => "text is empty",
+            BodyError::NotAnEmoji => "reaction must be one emoji",
+            BodyError::ProfileFieldTooLong => "profile field too long",
+            BodyError::PayloadTooLong => "payload too long",
+            BodyError::BadFileName => "file name is empty, too long, or holds a path",
+            BodyError::MimeTooLong => "media type too long",
+            BodyError::FileTooLarge => "file larger than 4 GiB",
+            BodyError::BadChunkSize => "chunk size out of range",
+            BodyError::TooManyChunks => "file cut into too many chunks",
+            BodyError::ThumbnailTooLarge => "thumbnail too large",
+            BodyError::ThumbnailOnEphemeral => "view-once and expiring media carry no thumbnail",
+        }
+    }
+}
+
+impl std::fmt::Display for BodyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.reason())
+    }
+}
+
 /// The stable kind numbers of op bodies on the wire and on disk. Never reuse a number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u16)]
@@ -245,7 +300,7 @@ impl OpBody {
 
     /// Checks the body against [`limits`]. Called for every op made locally and for
     /// every op decoded from a peer or the disk.
-    pub fn validate(&self) -> Result<(), &'static str> {
+    pub fn validate(&self) -> Result<(), BodyError> {
         use limits::*;
         let field = |f: &Option<String>| {
             f.as_ref()
@@ -254,25 +309,25 @@ impl OpBody {
         match self {
             OpBody::Text { text, .. } | OpBody::Edit { text, .. } => {
                 if text.len() > MAX_TEXT_BYTES {
-                    return Err("text too long");
+                    return Err(BodyError::TextTooLong);
                 }
                 if text.trim().is_empty() {
-                    return Err("text is empty");
+                    return Err(BodyError::TextEmpty);
                 }
             }
             OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
                 if emoji.is_empty() || emoji.len() > MAX_EMOJI_BYTES {
-                    return Err("reaction must be one emoji");
+                    return Err(BodyError::NotAnEmoji);
                 }
             }
             OpBody::Profile(p) => {
                 if !(field(&p.name) && field(&p.language) && field(&p.time_zone)) {
-                    return Err("profile field too long");
+                    return Err(BodyError::ProfileFieldTooLong);
                 }
             }
             OpBody::Unsupported { payload, .. } => {
                 if payload.len() > MAX_UNSUPPORTED_PAYLOAD_BYTES {
-                    return Err("payload too long");
+                    return Err(BodyError::PayloadTooLong);
                 }
             }
             OpBody::Attachment(a) => {
@@ -280,26 +335,26 @@ impl OpBody {
                     || a.name.len() > MAX_FILE_NAME_BYTES
                     || a.name.contains(['/', '\\', '\0'])
                 {
-                    return Err("file name is empty, too long, or holds a path");
+                    return Err(BodyError::BadFileName);
                 }
                 if a.mime.len() > MAX_MIME_BYTES {
-                    return Err("media type too long");
+                    return Err(BodyError::MimeTooLong);
                 }
                 if a.size > MAX_FILE_BYTES {
-                    return Err("file larger than 4 GiB");
+                    return Err(BodyError::FileTooLarge);
                 }
                 if !CHUNK_BYTES_RANGE.contains(&a.chunk_size) {
-                    return Err("chunk size out of range");
+                    return Err(BodyError::BadChunkSize);
                 }
                 if a.chunk_count() > MAX_CHUNKS {
-                    return Err("file cut into too many chunks");
+                    return Err(BodyError::TooManyChunks);
                 }
                 if let Some(t) = &a.thumbnail {
                     if t.jpeg.len() > MAX_THUMBNAIL_BYTES {
-                        return Err("thumbnail too large");
+                        return Err(BodyError::ThumbnailTooLarge);
                     }
                     if a.is_ephemeral() {
-                        return Err("view-once and expiring media carry no thumbnail");
+                        return Err(BodyError::ThumbnailOnEphemeral);
                     }
                 }
             }
@@ -431,7 +486,7 @@ impl TryFrom<RawOp> for Op {
         }
         let body = OpBody::from_parts(raw.kind, raw.payload)
             .map_err(|_| format!("op kind {} does not decode", raw.kind))?;
-        body.validate()?;
+        body.validate().map_err(|e| e.reason().to_string())?;
         Ok(Op {
             id: OpId {
                 author: raw.author,

@@ -32,7 +32,7 @@ pub mod relay {
 pub use types::{
     AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo, MessageId,
     MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView,
-    Status, hex,
+    Refusal, Status, TransferFailure, hex,
 };
 
 /// How to start a node.

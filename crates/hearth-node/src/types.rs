@@ -276,10 +276,199 @@ pub enum NodeEvent {
         /// The message id.
         id: MessageId,
         /// Why.
-        reason: String,
+        reason: TransferFailure,
     },
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
+}
+
+/// Why a file did not move: what the UI says (in the user's language) and scripts
+/// match on ([`TransferFailure::code`]). Details from the network or the disk stay
+/// as the system gave them.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TransferFailure {
+    /// Not enough free disk space for an arriving file: it waits, paused, until the
+    /// user frees some and presses download.
+    #[error(
+        "not enough free disk space ({needed} bytes needed, {free} free); free some and press download"
+    )]
+    NoDiskSpace {
+        /// The file's size and the margin kept free.
+        needed: u64,
+        /// Free space on the profile's disk.
+        free: u64,
+    },
+    /// The partner's device cannot send the file now (it no longer holds it, or it
+    /// is not ready): tried again later.
+    #[error("the partner's device cannot send it: {0}")]
+    Unavailable(String),
+    /// The connection or the disk failed on the way: tried again soon.
+    #[error("{0}")]
+    Interrupted(String),
+    /// This device could not send its own file: the message is withdrawn.
+    #[error("{0}")]
+    NotSent(Refusal),
+    /// This device could not read its own file: the message is withdrawn.
+    #[error("the file could not be read: {0}")]
+    Unreadable(String),
+}
+
+impl TransferFailure {
+    /// A short stable code for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            TransferFailure::NoDiskSpace { .. } => "no_disk_space",
+            TransferFailure::Unavailable(_) => "unavailable",
+            TransferFailure::Interrupted(_) => "interrupted",
+            TransferFailure::NotSent(refusal) => refusal.code(),
+            TransferFailure::Unreadable(_) => "unreadable",
+        }
+    }
+}
+
+/// Why the engine refused a request: what the UI says (in the user's language) and
+/// scripts match on ([`Refusal::code`]). The English here is for logs and headless.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// A display name must be 1 to 64 characters.
+    #[error("a name of 1 to 64 characters, please")]
+    BadName,
+    /// The UI speaks English and Albanian only.
+    #[error("language must be en or sq")]
+    BadLanguage,
+    /// Not an IANA time zone.
+    #[error("unknown time zone {0}")]
+    UnknownTimeZone(String),
+    /// An app setting over its size limit.
+    #[error("setting too long")]
+    SettingTooLong,
+    /// Internet discovery asked for in a run started with `--no-internet`.
+    #[error("this run was started with --no-internet; restart without it first")]
+    InternetForcedOff,
+    /// More relays than a device keeps.
+    #[error("at most {max} relays; remove one first")]
+    TooManyRelays {
+        /// How many a device keeps.
+        max: usize,
+    },
+    /// An invite needs an address to be reached at, and there is none yet.
+    #[error("this device is not reachable on any address yet; check the network and try again")]
+    NotReachable,
+    /// A text with nothing in it.
+    #[error("the message is empty")]
+    EmptyText,
+    /// A text over the size limit.
+    #[error("the message is too long")]
+    TextTooLong,
+    /// A reaction that is not one emoji.
+    #[error("a reaction is one emoji")]
+    NotAnEmoji,
+    /// Read markers are for the partner's messages.
+    #[error("only the partner's messages can be marked read")]
+    NotPartnersMessage,
+    /// The path names no file (a directory, or nothing).
+    #[error("{0} is not a file")]
+    NotAFile(String),
+    /// A file over 4 GiB.
+    #[error("{name} is {size} bytes; files up to 4 GiB can be sent")]
+    FileTooLarge {
+        /// The file's name.
+        name: String,
+        /// Its size in bytes.
+        size: u64,
+    },
+    /// An empty file.
+    #[error("{0}: the file is empty")]
+    EmptyFile(String),
+    /// The file's size changed between being described and being sealed.
+    #[error("{0} changed while it was being sent")]
+    FileChanged(String),
+    /// View-once and an expiry together.
+    #[error("choose view-once or an expiry, not both")]
+    ViewOnceAndExpiry,
+    /// View-once and expiring media are never saved.
+    #[error("view-once and expiring media cannot be saved")]
+    EphemeralNotSaved,
+    /// Too big to open in the window.
+    #[error("too large to open here; save it and open it with another app")]
+    TooLargeToOpen,
+    /// The message that carried the file was deleted.
+    #[error("that file was deleted")]
+    FileDeleted,
+    /// The message carries no file.
+    #[error("that message has no file")]
+    NoFile,
+    /// A view-once file that has been opened.
+    #[error("this was view-once and has been opened; it is gone")]
+    ViewOnceGone,
+    /// An expiring file past its time.
+    #[error("this file has expired and is gone")]
+    FileExpired,
+    /// The file is still arriving.
+    #[error("the file has not fully arrived yet")]
+    NotArrived,
+    /// The file is not held here.
+    #[error("the file is not on this device")]
+    FileNotHere,
+    /// Pausing or resuming a file that is not arriving.
+    #[error("that file is not arriving")]
+    NotArriving,
+    /// The profile lacks a key it must hold: it was damaged.
+    #[error("the profile is damaged: {0}")]
+    Damaged(&'static str),
+}
+
+impl Refusal {
+    /// A short stable code for scripts (`file_too_large`, `not_an_emoji`, …).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Refusal::BadName => "bad_name",
+            Refusal::BadLanguage => "bad_language",
+            Refusal::UnknownTimeZone(_) => "unknown_time_zone",
+            Refusal::SettingTooLong => "setting_too_long",
+            Refusal::InternetForcedOff => "internet_forced_off",
+            Refusal::TooManyRelays { .. } => "too_many_relays",
+            Refusal::NotReachable => "not_reachable",
+            Refusal::EmptyText => "empty_text",
+            Refusal::TextTooLong => "text_too_long",
+            Refusal::NotAnEmoji => "not_an_emoji",
+            Refusal::NotPartnersMessage => "not_partners_message",
+            Refusal::NotAFile(_) => "not_a_file",
+            Refusal::FileTooLarge { .. } => "file_too_large",
+            Refusal::EmptyFile(_) => "empty_file",
+            Refusal::FileChanged(_) => "file_changed",
+            Refusal::ViewOnceAndExpiry => "view_once_and_expiry",
+            Refusal::EphemeralNotSaved => "ephemeral_not_saved",
+            Refusal::TooLargeToOpen => "too_large_to_open",
+            Refusal::FileDeleted => "file_deleted",
+            Refusal::NoFile => "no_file",
+            Refusal::ViewOnceGone => "view_once_gone",
+            Refusal::FileExpired => "file_expired",
+            Refusal::NotArrived => "not_arrived",
+            Refusal::FileNotHere => "file_not_here",
+            Refusal::NotArriving => "not_arriving",
+            Refusal::Damaged(_) => "damaged",
+        }
+    }
+
+    /// The refusal for an op body that breaks [`hearth_core::limits`]. The engine
+    /// makes only texts and reactions from what a user typed; any other body it
+    /// makes within the limits, so breaking them means damaged input.
+    pub(crate) fn of_body(error: hearth_core::BodyError) -> Refusal {
+        use hearth_core::BodyError;
+        match error {
+            BodyError::TextEmpty => Refusal::EmptyText,
+            BodyError::TextTooLong => Refusal::TextTooLong,
+            BodyError::NotAnEmoji => Refusal::NotAnEmoji,
+            other => Refusal::Damaged(other.reason()),
+        }
+    }
+}
+
+impl From<Refusal> for NodeError {
+    fn from(refusal: Refusal) -> NodeError {
+        NodeError::Refused(refusal)
+    }
 }
 
 /// Why a pairing did not complete: what the UI says (in the user's language) and
@@ -391,9 +580,9 @@ pub enum NodeError {
     /// Editing or deleting the partner's message.
     #[error("only the author can change a message")]
     NotYours,
-    /// Input that breaks a rule.
+    /// A request the engine will not carry out, and why.
     #[error("{0}")]
-    Invalid(String),
+    Refused(Refusal),
     /// Pairing failed.
     #[error("pairing failed: {0}")]
     Pairing(PairingFailure),
@@ -406,6 +595,26 @@ pub enum NodeError {
 }
 
 impl NodeError {
+    /// The same failure, for each of several requests that met it (texts written
+    /// in one group). Errors of the store and the network carry a source that
+    /// cannot be copied: the others get its words, as a store error.
+    pub(crate) fn again(&self) -> NodeError {
+        match self {
+            NodeError::NoProfile => NodeError::NoProfile,
+            NodeError::NotPaired => NodeError::NotPaired,
+            NodeError::AlreadyPaired => NodeError::AlreadyPaired,
+            NodeError::NoSuchMessage(id) => NodeError::NoSuchMessage(*id),
+            NodeError::NotYours => NodeError::NotYours,
+            NodeError::Refused(refusal) => NodeError::Refused(refusal.clone()),
+            NodeError::Pairing(failure) => NodeError::Pairing(failure.clone()),
+            NodeError::File(why) => NodeError::File(why.clone()),
+            NodeError::Stopped => NodeError::Stopped,
+            NodeError::Open(_) | NodeError::Store(_) | NodeError::Net(_) => {
+                NodeError::Store(hearth_store::StoreError::Files(self.to_string()))
+            }
+        }
+    }
+
     /// A short stable code for scripts (`not_paired`, `pairing_failed`, …).
     pub fn code(&self) -> &'static str {
         match self {
@@ -419,7 +628,7 @@ impl NodeError {
             NodeError::AlreadyPaired => "already_paired",
             NodeError::NoSuchMessage(_) => "no_such_message",
             NodeError::NotYours => "not_yours",
-            NodeError::Invalid(_) => "invalid",
+            NodeError::Refused(_) => "invalid",
             NodeError::Pairing(_) => "pairing_failed",
             NodeError::File(_) => "file",
             NodeError::Stopped => "stopped",

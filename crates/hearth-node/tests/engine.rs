@@ -180,7 +180,10 @@ async fn messages_edits_reactions_and_delivery_states() {
         .await
         .unwrap();
     assert!(
-        alice.handle.edit(sent.id, "forged").await.is_err(),
+        matches!(
+            alice.handle.edit(sent.id, "forged").await,
+            Err(NodeError::NotYours)
+        ),
         "only the author edits"
     );
 

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use common::*;
 use hearth_node::{
-    Author, FileSource, FileState, MessageId, MessageView, NodeEvent, SendOptions, hex,
+    Author, FileSource, FileState, MessageId, MessageView, NodeError, NodeEvent, Refusal,
+    SendOptions, hex,
 };
 use rand::RngCore;
 
@@ -202,8 +203,8 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
             .save_file(sent.id, root.path().join("copy.png"))
             .await;
         assert!(
-            refused.is_err(),
-            "{}: a view-once photo was saved",
+            matches!(refused, Err(NodeError::Refused(Refusal::EphemeralNotSaved))),
+            "{}: a view-once photo was saved: {refused:?}",
             device.name
         );
         assert!(device.handle.memories(50, None).await.unwrap().is_empty());
@@ -215,9 +216,10 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
     assert_eq!(blob_files(&bob.dir), 0);
     wait_gone(&alice, sent.id, "the photo gone").await;
     assert_eq!(blob_files(&alice.dir), 0);
+    let again = bob.handle.open_file(sent.id).await;
     assert!(
-        bob.handle.open_file(sent.id).await.is_err(),
-        "it opens once"
+        matches!(again, Err(NodeError::Refused(Refusal::ViewOnceGone))),
+        "it opens once: {again:?}"
     );
 
     // Neither store holds a key or record of it.

@@ -321,7 +321,8 @@ impl Store {
         let mut lamport = self.lamport;
         let mut ops = Vec::with_capacity(bodies.len());
         for (seq, body) in (self.held(author) + 1..).zip(bodies) {
-            body.validate().map_err(StoreError::Invalid)?;
+            body.validate()
+                .map_err(|e| StoreError::Invalid(e.reason()))?;
             lamport = lamport.next();
             ops.push(Op {
                 id: OpId { author, seq },
@@ -341,7 +342,9 @@ impl Store {
         let mut next: HashMap<DeviceId, u64> = HashMap::new();
         let mut new = Vec::new();
         for op in ops {
-            op.body.validate().map_err(StoreError::Invalid)?;
+            op.body
+                .validate()
+                .map_err(|e| StoreError::Invalid(e.reason()))?;
             let expected = next
                 .entry(op.id.author)
                 .or_insert_with(|| self.held(op.id.author) + 1);

@@ -97,8 +97,13 @@ fn error(code: &str, message: impl std::fmt::Display) -> Value {
 
 fn node_error(e: &NodeError) -> Value {
     let mut answer = error(e.code(), e);
-    if let (NodeError::Pairing(failure), Some(object)) = (e, answer.as_object_mut()) {
-        object.insert("reason".into(), failure.code().into());
+    let reason = match e {
+        NodeError::Pairing(failure) => Some(failure.code()),
+        NodeError::Refused(refusal) => Some(refusal.code()),
+        _ => None,
+    };
+    if let (Some(reason), Some(object)) = (reason, answer.as_object_mut()) {
+        object.insert("reason".into(), reason.into());
     }
     answer
 }
@@ -146,7 +151,7 @@ fn event_json(event: NodeEvent) -> Value {
             "rejected_chunks": rejected_chunks,
         }),
         NodeEvent::TransferFailed { id, reason } => {
-            json!({"event": "transfer_failed", "id": id, "reason": reason})
+            json!({"event": "transfer_failed", "id": id, "code": reason.code(), "reason": reason.to_string()})
         }
         NodeEvent::Error(message) => error("engine", message),
     }

@@ -174,15 +174,9 @@ impl Engine {
                 }
             }
             Err(e) => {
-                // The same failure for every text of the group; the error itself
-                // goes to the first, its words to the rest.
-                let words = e.to_string();
-                let mut replies = replies.into_iter();
-                if let Some(first) = replies.next() {
-                    let _ = first.send(Err(e));
-                }
+                // The same failure for every text of the group.
                 for reply in replies {
-                    let _ = reply.send(Err(NodeError::Invalid(words.clone())));
+                    let _ = reply.send(Err(e.again()));
                 }
             }
         }
@@ -197,8 +191,7 @@ impl Engine {
             None => None,
         };
         let body = OpBody::Text { text, reply_to };
-        body.validate()
-            .map_err(|why| NodeError::Invalid(why.into()))?;
+        body.validate().map_err(Refusal::of_body)?;
         Ok(body)
     }
 
@@ -206,19 +199,22 @@ impl Engine {
     pub(super) async fn write(&mut self, body: OpBody) -> Result<Op, NodeError> {
         let mut ops = self.write_all(vec![body]).await?;
         ops.pop()
-            .ok_or_else(|| NodeError::Invalid("nothing was written".into()))
+            .ok_or(NodeError::Refused(Refusal::Damaged("nothing was written")))
     }
 
     /// Writes local ops in one atomic batch, flushes once, tells the UI about each,
     /// and hands them to the sync room.
     async fn write_all(&mut self, bodies: Vec<OpBody>) -> Result<Vec<Op>, NodeError> {
         self.partner_device()?;
+        for body in &bodies {
+            body.validate().map_err(Refusal::of_body)?;
+        }
         let ops = self
             .store
             .append_local_batch(self.me, now_ms(), bodies)
             .map_err(|e| match e {
-                hearth_store::StoreError::Invalid(why) => NodeError::Invalid(why.into()),
-                other => other.into(),
+                hearth_store::StoreError::Invalid(why) => Refusal::Damaged(why).into(),
+                other => NodeError::from(other),
             })?;
         self.flush()?;
         for op in &ops {
@@ -246,9 +242,7 @@ impl Engine {
         let partner = self.partner_device()?;
         let message = self.find(up_to)?;
         if message.op.id.author != partner {
-            return Err(NodeError::Invalid(
-                "mark the partner's messages read".into(),
-            ));
+            return Err(Refusal::NotPartnersMessage.into());
         }
         if self.store.read_up_to(partner) >= message.op.id.seq {
             return Ok(());

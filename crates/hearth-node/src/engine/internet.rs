@@ -19,7 +19,7 @@ use hearth_store::Store;
 use super::presence::{MAX_REMEMBERED_ADDRS, start_net};
 use super::{Engine, SETTING_IDENTITY, now_ms};
 use crate::NodeConfig;
-use crate::types::{Connection, NodeError, NodeEvent, Partner};
+use crate::types::{Connection, NodeError, NodeEvent, Partner, Refusal};
 
 /// Whether the user wants internet discovery (Settings); on unless turned off.
 const SETTING_INTERNET: &str = "internet";
@@ -131,9 +131,7 @@ impl Engine {
         relays: Vec<String>,
     ) -> Result<(), NodeError> {
         if internet && self.internet.forced_off {
-            return Err(NodeError::Invalid(
-                "this run was started with --no-internet; restart without it first".into(),
-            ));
+            return Err(Refusal::InternetForcedOff.into());
         }
         let mut cleaned: Vec<String> = Vec::new();
         for relay in relays {
@@ -144,9 +142,7 @@ impl Engine {
             }
         }
         if cleaned.len() > MAX_RELAYS {
-            return Err(NodeError::Invalid(format!(
-                "at most {MAX_RELAYS} relays; remove one first"
-            )));
+            return Err(Refusal::TooManyRelays { max: MAX_RELAYS }.into());
         }
         self.store.set_setting(SETTING_INTERNET, &internet)?;
         self.store.set_setting(SETTING_RELAYS, &cleaned)?;
@@ -164,7 +160,7 @@ impl Engine {
         let identity: [u8; 32] = self
             .store
             .setting(SETTING_IDENTITY)?
-            .ok_or_else(|| NodeError::Invalid("the profile has no device key".into()))?;
+            .ok_or(Refusal::Damaged("the profile has no device key"))?;
         let (net, events) = start_net(
             &self.config,
             &self.store,

@@ -122,8 +122,8 @@ impl Engine {
                 public,
             },
             None => {
-                let key =
-                    StaticKeypair::generate().map_err(|e| NodeError::Invalid(e.to_string()))?;
+                let key = StaticKeypair::generate()
+                    .map_err(|_| Refusal::Damaged("no key could be made"))?;
                 store.set_setting(SETTING_STATIC, &(*key.private, key.public))?;
                 key
             }

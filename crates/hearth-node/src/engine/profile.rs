@@ -48,7 +48,7 @@ impl Engine {
             }
             ProfileCommand::SetAppSetting(name, value, reply) => {
                 let result = if value.len() > MAX_APP_SETTING {
-                    Err(NodeError::Invalid("setting too long".into()))
+                    Err(Refusal::SettingTooLong.into())
                 } else {
                     self.store
                         .set_setting(&format!("app:{name}"), &value)
@@ -62,18 +62,13 @@ impl Engine {
     async fn init(&mut self, profile: Profile) -> Result<(), NodeError> {
         let name = profile.name.trim().to_string();
         if name.is_empty() || name.chars().count() > 64 {
-            return Err(NodeError::Invalid(
-                "a name of 1 to 64 characters, please".into(),
-            ));
+            return Err(Refusal::BadName.into());
         }
         if !matches!(profile.language.as_str(), "en" | "sq") {
-            return Err(NodeError::Invalid("language must be en or sq".into()));
+            return Err(Refusal::BadLanguage.into());
         }
         if jiff::tz::TimeZone::get(&profile.time_zone).is_err() {
-            return Err(NodeError::Invalid(format!(
-                "unknown time zone {}",
-                profile.time_zone
-            )));
+            return Err(Refusal::UnknownTimeZone(profile.time_zone).into());
         }
         let profile = Profile { name, ..profile };
         self.store.set_setting(SETTING_PROFILE, &profile)?;

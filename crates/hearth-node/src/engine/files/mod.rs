@@ -30,8 +30,8 @@ const RETRY_UNAVAILABLE: Duration = Duration::from_secs(30);
 /// Largest file opened into memory for viewing; larger ones are saved instead.
 const MAX_OPEN_BYTES: u64 = 1024 * 1024 * 1024;
 /// Longest side of a thumbnail, in pixels.
-const THUMBNAIL_SIDE: u32 = 320;
 /// Largest picture decoded for a thumbnail.
+const THUMBNAIL_SIDE: u32 = 320;
 const MAX_THUMBNAIL_SOURCE: u64 = 64 * 1024 * 1024;
 /// Room left free on the disk beyond an arriving file.
 const DISK_MARGIN: u64 = 64 * 1024 * 1024;
@@ -247,7 +247,7 @@ fn describe(source: &FileSource, options: SendOptions) -> Result<Attachment, Nod
         FileSource::Path(path) => path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| NodeError::Invalid(format!("{} is not a file", path.display())))?,
+            .ok_or_else(|| Refusal::NotAFile(path.display().to_string()))?,
         FileSource::Bytes { name, .. } => name.clone(),
     };
     let size = match source {
@@ -255,23 +255,17 @@ fn describe(source: &FileSource, options: SendOptions) -> Result<Attachment, Nod
             let meta = std::fs::metadata(path)
                 .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))?;
             if !meta.is_file() {
-                return Err(NodeError::Invalid(format!(
-                    "{} is not a file",
-                    path.display()
-                )));
+                return Err(Refusal::NotAFile(path.display().to_string()).into());
             }
             meta.len()
         }
         FileSource::Bytes { bytes, .. } => bytes.len() as u64,
     };
     if size > limits::MAX_FILE_BYTES {
-        return Err(NodeError::Invalid(format!(
-            "{name} is {}; files up to 4 GiB can be sent",
-            human_size(size)
-        )));
+        return Err(Refusal::FileTooLarge { name, size }.into());
     }
     if size == 0 {
-        return Err(NodeError::Invalid(format!("{name}: the file is empty")));
+        return Err(Refusal::EmptyFile(name).into());
     }
     let mut mime = mime_for(&name).to_string();
     if let FileSource::Bytes { bytes, .. } = source
@@ -320,7 +314,9 @@ fn stage(
         FileSource::Bytes { bytes, .. } => blobs.stage(bytes.as_slice(), CHUNK_BYTES),
     }
     .map_err(|e| match e {
-        hearth_store::StoreError::Invalid(why) => NodeError::Invalid(format!("{name}: {why}")),
+        // Its size was checked when it was described: it changed since (grew past
+        // 4 GiB, or was emptied).
+        hearth_store::StoreError::Invalid(_) => Refusal::FileChanged(name.to_string()).into(),
         other => other.into(),
     })
 }
@@ -368,7 +364,7 @@ fn export(blobs: &BlobStore, id: OpId, path: &Path) -> Result<(), NodeError> {
         .unwrap_or(Path::new("."));
     let name = path
         .file_name()
-        .ok_or_else(|| NodeError::Invalid(format!("{} is not a file name", path.display())))?;
+        .ok_or_else(|| Refusal::NotAFile(path.display().to_string()))?;
     let tmp: PathBuf = dir.join(format!(".{}.hearth-part", name.to_string_lossy()));
     let result = (|| {
         let mut out = std::fs::File::create(&tmp)?;
@@ -428,9 +424,7 @@ impl Engine {
             } => self.send_file(source, options, reply),
             FileCommand::SaveFile { id, path, reply } => match self.file_to_read(id) {
                 Ok((_, attachment)) if attachment.is_ephemeral() => {
-                    let _ = reply.send(Err(NodeError::Invalid(
-                        "view-once and expiring media cannot be saved".into(),
-                    )));
+                    let _ = reply.send(Err(Refusal::EphemeralNotSaved.into()));
                 }
                 Ok((message, _)) => {
                     let blobs = self.files.blobs.clone();
@@ -449,9 +443,7 @@ impl Engine {
             FileCommand::OpenFile(id, reply) => match self.file_to_read(id) {
                 Ok((message, attachment)) => {
                     if attachment.size > MAX_OPEN_BYTES {
-                        let _ = reply.send(Err(NodeError::Invalid(
-                            "too large to open here; save it and open it with another app".into(),
-                        )));
+                        let _ = reply.send(Err(Refusal::TooLargeToOpen.into()));
                         return;
                     }
                     let blobs = self.files.blobs.clone();
@@ -534,9 +526,7 @@ impl Engine {
             return;
         }
         if options.view_once && options.expires_after_open_secs.is_some() {
-            let _ = reply.send(Err(NodeError::Invalid(
-                "choose view-once or an expiry, not both".into(),
-            )));
+            let _ = reply.send(Err(Refusal::ViewOnceAndExpiry.into()));
             return;
         }
         let internal = self.internal_tx.clone();
@@ -643,10 +633,7 @@ impl Engine {
         let ready = result.and_then(|staged| {
             let imported = staged.imported();
             if imported.size != attachment.size {
-                return Err(NodeError::Invalid(format!(
-                    "{} changed while it was being sent",
-                    attachment.name
-                )));
+                return Err(Refusal::FileChanged(attachment.name.clone()).into());
             }
             self.files.blobs.commit(staged, id)?;
             Ok(imported)
@@ -664,9 +651,13 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(error = %e, "a file could not be sent");
+                let reason = match e {
+                    NodeError::Refused(refusal) => TransferFailure::NotSent(refusal),
+                    other => TransferFailure::Unreadable(other.to_string()),
+                };
                 self.emit(NodeEvent::TransferFailed {
                     id: MessageId(id),
-                    reason: e.to_string(),
+                    reason,
                 })
                 .await;
                 if let Err(e) = self.write(OpBody::Delete { target: id }).await {
@@ -780,25 +771,25 @@ impl Engine {
     fn file_to_read(&self, id: MessageId) -> Result<(Message, Attachment), NodeError> {
         let message = self.find(id)?;
         let Some(attachment) = message.attachment().cloned() else {
-            return Err(NodeError::Invalid(if message.state.is_deleted() {
-                "that file was deleted".into()
+            return Err(if message.state.is_deleted() {
+                Refusal::FileDeleted
             } else {
-                "that message has no file".into()
-            }));
+                Refusal::NoFile
+            }
+            .into());
         };
         if message.file_is_gone(now_ms()) {
-            return Err(NodeError::Invalid(if attachment.view_once {
-                "this was view-once and has been opened; it is gone".into()
+            return Err(if attachment.view_once {
+                Refusal::ViewOnceGone
             } else {
-                "this file has expired and is gone".into()
-            }));
+                Refusal::FileExpired
+            }
+            .into());
         }
         match self.files.blobs.status(message.op.id)? {
             Some(status) if status.complete => Ok((message, attachment)),
-            Some(_) => Err(NodeError::Invalid(
-                "the file has not fully arrived yet".into(),
-            )),
-            None => Err(NodeError::Invalid("the file is not on this device".into())),
+            Some(_) => Err(Refusal::NotArrived.into()),
+            None => Err(Refusal::FileNotHere.into()),
         }
     }
 
@@ -806,7 +797,7 @@ impl Engine {
         let message = self.find(id)?;
         let id = message.op.id;
         let Some(want) = self.files.wanted.get_mut(&id) else {
-            return Err(NodeError::Invalid("that file is not arriving".into()));
+            return Err(Refusal::NotArriving.into());
         };
         want.paused = paused;
         want.retry_at = Instant::now();
@@ -881,12 +872,10 @@ impl Engine {
             let _ = self.files.blobs.set_paused(id, true);
             self.emit(NodeEvent::TransferFailed {
                 id: MessageId(id),
-                reason: format!(
-                    "not enough free disk space for {} ({} needed, {} free); free some and press download",
-                    attachment.name,
-                    human_size(attachment.size),
-                    human_size(free)
-                ),
+                reason: TransferFailure::NoDiskSpace {
+                    needed: attachment.size.saturating_add(DISK_MARGIN),
+                    free,
+                },
             })
             .await;
         }
@@ -1011,9 +1000,13 @@ impl Engine {
                         DownloadError::Unavailable(_) => RETRY_UNAVAILABLE,
                         DownloadError::Failed(_) => RETRY_FAILED,
                     };
+                let reason = match e {
+                    DownloadError::Unavailable(why) => TransferFailure::Unavailable(why),
+                    DownloadError::Failed(why) => TransferFailure::Interrupted(why),
+                };
                 self.emit(NodeEvent::TransferFailed {
                     id: MessageId(id),
-                    reason: e.to_string(),
+                    reason,
                 })
                 .await;
             }

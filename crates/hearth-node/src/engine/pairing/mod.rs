@@ -447,10 +447,7 @@ impl Engine {
         for (_, reply) in expired {
             // No relay answered in time: an invite for this network is still useful.
             let result = if self.presence.listen.is_empty() {
-                Err(NodeError::Invalid(
-                    "this device is not reachable on any address yet; check the network and try again"
-                        .into(),
-                ))
+                Err(crate::types::Refusal::NotReachable.into())
             } else {
                 self.make_invite()
             };
