@@ -17,7 +17,7 @@ use hearth_node::{
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
-use crate::files::clipboard_png;
+use crate::files::{Thumb, clipboard_png};
 use crate::i18n::{Lang, Tr};
 use crate::prefs::{Pref, Prefs, ThemeChoice};
 use crate::views::Action;
@@ -65,9 +65,16 @@ pub(crate) enum UiResult {
     /// A command that answers nothing but success.
     Done,
     /// An attachment's bytes, for the viewer.
+    /// An attachment opened for the viewer: the picture decoded off the UI thread
+    /// (`None`: not a picture Hearth can show) and its real size.
     Opened {
         id: MessageId,
-        result: Result<Vec<u8>, NodeError>,
+        result: Result<Option<(egui::ColorImage, [u32; 2])>, NodeError>,
+    },
+    /// A thumbnail decoded off the UI thread (`None`: not a plausible one).
+    Thumb {
+        id: MessageId,
+        image: Option<egui::ColorImage>,
     },
     Memories(Vec<MessageView>),
     Saved(PathBuf),
@@ -197,7 +204,7 @@ pub struct HearthApp {
     pub(crate) picker: Option<Picker>,
     pub(crate) viewer: Option<crate::views::viewer::Viewer>,
     /// Decoded thumbnails by message id (`None`: not decodable).
-    pub(crate) thumbs: std::cell::RefCell<HashMap<MessageId, Option<egui::TextureHandle>>>,
+    pub(crate) thumbs: std::cell::RefCell<HashMap<MessageId, Thumb>>,
     /// Loaded Memories, oldest first.
     pub(crate) memories: Vec<MessageView>,
     /// A picture pasted from the clipboard, waiting for "send".
@@ -292,6 +299,21 @@ impl HearthApp {
             },
             self.runtime.handle(),
         );
+    }
+
+    /// Runs CPU work (decoding a picture) on a blocking thread, never the UI's;
+    /// its result comes back through [`UiResult`] like any task's. Takes `&self`
+    /// so drawing code can start it.
+    pub(crate) fn in_background<F>(&self, work: F)
+    where
+        F: FnOnce() -> UiResult + Send + 'static,
+    {
+        let tx = self.results_tx.clone();
+        let ctx = self.ctx.clone();
+        self.runtime.spawn_blocking(move || {
+            let _ = tx.blocking_send(work());
+            ctx.request_repaint();
+        });
     }
 
     /// Runs a command on the engine, if it is running. Only the app side (this
@@ -717,6 +739,7 @@ impl HearthApp {
             }
             UiResult::Done => {}
             UiResult::Opened { id, result } => self.show_opened(id, result),
+            UiResult::Thumb { id, image } => self.thumb_decoded(id, image),
             UiResult::Memories(list) => self.memories = list,
             UiResult::Saved(path) => {
                 let message = self.tr.t1("file-saved", "path", path.display().to_string());

@@ -4,11 +4,39 @@
 
 use std::path::PathBuf;
 
-use hearth_node::{AttachmentView, FileSource, MessageId, MessageView, SendOptions};
+use hearth_node::{AttachmentView, FileSource, MessageId, MessageView, SendOptions, Thumbnail};
 
 use crate::app::{Attempt, HearthApp, Screen, UiResult};
 use crate::views::picker::{Picker, PickerMode};
 use crate::views::viewer::{Viewer, ViewerContent};
+
+/// A thumbnail, as far as the window has it.
+#[derive(Clone)]
+pub(crate) enum Thumb {
+    /// Being decoded.
+    Pending,
+    /// Decoded, and the size it declared.
+    Ready(egui::TextureHandle),
+    /// Not a picture, or not what it claimed to be: the file's icon is shown.
+    Bad,
+}
+
+fn color_image(rgba: &image::RgbaImage) -> egui::ColorImage {
+    let size = [rgba.width() as usize, rgba.height() as usize];
+    egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw())
+}
+
+/// A picture for the viewer: decoded within limits, scaled down to the renderer's
+/// largest texture, with its real size. `None` if it is not one Hearth can show.
+/// The file's bytes are wiped once decoded.
+fn viewable(mut bytes: Vec<u8>, max_side: u32) -> Option<(egui::ColorImage, [u32; 2])> {
+    let decoded = hearth_node::pictures::decode(&bytes);
+    bytes.fill(0);
+    let image = decoded.ok()?;
+    let original = [image.width(), image.height()];
+    let fitted = hearth_node::pictures::fit(image, max_side).to_rgba8();
+    Some((color_image(&fitted), original))
+}
 
 impl HearthApp {
     /// Sends files, each as its own message.
@@ -58,8 +86,19 @@ impl HearthApp {
             },
         });
         if previewable || ephemeral {
+            // The renderer's largest texture: a bigger picture is scaled down to it.
+            let max_side = self.ctx.input(|i| i.max_texture_side);
+            let max_side = u32::try_from(max_side).unwrap_or(u32::MAX);
             self.with_node(move |node| async move {
-                let result = node.open_file(id).await;
+                let result = match node.open_file(id).await {
+                    Ok(bytes) => Ok(
+                        tokio::task::spawn_blocking(move || viewable(bytes, max_side))
+                            .await
+                            .ok()
+                            .flatten(),
+                    ),
+                    Err(e) => Err(e),
+                };
                 UiResult::Opened { id, result }
             });
         }
@@ -72,11 +111,11 @@ impl HearthApp {
             .find(|m| m.id == *id)
     }
 
-    /// A file's bytes came back for the viewer: decode the picture.
+    /// A file came back for the viewer, decoded: show the picture.
     pub(crate) fn show_opened(
         &mut self,
         id: MessageId,
-        result: Result<Vec<u8>, hearth_node::NodeError>,
+        result: Result<Option<(egui::ColorImage, [u32; 2])>, hearth_node::NodeError>,
     ) {
         let Some(viewer) = &mut self.viewer else {
             return;
@@ -85,39 +124,47 @@ impl HearthApp {
             return;
         }
         viewer.content = match result {
-            Ok(bytes) => match image::load_from_memory(&bytes) {
-                Ok(image) => {
-                    let rgba = image.to_rgba8();
-                    let size = [rgba.width() as usize, rgba.height() as usize];
-                    let color = egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw());
-                    ViewerContent::Image(self.ctx.load_texture(
-                        format!("view-{id}"),
-                        color,
-                        egui::TextureOptions::LINEAR,
-                    ))
-                }
-                Err(_) => ViewerContent::NoPreview,
+            Ok(Some((image, original))) => ViewerContent::Image {
+                texture: self.ctx.load_texture(
+                    format!("view-{id}"),
+                    image,
+                    egui::TextureOptions::LINEAR,
+                ),
+                original,
             },
+            Ok(None) => ViewerContent::NoPreview,
             Err(e) => ViewerContent::Failed(e),
         };
     }
 
-    /// The thumbnail of a message as a texture, decoded once.
-    pub(crate) fn thumbnail(&self, id: &MessageId, jpeg: &[u8]) -> Option<egui::TextureHandle> {
-        if let Some(cached) = self.thumbs.borrow().get(id) {
+    /// The thumbnail of a message: decoded once, off the UI thread; [`Thumb::Pending`]
+    /// until then.
+    pub(crate) fn thumbnail(&self, id: MessageId, thumbnail: &Thumbnail) -> Thumb {
+        if let Some(cached) = self.thumbs.borrow().get(&id) {
             return cached.clone();
         }
-        let texture = image::load_from_memory(jpeg).ok().map(|image| {
-            let rgba = image.to_rgba8();
-            let size = [rgba.width() as usize, rgba.height() as usize];
-            self.ctx.load_texture(
-                format!("thumb-{id}"),
-                egui::ColorImage::from_rgba_unmultiplied(size, rgba.as_raw()),
-                egui::TextureOptions::LINEAR,
-            )
+        self.thumbs.borrow_mut().insert(id, Thumb::Pending);
+        let thumbnail = thumbnail.clone();
+        self.in_background(move || UiResult::Thumb {
+            id,
+            image: hearth_node::pictures::decode_thumbnail(&thumbnail)
+                .ok()
+                .map(|rgba| color_image(&rgba)),
         });
-        self.thumbs.borrow_mut().insert(*id, texture.clone());
-        texture
+        Thumb::Pending
+    }
+
+    /// A thumbnail came back decoded (or not decodable).
+    pub(crate) fn thumb_decoded(&mut self, id: MessageId, image: Option<egui::ColorImage>) {
+        let thumb = match image {
+            Some(image) => Thumb::Ready(self.ctx.load_texture(
+                format!("thumb-{id}"),
+                image,
+                egui::TextureOptions::LINEAR,
+            )),
+            None => Thumb::Bad,
+        };
+        self.thumbs.borrow_mut().insert(id, thumb);
     }
 
     /// Files dropped on the window go to the picker, where the user can make them

@@ -433,9 +433,19 @@ fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u1
 /// Alice's and Bob's windows on an already paired couple, both showing the chat;
 /// Bob's dials Alice's on loopback.
 fn paired_windows(dir: &Path) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
+    paired_windows_after(dir, |_| {})
+}
+
+/// [`paired_windows`], doing `meanwhile` to Bob's profile (closed) between pairing
+/// and opening the windows.
+fn paired_windows_after(
+    dir: &Path,
+    meanwhile: impl FnOnce(&Path),
+) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
     let (alice_dir, bob_dir) = (dir.join("alice"), dir.join("bob"));
     let (alice_port, bob_port) = (free_port(), free_port());
     pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    meanwhile(&bob_dir);
     let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
     let mut bob = window(options(
         &bob_dir,
@@ -581,6 +591,114 @@ fn the_header_says_how_the_two_are_connected_and_settings_keep_a_mistyped_relay(
     alice.get_by_label(&format!("Remove {relay}")).click();
     until(&mut alice, "the relay removed", |h| {
         shows(h, "No relay yet")
+    });
+}
+
+/// A JPEG of `width`×`height`, plain enough to be small.
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::RgbImage::from_pixel(width, height, image::Rgb([120, 60, 200]))
+        .write_with_encoder(image::codecs::jpeg::JpegEncoder::new(&mut out))
+        .unwrap();
+    out
+}
+
+/// Pictures that would crash a viewer that trusts them: the partner's device sends
+/// thumbnails that lie (a real 1×20000 JPEG, declared as such and declared as
+/// 200×200), and a panorama wider than any texture the renderer takes. Both windows
+/// show them (or the file's icon) and the panorama opens, scaled down.
+#[test]
+fn a_forged_thumbnail_and_a_panorama_show_without_a_crash() {
+    use hearth_core::{Attachment, OpBody, Thumbnail, limits};
+    let dir = tempfile::tempdir().unwrap();
+    let desk = dir.path().join("desk");
+    std::fs::create_dir(&desk).unwrap();
+    image::RgbImage::from_fn(30_000, 200, |x, y| {
+        image::Rgb([(x % 251) as u8, (y % 199) as u8, 40])
+    })
+    .save(desk.join("panorama.png"))
+    .unwrap();
+    let tall = jpeg(1, 20_000);
+    assert!(tall.len() <= limits::MAX_THUMBNAIL_BYTES, "{}", tall.len());
+
+    // A hostile device writes what it likes into its own log: Bob's, here.
+    let (mut alice, mut bob) = paired_windows_after(dir.path(), |bob_dir| {
+        let mut store = hearth_store::Store::open(bob_dir, None).unwrap();
+        let identity: [u8; 32] = store.setting("identity").unwrap().unwrap();
+        let bob = hearth_net::device_id_of(&identity).unwrap();
+        for (name, width, height) in [("tall.jpg", 1, 20_000), ("liar.jpg", 200, 200)] {
+            let body = OpBody::Attachment(Attachment {
+                name: name.into(),
+                mime: "image/jpeg".into(),
+                size: 1000,
+                hash: [1; 32],
+                chunk_size: 1 << 20,
+                chunks_root: [2; 32],
+                thumbnail: Some(Thumbnail {
+                    width,
+                    height,
+                    jpeg: tall.clone(),
+                }),
+                view_once: false,
+                expires_after_open_secs: None,
+            });
+            store.append_local(bob, 1_795_000_000_000, body).unwrap();
+        }
+        store.flush().unwrap();
+    });
+
+    // Both arrive at Alice's window, shown with the file's icon, and nothing breaks.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !["🖼 tall.jpg", "🖼 liar.jpg"]
+        .iter()
+        .all(|l| alice.query_by_label(l).is_some())
+    {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "the forged messages never showed; Alice's window shows {:?}",
+            labels(&alice)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    for _ in 0..20 {
+        alice.step();
+        bob.step();
+    }
+    // Bob's own window lists them too (its device holds no file for them).
+    assert!(
+        labels(&bob).iter().any(|l| l.contains("tall.jpg")),
+        "{:?}",
+        labels(&bob)
+    );
+
+    // The panorama, dropped on Alice's window, opens in Bob's.
+    alice.input_mut().dropped_files.push(egui::DroppedFile {
+        path: Some(desk.join("panorama.png")),
+        ..Default::default()
+    });
+    alice.step();
+    until(&mut alice, "the picker", |h| {
+        h.query_by_label("Send 1").is_some()
+    });
+    alice.get_by_label("Send 1").click();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while bob.query_by_label("Open panorama.png").is_none()
+        || bob.query_by_label("Save as…").is_none()
+    {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "the panorama never arrived; Bob's window shows {:?}",
+            labels(&bob)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    bob.get_by_label("Open panorama.png").click();
+    until(&mut bob, "the panorama in the viewer", |h| {
+        h.query_by_label("panorama.png (30000×200)").is_some()
     });
 }
 

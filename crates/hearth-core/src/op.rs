@@ -20,6 +20,8 @@ pub mod limits {
     pub const MAX_MIME_BYTES: usize = 128;
     /// Largest thumbnail carried in an attachment op.
     pub const MAX_THUMBNAIL_BYTES: usize = 32 * 1024;
+    /// Longest side of a thumbnail, in pixels.
+    pub const MAX_THUMBNAIL_SIDE: u16 = 320;
     /// Smallest and largest chunk a file is cut into.
     pub const CHUNK_BYTES_RANGE: std::ops::RangeInclusive<u32> = 16 * 1024..=4 * 1024 * 1024;
     /// The most chunks one file may be cut into; bounds the list of chunk hashes.
@@ -249,6 +251,21 @@ impl BodyError {
 impl std::fmt::Display for BodyError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.reason())
+    }
+}
+
+impl Thumbnail {
+    /// Whether it is what a Hearth sender makes: a JPEG, each side 1 to
+    /// [`limits::MAX_THUMBNAIL_SIDE`] pixels as declared. Not part of
+    /// [`OpBody::validate`]: ops stored before the rule must still decode. Whoever
+    /// shows a thumbnail checks this, and that the decoded picture has the declared
+    /// size.
+    pub fn is_plausible(&self) -> bool {
+        let side = 1..=limits::MAX_THUMBNAIL_SIDE;
+        side.contains(&self.width)
+            && side.contains(&self.height)
+            && self.jpeg.starts_with(&[0xFF, 0xD8, 0xFF])
+            && self.jpeg.len() <= limits::MAX_THUMBNAIL_BYTES
     }
 }
 

@@ -11,6 +11,7 @@
 //! `on_event` callback in [`NodeConfig`].
 
 mod engine;
+pub mod pictures;
 mod types;
 
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use tracing::Instrument;
 
 use engine::{ChatCommand, FileCommand, NetworkCommand, PairingCommand, ProfileCommand};
 pub use engine::{human_size, mime_for};
+pub use hearth_core::Thumbnail;
 pub use hearth_net::NetworkOptions;
 
 /// The relay a couple can host (`hearth relay`); see [`hearth_net::relay`].

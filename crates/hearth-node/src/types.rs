@@ -88,9 +88,11 @@ pub struct AttachmentView {
     pub expires_after_open_secs: Option<u64>,
     /// When the partner first opened it (view-once and expiring media).
     pub opened_at: Option<i64>,
-    /// The preview carried by the message: width, height, JPEG bytes.
+    /// The preview carried by the message, if it is a plausible one
+    /// ([`hearth_core::Thumbnail::is_plausible`]); decode it with
+    /// [`crate::pictures::decode_thumbnail`].
     #[serde(skip)]
-    pub thumbnail: Option<(u16, u16, Vec<u8>)>,
+    pub thumbnail: Option<hearth_core::Thumbnail>,
     /// Where the bytes are.
     pub file: FileState,
 }

@@ -5,7 +5,7 @@ use egui::{RichText, Ui};
 use hearth_node::{AttachmentView, Author, FileState, MessageView};
 
 use crate::app::HearthApp;
-use crate::files::FileAction;
+use crate::files::{FileAction, Thumb};
 use crate::theme::palette;
 
 /// Draws an attachment inside its bubble; returns what the user did to it.
@@ -61,11 +61,12 @@ pub(super) fn attachment(
                 .small()
                 .color(p.muted),
         );
-    } else if let Some((w, h, jpeg)) = &a.thumbnail
-        && let Some(texture) = app.thumbnail(&message.id, jpeg)
+    } else if let Some(thumbnail) = &a.thumbnail
+        && let Thumb::Ready(texture) = app.thumbnail(message.id, thumbnail)
     {
-        let scale = (260.0 / f32::from(*w).max(1.0)).min(1.0);
-        let size = egui::vec2(f32::from(*w) * scale, f32::from(*h) * scale);
+        // Sized by the decoded picture, never by what it declared.
+        let real = texture.size_vec2();
+        let size = real * (260.0 / real.x.max(1.0)).min(1.0);
         let image = egui::Image::new((texture.id(), size))
             .corner_radius(8)
             .sense(egui::Sense::click());

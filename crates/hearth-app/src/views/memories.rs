@@ -6,6 +6,7 @@ use hearth_node::MessageView;
 
 use super::Action;
 use crate::app::HearthApp;
+use crate::files::Thumb;
 use crate::theme::palette;
 
 pub(super) fn memories(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
@@ -39,22 +40,22 @@ pub(super) fn memories(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                             continue;
                         };
                         let tile = egui::vec2(150.0, 150.0);
-                        let response = match &a.thumbnail {
-                            Some((w, h, jpeg)) => match app.thumbnail(&message.id, jpeg) {
-                                Some(texture) => {
-                                    let scale = (tile.x / f32::from(*w).max(1.0))
-                                        .min(tile.y / f32::from(*h).max(1.0));
-                                    let size = egui::vec2(f32::from(*w), f32::from(*h)) * scale;
-                                    ui.add(
-                                        egui::Image::new((texture.id(), size))
-                                            .corner_radius(6)
-                                            .sense(egui::Sense::click()),
-                                    )
-                                }
-                                None => {
-                                    ui.add_sized(tile, egui::Button::new(format!("🖼\n{}", a.name)))
-                                }
-                            },
+                        let thumb = a.thumbnail.as_ref().map(|t| app.thumbnail(message.id, t));
+                        let response = match thumb {
+                            // Sized by the decoded picture, never by what it declared.
+                            Some(Thumb::Ready(texture)) => {
+                                let size = texture.size_vec2();
+                                let scale =
+                                    (tile.x / size.x.max(1.0)).min(tile.y / size.y.max(1.0));
+                                ui.add(
+                                    egui::Image::new((texture.id(), size * scale))
+                                        .corner_radius(6)
+                                        .sense(egui::Sense::click()),
+                                )
+                            }
+                            Some(Thumb::Pending | Thumb::Bad) => {
+                                ui.add_sized(tile, egui::Button::new(format!("🖼\n{}", a.name)))
+                            }
                             None => {
                                 let icon = if a.mime.starts_with("video/") {
                                     "🎬"

@@ -19,7 +19,12 @@ pub(crate) struct Viewer {
 
 pub(crate) enum ViewerContent {
     Loading,
-    Image(egui::TextureHandle),
+    /// The picture, scaled down to what the renderer takes if it was bigger, and
+    /// the size it really is.
+    Image {
+        texture: egui::TextureHandle,
+        original: [u32; 2],
+    },
     NoPreview,
     Failed(NodeError),
 }
@@ -65,10 +70,10 @@ pub(super) fn viewer_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut 
                 ViewerContent::Loading => {
                     ui.spinner();
                 }
-                ViewerContent::Image(texture) => {
+                ViewerContent::Image { texture, original } => {
                     let size = texture.size_vec2();
                     let scale = (room.x / size.x).min(room.y / size.y).min(1.0);
-                    let label = format!("{title} ({}×{})", size.x, size.y);
+                    let label = format!("{title} ({}×{})", original[0], original[1]);
                     ui.vertical_centered(|ui| {
                         let shown = ui.add(egui::Image::new((texture.id(), size * scale)));
                         shown.widget_info(|| {

@@ -31,7 +31,6 @@ const RETRY_UNAVAILABLE: Duration = Duration::from_secs(30);
 const MAX_OPEN_BYTES: u64 = 1024 * 1024 * 1024;
 /// Longest side of a thumbnail, in pixels.
 /// Largest picture decoded for a thumbnail.
-const THUMBNAIL_SIDE: u32 = 320;
 const MAX_THUMBNAIL_SOURCE: u64 = 64 * 1024 * 1024;
 /// Room left free on the disk beyond an arriving file.
 const DISK_MARGIN: u64 = 64 * 1024 * 1024;
@@ -210,16 +209,12 @@ fn make_thumbnail(source: &FileSource) -> Option<Thumbnail> {
             if std::fs::metadata(path).ok()?.len() > MAX_THUMBNAIL_SOURCE {
                 return None;
             }
-            image::ImageReader::open(path)
-                .ok()?
-                .with_guessed_format()
-                .ok()?
-                .decode()
-                .ok()?
+            crate::pictures::decode_file(path).ok()?
         }
-        FileSource::Bytes { bytes, .. } => image::load_from_memory(bytes).ok()?,
+        FileSource::Bytes { bytes, .. } => crate::pictures::decode(bytes).ok()?,
     };
-    let thumb = image.thumbnail(THUMBNAIL_SIDE, THUMBNAIL_SIDE).to_rgb8();
+    let side = u32::from(limits::MAX_THUMBNAIL_SIDE);
+    let thumb = image.thumbnail(side, side).to_rgb8();
     let mut quality = 80;
     loop {
         let mut jpeg = Vec::new();
@@ -1046,10 +1041,8 @@ impl Engine {
             view_once: a.view_once,
             expires_after_open_secs: a.expires_after_open_secs,
             opened_at: message.state.opened_at_ms(),
-            thumbnail: a
-                .thumbnail
-                .as_ref()
-                .map(|t| (t.width, t.height, t.jpeg.clone())),
+            // One that is not what a Hearth sender makes never reaches the window.
+            thumbnail: a.thumbnail.clone().filter(Thumbnail::is_plausible),
             file,
         })
     }
