@@ -14,5 +14,5 @@ pub mod wire;
 
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
 pub use op::{Attachment, BodyError, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
-pub use state::{MessageState, Reaction};
+pub use state::{MessageState, Reaction, is_reaction_emoji};
 pub use timeline::{Message, Timeline};

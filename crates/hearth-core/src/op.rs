@@ -8,6 +8,15 @@ pub mod limits {
     pub const MAX_TEXT_BYTES: usize = 16 * 1024;
     /// Longest reaction, in bytes: one emoji, perhaps with modifiers and joiners.
     pub const MAX_EMOJI_BYTES: usize = 64;
+    /// Most reactions one person keeps on one message; a newer one replaces the
+    /// oldest.
+    pub const MAX_REACTIONS_PER_PERSON: usize = 6;
+    /// Largest encoded state of one message (its edit, reactions, when opened).
+    pub const MAX_STATE_BYTES: usize = 24 * 1024;
+    /// How far ahead of every Lamport time seen a partner's op may be. An honest
+    /// device is at most one ahead of what it has seen; this leaves room for what
+    /// this device has not seen yet and keeps the clock far from overflowing.
+    pub const MAX_LAMPORT_JUMP: u64 = 1 << 32;
     /// Longest display name, language tag or time zone name, in bytes.
     pub const MAX_PROFILE_FIELD_BYTES: usize = 128;
     /// Largest payload of an op kind this build does not know, kept as it came.

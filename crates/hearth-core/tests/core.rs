@@ -4,7 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
-use hearth_core::{DeviceId, Lamport, Op, OpBody, OpId, ProfileChange, Timeline};
+use hearth_core::{
+    DeviceId, Lamport, MessageState, Op, OpBody, OpId, ProfileChange, Timeline, is_reaction_emoji,
+    limits,
+};
 use proptest::prelude::*;
 
 const ALICE: DeviceId = DeviceId([1; 32]);
@@ -252,7 +255,16 @@ fn arb_op() -> impl Strategy<Value = Op> {
     let author = prop_oneof![Just(ALICE), Just(BOB)];
     let target = (prop_oneof![Just(ALICE), Just(BOB)], 1..6u64)
         .prop_map(|(author, seq)| OpId { author, seq });
-    let emoji = prop_oneof![Just("❤️".to_string()), Just("😂".to_string())];
+    let emoji = prop_oneof![
+        Just("❤️".to_string()),
+        Just("😂".to_string()),
+        Just("👍🏽".to_string()),
+        Just("🇦🇱".to_string()),
+        Just("🔥".to_string()),
+        Just("🥹".to_string()),
+        Just("🌙".to_string()),
+        Just("ok".to_string()),
+    ];
     let body = prop_oneof![
         3 => "[a-zë ]{1,12}".prop_map(|t| OpBody::Text { text: format!("m{t}"), reply_to: None }),
         1 => (target.clone(), "[a-z]{1,8}").prop_map(|(target, t)| OpBody::Edit { target, text: format!("e{t}") }),
@@ -274,7 +286,106 @@ fn unique(ops: Vec<Op>) -> Vec<Op> {
     ops.into_iter().filter(|op| seen.insert(op.id)).collect()
 }
 
+#[test]
+fn a_reaction_is_one_real_emoji() {
+    for good in ["❤", "❤️", "👍🏽", "👨‍👩‍👧", "🇦🇱", "1️⃣", "⭐", "😂"]
+    {
+        assert!(is_reaction_emoji(good), "{good:?} refused");
+    }
+    for bad in [
+        "",
+        "ok",
+        "❤❤",
+        "a\u{200d}b",
+        " ❤",
+        "❤\n",
+        "😂😂",
+        "lol 😂",
+        "\u{1F600}\u{0301}x",
+    ] {
+        assert!(!is_reaction_emoji(bad), "{bad:?} accepted");
+    }
+}
+
+/// Twenty thousand reactions by one device on one message: a few stay, the newest,
+/// and the state stays small.
+#[test]
+fn reactions_on_a_message_are_few_whatever_is_sent() {
+    let target = OpId {
+        author: ALICE,
+        seq: 1,
+    };
+    let emoji: Vec<String> = ('\u{1F300}'..='\u{1F5FF}').map(String::from).collect();
+    let mut state = MessageState::default();
+    for seq in 1..=20_000u64 {
+        let op = Op {
+            id: OpId { author: BOB, seq },
+            lamport: Lamport(seq),
+            wall_ms: 0,
+            body: OpBody::ReactionAdd {
+                target,
+                emoji: if seq % 3 == 0 {
+                    // Not an emoji at all: ignored.
+                    format!("{seq:060}")
+                } else {
+                    emoji[(seq as usize) % emoji.len()].clone()
+                },
+            },
+        };
+        state.apply(target, &op);
+    }
+    let reactions = state.reactions();
+    assert_eq!(reactions.len(), limits::MAX_REACTIONS_PER_PERSON);
+    assert!(reactions.iter().all(|r| is_reaction_emoji(&r.emoji)));
+    // The newest: seq 20000 (its emoji) is among them.
+    assert!(
+        reactions
+            .iter()
+            .any(|r| r.emoji == emoji[20_000 % emoji.len()])
+    );
+    assert!(wire::encode(&state).len() <= limits::MAX_STATE_BYTES);
+}
+
 proptest! {
+    /// However many reactions come, in whatever order, both devices keep the same.
+    #[test]
+    fn reactions_keep_the_newest_few_in_any_order(
+        picks in proptest::collection::vec((0..10usize, any::<bool>(), 1..200u64), 1..60),
+        shuffle_seed in any::<u64>(),
+    ) {
+        let target = OpId { author: ALICE, seq: 1 };
+        let emoji = ["❤️", "😂", "👍🏽", "🇦🇱", "🔥", "🥹", "🌙", "⭐", "🎉", "🙏"];
+        let ops: Vec<Op> = picks.iter().enumerate().map(|(i, &(e, add, lamport))| Op {
+            id: OpId { author: BOB, seq: i as u64 + 1 },
+            lamport: Lamport(lamport),
+            wall_ms: 0,
+            body: if add {
+                OpBody::ReactionAdd { target, emoji: emoji[e].into() }
+            } else {
+                OpBody::ReactionRemove { target, emoji: emoji[e].into() }
+            },
+        }).collect();
+        let mut in_order = MessageState::default();
+        for op in &ops {
+            in_order.apply(target, op);
+        }
+        let mut shuffled = ops.clone();
+        shuffled.extend(ops.iter().step_by(3).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut replayed = MessageState::default();
+        for op in &shuffled {
+            replayed.apply(target, op);
+        }
+        prop_assert_eq!(&replayed, &in_order);
+        prop_assert!(in_order.reactions().len() <= limits::MAX_REACTIONS_PER_PERSON);
+    }
+
     #[test]
     fn ops_round_trip(op in arb_op()) {
         prop_assert_eq!(wire::decode_op(&wire::encode_op(&op)), Ok(op));

@@ -10,9 +10,11 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use hearth_core::{DeviceId, Lamport, Op, OpBody, OpId};
 use hearth_node::{
     Author, Delivery, MessageView, Node, NodeConfig, NodeError, NodeEvent, PairingFailure,
 };
+use rand::Rng;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pairing_by_invite_shows_the_same_safety_words() {
@@ -498,4 +500,153 @@ async fn a_restarted_device_listens_where_it_did() {
     assert_ne!(elsewhere, addr);
     third.shutdown().await;
     drop(squatter);
+}
+
+/// The partner's device writes ops no honest device writes, into its own log, and
+/// its real engine sends them: reactions by the thousand (many not emoji), ops naming
+/// messages of devices that do not exist, a clock at u64::MAX, a read marker for
+/// every message Alice will ever write. Alice keeps them (acknowledged, never sent
+/// again) but none takes effect: her history pages, her device knows two devices,
+/// her next message is not shown as read, and the partner's next message arrives
+/// promptly, on both sides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_device_out_of_bounds_changes_nothing_and_sync_goes_on() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let hello = bob.handle.send("hello", None).await.unwrap();
+    alice.handle.send("hi", None).await.unwrap();
+    alice.wait_history("both", |h| h.len() == 2).await;
+    bob.wait_history("both", |h| h.len() == 2).await;
+    let alice_device =
+        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+
+    // Into Bob's own log, as a compromised device would write.
+    let ignored = {
+        let mut store = hearth_store::Store::open(&bob_dir, None).unwrap();
+        let identity: [u8; 32] = store.setting("identity").unwrap().unwrap();
+        let me = hearth_net::device_id_of(&identity).unwrap();
+        let mut seq = store.held(me);
+        let mut lamport = store.lamport().0;
+        let mut rng = rand::thread_rng();
+        let mut ops = Vec::new();
+        let mut op = |lamport: u64, body: OpBody| {
+            seq += 1;
+            Op {
+                id: OpId { author: me, seq },
+                lamport: Lamport(lamport),
+                wall_ms: 1_795_000_000_000,
+                body,
+            }
+        };
+        let target = hello.id.op();
+        for i in 0..6_000u32 {
+            lamport += 1;
+            let emoji = if i % 2 == 0 {
+                char::from_u32(0x1F300 + i % 700).unwrap().to_string()
+            } else {
+                // 60 bytes that are no emoji: each would grow the message's state.
+                format!("{i:060}")
+            };
+            ops.push(op(lamport, OpBody::ReactionAdd { target, emoji }));
+        }
+        for _ in 0..300 {
+            lamport += 1;
+            let stranger = OpId {
+                author: DeviceId(rng.r#gen()),
+                seq: rng.gen_range(1..1000),
+            };
+            let body = match rng.gen_range(0..4) {
+                0 => OpBody::ReactionAdd {
+                    target: stranger,
+                    emoji: "❤️".into(),
+                },
+                1 => OpBody::Delete { target: stranger },
+                2 => OpBody::ReadMarker { up_to: stranger },
+                _ => OpBody::Text {
+                    text: "re".into(),
+                    reply_to: Some(stranger),
+                },
+            };
+            ops.push(op(lamport, body));
+        }
+        ops.push(op(
+            u64::MAX,
+            OpBody::Text {
+                text: "from the end of time".into(),
+                reply_to: None,
+            },
+        ));
+        lamport += 1;
+        ops.push(op(
+            lamport,
+            OpBody::ReadMarker {
+                up_to: OpId {
+                    author: alice_device,
+                    seq: u64::MAX,
+                },
+            },
+        ));
+        let applied = store.apply_remote(&ops).unwrap();
+        store.flush().unwrap();
+        applied.ignored.len()
+    };
+    assert!(ignored >= 3_000, "{ignored} ignored");
+
+    let offline_before = alice.count_events(|e| matches!(e, NodeEvent::Presence { online: false }));
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.handle.dial(alice.addr()).await.unwrap();
+    let sent = bob.handle.send("still here", None).await.unwrap();
+    let arrived = tokio::time::Instant::now();
+    alice
+        .wait_history("still here", |h| h.iter().any(|m| m.id == sent.id))
+        .await;
+    eprintln!("the next message arrived after {:?}", arrived.elapsed());
+
+    for device in [&alice, &bob] {
+        let history = device.history().await;
+        let mut shown = texts(&history);
+        shown.sort();
+        assert_eq!(shown, ["hello", "hi", "still here"], "{}", device.name);
+        let on_hello = &history
+            .iter()
+            .find(|m| m.id == hello.id)
+            .expect("hello is in the history")
+            .reactions;
+        assert!(
+            on_hello.len() <= hearth_core::limits::MAX_REACTIONS_PER_PERSON,
+            "{}: {} reactions",
+            device.name,
+            on_hello.len()
+        );
+        assert!(
+            on_hello
+                .iter()
+                .all(|r| hearth_core::is_reaction_emoji(&r.emoji))
+        );
+    }
+    // Alice's next message is delivered, not read: the marker for u64::MAX did nothing.
+    let after = alice.handle.send("after the storm", None).await.unwrap();
+    alice
+        .wait_event("delivered", |e| {
+            matches!(e, NodeEvent::Delivery { id, state: Delivery::Delivered } if *id == after.id)
+        })
+        .await;
+    assert_ne!(
+        alice.history().await.last().unwrap().delivery,
+        Some(Delivery::Read)
+    );
+    // No disconnect loop: the hostile ops were acknowledged and not sent again.
+    assert_eq!(
+        alice.count_events(|e| matches!(e, NodeEvent::Presence { online: false })),
+        offline_before
+    );
+    let alice_dir = alice.dir.clone();
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+    let store = hearth_store::Store::open(&alice_dir, None).unwrap();
+    assert_eq!(store.held_all().len(), 2, "Alice's store knows two devices");
+    assert!(store.lamport().0 < 1 << 33, "{:?}", store.lamport());
 }

@@ -5,7 +5,10 @@ use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
 use hearth_core::wire;
-use hearth_core::{DeviceId, Lamport, Message, MessageState, Op, OpBody, OpId, TimelinePos};
+use hearth_core::{
+    DeviceId, Lamport, Message, MessageState, Op, OpBody, OpId, TimelinePos, is_reaction_emoji,
+    limits,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -54,7 +57,14 @@ mod prefix {
     /// Like the timeline, for attachments that are neither view-once nor expiring:
     /// the index behind Memories.
     pub(super) const GALLERY: u8 = b'g';
+    /// author index → the Lamport time of that author's newest op with effect
+    pub(super) const LAST_LAMPORT: u8 = b'l';
 }
+
+/// The most devices a store records. A couple has two today; more (a second
+/// device, a mailbox) come with the roster. Only an op's author makes a device
+/// known, never an id an op merely names.
+const MAX_DEVICES: usize = 16;
 const SCHEMA_KEY: &[u8] = b"m/schema";
 const CHECK_KEY: &[u8] = b"m/check";
 const LAMPORT_KEY: &[u8] = b"m/lamport";
@@ -63,8 +73,13 @@ const CHECK_VALUE: &[u8] = b"hearth";
 /// What [`Store::apply_remote`] stored.
 #[derive(Debug, Default)]
 pub struct Applied {
-    /// The ops that were new, in the order they came; duplicates are left out.
+    /// The ops that were new and took effect, in the order they came; duplicates
+    /// are left out.
     pub new: Vec<Op>,
+    /// New ops that break a bound (see [`Store::apply_remote`]): kept in their
+    /// author's log, so it stays whole and is acknowledged, but with no effect
+    /// here. Each with why.
+    pub ignored: Vec<(OpId, &'static str)>,
 }
 
 /// An open profile. Holds the profile's lock until dropped.
@@ -80,6 +95,7 @@ pub struct Store {
     held: HashMap<u16, u64>,
     acked: HashMap<u16, u64>,
     read: HashMap<u16, u64>,
+    last_lamport: HashMap<u16, u64>,
     lamport: Lamport,
     _lock: File,
 }
@@ -219,6 +235,7 @@ impl Store {
             held: HashMap::new(),
             acked: HashMap::new(),
             read: HashMap::new(),
+            last_lamport: HashMap::new(),
             lamport: Lamport(0),
             _lock: lock,
         };
@@ -246,6 +263,7 @@ impl Store {
             (prefix::HELD, &mut self.held),
             (prefix::ACKED, &mut self.acked),
             (prefix::READ, &mut self.read),
+            (prefix::LAST_LAMPORT, &mut self.last_lamport),
         ] {
             for entry in self.tree.scan_prefix([p]) {
                 let (key, value) = entry?;
@@ -331,16 +349,27 @@ impl Store {
                 body,
             });
         }
-        self.write_ops(&ops)?;
+        let effects = vec![true; ops.len()];
+        self.write_ops(&ops, &effects)?;
         Ok(ops)
     }
 
     /// Stores ops that came from the partner. Ops already held are skipped; an op that
     /// would leave a hole in its author's log rejects the whole batch, and nothing of
     /// it is stored. Not durable until [`Store::flush`].
+    ///
+    /// The partner's device is not trusted blindly. A new op that breaks a bound is
+    /// stored in its author's log (so the log stays whole, is acknowledged, and is
+    /// never sent again) but changes nothing else: no message, no edit, reaction or
+    /// read marker, no tick of the clock. The bounds: Lamport times increase per
+    /// author and run at most [`hearth_core::limits::MAX_LAMPORT_JUMP`] ahead of
+    /// everything seen; every message an op names (its target, what it replies to,
+    /// what it marks read) is one this store holds; read markers are for the other
+    /// author's messages; only a file's author says it is ready; a reaction is one
+    /// emoji.
     pub fn apply_remote(&mut self, ops: &[Op]) -> Result<Applied, StoreError> {
         let mut next: HashMap<DeviceId, u64> = HashMap::new();
-        let mut new = Vec::new();
+        let mut new: Vec<Op> = Vec::new();
         for op in ops {
             op.body
                 .validate()
@@ -361,11 +390,92 @@ impl Store {
             *expected += 1;
             new.push(op.clone());
         }
-        self.write_ops(&new)?;
-        Ok(Applied { new })
+        let mut clock = self.lamport.0;
+        let mut last: HashMap<DeviceId, u64> = HashMap::new();
+        let mut held: HashMap<DeviceId, u64> = HashMap::new();
+        let mut effects = Vec::with_capacity(new.len());
+        let mut ignored = Vec::new();
+        for op in &new {
+            let author = op.id.author;
+            let prev = *last
+                .entry(author)
+                .or_insert_with(|| self.counter(&self.last_lamport, author));
+            let held_now = |device: DeviceId| {
+                held.get(&device)
+                    .copied()
+                    .unwrap_or_else(|| self.held(device))
+            };
+            let verdict = self.out_of_bounds(op, clock, prev, held_now);
+            if let Some(why) = verdict {
+                ignored.push((op.id, why));
+            } else {
+                clock = clock.max(op.lamport.0);
+                last.insert(author, op.lamport.0);
+            }
+            held.insert(author, op.id.seq);
+            effects.push(verdict.is_none());
+        }
+        self.write_ops(&new, &effects)?;
+        let new = new
+            .into_iter()
+            .zip(effects)
+            .filter_map(|(op, effect)| effect.then_some(op))
+            .collect();
+        Ok(Applied { new, ignored })
     }
 
-    fn write_ops(&mut self, ops: &[Op]) -> Result<(), StoreError> {
+    /// Which bound a partner's op breaks, if any (see [`Store::apply_remote`]).
+    /// `clock` is the highest Lamport time seen so far, `prev` that of the author's
+    /// newest op with effect, `held` the highest seq held of a device's log.
+    fn out_of_bounds(
+        &self,
+        op: &Op,
+        clock: u64,
+        prev: u64,
+        held: impl Fn(DeviceId) -> u64,
+    ) -> Option<&'static str> {
+        let lamport = op.lamport.0;
+        if lamport <= prev {
+            return Some("its Lamport time does not increase");
+        }
+        if lamport > clock.max(prev).saturating_add(limits::MAX_LAMPORT_JUMP) {
+            return Some("its Lamport time is too far ahead");
+        }
+        let named = match &op.body {
+            OpBody::Text { reply_to, .. } => *reply_to,
+            OpBody::ReadMarker { up_to } => Some(*up_to),
+            body => body.target(),
+        };
+        if let Some(id) = named {
+            let known = id.author == op.id.author || self.index.contains_key(&id.author);
+            let held_there = if id.author == op.id.author {
+                op.id.seq - 1
+            } else {
+                held(id.author)
+            };
+            if !known || id.seq == 0 || id.seq > held_there {
+                return Some("it names a message this device does not hold");
+            }
+        }
+        match &op.body {
+            OpBody::ReadMarker { up_to } if up_to.author == op.id.author => {
+                Some("it marks its author's own messages read")
+            }
+            OpBody::FileReady { target, .. } if target.author != op.id.author => {
+                Some("it readies someone else's file")
+            }
+            OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. }
+                if !is_reaction_emoji(emoji) =>
+            {
+                Some("its reaction is not one emoji")
+            }
+            _ => None,
+        }
+    }
+
+    /// Writes ops in one batch. An op whose `effects` entry is false is kept in its
+    /// author's log and nothing more.
+    fn write_ops(&mut self, ops: &[Op], effects: &[bool]) -> Result<(), StoreError> {
         if ops.is_empty() {
             return Ok(());
         }
@@ -373,11 +483,16 @@ impl Store {
         let mut states: HashMap<OpId, MessageState> = HashMap::new();
         let mut held = HashMap::new();
         let mut read = HashMap::new();
+        let mut last_lamport = HashMap::new();
         let mut lamport = self.lamport;
-        for op in ops {
+        for (op, &effect) in ops.iter().zip(effects) {
             let idx = self.device_index(op.id.author)?;
             let key = op_key(prefix::OPS, idx, op.id.seq);
             batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(op)));
+            held.insert(idx, op.id.seq);
+            if !effect {
+                continue;
+            }
             if op.body.is_message() {
                 let rank = self.rank(idx);
                 batch.insert(&timeline_key(op.lamport, rank, idx, op.id.seq)[..], &[][..]);
@@ -389,7 +504,9 @@ impl Store {
                     batch.insert(&key[..], &[][..]);
                 }
             }
-            if let Some(target) = op.body.target() {
+            if let Some(target) = op.body.target()
+                && self.index.contains_key(&target.author)
+            {
                 let state = match states.remove(&target) {
                     Some(state) => state,
                     None => self.state(target)?,
@@ -398,23 +515,40 @@ impl Store {
                 state.apply(target, op);
                 states.insert(target, state);
             }
-            if let OpBody::ReadMarker { up_to } = &op.body {
-                let reader_of = self.device_index(up_to.author)?;
+            if let OpBody::ReadMarker { up_to } = &op.body
+                && let Some(&reader_of) = self.index.get(&up_to.author)
+            {
                 let current = read
                     .get(&reader_of)
                     .copied()
                     .unwrap_or_else(|| self.read.get(&reader_of).copied().unwrap_or(0));
                 read.insert(reader_of, current.max(up_to.seq));
             }
-            held.insert(idx, op.id.seq);
+            last_lamport.insert(idx, op.lamport.0);
             lamport = lamport.max(op.lamport);
         }
         for (target, state) in &states {
-            let idx = self.device_index(target.author)?;
+            let Some(&idx) = self.index.get(&target.author) else {
+                continue;
+            };
+            let encoded = wire::encode(state);
+            if encoded.len() > limits::MAX_STATE_BYTES {
+                // Cannot happen with the bounds of MessageState; should it, the
+                // message keeps its earlier state rather than one that will not load.
+                tracing::warn!(
+                    bytes = encoded.len(),
+                    "a message's state outgrew its bound; kept the earlier one"
+                );
+                continue;
+            }
             let key = op_key(prefix::STATE, idx, target.seq);
-            batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(state)));
+            batch.insert(&key[..], self.cipher.seal(&key, &encoded));
         }
-        for (p, map) in [(prefix::HELD, &held), (prefix::READ, &read)] {
+        for (p, map) in [
+            (prefix::HELD, &held),
+            (prefix::READ, &read),
+            (prefix::LAST_LAMPORT, &last_lamport),
+        ] {
             for (&idx, &seq) in map {
                 let key = counter_key(p, idx);
                 batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(&seq)));
@@ -427,6 +561,7 @@ impl Store {
         self.tree.apply_batch(batch)?;
         self.held.extend(held);
         self.read.extend(read);
+        self.last_lamport.extend(last_lamport);
         self.lamport = lamport;
         Ok(())
     }
@@ -439,6 +574,9 @@ impl Store {
     fn device_index(&mut self, device: DeviceId) -> Result<u16, StoreError> {
         if let Some(&idx) = self.index.get(&device) {
             return Ok(idx);
+        }
+        if self.devices.len() >= MAX_DEVICES {
+            return Err(StoreError::Invalid("too many devices"));
         }
         let idx = u16::try_from(self.devices.len())
             .map_err(|_| StoreError::Invalid("too many devices"))?;
@@ -643,13 +781,25 @@ impl Store {
         crate::BlobStore::new(&self.dir, self.tree.clone(), &self.data_key)
     }
 
+    /// What later ops did to message `id`. A state that will not decode (written by
+    /// an older build without bounds, or damaged) is shown as none, so the message
+    /// still shows and its page still loads.
     fn state(&self, id: OpId) -> Result<MessageState, StoreError> {
         let Some(&idx) = self.index.get(&id.author) else {
             return Ok(MessageState::default());
         };
-        Ok(self
-            .get_sealed(&op_key(prefix::STATE, idx, id.seq))?
-            .unwrap_or_default())
+        match self.get_sealed(&op_key(prefix::STATE, idx, id.seq)) {
+            Ok(state) => Ok(state.unwrap_or_default()),
+            Err(StoreError::Corrupt(why)) => {
+                tracing::warn!(
+                    why,
+                    seq = id.seq,
+                    "a message's state does not load; showing it without"
+                );
+                Ok(MessageState::default())
+            }
+            Err(e) => Err(e),
+        }
     }
 
     fn decode_op(&self, key: &[u8], value: &[u8]) -> Result<Op, StoreError> {

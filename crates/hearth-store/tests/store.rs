@@ -502,3 +502,165 @@ fn acked_ops_survive_kill_9() {
         total_reported = held;
     }
 }
+
+/// A partner's device that writes what it likes: ops naming strangers' messages, a
+/// clock at u64::MAX, a read marker for messages not written yet, thousands of
+/// reactions. Every op is kept (the log stays whole, so sync acknowledges it and
+/// stops), none of these changes anything, and history still pages.
+#[test]
+fn a_partners_ops_out_of_bounds_are_kept_but_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    let mine = store.append_local(ME, 1, text("mine")).unwrap();
+    store.apply_remote(&[remote(1, 2, text("theirs"))]).unwrap();
+    let clock = store.lamport();
+
+    let stranger = |n: u8| OpId {
+        author: DeviceId([n; 32]),
+        seq: 1,
+    };
+    let mut seq = 1;
+    let mut next = |lamport: u64, body: OpBody| {
+        seq += 1;
+        remote(seq, lamport, body)
+    };
+    let mut hostile = vec![
+        next(
+            10,
+            OpBody::ReactionAdd {
+                target: stranger(1),
+                emoji: "❤️".into(),
+            },
+        ),
+        next(
+            11,
+            OpBody::Delete {
+                target: stranger(2),
+            },
+        ),
+        next(
+            12,
+            OpBody::Text {
+                text: "re".into(),
+                reply_to: Some(stranger(3)),
+            },
+        ),
+        next(13, OpBody::ReadMarker { up_to: stranger(4) }),
+        // A message of mine not written yet.
+        next(
+            14,
+            OpBody::ReadMarker {
+                up_to: OpId {
+                    author: ME,
+                    seq: u64::MAX,
+                },
+            },
+        ),
+        next(
+            15,
+            OpBody::ReactionAdd {
+                target: OpId {
+                    author: ME,
+                    seq: 99,
+                },
+                emoji: "❤️".into(),
+            },
+        ),
+        // Its own messages read, someone else's file ready.
+        next(
+            16,
+            OpBody::ReadMarker {
+                up_to: OpId {
+                    author: PARTNER,
+                    seq: 1,
+                },
+            },
+        ),
+        next(
+            17,
+            OpBody::FileReady {
+                target: mine.id,
+                hash: [1; 32],
+                chunks_root: [2; 32],
+            },
+        ),
+        // Clocks: the end of time, a step back, a leap.
+        next(u64::MAX, text("from the end of time")),
+        next(1, text("from the past")),
+        next(18 + (1 << 40), text("from far ahead")),
+        next(
+            19,
+            OpBody::ReactionAdd {
+                target: mine.id,
+                emoji: "not an emoji".into(),
+            },
+        ),
+    ];
+    let hostile_count = hostile.len();
+    for i in 0..5_000u64 {
+        let emoji = char::from_u32(0x1F300 + (i % 600) as u32)
+            .unwrap()
+            .to_string();
+        hostile.push(next(
+            20 + i,
+            OpBody::ReactionAdd {
+                target: mine.id,
+                emoji,
+            },
+        ));
+    }
+    let honest = next(6_000, text("still here"));
+    hostile.push(honest.clone());
+
+    let applied = store.apply_remote(&hostile).unwrap();
+    assert_eq!(
+        applied.ignored.len(),
+        hostile_count,
+        "{:?}",
+        applied.ignored
+    );
+    // Everything is held: acknowledged, never sent again.
+    assert_eq!(store.held(PARTNER), seq);
+    assert!(applied.new.contains(&honest));
+
+    // Only the two real devices; no message of mine marked read; a sane clock.
+    assert_eq!(store.held_all().len(), 2);
+    assert_eq!(store.read_up_to(ME), 0);
+    assert!(
+        store.lamport().0 < clock.0 + 10_000,
+        "{:?}",
+        store.lamport()
+    );
+    // A new message of mine still comes after everything.
+    let after = store.append_local(ME, 2, text("after")).unwrap();
+    assert!(after.lamport > honest.lamport);
+
+    // History pages, with the honest messages only, and a few reactions on mine.
+    let page = store.page_before(None, 100).unwrap();
+    let texts: Vec<_> = page
+        .iter()
+        .filter_map(|m| match &m.op.body {
+            OpBody::Text { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(texts, ["mine", "theirs", "still here", "after"]);
+    let on_mine = &page[0].state;
+    assert_eq!(
+        on_mine.reactions().len(),
+        hearth_core::limits::MAX_REACTIONS_PER_PERSON
+    );
+    drop(store);
+
+    // And it all holds after reopening.
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.held(PARTNER), seq);
+    assert_eq!(store.read_up_to(ME), 0);
+    assert_eq!(store.page_before(None, 100).unwrap().len(), 4);
+    // The partner's clock bound is remembered: an op behind its newest is ignored.
+    let mut store = store;
+    let late = store
+        .apply_remote(&[remote(seq + 1, 50, text("late"))])
+        .unwrap();
+    assert_eq!(late.ignored.len(), 1);
+}

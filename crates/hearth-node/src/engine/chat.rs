@@ -70,6 +70,10 @@ impl Engine {
                 remove,
                 reply,
             } => {
+                if !hearth_core::is_reaction_emoji(&emoji) {
+                    let _ = reply.send(Err(Refusal::NotAnEmoji.into()));
+                    return;
+                }
                 let result = match self.find(id) {
                     Ok(message) => {
                         let target = message.op.id;

@@ -61,6 +61,30 @@ impl Engine {
     }
 
     /// Tells the UI what a new op (ours or the partner's) changed.
+    /// Announces ops that came together (a partner's batch): each new message in
+    /// order, then each changed message once, however many ops changed it.
+    pub(super) async fn announce_all(&mut self, ops: &[Op]) {
+        let mut changed = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        for op in ops {
+            match (op.body.is_message(), op.body.target()) {
+                (false, Some(target)) => {
+                    self.track_files(op).await;
+                    if seen.insert(target) {
+                        changed.push(target);
+                    }
+                }
+                _ => self.announce(op).await,
+            }
+        }
+        for target in changed {
+            if let Ok(Some(message)) = self.store.message(target) {
+                self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                    .await;
+            }
+        }
+    }
+
     pub(super) async fn announce(&mut self, op: &Op) {
         self.track_files(op).await;
         match &op.body {

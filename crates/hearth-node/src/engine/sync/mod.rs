@@ -179,9 +179,7 @@ impl Engine {
                             }
                         }
                     }
-                    for op in &new {
-                        self.announce(op).await;
-                    }
+                    self.announce_all(&new).await;
                     let read_after = self.store.read_up_to(self.me);
                     self.announce_delivery(read_before, read_after, Delivery::Read)
                         .await;
@@ -245,6 +243,22 @@ impl Engine {
             Err(StoreError::Gap { .. }) => return (Stored::Gap, Vec::new()),
             Err(e) => return (Stored::Refused(e.to_string()), Vec::new()),
         };
+        // Kept in the log and acknowledged like any op, so they are never sent
+        // again: said once, here, without flooding the log.
+        const SHOWN: usize = 5;
+        for (id, why) in applied.ignored.iter().take(SHOWN) {
+            tracing::warn!(
+                seq = id.seq,
+                why,
+                "kept an op from the partner's device but ignored it"
+            );
+        }
+        if applied.ignored.len() > SHOWN {
+            tracing::warn!(
+                count = applied.ignored.len() - SHOWN,
+                "ignored more ops from the partner's device out of bounds"
+            );
+        }
         // Durable before acknowledged: a crash after the ack must not lose what the
         // partner now believes we hold.
         if let Err(e) = self.flush() {
