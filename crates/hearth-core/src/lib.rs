@@ -13,6 +13,6 @@ mod timeline;
 pub mod wire;
 
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
-pub use op::{Attachment, BodyError, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
+pub use op::{Attachment, BodyError, Erased, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
 pub use state::{MessageState, Reaction, is_reaction_emoji};
 pub use timeline::{Message, Timeline};

@@ -133,6 +133,10 @@ pub enum OpBody {
         /// BLAKE3 of the chunk hashes (see [`Attachment::chunks_root`]).
         chunks_root: [u8; 32],
     },
+    /// What is left of a message, an edit or a file's hashes once the message was
+    /// deleted (or its view-once or expiring file is gone): enough for sync and the
+    /// timeline, nothing of what it said or showed. Written in place of the op.
+    Erased(Erased),
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -140,6 +144,18 @@ pub enum OpBody {
         /// Its encoded payload.
         payload: Vec<u8>,
     },
+}
+
+/// The tombstone of an erased op: its kind, and for an attachment whether it was
+/// view-once or expiring (so the timeline can say "opened, gone for good").
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Erased {
+    /// The kind number of the op it replaces.
+    pub kind: u16,
+    /// An attachment that was view-once.
+    pub view_once: bool,
+    /// An attachment that expired after opening.
+    pub expires_after_open_secs: Option<u64>,
 }
 
 /// A change to the author's profile; absent fields stay as they were.
@@ -302,13 +318,36 @@ pub enum OpKind {
     Opened = 9,
     /// [`OpBody::FileReady`]
     FileReady = 10,
+    /// [`OpBody::Erased`]
+    Erased = 11,
 }
 
 impl OpBody {
     /// Whether this op is a row in the timeline (a message), rather than something
     /// that changes a row or the couple's state.
     pub fn is_message(&self) -> bool {
-        matches!(self, OpBody::Text { .. } | OpBody::Attachment(_))
+        match self {
+            OpBody::Text { .. } | OpBody::Attachment(_) => true,
+            OpBody::Erased(e) => {
+                e.kind == OpKind::Text as u16 || e.kind == OpKind::Attachment as u16
+            }
+            _ => false,
+        }
+    }
+
+    /// What is left of this op once erased: its tombstone. `None` for ops that hold
+    /// nothing to erase (reactions, markers, deletes) or are tombstones already.
+    pub fn erased(&self) -> Option<OpBody> {
+        let (view_once, expires_after_open_secs) = match self {
+            OpBody::Attachment(a) => (a.view_once, a.expires_after_open_secs),
+            OpBody::Text { .. } | OpBody::Edit { .. } | OpBody::FileReady { .. } => (false, None),
+            _ => return None,
+        };
+        Some(OpBody::Erased(Erased {
+            kind: self.kind(),
+            view_once,
+            expires_after_open_secs,
+        }))
     }
 
     /// The message this op changes, if it changes one.
@@ -387,7 +426,8 @@ impl OpBody {
             OpBody::Delete { .. }
             | OpBody::ReadMarker { .. }
             | OpBody::Opened { .. }
-            | OpBody::FileReady { .. } => {}
+            | OpBody::FileReady { .. }
+            | OpBody::Erased(_) => {}
         }
         Ok(())
     }
@@ -404,6 +444,7 @@ impl OpBody {
             OpBody::Attachment(_) => OpKind::Attachment,
             OpBody::Opened { .. } => OpKind::Opened,
             OpBody::FileReady { .. } => OpKind::FileReady,
+            OpBody::Erased(_) => OpKind::Erased,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -426,6 +467,7 @@ impl OpBody {
                 hash,
                 chunks_root,
             } => postcard::to_allocvec(&(target, hash, chunks_root)),
+            OpBody::Erased(e) => postcard::to_allocvec(e),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -472,6 +514,7 @@ impl OpBody {
                     chunks_root,
                 }
             }
+            11 => OpBody::Erased(exact(p)?),
             _ => OpBody::Unsupported { kind, payload },
         })
     }

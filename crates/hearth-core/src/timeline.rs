@@ -36,8 +36,11 @@ impl Message {
     /// Whether this message's file must be gone from both devices at `now_ms`: it was
     /// deleted, or it is view-once and was opened, or it expired after opening.
     pub fn file_is_gone(&self, now_ms: i64) -> bool {
-        let OpBody::Attachment(a) = &self.op.body else {
-            return false;
+        let a = match &self.op.body {
+            OpBody::Attachment(a) => a,
+            // An erased attachment has nothing left to fetch or show.
+            OpBody::Erased(e) => return e.kind == crate::op::OpKind::Attachment as u16,
+            _ => return false,
         };
         if self.state.is_deleted() {
             return true;

@@ -60,6 +60,11 @@ fn every_op_kind_round_trips() {
             language: Some("sq".into()),
             time_zone: Some("Europe/Tirane".into()),
         }),
+        OpBody::Erased(hearth_core::Erased {
+            kind: 8,
+            view_once: true,
+            expires_after_open_secs: Some(60),
+        }),
         OpBody::Unsupported {
             kind: 900,
             payload: vec![1, 2, 3],

@@ -398,3 +398,101 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
 }
+
+/// Deleted is gone: a text with its edits, a photo with its thumbnail, and an opened
+/// view-once photo leave nothing of what they said or showed in either profile, not
+/// even sealed; the timeline keeps a tombstone ("deleted", "opened — gone").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleted_and_opened_view_once_leave_nothing_in_either_profile() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
+
+    let secret = alice
+        .handle
+        .send("meet me at the old bridge", None)
+        .await
+        .unwrap();
+    alice
+        .handle
+        .edit(secret.id, "meet me at the old bridge at nine")
+        .await
+        .unwrap();
+    let (path, _) = photo(root.path(), "bridge-at-night.png");
+    let shared = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    let thumbnail = shared.attachment.clone().unwrap().thumbnail.unwrap().jpeg;
+    let (path, _) = photo(root.path(), "only-for-your-eyes.png");
+    let once = bob_opens_view_once(&alice, &bob, path).await;
+    arrived(&bob, shared.id).await;
+    bob.wait_history("the edit", |h| {
+        h.iter()
+            .any(|m| m.text.as_deref() == Some("meet me at the old bridge at nine"))
+    })
+    .await;
+
+    alice.handle.delete(secret.id).await.unwrap();
+    alice.handle.delete(shared.id).await.unwrap();
+    for device in [&alice, &bob] {
+        device
+            .wait_history("the deletes", |h| {
+                h.iter()
+                    .filter(|m| m.id == secret.id || m.id == shared.id)
+                    .all(|m| m.deleted)
+            })
+            .await;
+        let history = device.history().await;
+        let opened = history.iter().find(|m| m.id == once).unwrap();
+        assert_eq!(
+            opened.attachment.as_ref().map(|a| a.file),
+            Some(FileState::Gone),
+            "{}: the view-once says it is gone",
+            device.name
+        );
+    }
+    let needles: [(&str, &[u8]); 5] = [
+        ("the text", b"old bridge"),
+        ("the edit", b"at nine"),
+        ("the photo's name", b"bridge-at-night"),
+        (
+            "the thumbnail",
+            &thumbnail[thumbnail.len() / 2..thumbnail.len() / 2 + 64],
+        ),
+        ("the view-once's name", b"only-for-your-eyes"),
+    ];
+    for device in [alice, bob] {
+        device.handle.shutdown().await;
+        let store = hearth_store::Store::open(&device.dir, None).unwrap();
+        for (what, needle) in needles {
+            assert!(
+                !store.holds_plaintext(needle).unwrap(),
+                "{}: {what} is still held",
+                device.name
+            );
+        }
+        // The history still pages, with the tombstones in place.
+        let page = store.page_before(None, 50).unwrap();
+        assert_eq!(page.len(), 3, "{}", device.name);
+        assert_eq!(blob_files(&device.dir), 0, "{}", device.name);
+    }
+}
+
+/// Alice sends a view-once photo; Bob opens it. Returns its id.
+async fn bob_opens_view_once(alice: &Device, bob: &Device, path: PathBuf) -> MessageId {
+    let once = SendOptions {
+        view_once: true,
+        expires_after_open_secs: None,
+    };
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), once)
+        .await
+        .unwrap();
+    arrived(bob, sent.id).await;
+    bob.handle.open_file(sent.id).await.unwrap();
+    wait_gone(alice, sent.id, "the view-once gone").await;
+    sent.id
+}

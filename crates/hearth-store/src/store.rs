@@ -484,6 +484,7 @@ impl Store {
         let mut held = HashMap::new();
         let mut read = HashMap::new();
         let mut last_lamport = HashMap::new();
+        let mut newly_deleted = Vec::new();
         let mut lamport = self.lamport;
         for (op, &effect) in ops.iter().zip(effects) {
             let idx = self.device_index(op.id.author)?;
@@ -512,7 +513,11 @@ impl Store {
                     None => self.state(target)?,
                 };
                 let mut state = state;
+                let was_deleted = state.is_deleted();
                 state.apply(target, op);
+                if state.is_deleted() && !was_deleted {
+                    newly_deleted.push(target);
+                }
                 states.insert(target, state);
             }
             if let OpBody::ReadMarker { up_to } = &op.body
@@ -558,6 +563,11 @@ impl Store {
             LAMPORT_KEY,
             self.cipher.seal(LAMPORT_KEY, &wire::encode(&lamport)),
         );
+        // Deleted is gone: what a message deleted by this batch said is erased in
+        // the same atomic write.
+        for target in &newly_deleted {
+            self.erasures(*target, ops, &mut batch)?;
+        }
         self.tree.apply_batch(batch)?;
         self.held.extend(held);
         self.read.extend(read);
@@ -688,6 +698,90 @@ impl Store {
                 self.decode_op(&key, &value)
             })
             .collect()
+    }
+
+    /// Whether any value the profile holds now contains `needle` once decrypted:
+    /// how tests check that erased content is gone. Reads every value; not for the
+    /// app.
+    #[doc(hidden)]
+    pub fn holds_plaintext(&self, needle: &[u8]) -> Result<bool, StoreError> {
+        let found = |bytes: &[u8]| bytes.windows(needle.len()).any(|w| w == needle);
+        for entry in self.tree.iter() {
+            let (key, value) = entry?;
+            let plain = self.cipher.open(&key, &value);
+            if found(&key) || found(&value) || plain.is_some_and(|p| found(&p)) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Erases message `id`: its op, and every edit and file-ready op its author wrote
+    /// about it, are replaced by their tombstones ([`OpBody::Erased`]), in one atomic
+    /// write. What stays is what sync and the timeline need: ids, Lamport and wall
+    /// times, kinds, and the message's folded state (deleted, when opened,
+    /// reactions). Done by the store itself when a delete takes effect; the engine
+    /// calls it when a view-once or expiring file is gone. Walks the author's log
+    /// after the message, decrypting each op: a cost paid once per erasure.
+    ///
+    /// sled writes new values beside old ones and reclaims the old space later, so
+    /// until then the old ciphertext may remain in its files, sealed under the data
+    /// key.
+    pub fn erase(&mut self, id: OpId) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        self.erasures(id, &[], &mut batch)?;
+        self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Adds to `batch` the tombstones that erase message `id`: its op and its
+    /// author's edit and file-ready ops about it, whether stored already or among
+    /// `pending` (ops going into the same batch, which overwrite nothing after this).
+    fn erasures(
+        &self,
+        id: OpId,
+        pending: &[Op],
+        batch: &mut sled::Batch,
+    ) -> Result<(), StoreError> {
+        let Some(&idx) = self.index.get(&id.author) else {
+            return Ok(());
+        };
+        let mut erase = |op: &Op| {
+            if let Some(body) = op.body.erased() {
+                let key = op_key(prefix::OPS, idx, op.id.seq);
+                let tombstone = Op { body, ..op.clone() };
+                batch.insert(
+                    &key[..],
+                    self.cipher.seal(&key, &wire::encode_op(&tombstone)),
+                );
+            }
+        };
+        let about = |op: &Op| {
+            op.id == id
+                || op.id.author == id.author
+                    && matches!(
+                        &op.body,
+                        OpBody::Edit { target, .. } | OpBody::FileReady { target, .. } if *target == id
+                    )
+        };
+        match self.op(id)? {
+            Some(op) if !op.body.is_message() => return Ok(()),
+            Some(op) => erase(&op),
+            None => {}
+        }
+        let start = op_key(prefix::OPS, idx, id.seq.saturating_add(1));
+        let end = op_key(prefix::OPS, idx, u64::MAX);
+        for entry in self.tree.range(start..=end) {
+            let (key, value) = entry?;
+            let later = self.decode_op(&key, &value)?;
+            if about(&later) {
+                erase(&later);
+            }
+        }
+        for op in pending.iter().filter(|op| about(op)) {
+            erase(op);
+        }
+        Ok(())
     }
 
     /// One op.

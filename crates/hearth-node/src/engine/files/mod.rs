@@ -392,7 +392,7 @@ impl Engine {
             let message = self.store.message(status.id).ok().flatten();
             let keep = message.as_ref().is_some_and(|m| !m.file_is_gone(now_ms()));
             if !keep {
-                self.drop_file(status.id);
+                self.file_gone(status.id);
                 continue;
             }
             if let Some(message) = &message {
@@ -765,22 +765,26 @@ impl Engine {
     /// The message of `id` and its attachment, if the file is here to read.
     fn file_to_read(&self, id: MessageId) -> Result<(Message, Attachment), NodeError> {
         let message = self.find(id)?;
-        let Some(attachment) = message.attachment().cloned() else {
-            return Err(if message.state.is_deleted() {
-                Refusal::FileDeleted
-            } else {
-                Refusal::NoFile
-            }
-            .into());
-        };
+        if message.state.is_deleted() {
+            return Err(Refusal::FileDeleted.into());
+        }
         if message.file_is_gone(now_ms()) {
-            return Err(if attachment.view_once {
+            // Erased once gone: the tombstone still says whether it was view-once.
+            let view_once = match &message.op.body {
+                OpBody::Attachment(a) => a.view_once,
+                OpBody::Erased(e) => e.view_once,
+                _ => false,
+            };
+            return Err(if view_once {
                 Refusal::ViewOnceGone
             } else {
                 Refusal::FileExpired
             }
             .into());
         }
+        let Some(attachment) = message.attachment().cloned() else {
+            return Err(Refusal::NoFile.into());
+        };
         match self.files.blobs.status(message.op.id)? {
             Some(status) if status.complete => Ok((message, attachment)),
             Some(_) => Err(Refusal::NotArrived.into()),
@@ -840,7 +844,7 @@ impl Engine {
             OpBody::Delete { target } | OpBody::Opened { target } => {
                 if let Ok(Some(message)) = self.store.message(*target) {
                     if message.file_is_gone(now_ms()) {
-                        self.drop_file(*target);
+                        self.file_gone(*target);
                     } else {
                         self.note_expiry(&message);
                     }
@@ -907,6 +911,22 @@ impl Engine {
         }
     }
 
+    /// A file is gone for good (its message deleted, its view-once opened, its time
+    /// up): the file goes, and so does everything its message said of it (name,
+    /// thumbnail, hashes), leaving a tombstone.
+    fn file_gone(&mut self, id: OpId) {
+        self.drop_file(id);
+        let gone = self
+            .store
+            .message(id)
+            .ok()
+            .flatten()
+            .is_some_and(|m| m.file_is_gone(now_ms()));
+        if gone && let Err(e) = self.store.erase(id) {
+            tracing::warn!(error = %e, "could not erase a gone file's message");
+        }
+    }
+
     /// Each tick: deletes expired files, and starts downloads.
     pub(super) async fn maintain_files(&mut self) {
         let now = now_ms();
@@ -918,7 +938,7 @@ impl Engine {
             .map(|(id, _)| *id)
             .collect();
         for id in expired {
-            self.drop_file(id);
+            self.file_gone(id);
             if let Ok(Some(message)) = self.store.message(id) {
                 self.emit(NodeEvent::MessageChanged(self.view(&message)))
                     .await;
@@ -1010,8 +1030,26 @@ impl Engine {
     }
 
     pub(super) fn attachment_view(&self, message: &Message) -> Option<AttachmentView> {
-        let OpBody::Attachment(a) = &message.op.body else {
-            return None;
+        let a = match &message.op.body {
+            OpBody::Attachment(a) => a,
+            // A view-once or expiring file that is gone: the timeline still says so.
+            OpBody::Erased(e)
+                if (e.view_once || e.expires_after_open_secs.is_some())
+                    && !message.state.is_deleted() =>
+            {
+                return Some(AttachmentView {
+                    name: String::new(),
+                    mime: String::new(),
+                    size: 0,
+                    blake3: String::new(),
+                    view_once: e.view_once,
+                    expires_after_open_secs: e.expires_after_open_secs,
+                    opened_at: message.state.opened_at_ms(),
+                    thumbnail: None,
+                    file: FileState::Gone,
+                });
+            }
+            _ => return None,
         };
         if message.state.is_deleted() {
             return None;

@@ -381,6 +381,11 @@ async fn serve_chunks(
         if let Some(delay) = faults.delay {
             tokio::time::sleep(delay).await;
         }
+        // Deleted meanwhile (or view-once opened, or expired): not one more chunk.
+        if !matches!(blobs.status(id), Ok(Some(_))) {
+            reading.abort();
+            return unavailable(stream, "the file is gone").await;
+        }
         if faults.corrupt_chunk == Some(index)
             && !faults.corrupted.swap(true, Ordering::SeqCst)
             && let Some(byte) = data.first_mut()
