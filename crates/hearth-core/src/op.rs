@@ -53,6 +53,32 @@ pub struct Op {
 }
 
 impl Op {
+    /// An upper bound on the op's encoded size, found without encoding it: its
+    /// variable parts, and a fixed allowance for ids, times, hashes and lengths.
+    pub fn size_bound(&self) -> usize {
+        const FIXED: usize = 256;
+        FIXED
+            + match &self.body {
+                OpBody::Text { text, .. } | OpBody::Edit { text, .. } => text.len(),
+                OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
+                    emoji.len()
+                }
+                OpBody::Profile(p) => [&p.name, &p.language, &p.time_zone]
+                    .iter()
+                    .map(|f| f.as_ref().map_or(0, |s| s.len()))
+                    .sum(),
+                OpBody::Attachment(a) => {
+                    a.name.len() + a.mime.len() + a.thumbnail.as_ref().map_or(0, |t| t.jpeg.len())
+                }
+                OpBody::Unsupported { payload, .. } => payload.len(),
+                OpBody::Delete { .. }
+                | OpBody::ReadMarker { .. }
+                | OpBody::Opened { .. }
+                | OpBody::FileReady { .. }
+                | OpBody::Erased(_) => 0,
+            }
+    }
+
     /// Where the op sits in the timeline.
     pub fn pos(&self) -> TimelinePos {
         TimelinePos {

@@ -76,10 +76,11 @@ fn every_op_kind_round_trips() {
                 author: BOB,
                 seq: i as u64 + 1,
             },
-            lamport: Lamport(7),
-            wall_ms: -5,
+            lamport: Lamport(u64::MAX),
+            wall_ms: i64::MIN,
             body,
         };
+        assert!(wire::encode_op(&op).len() <= op.size_bound(), "{op:?}");
         assert_eq!(wire::decode_op(&wire::encode_op(&op)), Ok(op));
     }
 }
@@ -393,6 +394,7 @@ proptest! {
 
     #[test]
     fn ops_round_trip(op in arb_op()) {
+        prop_assert!(wire::encode_op(&op).len() <= op.size_bound());
         prop_assert_eq!(wire::decode_op(&wire::encode_op(&op)), Ok(op));
     }
 

@@ -496,3 +496,108 @@ async fn bob_opens_view_once(alice: &Device, bob: &Device, path: PathBuf) -> Mes
     wait_gone(alice, sent.id, "the view-once gone").await;
     sent.id
 }
+
+/// A request that names the same chunk a thousand times gets it once: the partner's
+/// device cannot make this one read and send a file a thousand times over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chunk_asked_for_many_times_is_sent_once() {
+    use hearth_core::wire::{self, FileFrame};
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
+    let (path, _) = random_file(root.path(), "notes.bin", 100 * 1024);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    arrived(&bob, sent.id).await;
+    let bob_dir = bob.dir.clone();
+    bob.handle.shutdown().await;
+
+    // Bob's identity in a raw node that asks what the test says.
+    let identity: [u8; 32] = {
+        let store = hearth_store::Store::open(&bob_dir, None).unwrap();
+        store.setting("identity").unwrap().unwrap()
+    };
+    let alice_device =
+        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let (net, _events) = hearth_net::spawn(hearth_net::NetConfig {
+        identity_secret: identity,
+        network: hearth_net::NetworkOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            internet: false,
+            ..Default::default()
+        },
+        mdns_query_interval: std::time::Duration::from_secs(1),
+    })
+    .unwrap();
+    net.set_policy(hearth_net::Policy {
+        partner: Some(alice_device),
+    })
+    .await
+    .unwrap();
+    net.dial(Some(alice_device), vec![alice.addr()])
+        .await
+        .unwrap();
+    let mut stream = net
+        .open(alice_device, hearth_net::Protocol::File)
+        .await
+        .unwrap();
+    let ask = FileFrame::GetChunks {
+        id: sent.id.op(),
+        chunks: vec![0; 1000],
+    };
+    stream.send(&wire::encode(&ask)).await.unwrap();
+    let mut chunks = 0;
+    loop {
+        let bytes = tokio::time::timeout(std::time::Duration::from_secs(10), stream.recv())
+            .await
+            .expect("Alice answers")
+            .unwrap();
+        match wire::decode_file(&bytes).unwrap() {
+            FileFrame::Chunk { index, .. } => {
+                assert_eq!(index, 0);
+                chunks += 1;
+            }
+            FileFrame::End => break,
+            other => panic!("unexpected answer {other:?}"),
+        }
+    }
+    assert_eq!(chunks, 1);
+    net.shutdown().await;
+}
+
+/// Saving a copy writes a new file readable by the user only, and never writes
+/// through a symlink someone planted where the copy goes or beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saved_copy_is_private_and_follows_no_symlink() {
+    use std::os::unix::fs::PermissionsExt;
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with(root.path(), |_| {}).await;
+    let (path, bytes) = random_file(root.path(), "letter.bin", 50 * 1024);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    arrived(&bob, sent.id).await;
+
+    let out = root.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    let victim = root.path().join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, out.join("copy.bin")).unwrap();
+    std::os::unix::fs::symlink(&victim, out.join(".copy.bin.hearth-part")).unwrap();
+    bob.handle
+        .save_file(sent.id, out.join("copy.bin"))
+        .await
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    let meta = std::fs::symlink_metadata(out.join("copy.bin")).unwrap();
+    assert!(meta.file_type().is_file(), "the copy is a file of its own");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::read(out.join("copy.bin")).unwrap(), bytes);
+}

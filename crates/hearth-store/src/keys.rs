@@ -51,6 +51,33 @@ impl Default for KdfParams {
     }
 }
 
+impl KdfParams {
+    /// The most memory a profile's key derivation may ask for: 1 GiB.
+    pub const MAX_MEMORY_KIB: u32 = 1024 * 1024;
+    /// The most passes.
+    pub const MAX_ITERATIONS: u32 = 16;
+    /// The most lanes.
+    pub const MAX_PARALLELISM: u32 = 8;
+
+    /// Whether these costs are within what Hearth ever writes, with room to grow.
+    /// A damaged or planted `keys.bin` asking for terabytes or endless passes is
+    /// refused with an error, not attempted.
+    fn check(&self) -> Result<(), String> {
+        if self.memory_kib > Self::MAX_MEMORY_KIB
+            || self.iterations > Self::MAX_ITERATIONS
+            || self.parallelism > Self::MAX_PARALLELISM
+            || self.iterations == 0
+            || self.parallelism == 0
+        {
+            return Err(format!(
+                "key derivation costs out of bounds ({} KiB, {} passes, {} lanes)",
+                self.memory_kib, self.iterations, self.parallelism
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// What `keys.bin` holds. Nothing in it is secret.
 #[derive(Serialize, Deserialize)]
 pub(crate) enum Envelope {
@@ -157,10 +184,17 @@ pub(crate) fn read_envelope(dir: &Path) -> Result<Envelope, OpenError> {
         }
         Err(source) => return Err(OpenError::Io { path, source }),
     };
-    hearth_core::wire::decode(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| OpenError::BadKey {
-        path,
-        reason: e.to_string(),
-    })
+    let envelope: Envelope =
+        hearth_core::wire::decode(&bytes, MAX_ENVELOPE_BYTES).map_err(|e| OpenError::BadKey {
+            path: path.clone(),
+            reason: e.to_string(),
+        })?;
+    if let Envelope::Passphrase { params, .. } = &envelope {
+        params
+            .check()
+            .map_err(|reason| OpenError::BadKey { path, reason })?;
+    }
+    Ok(envelope)
 }
 
 /// Recovers the data key, or says why not without touching anything.

@@ -145,6 +145,7 @@ impl Store {
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir).map_err(io)?;
+        make_private(dir)?;
         let lock = lock(dir)?;
         if Store::exists(dir) || dir.join(DB_DIR).exists() {
             return Err(OpenError::AlreadyExists {
@@ -182,6 +183,7 @@ impl Store {
         let envelope = keys::read_envelope(dir)?;
         let lock = lock(dir)?;
         let data_key = keys::unlock(dir, &envelope, passphrase)?;
+        make_private(dir)?;
         let (db, tree) = open_db(dir)?;
         let unopenable = |reason: String| OpenError::Unopenable {
             path: dir.join(DB_DIR),
@@ -935,6 +937,26 @@ impl Store {
             .map(Some)
             .map_err(|_| StoreError::Corrupt("value does not decode"))
     }
+}
+
+/// Makes the profile directory the user's alone (0700), whatever it was: a folder
+/// that existed before the profile, or was opened up since, would show who has
+/// files and how many to anyone on the machine. Says so in the log when it changes.
+fn make_private(dir: &Path) -> Result<(), OpenError> {
+    use std::os::unix::fs::PermissionsExt;
+    let io = |source| OpenError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mode = fs::metadata(dir).map_err(io)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        tracing::warn!(
+            mode = format!("{:o}", mode & 0o777),
+            "the profile folder was open to others; made it private"
+        );
+        fs::set_permissions(dir, fs::Permissions::from_mode(0o700)).map_err(io)?;
+    }
+    Ok(())
 }
 
 fn lock(dir: &Path) -> Result<File, OpenError> {

@@ -664,3 +664,54 @@ fn a_partners_ops_out_of_bounds_are_kept_but_change_nothing() {
         .unwrap();
     assert_eq!(late.ignored.len(), 1);
 }
+
+/// A damaged or planted `keys.bin` that asks the key derivation for 4 TiB of memory
+/// (or endless passes) is refused with an error; nothing is attempted or changed.
+#[test]
+fn key_derivation_costs_from_disk_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    drop(Store::create_with(dir.path(), Some("fjalëkalim"), FAST).unwrap());
+    let path = dir.path().join("keys.bin");
+    let original = std::fs::read(&path).unwrap();
+    // The format's version, Envelope::Passphrase, then the costs as varints:
+    // 1024 KiB (0x80 0x08), 1 pass, 1 lane.
+    assert_eq!(original[..6], [1, 0, 0x80, 0x08, 1, 1]);
+    for costs in [
+        vec![0xff, 0xff, 0xff, 0xff, 0x0f, 1, 1],
+        vec![0x80, 0x08, 0xff, 0xff, 0xff, 0xff, 0x0f, 1],
+    ] {
+        let mut planted = vec![1, 0];
+        planted.extend(&costs);
+        planted.extend(&original[6..]);
+        std::fs::write(&path, &planted).unwrap();
+        let opened = Store::open(dir.path(), Some("fjalëkalim"));
+        assert!(
+            matches!(&opened, Err(OpenError::BadKey { reason, .. }) if reason.contains("out of bounds")),
+            "{:?}",
+            opened.err()
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), planted, "nothing changed");
+    }
+    std::fs::write(&path, &original).unwrap();
+    assert!(Store::open(dir.path(), Some("fjalëkalim")).is_ok());
+}
+
+/// The profile folder is the user's alone, even one that existed before with wider
+/// permissions, or was opened up since.
+#[test]
+fn the_profile_folder_is_private_whatever_it_was() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("profile");
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let open_up = |p: &Path| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    std::fs::create_dir(&dir).unwrap();
+    open_up(&dir);
+    drop(Store::create_with(&dir, None, FAST).unwrap());
+    assert_eq!(mode(&dir), 0o700);
+    open_up(&dir);
+    drop(Store::open(&dir, None).unwrap());
+    assert_eq!(mode(&dir), 0o700);
+}

@@ -360,12 +360,35 @@ fn export(blobs: &BlobStore, id: OpId, path: &Path) -> Result<(), NodeError> {
     let name = path
         .file_name()
         .ok_or_else(|| Refusal::NotAFile(path.display().to_string()))?;
-    let tmp: PathBuf = dir.join(format!(".{}.hearth-part", name.to_string_lossy()));
+    // A new file of this call's own, readable by the user only: `create_new`
+    // refuses any path that exists, a symlink planted there included, so nothing
+    // else is ever written through.
+    let (tmp, mut out) = (|| {
+        let mut attempt = 0;
+        loop {
+            let tmp = dir.join(format!(
+                ".{}.{:016x}.hearth-part",
+                name.to_string_lossy(),
+                rand::random::<u64>()
+            ));
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&tmp) {
+                Ok(out) => return Ok((tmp, out)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && attempt < 8 => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    })()
+    .map_err(|e| file_error(format!("cannot save {}: {e}", path.display())))?;
     let result = (|| {
-        let mut out = std::fs::File::create(&tmp)?;
         std::io::copy(&mut reader, &mut out)?;
         out.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        std::fs::File::open(dir)?.sync_all()
     })();
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -341,7 +341,12 @@ async fn serve_chunks(
     };
     let total = reader.size();
     let count = reader.chunk_count();
-    let wanted: Vec<u32> = chunks.into_iter().filter(|&i| i < count).collect();
+    // Each chunk once, whatever the request repeats: a 64 KiB request naming chunk
+    // 0 sixty thousand times must not make this device send 60 GiB.
+    let mut wanted = chunks;
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted.retain(|&i| i < count);
     // The bytes the partner lacks at the start of this round.
     let lacking: u64 = wanted.iter().map(|&i| reader.chunk_len(i)).sum();
     let (tx, mut rx) = mpsc::channel::<Result<(u32, Vec<u8>), String>>(READ_AHEAD);
@@ -363,7 +368,10 @@ async fn serve_chunks(
         let _ = internal.try_send(
             FileInternal::Progress {
                 id,
-                done: total - lacking + sent.min(lacking),
+                done: total
+                    .saturating_sub(lacking)
+                    .saturating_add(sent.min(lacking))
+                    .min(total),
                 total,
                 incoming: false,
             }

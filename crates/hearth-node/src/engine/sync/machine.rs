@@ -11,12 +11,16 @@
 //! machine only asks for an `Ack` after [`SyncMachine::stored`] says the ops are on
 //! disk. The tests at the bottom drive it with scripts and compare what it says.
 
-use hearth_core::wire::SyncFrame;
+use hearth_core::wire::{self, SyncFrame};
 use hearth_core::{DeviceId, Op};
 
-/// Ops per `Ops` frame. Small enough that one frame stays far below the frame limit
-/// even at the longest texts, large enough that a 10k catch-up is a few dozen writes.
+/// Most ops per `Ops` frame: a 10k catch-up of texts is a few dozen writes.
 pub(crate) const BATCH_OPS: usize = 128;
+/// Most encoded bytes of ops per `Ops` frame (beyond its first op). Ops are counted
+/// by bytes too: 128 photo messages with their thumbnails are over 4 MiB, past the
+/// frame limit, and such a batch would fail and be sent again forever.
+pub(crate) const BATCH_BYTES: usize = 1024 * 1024;
+const _: () = assert!(BATCH_BYTES + wire::MAX_OP_BYTES + 64 <= wire::MAX_FRAME_BYTES);
 /// Frames handed to the writer and not yet written, before the machine waits.
 pub(crate) const WRITER_QUEUE: usize = 16;
 
@@ -312,7 +316,7 @@ impl SyncMachine {
             if session.in_flight >= WRITER_QUEUE || session.sent_up_to >= log.held(self.me) {
                 return;
             }
-            let ops = match log.ops_after(self.me, session.sent_up_to, BATCH_OPS) {
+            let mut ops = match log.ops_after(self.me, session.sent_up_to, BATCH_OPS) {
                 Ok(ops) if !ops.is_empty() => ops,
                 Ok(_) => return,
                 Err(e) => {
@@ -320,6 +324,16 @@ impl SyncMachine {
                     return;
                 }
             };
+            // At least one op; then as many as fit the byte budget.
+            let mut bytes = 0;
+            let fit = ops
+                .iter()
+                .take_while(|op| {
+                    bytes += op.size_bound();
+                    bytes <= BATCH_BYTES
+                })
+                .count();
+            ops.truncate(fit.max(1));
             let last = ops.last().map_or(session.sent_up_to, |op| op.id.seq);
             self.send(SyncFrame::Ops { ops }, out);
             if let Some(session) = &mut self.session {

@@ -696,3 +696,74 @@ fn converge(seed: u64) {
         );
     }
 }
+
+/// Photo messages carry thumbnails up to 32 KiB: 300 of them go out in frames that
+/// each fit the frame limit and decode, every op exactly once and in order. (In
+/// batches of 128 the first frame was over 4 MiB, failed, and was sent again forever.)
+#[test]
+fn batches_fit_the_frame_limit_whatever_the_ops() {
+    use hearth_core::wire;
+    use hearth_core::{Attachment, Thumbnail, limits};
+    let mut log = MemLog::default();
+    let photos: Vec<Op> = (1..=300)
+        .map(|seq| Op {
+            id: OpId { author: A, seq },
+            lamport: Lamport(seq),
+            wall_ms: 0,
+            body: OpBody::Attachment(Attachment {
+                name: "p.jpg".into(),
+                mime: "image/jpeg".into(),
+                size: 1,
+                hash: [1; 32],
+                chunk_size: 16 * 1024,
+                chunks_root: [1; 32],
+                thumbnail: Some(Thumbnail {
+                    width: 320,
+                    height: 240,
+                    jpeg: vec![0xFF; limits::MAX_THUMBNAIL_BYTES],
+                }),
+                view_once: false,
+                expires_after_open_secs: None,
+            }),
+        })
+        .collect();
+    log.logs.insert(A, photos);
+    let mut machine = SyncMachine::new(A, B);
+    let mut sent = Vec::new();
+    let mut outputs = machine.connected(&log);
+    let mut session = 0;
+    for _ in 0..1000 {
+        let mut frames = 0;
+        for output in outputs.drain(..) {
+            if let Output::OpenWriter { session: s } = output {
+                session = s;
+            }
+            if let Output::Send {
+                frame: frame @ SyncFrame::Ops { .. },
+                ..
+            } = output
+            {
+                let bytes = wire::encode_frame(&frame);
+                assert!(
+                    bytes.len() <= wire::MAX_FRAME_BYTES,
+                    "{} bytes",
+                    bytes.len()
+                );
+                let Ok(SyncFrame::Ops { ops }) = wire::decode_frame(&bytes) else {
+                    panic!("a frame of photos does not decode");
+                };
+                sent.extend(ops.iter().map(|op| op.id.seq));
+                frames += 1;
+            }
+        }
+        if sent.len() == 300 {
+            break;
+        }
+        // The writer wrote whatever was handed to it.
+        outputs = machine.wrote(session, &log);
+        if frames == 0 && outputs.is_empty() {
+            outputs = machine.wrote(session, &log);
+        }
+    }
+    assert_eq!(sent, (1..=300).collect::<Vec<_>>());
+}
