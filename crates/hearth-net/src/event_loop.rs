@@ -82,6 +82,7 @@ impl Behaviour {
         relay: relay::client::Behaviour,
         mdns: Option<Duration>,
         upnp: bool,
+        partner: Option<PeerId>,
     ) -> Result<Behaviour, BehaviourError> {
         let local = key.public().to_peer_id();
         let mdns = match mdns {
@@ -106,7 +107,7 @@ impl Behaviour {
         // A device behind a home router answers nobody's DHT queries.
         kad.set_mode(Some(kad::Mode::Client));
         Ok(Behaviour {
-            gate: Gate::default(),
+            gate: Gate::new(partner),
             relay,
             identify: stack::identify(key),
             ping: ping::Behaviour::default(),
@@ -163,9 +164,10 @@ impl EventLoop {
         let network = config.network;
         let mdns = network.mdns.then_some(config.mdns_query_interval);
         let upnp = network.upnp_in_use();
+        let partner = config.policy.partner.map(peer_id).transpose()?;
         let behaviour = |key: &Keypair, relay: Option<relay::client::Behaviour>| {
             let relay = relay.ok_or("a device's swarm has a relay client")?;
-            Behaviour::new(key, relay, mdns, upnp)
+            Behaviour::new(key, relay, mdns, upnp, partner)
         };
         let mut swarm = stack::build(keypair, Role::Device, behaviour, |c| {
             // A partner's remembered addresses (up to 16) are dialled all at
@@ -832,6 +834,7 @@ mod tests {
                 ..NetworkOptions::default()
             },
             mdns_query_interval: Duration::from_secs(1),
+            policy: crate::Policy::default(),
         };
         let local = device_id_of(&config.identity_secret).unwrap();
         let (commands, command_rx) = mpsc::channel(8);

@@ -20,13 +20,21 @@ struct NotPartner;
 
 /// Refuses connections from anyone but the partner and this device's relays and DHT
 /// servers, once there is a partner.
-#[derive(Default)]
 pub(crate) struct Gate {
     partner: Option<PeerId>,
     infrastructure: HashSet<PeerId>,
 }
 
 impl Gate {
+    /// A gate that lets only `partner` through, if there is one: set before the
+    /// swarm first runs, so there is no moment a stranger gets in.
+    pub(crate) fn new(partner: Option<PeerId>) -> Gate {
+        Gate {
+            partner,
+            infrastructure: HashSet::new(),
+        }
+    }
+
     /// Lets `peer`, a relay or DHT server this device uses, connect.
     pub(crate) fn allow_infrastructure(&mut self, peer: PeerId) {
         self.infrastructure.insert(peer);

@@ -131,6 +131,10 @@ pub struct NetConfig {
     pub network: NetworkOptions,
     /// How often mDNS asks who is around.
     pub mdns_query_interval: Duration,
+    /// Who may talk to this device, from the swarm's first moment: with a partner
+    /// set, no stranger's connection is ever accepted, not even before the first
+    /// command. [`Net::set_policy`] changes it later.
+    pub policy: Policy,
 }
 
 impl std::fmt::Debug for NetConfig {
@@ -139,6 +143,7 @@ impl std::fmt::Debug for NetConfig {
         f.debug_struct("NetConfig")
             .field("network", &self.network)
             .field("mdns_query_interval", &self.mdns_query_interval)
+            .field("policy", &self.policy)
             .finish_non_exhaustive()
     }
 }
@@ -585,6 +590,7 @@ mod tests {
                 ..NetworkOptions::default()
             },
             mdns_query_interval: Duration::from_secs(1),
+            policy: Policy::default(),
         };
         for text in [format!("{config:?}"), format!("{config:#?}")] {
             assert_no_secret(&text);

@@ -29,6 +29,7 @@ fn config(listeners: usize) -> NetConfig {
             ..NetworkOptions::default()
         },
         mdns_query_interval: Duration::from_secs(1),
+        policy: Policy::default(),
     }
 }
 

@@ -339,6 +339,7 @@ async fn a_stranger_gets_nothing() {
             ..Default::default()
         },
         mdns_query_interval: Duration::from_secs(1),
+        policy: hearth_net::Policy::default(),
     })
     .unwrap();
     let alice_status = alice.handle.status().await.unwrap();
@@ -400,6 +401,7 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
                 ..Default::default()
             },
             mdns_query_interval: Duration::from_secs(1),
+            policy: hearth_net::Policy::default(),
         })
         .unwrap();
         net.set_policy(hearth_net::Policy {

@@ -531,6 +531,7 @@ async fn a_chunk_asked_for_many_times_is_sent_once() {
             ..Default::default()
         },
         mdns_query_interval: std::time::Duration::from_secs(1),
+        policy: hearth_net::Policy::default(),
     })
     .unwrap();
     net.set_policy(hearth_net::Policy {

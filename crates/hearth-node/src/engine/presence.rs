@@ -159,6 +159,11 @@ pub(super) async fn start_net(
         identity_secret: identity,
         network: internet.in_effect(&config.network, listen),
         mdns_query_interval: Duration::from_secs(1),
+        // The gate is shut to strangers from the first moment, not from the first
+        // command: a restart of the network must not open it.
+        policy: Policy {
+            partner: partner.map(|p| p.device),
+        },
     };
     let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
         Ok(started) => started,
@@ -168,10 +173,6 @@ pub(super) async fn start_net(
         }
         Err(e) => return Err(e.into()),
     };
-    net.set_policy(Policy {
-        partner: partner.map(|p| p.device),
-    })
-    .await?;
     Ok((net, net_events))
 }
 
