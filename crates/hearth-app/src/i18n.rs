@@ -256,6 +256,7 @@ impl Tr {
             PairingFailure::TooManyTries => self.t("pair-fail-too-many-tries"),
             PairingFailure::Busy => self.t("pair-fail-busy"),
             PairingFailure::Timeout => self.t("pair-fail-timeout"),
+            PairingFailure::Abandoned => self.t("pair-fail-abandoned"),
             PairingFailure::Unreachable(detail) => {
                 self.t1("pair-fail-unreachable", "detail", detail.as_str())
             }

@@ -241,8 +241,10 @@ impl NodeHandle {
             .await
     }
 
-    /// The names of devices on this network (or connected) that are waiting to pair
-    /// now, i.e. showing a six-digit code.
+    /// Devices on this network (or connected) that are waiting to pair now, i.e.
+    /// showing a six-digit code: each as the last characters of its id (`…x7Yz9Q`).
+    /// Their users' names are not asked: a name goes only to the device that
+    /// completes the handshake.
     pub async fn nearby_devices(&self) -> Result<Vec<String>, NodeError> {
         self.ask(|r| Command::Pairing(PairingCommand::NearbyDevices(r)))
             .await

@@ -495,6 +495,9 @@ pub enum PairingFailure {
     /// The other device stopped answering mid-way.
     #[error("the other device stopped answering")]
     Timeout,
+    /// The other device broke off the pairing before trying a code.
+    #[error("the other device broke off the pairing")]
+    Abandoned,
     /// The other device could not be reached; the network's words.
     #[error("could not reach the other device ({0})")]
     Unreachable(String),
@@ -543,6 +546,7 @@ impl PairingFailure {
             PairingFailure::TooManyTries => "too_many_tries",
             PairingFailure::Busy => "busy",
             PairingFailure::Timeout => "timeout",
+            PairingFailure::Abandoned => "abandoned",
             PairingFailure::Unreachable(_) => "unreachable",
             PairingFailure::Protocol => "protocol",
             PairingFailure::AlreadyPairing => "already_pairing",

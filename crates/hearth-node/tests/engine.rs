@@ -652,3 +652,89 @@ async fn a_partner_device_out_of_bounds_changes_nothing_and_sync_goes_on() {
     assert_eq!(store.held_all().len(), 2, "Alice's store knows two devices");
     assert!(store.lamport().0 < 1 << 33, "{:?}", store.lamport());
 }
+
+/// A stranger that opens pairing attempts and drops them, or opens one and stalls,
+/// neither spends the code's tries nor keeps the real partner out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalling_stranger_neither_burns_tries_nor_blocks_a_real_pairing() {
+    use hearth_core::wire::{self, PairFrame};
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = set_up_pair(root.path()).await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    let alice_device =
+        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+
+    let stranger_key = hearth_net::generate_identity();
+    let stranger_device = hearth_net::device_id_of(&stranger_key).unwrap();
+    let (stranger, _events) = hearth_net::spawn(hearth_net::NetConfig {
+        identity_secret: stranger_key,
+        network: hearth_net::NetworkOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            internet: false,
+            ..Default::default()
+        },
+        mdns_query_interval: Duration::from_secs(1),
+        policy: hearth_net::Policy::default(),
+    })
+    .unwrap();
+    stranger
+        .dial(Some(alice_device), vec![alice.addr()])
+        .await
+        .unwrap();
+    let static_key = hearth_crypto::StaticKeypair::generate().unwrap();
+    let (me, them) = (
+        hearth_net::peer_id_bytes(stranger_device).unwrap(),
+        hearth_net::peer_id_bytes(alice_device).unwrap(),
+    );
+    let start = || {
+        let (_, first) = hearth_crypto::Pairing::initiator(hearth_crypto::PairingInput {
+            code: b"000000",
+            initiator: &me,
+            responder: &them,
+            local_static: &static_key,
+            profile: Vec::new(),
+        })
+        .unwrap();
+        wire::encode(&PairFrame::Start(first))
+    };
+    // Five attempts opened, answered, and dropped before any guess.
+    for _ in 0..5 {
+        let mut stream = stranger
+            .open(alice_device, hearth_net::Protocol::Pair)
+            .await
+            .unwrap();
+        stream.send(&start()).await.unwrap();
+        let _ = stream.recv().await;
+        drop(stream);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // One more, held open without a word.
+    let mut stalled = stranger
+        .open(alice_device, hearth_net::Protocol::Pair)
+        .await
+        .unwrap();
+    stalled.send(&start()).await.unwrap();
+    let _ = stalled.recv().await;
+
+    // Bob, with the right code, still pairs.
+    bob.handle.dial(alice.addr()).await.unwrap();
+    let mut result = bob.handle.pair(code.clone()).await;
+    for _ in 0..50 {
+        if result.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        result = bob.handle.pair(code.clone()).await;
+    }
+    let paired = result.unwrap();
+    assert_eq!(paired.partner.name, "Alice");
+    assert_eq!(
+        alice.count_events(|e| matches!(e, NodeEvent::PairingFailed(_))),
+        0,
+        "no try was spent and nothing alarming was shown"
+    );
+    drop(stalled);
+    stranger.shutdown().await;
+}

@@ -181,8 +181,9 @@ pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                 );
             } else {
                 ui.label(RichText::new(tr.t("pair-nearby-waiting")).small());
-                for name in &pair.nearby {
-                    ui.label(RichText::new(format!("• {name}")).strong());
+                for id in &pair.nearby {
+                    let device = tr.t1("pair-nearby-device", "id", id.as_str());
+                    ui.label(RichText::new(format!("• {device}")).strong());
                 }
             }
         }

@@ -14,6 +14,70 @@ use crate::types::Profile;
 pub(crate) const PAIRING_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long reaching the other device may take before we say it is unreachable.
 const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a device that opened a pairing stream may take to say what it wants.
+const FIRST_FRAME: Duration = Duration::from_secs(3);
+/// How long the other device may take over each later step of the handshake.
+const STEP: Duration = Duration::from_secs(5);
+/// How long an attempt may sit waiting on its peer before another device's attempt
+/// may take its place. While it waits it has sent no guess (the code is only tried
+/// with the handshake's last message), so nothing is lost by ending it, and a device
+/// that opens an attempt and stalls cannot keep the real partner out.
+const STALL_GRACE: Duration = Duration::from_secs(2);
+
+/// The one attempt at a time this device answers as the responder.
+#[derive(Default)]
+pub(crate) struct Slot {
+    holder: std::sync::Mutex<Option<Holder>>,
+}
+
+struct Holder {
+    attempt: u64,
+    /// Since when it has waited on its peer's next message; `None` while working.
+    waiting_since: Option<std::time::Instant>,
+    cancel: std::sync::Arc<tokio::sync::Notify>,
+}
+
+impl Slot {
+    fn holder(&self) -> std::sync::MutexGuard<'_, Option<Holder>> {
+        // A panic while holding this lock leaves plain data behind: keep using it.
+        self.holder.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Takes the slot for `attempt`, ending a holder stalled past [`STALL_GRACE`];
+    /// `None` if a live attempt holds it.
+    fn take(&self, attempt: u64) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        let mut holder = self.holder();
+        if let Some(current) = holder.as_ref() {
+            let stalled = current
+                .waiting_since
+                .is_some_and(|since| since.elapsed() >= STALL_GRACE);
+            if !stalled {
+                return None;
+            }
+            current.cancel.notify_one();
+        }
+        let cancel = std::sync::Arc::new(tokio::sync::Notify::new());
+        *holder = Some(Holder {
+            attempt,
+            waiting_since: None,
+            cancel: cancel.clone(),
+        });
+        Some(cancel)
+    }
+
+    fn waiting(&self, attempt: u64, waiting: bool) {
+        if let Some(holder) = self.holder().as_mut().filter(|h| h.attempt == attempt) {
+            holder.waiting_since = waiting.then(std::time::Instant::now);
+        }
+    }
+
+    fn release(&self, attempt: u64) {
+        let mut holder = self.holder();
+        if holder.as_ref().is_some_and(|h| h.attempt == attempt) {
+            *holder = None;
+        }
+    }
+}
 
 pub(crate) use hearth_core::wire::PairRefusal as Refusal;
 
@@ -70,7 +134,7 @@ async fn recv(stream: &mut FramedStream) -> Result<PairFrame, PairFail> {
     // A device that finds the codes differ closes the stream; a connection that
     // drops mid-handshake is something else, and says so.
     let bytes = stream.recv().await.map_err(|e| match e {
-        hearth_net::FrameError::Closed => PairFail::CodeMismatch,
+        hearth_net::FrameError::Closed => PairFail::Abandoned,
         other => PairFail::Unreachable(other.to_string()),
     })?;
     wire::decode_pair(&bytes).map_err(|_| PairFail::Protocol)
@@ -113,7 +177,7 @@ fn outcome(partner: DeviceId, paired: hearth_crypto::Paired) -> Result<PairOutco
 
 /// How often, and how far apart, to ask again a device that is busy finishing a
 /// previous attempt.
-const BUSY_RETRIES: u32 = 10;
+const BUSY_RETRIES: u32 = 40;
 const BUSY_WAIT: Duration = Duration::from_millis(200);
 
 /// Asks `peer` whether it is waiting to pair; returns its name, and whether it shows
@@ -199,21 +263,27 @@ async fn initiate_once(net: &Net, setup: &PairSetup) -> Result<PairOutcome, Pair
 }
 
 /// Answers an inbound pairing stream. `offer` is this device's code, or why it is not
-/// taking pairings now.
+/// taking pairings now. A probe is answered without the user's name, which goes only
+/// to the device that completes the handshake; a start takes the responder `slot`
+/// (or is told this device is busy).
 pub(crate) async fn respond(
     mut stream: FramedStream,
     offer: Result<PairSetup, Refusal>,
+    slot: std::sync::Arc<Slot>,
+    attempt: u64,
 ) -> Responded {
+    // A stream that says nothing in time, or closes first, tried no code.
+    let Ok(Ok(first)) = tokio::time::timeout(FIRST_FRAME, recv(&mut stream)).await else {
+        return Responded::Probed;
+    };
     let run = async {
-        // A stream that closes before saying anything tried no code.
-        let Ok(first) = recv(&mut stream).await else {
-            return Responded::Probed;
-        };
         let setup = match (first, offer) {
             (PairFrame::Probe, Ok(setup)) => {
-                let name = setup.profile.name.clone();
-                let showing_code = setup.showing_code;
-                let _ = send(&mut stream, &PairFrame::Available { name, showing_code }).await;
+                let available = PairFrame::Available {
+                    name: String::new(),
+                    showing_code: setup.showing_code,
+                };
+                let _ = send(&mut stream, &available).await;
                 let _ = stream.close().await;
                 return Responded::Probed;
             }
@@ -230,17 +300,31 @@ pub(crate) async fn respond(
             (PairFrame::Start(msg), Ok(setup)) => (msg, setup),
             _ => return Responded::Handshake(Err(PairFail::Protocol)),
         };
-        Responded::Handshake(respond_handshake(&mut stream, setup.0, setup.1).await)
+        let Some(cancel) = slot.take(attempt) else {
+            let _ = send(&mut stream, &PairFrame::Unavailable(Refusal::Busy)).await;
+            let _ = stream.close().await;
+            return Responded::Probed;
+        };
+        let result = tokio::select! {
+            result = respond_handshake(&mut stream, setup.0, setup.1, &slot, attempt) => result,
+            () = cancel.notified() => Err(PairFail::Abandoned),
+        };
+        slot.release(attempt);
+        Responded::Handshake(result)
     };
-    tokio::time::timeout(PAIRING_TIMEOUT, run)
+    let responded = tokio::time::timeout(PAIRING_TIMEOUT, run)
         .await
-        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)))
+        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)));
+    slot.release(attempt);
+    responded
 }
 
 async fn respond_handshake(
     stream: &mut FramedStream,
     first: Vec<u8>,
     setup: PairSetup,
+    slot: &Slot,
+    attempt: u64,
 ) -> Result<PairOutcome, PairFail> {
     let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
     let mut pairing =
@@ -262,9 +346,13 @@ async fn respond_handshake(
                 return Err(crypto_fail(e));
             }
         }
-        msg = match recv(stream).await? {
+        slot.waiting(attempt, true);
+        let next = tokio::time::timeout(STEP, recv(stream)).await;
+        slot.waiting(attempt, false);
+        msg = match next.map_err(|_| PairFail::Timeout)?? {
             PairFrame::Step(msg) => msg,
-            PairFrame::Failed => return Err(PairFail::CodeMismatch),
+            // The initiator gave up before sending its guess.
+            PairFrame::Failed => return Err(PairFail::Abandoned),
             _ => return Err(PairFail::Protocol),
         };
     }

@@ -64,7 +64,10 @@ struct Offer {
 #[derive(Default)]
 pub(crate) struct Pairing {
     offer: Option<Offer>,
-    responding: bool,
+    /// The one attempt answered at a time, shared with the task answering it.
+    slot: std::sync::Arc<handshake::Slot>,
+    /// Numbers attempts, so a late report never clears another's slot.
+    attempts: u64,
     initiating: bool,
     /// Unpaired devices mDNS found on this network, with their addresses.
     pub(super) nearby: HashMap<DeviceId, Vec<String>>,
@@ -111,8 +114,13 @@ impl Engine {
                         if !addrs.is_empty() {
                             let _ = net.dial(Some(device), addrs).await;
                         }
-                        if let Ok((name, true)) = handshake::probe(&net, device).await {
-                            waiting.push(name);
+                        // Names go only to a device that completes the handshake: a
+                        // device is listed by the end of its id, as the other screen
+                        // can show it.
+                        if let Ok((_, true)) = handshake::probe(&net, device).await {
+                            let id = hearth_net::peer_id_text(device).unwrap_or_default();
+                            let short = id.get(id.len().saturating_sub(6)..).unwrap_or_default();
+                            waiting.push(format!("…{short}"));
                         }
                     }
                     let _ = reply.send(Ok(waiting));
@@ -262,8 +270,8 @@ impl Engine {
                     // Only a device showing six digits: trying a code against one that
                     // sent an invite would spend one of the invite's three tries.
                     match handshake::probe(&net, them).await {
-                        Ok((name, true)) => {
-                            tracing::debug!(%name, "found a device waiting to pair");
+                        Ok((_, true)) => {
+                            tracing::debug!("found a device waiting to pair");
                             let setup = PairSetup {
                                 code: code.as_bytes().to_vec(),
                                 me,
@@ -313,12 +321,12 @@ impl Engine {
     /// are taking pairings from it now.
     pub(super) fn incoming_pairing(&mut self, peer: DeviceId, stream: FramedStream) {
         let offer = self.offer_for(peer);
-        if offer.is_ok() {
-            self.pairing.responding = true;
-        }
+        let slot = self.pairing.slot.clone();
+        self.pairing.attempts += 1;
+        let attempt = self.pairing.attempts;
         let internal = self.internal_tx.clone();
         self.spawn(async move {
-            let outcome = handshake::respond(stream, offer).await;
+            let outcome = handshake::respond(stream, offer, slot, attempt).await;
             let _ = internal
                 .send(PairingInternal::Responded(outcome).into())
                 .await;
@@ -329,9 +337,6 @@ impl Engine {
     fn offer_for(&mut self, peer: DeviceId) -> Result<PairSetup, Refusal> {
         if self.partner.is_some() || self.pairing.initiating {
             return Err(Refusal::NotPairing);
-        }
-        if self.pairing.responding {
-            return Err(Refusal::Busy);
         }
         let (Some(offer), Some(profile)) = (&self.pairing.offer, &self.profile) else {
             return Err(Refusal::NotPairing);
@@ -405,7 +410,6 @@ impl Engine {
                 let _ = reply.send(result);
             }
             PairingInternal::Responded(responded) => {
-                self.pairing.responding = false;
                 match responded {
                     Responded::Probed => {}
                     Responded::Handshake(Ok(outcome)) => {
@@ -427,6 +431,13 @@ impl Engine {
                         }
                         let failure = PairFail::WrongCodeTried { tries_left: left };
                         self.emit(NodeEvent::PairingFailed(failure)).await;
+                    }
+                    // Broken off, stalled or garbled before any guess: a stranger's
+                    // doing as often as not; nothing the user needs to see.
+                    Responded::Handshake(Err(
+                        e @ (PairFail::Abandoned | PairFail::Timeout | PairFail::Protocol),
+                    )) => {
+                        tracing::debug!(reason = %e, "a pairing attempt ended before any guess");
                     }
                     Responded::Handshake(Err(e)) => {
                         self.emit(NodeEvent::PairingFailed(e)).await;
