@@ -42,6 +42,41 @@ pub enum DecodeError {
     /// Not a valid encoding, or a value that breaks a limit.
     #[error("malformed: {0}")]
     Malformed(String),
+    /// Announces more entries than one message may hold; refused before any is
+    /// built.
+    #[error("{count} entries announced where at most {max} fit")]
+    TooMany {
+        /// The count announced.
+        count: u64,
+        /// The limit.
+        max: usize,
+    },
+}
+
+/// A postcard varint at the start of `bytes`, and what follows it.
+fn varint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &byte) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
+/// Refuses a message whose list announces more than `max` entries, before decoding
+/// builds any of them. `count` reads the announced length from the bytes after the
+/// version byte, for the variants that carry a list.
+fn check_announced(
+    bytes: &[u8],
+    max: usize,
+    count: impl Fn(&[u8]) -> Option<u64>,
+) -> Result<(), DecodeError> {
+    match bytes.get(1..).and_then(count) {
+        Some(count) if count > max as u64 => Err(DecodeError::TooMany { count, max }),
+        _ => Ok(()),
+    }
 }
 
 /// One message of the `/hearth/sync/1` protocol.
@@ -167,6 +202,21 @@ pub fn decode_pair(bytes: &[u8]) -> Result<PairFrame, DecodeError> {
 /// Decodes a file-protocol message from a peer: at most [`limits::MAX_CHUNKS`]
 /// chunks asked for or hashed, a chunk no larger than the largest chunk size.
 pub fn decode_file(bytes: &[u8]) -> Result<FileFrame, DecodeError> {
+    if bytes.len() > MAX_FILE_FRAME_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_FILE_FRAME_BYTES,
+        });
+    }
+    // GetChunks (variant 1): the op id (32 bytes and a varint), then the count;
+    // Manifest (variant 2): the count.
+    check_announced(bytes, limits::MAX_CHUNKS as usize, |rest| {
+        match varint(rest)? {
+            (1, rest) => varint(varint(rest.get(32..)?)?.1).map(|(n, _)| n),
+            (2, rest) => varint(rest).map(|(n, _)| n),
+            _ => None,
+        }
+    })?;
     let frame: FileFrame = decode(bytes, MAX_FILE_FRAME_BYTES)?;
     let (count, max) = match &frame {
         FileFrame::GetChunks { chunks, .. } => (chunks.len(), limits::MAX_CHUNKS as usize),
@@ -201,6 +251,17 @@ pub fn encode_frame(frame: &SyncFrame) -> Vec<u8> {
 /// Decodes a sync frame from a peer, enforcing [`MAX_FRAME_BYTES`] and
 /// [`MAX_BATCH_OPS`].
 pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
+    if bytes.len() > MAX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_FRAME_BYTES,
+        });
+    }
+    // Hello (variant 0) and Ops (variant 1) start with their list's length.
+    check_announced(bytes, MAX_BATCH_OPS, |rest| match varint(rest)? {
+        (0 | 1, rest) => varint(rest).map(|(n, _)| n),
+        _ => None,
+    })?;
     let frame: SyncFrame = decode(bytes, MAX_FRAME_BYTES)?;
     let count = match &frame {
         SyncFrame::Hello { have } => have.len(),

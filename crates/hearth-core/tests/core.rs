@@ -130,6 +130,62 @@ fn limits_hold_on_decode() {
     assert!(wire::decode_frame(&wire::encode_frame(&frame)).is_err());
 }
 
+/// A message that announces more entries than fit is refused from its first bytes,
+/// before anything is built; the layouts this reads are pinned here.
+#[test]
+fn counts_are_checked_before_decoding() {
+    use hearth_core::wire::FileFrame;
+    // Ops announcing 100 000, with nothing after.
+    assert_eq!(
+        wire::decode_frame(&[wire::VERSION, 1, 0xa0, 0x8d, 0x06]),
+        Err(DecodeError::TooMany {
+            count: 100_000,
+            max: wire::MAX_BATCH_OPS
+        })
+    );
+    assert_eq!(
+        wire::encode_frame(&SyncFrame::Ops { ops: vec![] }),
+        [wire::VERSION, 1, 0]
+    );
+    assert_eq!(
+        wire::encode_frame(&SyncFrame::Hello { have: vec![] }),
+        [wire::VERSION, 0, 0]
+    );
+    let id = OpId {
+        author: ALICE,
+        seq: 300,
+    };
+    let mut ask = wire::encode(&FileFrame::GetChunks { id, chunks: vec![] });
+    assert_eq!(ask.len(), 1 + 1 + 32 + 2 + 1, "{ask:?}");
+    // Announce five million chunk indexes.
+    ask.truncate(ask.len() - 1);
+    ask.extend([0xc0, 0x96, 0xb1, 0x02]);
+    assert!(matches!(
+        wire::decode_file(&ask),
+        Err(DecodeError::TooMany {
+            count: 5_000_000,
+            ..
+        })
+    ));
+    let mut manifest = wire::encode(&FileFrame::Manifest(vec![]));
+    assert_eq!(manifest, [wire::VERSION, 2, 0]);
+    manifest.truncate(2);
+    manifest.extend([0xc0, 0x96, 0xb1, 0x02]);
+    assert!(matches!(
+        wire::decode_file(&manifest),
+        Err(DecodeError::TooMany {
+            count: 5_000_000,
+            ..
+        })
+    ));
+    // Within the limits, still fine.
+    let fine = FileFrame::GetChunks {
+        id,
+        chunks: vec![1, 2, 3],
+    };
+    assert_eq!(wire::decode_file(&wire::encode(&fine)), Ok(fine));
+}
+
 #[test]
 fn only_the_author_edits_or_deletes() {
     let mut timeline = Timeline::default();

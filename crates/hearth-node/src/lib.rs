@@ -68,7 +68,14 @@ pub struct Faults {
     pub corrupt_chunk_once: Option<u32>,
     /// Wait this long before serving each chunk (a slow uplink).
     pub serve_delay: Option<Duration>,
+    /// Give up on a download after this long without a message from the partner,
+    /// instead of [`FRAME_TIMEOUT`](crate::FRAME_TIMEOUT).
+    pub frame_timeout: Option<Duration>,
 }
+
+/// How long a download waits for each message from the partner's device (a chunk of
+/// up to 1 MiB, at 17 KiB/s) before it gives up for now and tries again later.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl NodeConfig {
     /// A configuration with the defaults: random ports, mDNS on, invites valid for a

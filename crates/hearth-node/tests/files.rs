@@ -602,3 +602,37 @@ async fn a_saved_copy_is_private_and_follows_no_symlink() {
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
     assert_eq!(std::fs::read(out.join("copy.bin")).unwrap(), bytes);
 }
+
+/// A partner's device that stops sending mid-file does not hold the download (and
+/// one of the two download slots) for ever: it gives up for now, says why, and tries
+/// again later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_download_from_a_device_that_stops_answering_gives_up_for_now() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with_both(
+        root.path(),
+        |alice| alice.faults.serve_delay = Some(std::time::Duration::from_secs(3600)),
+        |bob| bob.faults.frame_timeout = Some(std::time::Duration::from_secs(2)),
+    )
+    .await;
+    let (path, _) = random_file(root.path(), "stuck.bin", 2 * MIB);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    let NodeEvent::TransferFailed { reason, .. } = bob
+        .wait_event(
+            "the download giving up",
+            |e| matches!(e, NodeEvent::TransferFailed { id, .. } if *id == sent.id),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        matches!(reason, hearth_node::TransferFailure::Interrupted(_)),
+        "{reason:?}"
+    );
+}

@@ -9,7 +9,7 @@ use hearth_node::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
 /// Longest input line accepted; longer ones are answered with an error.
@@ -89,6 +89,59 @@ enum Request {
         relays: Vec<String>,
     },
     Quit,
+}
+
+/// One line of input, as far as it could be read.
+#[derive(Debug, PartialEq, Eq)]
+enum Input {
+    Line(String),
+    /// Longer than the limit: dropped as it was read, never held whole.
+    TooLong,
+    NotText,
+}
+
+/// Reads the next line into `buf`, holding at most `max` bytes of it: a longer line
+/// is read to its end and dropped, so no input can make this process grow.
+/// `None` at the end of the input.
+async fn next_input<R: tokio::io::AsyncBufRead + Unpin>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    max: usize,
+) -> std::io::Result<Option<Input>> {
+    use tokio::io::AsyncBufReadExt;
+    buf.clear();
+    let mut too_long = false;
+    loop {
+        let available = reader.fill_buf().await?;
+        if available.is_empty() {
+            if buf.is_empty() && !too_long {
+                return Ok(None);
+            }
+            break;
+        }
+        let (chunk, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(at) => (&available[..at], at + 1),
+            None => (available, available.len()),
+        };
+        if !too_long && buf.len() + chunk.len() <= max {
+            buf.extend_from_slice(chunk);
+        } else {
+            too_long = true;
+            buf.clear();
+        }
+        let ended = done > chunk.len();
+        reader.consume(done);
+        if ended {
+            break;
+        }
+    }
+    if too_long {
+        return Ok(Some(Input::TooLong));
+    }
+    Ok(Some(match String::from_utf8(std::mem::take(buf)) {
+        Ok(line) => Input::Line(line),
+        Err(_) => Input::NotText,
+    }))
 }
 
 fn error(code: &str, message: impl std::fmt::Display) -> Value {
@@ -227,24 +280,32 @@ pub(crate) async fn run(profile: PathBuf, network: crate::NetworkArgs) -> anyhow
         }
     });
 
-    let mut lines = BufReader::new(tokio::io::stdin()).lines();
+    let mut input = BufReader::new(tokio::io::stdin());
+    let mut buf = Vec::new();
     let mut pairings = tokio::task::JoinSet::new();
     loop {
-        let line = match lines.next_line().await {
-            Ok(Some(line)) => line,
-            Ok(None) => break,
-            Err(e) => {
+        let line = match next_input(&mut input, &mut buf, MAX_LINE).await {
+            Ok(Some(Input::Line(line))) => line,
+            Ok(Some(Input::TooLong)) => {
+                let _ = out_tx.send(error("bad_request", "line too long")).await;
+                continue;
+            }
+            Ok(Some(Input::NotText)) => {
                 let _ = out_tx
-                    .send(error("bad_request", format!("unreadable input: {e}")))
+                    .send(error("bad_request", "unreadable input: not UTF-8"))
                     .await;
                 continue;
             }
+            Ok(None) => break,
+            Err(e) => {
+                // The input is gone for good (closed, broken): nothing more comes.
+                let _ = out_tx
+                    .send(error("bad_request", format!("unreadable input: {e}")))
+                    .await;
+                break;
+            }
         };
         if line.trim().is_empty() {
-            continue;
-        }
-        if line.len() > MAX_LINE {
-            let _ = out_tx.send(error("bad_request", "line too long")).await;
             continue;
         }
         let parsed: Value = match serde_json::from_str(&line) {
@@ -375,4 +436,37 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
         Request::Pair { .. } | Request::Quit => Ok(json!({})),
     };
     result.unwrap_or_else(|e| node_error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Input, next_input};
+
+    /// A line far over the limit is dropped as it is read, holding no more than the
+    /// limit, and the next line is read as usual.
+    #[tokio::test]
+    async fn an_endless_line_is_dropped_without_being_held() {
+        let max = 1024;
+        let mut input = vec![b'a'; 64 * max];
+        input.extend_from_slice(b"\n{\"cmd\":\"status\"}\nlast");
+        let mut reader = tokio::io::BufReader::with_capacity(256, input.as_slice());
+        let mut buf = Vec::new();
+        let first = next_input(&mut reader, &mut buf, max).await.ok().flatten();
+        assert_eq!(first, Some(Input::TooLong));
+        assert!(buf.capacity() <= max + 256, "held {} bytes", buf.capacity());
+        let second = next_input(&mut reader, &mut buf, max).await.ok().flatten();
+        assert_eq!(second, Some(Input::Line("{\"cmd\":\"status\"}".into())));
+        let last = next_input(&mut reader, &mut buf, max).await.ok().flatten();
+        assert_eq!(last, Some(Input::Line("last".into())));
+        assert_eq!(
+            next_input(&mut reader, &mut buf, max).await.ok().flatten(),
+            None
+        );
+        let bad = [0xff, 0xfe, b'\n'];
+        let mut reader = tokio::io::BufReader::new(&bad[..]);
+        assert_eq!(
+            next_input(&mut reader, &mut buf, max).await.ok().flatten(),
+            Some(Input::NotText)
+        );
+    }
 }

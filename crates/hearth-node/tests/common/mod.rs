@@ -150,8 +150,17 @@ pub async fn set_up_pair_with(
     root: &Path,
     tweak_alice: impl FnOnce(&mut NodeConfig),
 ) -> (Device, Device) {
+    set_up_pair_with_both(root, tweak_alice, |_| {}).await
+}
+
+/// [`set_up_pair`], with each configuration changed.
+pub async fn set_up_pair_with_both(
+    root: &Path,
+    tweak_alice: impl FnOnce(&mut NodeConfig),
+    tweak_bob: impl FnOnce(&mut NodeConfig),
+) -> (Device, Device) {
     let alice = Device::start_with("alice", &root.join("alice"), free_port(), tweak_alice).await;
-    let bob = Device::start("bob", &root.join("bob"), free_port()).await;
+    let bob = Device::start_with("bob", &root.join("bob"), free_port(), tweak_bob).await;
     alice.init("Alice", "en").await;
     bob.init("Bob", "sq").await;
     (alice, bob)
@@ -167,7 +176,16 @@ pub async fn paired_pair_with(
     root: &Path,
     tweak_alice: impl FnOnce(&mut NodeConfig),
 ) -> (Device, Device) {
-    let (alice, bob) = set_up_pair_with(root, tweak_alice).await;
+    paired_pair_with_both(root, tweak_alice, |_| {}).await
+}
+
+/// [`paired_pair`], with each configuration changed.
+pub async fn paired_pair_with_both(
+    root: &Path,
+    tweak_alice: impl FnOnce(&mut NodeConfig),
+    tweak_bob: impl FnOnce(&mut NodeConfig),
+) -> (Device, Device) {
+    let (alice, bob) = set_up_pair_with_both(root, tweak_alice, tweak_bob).await;
     let invite = alice.handle.invite().await.unwrap();
     bob.handle.pair(invite.code).await.unwrap();
     alice

@@ -117,6 +117,8 @@ pub(super) struct Files {
     /// store before it says the profile is free.
     sealing: Arc<()>,
     faults: Arc<ServeFaults>,
+    /// How long a download waits for each message from the partner.
+    frame_timeout: Duration,
 }
 
 impl Files {
@@ -130,6 +132,7 @@ impl Files {
             stop_sealing: Arc::new(AtomicBool::new(false)),
             sealing: Arc::new(()),
             faults: Arc::new(ServeFaults::new(faults)),
+            frame_timeout: faults.frame_timeout.unwrap_or(crate::FRAME_TIMEOUT),
         }
     }
 
@@ -995,6 +998,7 @@ impl Engine {
                 self.files.blobs.clone(),
                 id,
                 self.internal_tx.clone(),
+                self.files.frame_timeout,
             ));
             self.files.running.insert(id, task);
         }

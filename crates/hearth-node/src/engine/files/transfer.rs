@@ -36,14 +36,26 @@ const REPORT_EVERY: Duration = Duration::from_millis(250);
 const MAX_IDLE_ROUNDS: u32 = 3;
 /// Chunks read ahead of the network by the serving side.
 const READ_AHEAD: usize = 4;
+/// How long reaching the partner's device may take before a download waits for
+/// the next try.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a serving side waits for the next request before it lets the stream go.
+const SERVE_IDLE: Duration = Duration::from_secs(120);
 
 async fn send(stream: &mut FramedStream, frame: &FileFrame) -> Result<(), hearth_net::FrameError> {
-    stream.send(&wire::encode(frame)).await
+    match tokio::time::timeout(crate::FRAME_TIMEOUT, stream.send(&wire::encode(frame))).await {
+        Ok(result) => result,
+        Err(_) => Err(hearth_net::FrameError::Closed),
+    }
 }
 
-/// The next message from the other side; one that does not decode ends the talk.
-async fn recv(stream: &mut FramedStream) -> Result<FileFrame, DownloadError> {
-    let bytes = stream.recv().await.map_err(failed)?;
+/// The next message from the other side within `wait`; one that does not decode, or
+/// does not come, ends the talk.
+async fn recv(stream: &mut FramedStream, wait: Duration) -> Result<FileFrame, DownloadError> {
+    let bytes = tokio::time::timeout(wait, stream.recv())
+        .await
+        .map_err(|_| failed("the partner's device stopped answering"))?
+        .map_err(failed)?;
     wire::decode_file(&bytes)
         .map_err(|e| failed(format!("the partner's device answered with nonsense ({e})")))
 }
@@ -94,8 +106,9 @@ pub(crate) async fn download(
     blobs: BlobStore,
     id: OpId,
     internal: mpsc::Sender<Internal>,
+    wait: Duration,
 ) {
-    let result = run_download(&net, partner, &blobs, id, &internal).await;
+    let result = run_download(&net, partner, &blobs, id, &internal, wait).await;
     let _ = internal
         .send(FileInternal::DownloadEnded { id, result }.into())
         .await;
@@ -107,13 +120,17 @@ async fn run_download(
     blobs: &BlobStore,
     id: OpId,
     internal: &mpsc::Sender<Internal>,
+    wait: Duration,
 ) -> Result<Downloaded, DownloadError> {
-    let mut stream = net.open(partner, Protocol::File).await.map_err(failed)?;
+    let mut stream = tokio::time::timeout(OPEN_TIMEOUT, net.open(partner, Protocol::File))
+        .await
+        .map_err(|_| failed("the partner's device could not be reached"))?
+        .map_err(failed)?;
     if blobs.manifest(id).map_err(failed)?.is_none() {
         send(&mut stream, &FileFrame::GetManifest(id))
             .await
             .map_err(failed)?;
-        match recv(&mut stream).await? {
+        match recv(&mut stream, wait).await? {
             FileFrame::Manifest(hashes) => blobs.set_manifest(id, &hashes).map_err(failed)?,
             FileFrame::Unavailable(why) => return Err(DownloadError::Unavailable(why)),
             _ => return Err(failed("the partner's device answered with nonsense")),
@@ -161,7 +178,7 @@ async fn run_download(
             .map_err(failed)?;
             let mut got = 0usize;
             loop {
-                match recv(&mut stream).await? {
+                match recv(&mut stream, wait).await? {
                     FileFrame::Chunk { index, data } => {
                         received += data.len() as u64;
                         got += 1;
@@ -259,7 +276,7 @@ pub(crate) async fn serve(
     faults: Arc<ServeFaults>,
     internal: mpsc::Sender<Internal>,
 ) {
-    while let Ok(bytes) = stream.recv().await {
+    while let Ok(Ok(bytes)) = tokio::time::timeout(SERVE_IDLE, stream.recv()).await {
         let result = match wire::decode_file(&bytes) {
             Ok(FileFrame::GetManifest(id)) => serve_manifest(&mut stream, &blobs, me, id).await,
             Ok(FileFrame::GetChunks { id, chunks }) => {

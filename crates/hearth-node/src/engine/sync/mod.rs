@@ -21,7 +21,9 @@ use crate::types::*;
 
 /// What the sync tasks report.
 pub(crate) enum SyncInternal {
-    Frame(SyncFrame),
+    /// A frame from the partner, with its share of the receive budget: released
+    /// once the engine has handled (and stored) it.
+    Frame(SyncFrame, tokio::sync::OwnedSemaphorePermit),
     Violation(String),
     Wrote {
         session: u64,
@@ -44,12 +46,21 @@ impl From<SyncInternal> for Internal {
     }
 }
 
+/// Bytes of the partner's frames read but not yet handled, at most: the reader
+/// stops reading past this, so the partner's device is held back by the
+/// connection's own flow control instead of filling this device's memory.
+const RECEIVE_BUDGET: usize = 16 * 1024 * 1024;
+
 /// The sync room's state.
 pub(crate) struct SyncRoom {
     /// None until paired.
     machine: Option<SyncMachine>,
     /// The current session's writer: its number and its queue.
     writer: Option<(u64, mpsc::Sender<SyncFrame>)>,
+    /// The task reading the partner's stream: one at a time.
+    reader: Option<tokio::task::AbortHandle>,
+    /// What the reader may hold unhandled ([`RECEIVE_BUDGET`]).
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl SyncRoom {
@@ -57,6 +68,8 @@ impl SyncRoom {
         SyncRoom {
             machine: partner.map(|p| SyncMachine::new(me, p.device)),
             writer: None,
+            reader: None,
+            budget: std::sync::Arc::new(tokio::sync::Semaphore::new(RECEIVE_BUDGET)),
         }
     }
 }
@@ -117,9 +130,19 @@ impl Engine {
         }
     }
 
-    /// The partner opened its stream to us: read it in a task.
+    /// The partner opened its stream to us: read it in a task, in place of any
+    /// earlier one (what that one had not delivered comes again after the next
+    /// hello), so a device opening stream after stream gains nothing.
     pub(super) fn incoming_sync(&mut self, stream: FramedStream) {
-        self.spawn(streams::read_session(stream, self.internal_tx.clone()));
+        let budget = self.sync.budget.clone();
+        let reader = self.spawn(streams::read_session(
+            stream,
+            budget,
+            self.internal_tx.clone(),
+        ));
+        if let Some(earlier) = self.sync.reader.replace(reader) {
+            earlier.abort();
+        }
     }
 
     pub(super) async fn on_sync_internal(&mut self, message: SyncInternal) {
@@ -127,7 +150,13 @@ impl Engine {
             return;
         };
         let outputs = match message {
-            SyncInternal::Frame(frame) => machine.frame(frame, &self.store),
+            SyncInternal::Frame(frame, permit) => {
+                let outputs = machine.frame(frame, &self.store);
+                // Handled (and stored, and flushed) before the budget is given back.
+                self.carry_sync(outputs).await;
+                drop(permit);
+                return;
+            }
             SyncInternal::Violation(reason) => vec![Output::Violation(reason)],
             SyncInternal::Wrote { session } => machine.wrote(session, &self.store),
             SyncInternal::WriterClosed { session } => {

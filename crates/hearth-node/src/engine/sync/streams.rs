@@ -61,13 +61,25 @@ pub(crate) async fn write_session(
 /// Reads the partner's frames until the stream ends. A frame over the limit or one
 /// that does not decode ends the session as a protocol violation: the engine drops
 /// the peer, and nothing of the frame reaches the store.
-pub(crate) async fn read_session(mut stream: FramedStream, internal: mpsc::Sender<Internal>) {
+pub(crate) async fn read_session(
+    mut stream: FramedStream,
+    budget: std::sync::Arc<tokio::sync::Semaphore>,
+    internal: mpsc::Sender<Internal>,
+) {
     loop {
         let message = match stream.recv().await {
-            Ok(bytes) => match wire::decode_frame(&bytes) {
-                Ok(frame) => SyncInternal::Frame(frame),
-                Err(e) => SyncInternal::Violation(format!("undecodable sync frame: {e}")),
-            },
+            Ok(bytes) => {
+                // Its share of the budget before it is decoded: a frame is at most
+                // 4 MiB, the budget 16 MiB, so this only waits for the engine.
+                let share = u32::try_from(bytes.len().max(64)).unwrap_or(u32::MAX);
+                let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
+                    return;
+                };
+                match wire::decode_frame(&bytes) {
+                    Ok(frame) => SyncInternal::Frame(frame, permit),
+                    Err(e) => SyncInternal::Violation(format!("undecodable sync frame: {e}")),
+                }
+            }
             Err(FrameError::TooLarge { len, max }) => {
                 SyncInternal::Violation(format!("sync frame of {len} bytes (limit {max})"))
             }
