@@ -41,6 +41,13 @@ fn headless_says_which_message_ids_it_cannot_use() {
     bob.wait("the edit", |e| {
         e["event"] == "message_changed" && e["id"] == id.as_str() && e["text"] == "ende këtu, zemër"
     });
+    // The words differ: both sides end the pairing.
+    let rejected = alice.ask(json!({"cmd": "reject_pairing"}));
+    assert_eq!(rejected["event"], "ok", "{rejected}");
+    let unpaired = bob.wait("unpaired", |e| e["event"] == "unpaired");
+    assert_eq!(unpaired["by_partner"], true, "{unpaired}");
+    let status = bob.ask(json!({"cmd": "status"}));
+    assert_eq!(status["paired"], false, "{status}");
     alice.quit();
     bob.quit();
 }

@@ -117,6 +117,7 @@ pub(crate) enum Attempt {
     Memories,
     SaveFile,
     Pause,
+    Unpair,
 }
 
 impl Attempt {
@@ -137,6 +138,7 @@ impl Attempt {
             Attempt::Memories => "error-memories",
             Attempt::SaveFile => "error-save-file",
             Attempt::Pause => "error-pause",
+            Attempt::Unpair => "error-unpair",
         }
     }
 }
@@ -491,6 +493,11 @@ impl HearthApp {
                 self.with_node(|node| async move { UiResult::Paired(node.pair(code).await) });
             }
             Action::EnterChat => self.enter_chat(),
+            Action::RejectPairing => self.with_node(|node| async move {
+                UiResult::or_failed(Attempt::Unpair, node.reject_pairing().await, |()| {
+                    UiResult::Done
+                })
+            }),
             Action::OpenSettings => {
                 let profile = self
                     .status
@@ -796,6 +803,23 @@ impl HearthApp {
         self.load_prefs();
     }
 
+    /// The pairing ended (the safety words differed, here or on the partner's
+    /// device): everything shared is gone; start over.
+    fn unpaired(&mut self, by_partner: bool) {
+        self.messages.clear();
+        self.memories.clear();
+        self.thumbs.borrow_mut().clear();
+        self.viewer = None;
+        let mut pair = PairScreen::new();
+        pair.error = Some(self.tr.t(if by_partner {
+            "pair-rejected-by-partner"
+        } else {
+            "pair-rejected"
+        }));
+        self.screen = Screen::Pair(pair);
+        self.refresh_status();
+    }
+
     fn paired(&mut self, info: PairedInfo) {
         self.screen = Screen::SafetyWords(info);
         self.refresh_status();
@@ -903,6 +927,7 @@ impl HearthApp {
                 self.ctx.request_repaint_after(Duration::from_secs(5));
             }
             NodeEvent::Paired(info) => self.paired(info),
+            NodeEvent::Unpaired { by_partner } => self.unpaired(by_partner),
             NodeEvent::PairingFailed(failure) => {
                 let reason = self.tr.pairing_failure(&failure);
                 let message = self.tr.t1("pair-failed", "reason", reason);

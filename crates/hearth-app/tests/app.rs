@@ -792,3 +792,55 @@ fn a_draft_and_the_chosen_theme_survive_a_restart() {
     });
     assert_eq!(alice.ctx.theme(), chosen, "the theme is kept");
 }
+
+/// Compared later on a call, the safety words differ: from Settings, after a
+/// confirmation, the pairing ends in both windows, each says why, and what they
+/// shared is gone.
+#[test]
+fn the_words_differ_ends_the_pairing_in_both_windows() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = paired_windows(dir.path());
+    type_into(&mut alice, "Message", "a më dëgjon?");
+    alice.key_press(egui::Key::Enter);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !shows(&bob, "a më dëgjon?") {
+        alice.step();
+        bob.step();
+        assert!(Instant::now() < deadline, "the message never arrived");
+        std::thread::sleep(Duration::from_millis(15));
+    }
+
+    alice.get_by_label("Settings").click();
+    until(&mut alice, "Settings", |h| {
+        h.query_by_label("The words differ").is_some()
+    });
+    // At the bottom of Settings, below the fold: pressed the way a screen reader
+    // would, which needs no scrolling.
+    alice.get_by_label("The words differ").click_accesskit();
+    until(&mut alice, "the confirmation", |h| {
+        h.query_by_label("End the pairing").is_some()
+    });
+    alice.get_by_label("End the pairing").click_accesskit();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !(shows(&alice, "Find your partner") && shows(&bob, "Find your partner")) {
+        alice.step();
+        bob.step();
+        assert!(
+            Instant::now() < deadline,
+            "the pairing did not end in both windows; Bob's shows {:?}",
+            labels(&bob)
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+    assert!(
+        labels(&alice)
+            .iter()
+            .any(|l| l.contains("safety words differed"))
+    );
+    assert!(
+        labels(&bob)
+            .iter()
+            .any(|l| l.contains("Your partner's device said the safety words differed"))
+    );
+    assert!(!shows(&bob, "a më dëgjon?"));
+}

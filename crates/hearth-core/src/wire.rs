@@ -102,6 +102,13 @@ pub enum SyncFrame {
     },
     /// The sender is typing. Ephemeral: never stored, never acknowledged.
     Typing,
+    /// The sender's user found the safety words differ and ended this pairing: the
+    /// receiver ends it too. `tag` names the pairing (from its safety words), so a
+    /// late notice never ends a newer pairing of the same two devices.
+    Unpair {
+        /// [`hearth_crypto`]'s `unpair_tag` of the pairing's safety words.
+        tag: [u8; 32],
+    },
 }
 
 /// Largest message of the pairing protocol.
@@ -266,7 +273,7 @@ pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
     let count = match &frame {
         SyncFrame::Hello { have } => have.len(),
         SyncFrame::Ops { ops } => ops.len(),
-        SyncFrame::Ack { .. } | SyncFrame::Typing => 0,
+        SyncFrame::Ack { .. } | SyncFrame::Typing | SyncFrame::Unpair { .. } => 0,
     };
     if count > MAX_BATCH_OPS {
         return Err(DecodeError::Malformed(format!(

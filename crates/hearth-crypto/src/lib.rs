@@ -19,4 +19,4 @@ mod words;
 pub use invite::{Invite, InviteError, nearby_code};
 pub use pairing::{Paired, Pairing, PairingError, PairingInput, Progress, StaticKeypair};
 pub use rendezvous::{Rendezvous, RendezvousError};
-pub use words::SafetyWords;
+pub use words::{SafetyWords, unpair_tag};

@@ -289,11 +289,38 @@ const WORDS: [&str; 256] = [
     "napkin",
 ];
 
+/// Names one pairing by the safety words both devices showed for it: what a notice
+/// that the pairing ended carries, so it ends that pairing and no later one.
+pub fn unpair_tag(words: &[String]) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_derive_key("hearth 2026 unpair notice");
+    for word in words {
+        hasher.update(&(word.len() as u64).to_le_bytes());
+        hasher.update(word.as_bytes());
+    }
+    *hasher.finalize().as_bytes()
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
     fn words_are_distinct() {
         let set: std::collections::HashSet<_> = super::WORDS.iter().collect();
         assert_eq!(set.len(), super::WORDS.len());
+    }
+
+    #[test]
+    fn an_unpair_tag_names_one_set_of_words() {
+        let words = |w: &[&str]| w.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let ours = words(&["anchor", "window", "otter", "violet", "plum"]);
+        assert_eq!(super::unpair_tag(&ours), super::unpair_tag(&ours.clone()));
+        assert_ne!(
+            super::unpair_tag(&ours),
+            super::unpair_tag(&words(&["anchor", "window", "otter", "violet", "mango"]))
+        );
+        // Word boundaries count: "ab"+"c" is not "a"+"bc".
+        assert_ne!(
+            super::unpair_tag(&words(&["ab", "c"])),
+            super::unpair_tag(&words(&["a", "bc"]))
+        );
     }
 }

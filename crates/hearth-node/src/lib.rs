@@ -264,6 +264,14 @@ impl NodeHandle {
             .await
     }
 
+    /// The safety words the two devices show differ: ends the pairing now on this
+    /// device and, when they next meet (within a day), on the partner's. Both
+    /// forget everything shared under it and can pair again.
+    pub async fn reject_pairing(&self) -> Result<(), NodeError> {
+        self.ask(|r| Command::Pairing(PairingCommand::Reject(r)))
+            .await
+    }
+
     /// Dials an address.
     pub async fn dial(&self, addr: impl Into<String>) -> Result<(), NodeError> {
         let addr = addr.into();

@@ -223,6 +223,13 @@ pub enum NodeEvent {
     Listening(String),
     /// Paired (as the device that showed the code or invite).
     Paired(PairedInfo),
+    /// The pairing ended, on this device (`by_partner: false`, the user found the
+    /// safety words differ) or on the partner's: everything shared is forgotten
+    /// and the device can pair again.
+    Unpaired {
+        /// Ended by the partner's device.
+        by_partner: bool,
+    },
     /// Someone tried to pair with this device's code or invite and failed.
     PairingFailed(PairingFailure),
     /// A new message, mine or the partner's.

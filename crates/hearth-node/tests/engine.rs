@@ -738,3 +738,52 @@ async fn a_stalling_stranger_neither_burns_tries_nor_blocks_a_real_pairing() {
     drop(stalled);
     stranger.shutdown().await;
 }
+
+/// "The words differ" on one device ends the pairing on both: each forgets the
+/// partner and everything shared, and they can pair again from nothing. A device
+/// that was away when it happened hears of it when they next meet.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_words_differ_unpairs_both_and_a_new_pairing_works() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    alice.handle.send("a je aty?", None).await.unwrap();
+    bob.wait_history("the first message", |h| h.len() == 1)
+        .await;
+
+    // Bob is away when Alice says the words differ.
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    alice.handle.reject_pairing().await.unwrap();
+    alice
+        .wait_event("unpaired here", |e| {
+            matches!(e, NodeEvent::Unpaired { by_partner: false })
+        })
+        .await;
+    let status = alice.handle.status().await.unwrap();
+    assert!(!status.paired);
+    assert!(alice.history().await.is_empty(), "Alice forgot the history");
+
+    // Bob comes back, still paired as far as he knows, and is told.
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.wait_event("unpaired by the partner", |e| {
+        matches!(e, NodeEvent::Unpaired { by_partner: true })
+    })
+    .await;
+    assert!(!bob.handle.status().await.unwrap().paired);
+    assert!(bob.history().await.is_empty(), "Bob forgot the history");
+
+    // They pair again, and start from nothing.
+    let invite = alice.handle.invite().await.unwrap();
+    let again = bob.handle.pair(invite.code).await.unwrap();
+    alice
+        .wait_event("paired again", |e| matches!(e, NodeEvent::Paired(_)))
+        .await;
+    assert_eq!(again.partner.name, "Alice");
+    alice.handle.send("përsëri", None).await.unwrap();
+    let history = bob.wait_history("the new message", |h| !h.is_empty()).await;
+    assert_eq!(texts(&history), ["përsëri"]);
+    // Both stay paired: the notice was for the first pairing, and is spent.
+    assert!(bob.handle.status().await.unwrap().paired);
+    assert!(alice.handle.status().await.unwrap().paired);
+}

@@ -37,6 +37,9 @@ mod prefix {
     pub(super) const HAVE: u8 = b'b';
 }
 
+/// The key prefixes of the files' records in the database.
+pub(crate) const RECORD_PREFIXES: [u8; 3] = [prefix::META, prefix::HASHES, prefix::HAVE];
+
 #[derive(Clone, Serialize, Deserialize)]
 struct Meta {
     id: OpId,
@@ -241,6 +244,17 @@ impl BlobStore {
         Ok(self
             .get(prefix::HAVE, id, (MAX_CHUNKS as usize) / 8 + 16)?
             .unwrap_or_else(|| vec![0; meta.chunk_count().div_ceil(8) as usize]))
+    }
+
+    /// Removes every attachment file (their records are the store's to remove).
+    pub(crate) fn remove_files(&self) -> Result<(), StoreError> {
+        let Ok(entries) = fs::read_dir(&self.inner.dir) else {
+            return Ok(());
+        };
+        for entry in entries.flatten() {
+            fs::remove_file(entry.path()).map_err(|e| io_error("cannot delete the file", e))?;
+        }
+        Ok(())
     }
 
     /// Removes files left half-imported by a crash.

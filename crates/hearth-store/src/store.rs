@@ -702,6 +702,44 @@ impl Store {
             .collect()
     }
 
+    /// Forgets everything the couple shared: both logs, the timeline, message
+    /// states, counters, the devices known, and every attachment file with its key.
+    /// Keeps this device's own settings and keys (identity, profile, preferences).
+    /// For ending a pairing: a later partner must start from nothing. One atomic
+    /// write, then the files.
+    pub fn forget_history(&mut self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for p in [
+            prefix::OPS,
+            prefix::TIMELINE,
+            prefix::STATE,
+            prefix::HELD,
+            prefix::ACKED,
+            prefix::READ,
+            prefix::DEVICE,
+            prefix::GALLERY,
+            prefix::LAST_LAMPORT,
+        ]
+        .into_iter()
+        .chain(crate::blobs::RECORD_PREFIXES)
+        {
+            for entry in self.tree.scan_prefix([p]) {
+                let (key, _) = entry?;
+                batch.remove(key);
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        self.tree.flush()?;
+        self.devices.clear();
+        self.index.clear();
+        self.held.clear();
+        self.acked.clear();
+        self.read.clear();
+        self.last_lamport.clear();
+        self.blobs().remove_files()?;
+        Ok(())
+    }
+
     /// Whether any value the profile holds now contains `needle` once decrypted:
     /// how tests check that erased content is gone. Reads every value; not for the
     /// app.

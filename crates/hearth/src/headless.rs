@@ -29,6 +29,7 @@ enum Request {
     Pair {
         code: String,
     },
+    RejectPairing,
     Dial {
         addr: String,
     },
@@ -174,6 +175,9 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::Paired(info) => json!({
             "event": "paired", "partner": info.partner, "safety_words": info.safety_words,
         }),
+        NodeEvent::Unpaired { by_partner } => {
+            json!({"event": "unpaired", "by_partner": by_partner})
+        }
         NodeEvent::PairingFailed(failure) => json!({
             "event": "pairing_failed", "reason": failure.code(), "message": failure.to_string(),
         }),
@@ -377,6 +381,7 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .map(|s| tagged("status", &s)),
         Request::Status => node.status().await.map(|s| tagged("status", &s)),
         Request::Invite => node.invite().await.map(|i| tagged("invite", &i)),
+        Request::RejectPairing => node.reject_pairing().await.map(|()| ok("reject_pairing")),
         Request::NearbyCode => node
             .nearby_code()
             .await

@@ -47,6 +47,8 @@ pub(crate) enum Action {
     Pair(String),
     /// Into the chat, once the safety words match.
     EnterChat,
+    /// The safety words differ: end the pairing on both devices.
+    RejectPairing,
     OpenSettings,
     OpenMemories,
     /// Back to the chat from Settings or Memories.

@@ -234,8 +234,18 @@ pub(super) fn safety_words(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Actio
         ui.add_space(8.0);
         ui.label(tr.t("safety-body"));
         ui.add_space(12.0);
-        if ui.button(tr.t("safety-continue")).clicked() {
-            out.push(Action::EnterChat);
-        }
+        ui.horizontal(|ui| {
+            if ui.button(tr.t("safety-continue")).clicked() {
+                out.push(Action::EnterChat);
+            }
+            if ui.button(tr.t("safety-differ")).clicked() {
+                out.push(Action::RejectPairing);
+            }
+        });
+        ui.label(
+            RichText::new(tr.t("safety-differ-note"))
+                .small()
+                .color(palette(ui.ctx()).muted),
+        );
     });
 }

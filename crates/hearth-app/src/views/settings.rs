@@ -21,6 +21,8 @@ pub(crate) struct SettingsForm {
     pub(crate) error: Option<String>,
     /// Why the last change to the network (a relay added, say) was refused.
     pub(crate) network_error: Option<String>,
+    /// "The words differ" was pressed: asking to confirm.
+    pub(crate) confirm_unpair: bool,
 }
 
 impl SettingsForm {
@@ -35,6 +37,7 @@ impl SettingsForm {
             passphrase_saved: false,
             saved: false,
             error: None,
+            confirm_unpair: false,
             network_error: None,
         }
     }
@@ -193,6 +196,22 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
             ui.add_space(4.0);
             ui.label(RichText::new(tr.t("settings-safety-words")).small());
             ui.label(RichText::new(words).strong());
+            // Compared later, on a call: they can still say the words differ, once
+            // they confirm that it deletes what they shared.
+            if form.confirm_unpair {
+                ui.label(RichText::new(tr.t("settings-unpair-confirm")).small());
+                ui.horizontal(|ui| {
+                    if ui.button(tr.t("settings-unpair")).clicked() {
+                        form.confirm_unpair = false;
+                        out.push(Action::RejectPairing);
+                    }
+                    if ui.button(tr.t("settings-cancel")).clicked() {
+                        form.confirm_unpair = false;
+                    }
+                });
+            } else if ui.button(tr.t("safety-differ")).clicked() {
+                form.confirm_unpair = true;
+            }
             ui.add_space(12.0);
             if ui.button(tr.t("settings-back")).clicked() {
                 out.push(Action::BackToChat);

@@ -103,6 +103,13 @@ impl Internet {
         }
     }
 
+    /// Stops the rendezvous with a former partner.
+    pub(super) fn forget_partner(&mut self) {
+        self.rendezvous = None;
+        self.published_day = None;
+        self.newest_seen_ms = 0;
+    }
+
     /// The options the network runs with: the user's, with the relays remembered
     /// and internet discovery as set now. UPnP only while there is somewhere on the
     /// internet to be found through.
@@ -154,7 +161,7 @@ impl Engine {
 
     /// Replaces the network with a new one on the current settings. Connections
     /// drop and come back; messages wait meanwhile, as on any disconnect.
-    async fn restart_net(&mut self) -> Result<(), NodeError> {
+    pub(super) async fn restart_net(&mut self) -> Result<(), NodeError> {
         tracing::info!(internet = self.internet.on, relays = ?self.internet.relays, "restarting the network");
         self.net.shutdown().await;
         let identity: [u8; 32] = self

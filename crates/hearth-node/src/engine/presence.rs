@@ -208,6 +208,9 @@ impl Engine {
             }
             NetEvent::Connected { peer, .. } => {
                 self.presence.connected.insert(peer);
+                if self.partner.is_none() && self.notice_for(peer) {
+                    self.send_notice();
+                }
                 if self.partner.as_ref().is_some_and(|p| p.device == peer) {
                     self.partner_online().await;
                 }

@@ -21,7 +21,7 @@ use crate::types::*;
 use crate::{FileSource, Reply, SendOptions};
 
 /// The files being sealed after their message was written: `Vec<(OpId, path)>`.
-const SETTING_STAGING: &str = "files-staging";
+pub(super) const SETTING_STAGING: &str = "files-staging";
 /// Downloads at once.
 const MAX_DOWNLOADS: usize = 2;
 /// Waits before trying a failed download again.
@@ -104,7 +104,7 @@ struct Want {
 
 pub(super) struct Files {
     pub(super) blobs: BlobStore,
-    running: HashMap<OpId, tokio::task::AbortHandle>,
+    pub(super) running: HashMap<OpId, tokio::task::AbortHandle>,
     wanted: BTreeMap<OpId, Want>,
     /// Opened expiring files and when they must go, ms since the epoch.
     expiring: HashMap<OpId, i64>,

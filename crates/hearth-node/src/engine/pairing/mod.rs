@@ -16,6 +16,7 @@ use hearth_net::{FramedStream, Policy};
 use rand::RngCore;
 
 pub(crate) mod handshake;
+mod unpair;
 
 use self::handshake::{PairFail, PairOutcome, PairSetup, Refusal, Responded};
 use super::{Engine, Internal, SETTING_PARTNER, now_ms};
@@ -33,10 +34,16 @@ pub(crate) enum PairingCommand {
     NearbyCode(Reply<String>),
     NearbyDevices(Reply<Vec<String>>),
     Pair(String, Reply<PairedInfo>),
+    /// The safety words differ: end the pairing on both devices.
+    Reject(Reply<()>),
 }
 
 /// What pairing tasks report.
 pub(crate) enum PairingInternal {
+    /// A try at telling the former partner the pairing ended.
+    Notified {
+        delivered: bool,
+    },
     Initiated {
         result: Result<PairOutcome, PairFail>,
         addrs: Vec<String>,
@@ -127,6 +134,10 @@ impl Engine {
                 });
             }
             PairingCommand::Pair(code, reply) => self.pair(code, reply).await,
+            PairingCommand::Reject(reply) => {
+                let result = self.reject_pairing().await;
+                let _ = reply.send(result);
+            }
         }
     }
 
@@ -374,6 +385,7 @@ impl Engine {
             paired_at_ms: now_ms(),
         };
         self.store.set_setting(SETTING_PARTNER, &partner)?;
+        self.drop_notice();
         self.flush()?;
         self.sync = super::sync::SyncRoom::new(self.me, Some(&partner));
         self.partner = Some(partner);
@@ -397,6 +409,7 @@ impl Engine {
 
     pub(super) async fn on_pairing_internal(&mut self, message: PairingInternal) {
         match message {
+            PairingInternal::Notified { delivered } => self.on_notified(delivered),
             PairingInternal::Initiated {
                 result,
                 addrs,

@@ -146,6 +146,10 @@ impl Engine {
     }
 
     pub(super) async fn on_sync_internal(&mut self, message: SyncInternal) {
+        if let SyncInternal::Frame(SyncFrame::Unpair { tag }, _) = &message {
+            self.on_unpair_notice(*tag).await;
+            return;
+        }
         let Some(machine) = &mut self.sync.machine else {
             return;
         };

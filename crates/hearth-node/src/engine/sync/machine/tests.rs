@@ -129,6 +129,7 @@ fn show_frame(frame: &SyncFrame) -> String {
         SyncFrame::Ops { ops } => format!("ops {}", seqs(ops)),
         SyncFrame::Ack { author, up_to } => format!("ack {} {up_to}", name(*author)),
         SyncFrame::Typing => "typing".into(),
+        SyncFrame::Unpair { .. } => "unpair".into(),
     }
 }
 

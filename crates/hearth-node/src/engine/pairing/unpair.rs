@@ -1,0 +1,148 @@
+//! Ending a pairing: "the words differ" on the safety-word screen. Both devices
+//! forget the pairing and everything shared under it, so either can pair again from
+//! nothing. The device where the user said so ends it at once and tells the other
+//! with a notice ([`SyncFrame::Unpair`]) now, or when they next meet (within a
+//! day); the notice names the pairing by its safety words, so it can never end a
+//! later one.
+
+use std::time::Duration;
+
+use hearth_core::DeviceId;
+use hearth_core::wire::{self, SyncFrame};
+use hearth_net::{Net, Protocol};
+use serde::{Deserialize, Serialize};
+
+use super::{Engine, PairingInternal, SETTING_PARTNER, now_ms};
+use crate::types::*;
+
+/// Where a notice waiting to reach the former partner is kept.
+const SETTING_NOTICE: &str = "unpair-notice";
+/// How long a notice is carried before it is dropped.
+const NOTICE_TTL_MS: i64 = 24 * 3600 * 1000;
+/// How long one try at delivering it may take.
+const NOTICE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A notice that the pairing ended, for the device that was the partner.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(super) struct Notice {
+    device: DeviceId,
+    addrs: Vec<String>,
+    tag: [u8; 32],
+    until_ms: i64,
+}
+
+impl Engine {
+    /// The user found the safety words differ: end the pairing here, and tell the
+    /// other device.
+    pub(super) async fn reject_pairing(&mut self) -> Result<(), NodeError> {
+        let partner = self.partner.clone().ok_or(NodeError::NotPaired)?;
+        let notice = Notice {
+            device: partner.device,
+            addrs: partner.addrs.clone(),
+            tag: hearth_crypto::unpair_tag(&partner.safety_words),
+            until_ms: now_ms() + NOTICE_TTL_MS,
+        };
+        self.store.set_setting(SETTING_NOTICE, &notice)?;
+        self.unpair().await?;
+        tracing::info!("the safety words differed: the pairing is ended");
+        self.emit(NodeEvent::Unpaired { by_partner: false }).await;
+        self.send_notice();
+        Ok(())
+    }
+
+    /// A notice from the partner's device that its user ended this pairing.
+    pub(in crate::engine) async fn on_unpair_notice(&mut self, tag: [u8; 32]) {
+        let ours = self
+            .partner
+            .as_ref()
+            .map(|p| hearth_crypto::unpair_tag(&p.safety_words));
+        if ours != Some(tag) {
+            tracing::debug!("a notice for another pairing; ignored");
+            return;
+        }
+        match self.unpair().await {
+            Ok(()) => {
+                tracing::info!("the partner's device ended the pairing");
+                self.emit(NodeEvent::Unpaired { by_partner: true }).await;
+            }
+            Err(e) => tracing::warn!(error = %e, "could not end the pairing"),
+        }
+    }
+
+    /// Forgets the partner and everything shared: the logs, the files, the sync
+    /// session, the rendezvous; the network restarts open to a new pairing. This
+    /// device's identity, profile and preferences stay.
+    async fn unpair(&mut self) -> Result<(), NodeError> {
+        self.files.stop_sealing().await;
+        for task in self.files.running.values() {
+            task.abort();
+        }
+        self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
+        self.store.forget_history()?;
+        self.store.remove_setting(SETTING_PARTNER)?;
+        self.store
+            .remove_setting(super::super::files::SETTING_STAGING)?;
+        self.flush()?;
+        self.partner = None;
+        self.sync = super::super::sync::SyncRoom::new(self.me, None);
+        self.pairing = super::Pairing::default();
+        self.internet.forget_partner();
+        self.restart_net().await
+    }
+
+    /// Tries to deliver a pending notice, in a task.
+    pub(in crate::engine) fn send_notice(&mut self) {
+        let notice: Option<Notice> = self.store.setting(SETTING_NOTICE).ok().flatten();
+        let Some(notice) = notice else {
+            return;
+        };
+        if notice.until_ms < now_ms() {
+            let _ = self.store.remove_setting(SETTING_NOTICE);
+            return;
+        }
+        let net = self.net.clone();
+        let internal = self.internal_tx.clone();
+        self.spawn(async move {
+            let delivered = tokio::time::timeout(NOTICE_TIMEOUT, deliver(&net, &notice))
+                .await
+                .unwrap_or(false);
+            let _ = internal
+                .send(PairingInternal::Notified { delivered }.into())
+                .await;
+        });
+    }
+
+    pub(super) fn on_notified(&mut self, delivered: bool) {
+        if delivered {
+            tracing::info!("the former partner's device was told the pairing ended");
+            let _ = self.store.remove_setting(SETTING_NOTICE);
+        }
+    }
+
+    /// Whether a notice waits for `device`.
+    pub(in crate::engine) fn notice_for(&self, device: DeviceId) -> bool {
+        self.store
+            .setting::<Notice>(SETTING_NOTICE)
+            .ok()
+            .flatten()
+            .is_some_and(|n| n.device == device)
+    }
+
+    /// A new pairing makes an old notice moot.
+    pub(super) fn drop_notice(&mut self) {
+        let _ = self.store.remove_setting(SETTING_NOTICE);
+    }
+}
+
+async fn deliver(net: &Net, notice: &Notice) -> bool {
+    if !notice.addrs.is_empty() {
+        let _ = net.dial(Some(notice.device), notice.addrs.clone()).await;
+    }
+    let Ok(mut stream) = net.open(notice.device, Protocol::Sync).await else {
+        return false;
+    };
+    let frame = wire::encode_frame(&SyncFrame::Unpair { tag: notice.tag });
+    let sent = stream.send(&frame).await.is_ok();
+    let _ = stream.close().await;
+    sent
+}
