@@ -37,6 +37,8 @@ use crate::{
 
 /// How long an idle connection stays open. The sync stream keeps the partner's
 /// connection busy; this only bounds connections nobody uses.
+/// How often a paired device asks the LAN who is around.
+const PAIRED_MDNS_INTERVAL: Duration = Duration::from_secs(60);
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Addresses of one peer dialled at the same time.
@@ -162,7 +164,15 @@ impl EventLoop {
         let start = |e: &dyn std::fmt::Display| NetError::Start(e.to_string());
         let keypair = keypair(&config.identity_secret)?;
         let network = config.network;
-        let mdns = network.mdns.then_some(config.mdns_query_interval);
+        // Paired, the partner is found by its own query as it starts and by the
+        // remembered addresses: ask the LAN who is around rarely, so the device's
+        // id is announced as little as works.
+        let query_interval = if config.policy.partner.is_some() {
+            config.mdns_query_interval.max(PAIRED_MDNS_INTERVAL)
+        } else {
+            config.mdns_query_interval
+        };
+        let mdns = network.mdns.then_some(query_interval);
         let upnp = network.upnp_in_use();
         let partner = config.policy.partner.map(peer_id).transpose()?;
         let behaviour = |key: &Keypair, relay: Option<relay::client::Behaviour>| {

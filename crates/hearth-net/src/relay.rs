@@ -14,7 +14,7 @@ use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol as AddrPart;
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
-use libp2p::{Multiaddr, autonat, identify, kad, ping, relay};
+use libp2p::{Multiaddr, PeerId, autonat, identify, kad, ping, relay};
 
 use crate::stack::{self, Role};
 use crate::{NetError, keypair};
@@ -117,11 +117,19 @@ pub async fn serve(
     .circuit_src_per_peer(nonzero(60), Duration::from_secs(60));
     let behaviour = |key: &Keypair, _: Option<relay::client::Behaviour>| {
         let local = key.public().to_peer_id();
-        let mut kad = kad::Behaviour::with_config(
+        // Records are taken in by hand (`store_record`), so each device's share
+        // of the store is bounded.
+        let mut kad_config = stack::kad_config();
+        kad_config.set_record_filtering(kad::StoreInserts::FilterBoth);
+        let store = kad::store::MemoryStore::with_config(
             local,
-            kad::store::MemoryStore::new(local),
-            stack::kad_config(),
+            kad::store::MemoryStoreConfig {
+                max_records: MAX_RECORDS,
+                max_value_bytes: MAX_RECORD_BYTES,
+                ..Default::default()
+            },
         );
+        let mut kad = kad::Behaviour::with_config(local, store, kad_config);
         kad.set_mode(Some(kad::Mode::Server));
         Ok(RelayBehaviour {
             relay: relay::Behaviour::new(local, relay_config),
@@ -163,6 +171,7 @@ pub async fn serve(
     let loopback_only = listen
         .iter()
         .all(|a| a.parse::<Multiaddr>().is_ok_and(|a| is_loopback(&a)));
+    let mut quotas = Quotas::default();
     tokio::pin!(stop);
     loop {
         let event = tokio::select! {
@@ -183,7 +192,11 @@ pub async fn serve(
             SwarmEvent::ConnectionEstablished {
                 peer_id, endpoint, ..
             } => {
-                tracing::info!(peer = %peer_id, addr = %endpoint.get_remote_address(), "device connected");
+                // Who connects from where stays out of the relay's normal logs: its
+                // operator learns IPs from the traffic anyway, but need not keep a
+                // record of them.
+                tracing::info!(peer = %peer_id, "device connected");
+                tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "device connected from");
             }
             SwarmEvent::ConnectionClosed { peer_id, .. } => {
                 tracing::info!(peer = %peer_id, "device disconnected");
@@ -191,6 +204,17 @@ pub async fn serve(
             SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => {
                 // Peer ids and errors only: a relay never sees more.
                 tracing::info!(?event, "relay");
+            }
+            SwarmEvent::Behaviour(RelayBehaviourEvent::Kad(kad::Event::InboundRequest {
+                request:
+                    kad::InboundRequest::PutRecord {
+                        source,
+                        record: Some(record),
+                        ..
+                    },
+            })) => {
+                let kad = &mut swarm.behaviour_mut().kad;
+                store_record(kad, &mut quotas, source, record);
             }
             SwarmEvent::Behaviour(RelayBehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -207,6 +231,56 @@ pub async fn serve(
     Ok(())
 }
 
+/// Records the relay holds for all devices together.
+const MAX_RECORDS: usize = 4096;
+/// The largest record: a rendezvous record is a few hundred bytes, sealed.
+const MAX_RECORD_BYTES: usize = 8 * 1024 + 64;
+/// Records one device may store per [`QUOTA_WINDOW`]: a device publishes one a
+/// day, more when its addresses change.
+const RECORDS_PER_PEER: u32 = 32;
+const QUOTA_WINDOW: Duration = Duration::from_secs(3600);
+
+/// How many records each device stored in the current window.
+#[derive(Default)]
+struct Quotas {
+    window_start: Option<std::time::Instant>,
+    stored: std::collections::HashMap<PeerId, u32>,
+}
+
+impl Quotas {
+    /// Counts one more record from `peer`; false once it is over its share.
+    fn allow(&mut self, peer: PeerId) -> bool {
+        let now = std::time::Instant::now();
+        if self
+            .window_start
+            .is_none_or(|start| now.duration_since(start) >= QUOTA_WINDOW)
+        {
+            self.window_start = Some(now);
+            self.stored.clear();
+        }
+        let count = self.stored.entry(peer).or_insert(0);
+        *count += 1;
+        *count <= RECORDS_PER_PEER
+    }
+}
+
+/// Takes in a record a device asked to store, within its quota and the store's
+/// limits; anything else is dropped (and said at debug level only).
+fn store_record(
+    kad: &mut kad::Behaviour<kad::store::MemoryStore>,
+    quotas: &mut Quotas,
+    source: PeerId,
+    record: kad::Record,
+) {
+    if !quotas.allow(source) {
+        tracing::debug!(peer = %source, "a device is over its share of the DHT store");
+        return;
+    }
+    if let Err(e) = kad::store::RecordStore::put(kad.store_mut(), record) {
+        tracing::debug!(peer = %source, error = %e, "a record was not stored");
+    }
+}
+
 fn nonzero(n: u32) -> NonZeroU32 {
     NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN)
 }
@@ -216,5 +290,23 @@ fn is_loopback(addr: &Multiaddr) -> bool {
         Some(AddrPart::Ip4(ip)) => ip.is_loopback(),
         Some(AddrPart::Ip6(ip)) => ip.is_loopback(),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Quotas, RECORDS_PER_PEER};
+
+    /// One device cannot fill the relay's store: past its share its records are
+    /// dropped, while another device's still go in.
+    #[test]
+    fn each_device_has_a_share_of_the_dht_store() {
+        let mut quotas = Quotas::default();
+        let (greedy, other) = (libp2p::PeerId::random(), libp2p::PeerId::random());
+        for _ in 0..RECORDS_PER_PEER {
+            assert!(quotas.allow(greedy));
+        }
+        assert!(!quotas.allow(greedy));
+        assert!(quotas.allow(other));
     }
 }
