@@ -48,6 +48,9 @@ fuzz_target!(|data: &[u8]| {
     if store.apply_remote(&ops).is_ok() {
         assert_eq!(store.held(PARTNER), ops.len() as u64);
     }
-    assert!(store.page_before(None, 100).is_ok(), "history no longer pages");
+    assert!(
+        store.page_before(None, 100).is_ok(),
+        "history no longer pages"
+    );
     assert!(store.held_all().len() <= 2);
 });

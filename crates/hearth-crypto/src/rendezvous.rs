@@ -78,8 +78,11 @@ impl Rendezvous {
         self.slot(&self.theirs, day)
     }
 
-    /// Seals this device's record (its addresses, say) for the partner to open.
-    pub fn seal(&self, payload: &[u8]) -> Vec<u8> {
+    /// Seals this device's record (its addresses, say) for the partner to open, on
+    /// `day`: it opens under that day only, so a record replayed under another
+    /// day's key is refused.
+    pub fn seal(&self, day: i64, payload: &[u8]) -> Vec<u8> {
+        let aad = bound(&self.mine, day);
         let mut nonce = [0u8; NONCE_BYTES];
         rand::thread_rng().fill_bytes(&mut nonce);
         let mut out = nonce.to_vec();
@@ -89,7 +92,7 @@ impl Rendezvous {
                 XNonce::from_slice(&nonce),
                 Payload {
                     msg: payload,
-                    aad: &self.mine,
+                    aad: &aad,
                 },
             )
             // XChaCha20-Poly1305 fails only on messages of 256 GiB and more.
@@ -98,8 +101,9 @@ impl Rendezvous {
         out
     }
 
-    /// Opens a record the partner sealed; anything else is refused.
-    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, RendezvousError> {
+    /// Opens a record the partner sealed for `day`; anything else is refused.
+    pub fn open(&self, day: i64, sealed: &[u8]) -> Result<Vec<u8>, RendezvousError> {
+        let aad = bound(&self.theirs, day);
         if sealed.len() < NONCE_BYTES + 16 || sealed.len() > MAX_SEALED {
             return Err(RendezvousError::NotOurs);
         }
@@ -109,11 +113,19 @@ impl Rendezvous {
                 XNonce::from_slice(nonce),
                 Payload {
                     msg: body,
-                    aad: &self.theirs,
+                    aad: &aad,
                 },
             )
             .map_err(|_| RendezvousError::NotOurs)
     }
+}
+
+/// What a record is bound to: its author and its day.
+fn bound(device: &[u8; 32], day: i64) -> [u8; 40] {
+    let mut aad = [0u8; 40];
+    aad[..32].copy_from_slice(device);
+    aad[32..].copy_from_slice(&day.to_be_bytes());
+    aad
 }
 
 fn expand(prk: &Hkdf<Sha256>, info: &[&[u8]], out: &mut [u8]) {

@@ -183,20 +183,26 @@ fn rendezvous_records_open_only_for_the_partner_and_keys_change_daily() {
     // Someone else paired with Alice's key derives other names.
     assert_ne!(at_eve.partner_key(20_000), at_bob.partner_key(20_000));
 
-    let record = at_alice.seal(b"/ip4/203.0.113.7/udp/4001/quic-v1");
+    let record = at_alice.seal(20_000, b"/ip4/203.0.113.7/udp/4001/quic-v1");
     assert!(
         !record.windows(4).any(|w| w == b"/ip4"),
         "the address is sealed"
     );
     assert_eq!(
-        at_bob.open(&record).unwrap(),
+        at_bob.open(20_000, &record).unwrap(),
         b"/ip4/203.0.113.7/udp/4001/quic-v1"
     );
-    assert!(at_eve.open(&record).is_err(), "only the partner opens it");
+    assert!(
+        at_eve.open(20_000, &record).is_err(),
+        "only the partner opens it"
+    );
+    // A record is bound to its day: replayed under another day's key, it does not
+    // open.
+    assert!(at_bob.open(20_001, &record).is_err());
     // Bob cannot pass his own record off as Alice's, nor can a tampered one open.
-    assert!(at_bob.open(&at_bob.seal(b"x")).is_err());
+    assert!(at_bob.open(20_000, &at_bob.seal(20_000, b"x")).is_err());
     let mut tampered = record.clone();
     *tampered.last_mut().unwrap() ^= 1;
-    assert!(at_bob.open(&tampered).is_err());
-    assert!(at_bob.open(&[0u8; 10]).is_err());
+    assert!(at_bob.open(20_000, &tampered).is_err());
+    assert!(at_bob.open(20_000, &[0u8; 10]).is_err());
 }

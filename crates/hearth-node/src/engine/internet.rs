@@ -61,6 +61,9 @@ pub(super) struct Internet {
     newest_seen_ms: i64,
 }
 
+/// The publication time of the newest partner record seen.
+const SETTING_NEWEST_RECORD: &str = "rendezvous-newest";
+
 impl Internet {
     pub(super) fn new(
         config: &NodeConfig,
@@ -91,7 +94,7 @@ impl Internet {
             reachable: Vec::new(),
             published_day: None,
             lookup_at: Instant::now(),
-            newest_seen_ms: 0,
+            newest_seen_ms: store.setting(SETTING_NEWEST_RECORD)?.unwrap_or(0),
         })
     }
 
@@ -302,7 +305,7 @@ impl Engine {
         let Ok(payload) = postcard::to_allocvec(&record) else {
             return;
         };
-        let (key, value) = (rendezvous.my_key(day), rendezvous.seal(&payload));
+        let (key, value) = (rendezvous.my_key(day), rendezvous.seal(day, &payload));
         if let Err(e) = self.net.publish(key, value).await {
             tracing::debug!(error = %e, "could not publish the rendezvous record");
         }
@@ -315,12 +318,12 @@ impl Engine {
         let Some(rendezvous) = &self.internet.rendezvous else {
             return;
         };
-        let day = today();
-        if !(day - 1..=day + 1).any(|d| rendezvous.partner_key(d) == key) {
+        let today = today();
+        let Some(day) = (today - 1..=today + 1).find(|&d| rendezvous.partner_key(d) == key) else {
             return;
-        }
+        };
         let Some(found) = rendezvous
-            .open(value)
+            .open(day, value)
             .ok()
             .and_then(|bytes| postcard::from_bytes::<Whereabouts>(&bytes).ok())
         else {
@@ -331,6 +334,13 @@ impl Engine {
             return;
         }
         self.internet.newest_seen_ms = found.published_at_ms;
+        // Kept across restarts: an older record replayed later is still old.
+        if let Err(e) = self
+            .store
+            .set_setting(SETTING_NEWEST_RECORD, &found.published_at_ms)
+        {
+            tracing::debug!(error = %e, "could not remember the newest record");
+        }
         let addrs: Vec<String> = found
             .addrs
             .into_iter()
