@@ -71,6 +71,8 @@ pub struct Faults {
     /// Give up on a download after this long without a message from the partner,
     /// instead of [`FRAME_TIMEOUT`](crate::FRAME_TIMEOUT).
     pub frame_timeout: Option<Duration>,
+    /// Pretend the profile's disk has this much free space.
+    pub free_space: Option<u64>,
 }
 
 /// How long a download waits for each message from the partner's device (a chunk of

@@ -636,3 +636,50 @@ async fn a_download_from_a_device_that_stops_answering_gives_up_for_now() {
         "{reason:?}"
     );
 }
+
+/// Room on the disk is counted across every file on its way: two files that each
+/// fit the free space alone, but not together, leave the second waiting, paused,
+/// with the sizes said.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disk_space_is_counted_across_files_on_their_way() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with_both(
+        root.path(),
+        |alice| alice.faults.serve_delay = Some(std::time::Duration::from_secs(3600)),
+        |bob| bob.faults.free_space = Some(67 * MIB as u64),
+    )
+    .await;
+    let mut sent = Vec::new();
+    for name in ["one.bin", "two.bin"] {
+        let (path, _) = random_file(root.path(), name, 2 * MIB);
+        let message = alice
+            .handle
+            .send_file(FileSource::Path(path), SendOptions::default())
+            .await
+            .unwrap();
+        sent.push(message.id);
+    }
+    let NodeEvent::TransferFailed { reason, .. } = bob
+        .wait_event(
+            "no room for the second",
+            |e| matches!(e, NodeEvent::TransferFailed { id, .. } if *id == sent[1]),
+        )
+        .await
+    else {
+        unreachable!()
+    };
+    assert!(
+        matches!(
+            reason,
+            hearth_node::TransferFailure::NoDiskSpace { needed, free }
+                if needed == (2 + 2 + 64) * MIB as u64 && free == 67 * MIB as u64
+        ),
+        "{reason:?}"
+    );
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::TransferFailed { id, .. } if *id == sent[0])),
+        0,
+        "the first fits"
+    );
+}

@@ -119,6 +119,8 @@ pub(super) struct Files {
     faults: Arc<ServeFaults>,
     /// How long a download waits for each message from the partner.
     frame_timeout: Duration,
+    /// Free disk space as a test says it is.
+    free_space: Option<u64>,
 }
 
 impl Files {
@@ -133,6 +135,7 @@ impl Files {
             sealing: Arc::new(()),
             faults: Arc::new(ServeFaults::new(faults)),
             frame_timeout: faults.frame_timeout.unwrap_or(crate::FRAME_TIMEOUT),
+            free_space: faults.free_space,
         }
     }
 
@@ -821,6 +824,18 @@ impl Engine {
     async fn pause(&mut self, id: MessageId, paused: bool) -> Result<(), NodeError> {
         let message = self.find(id)?;
         let id = message.op.id;
+        if !self.files.wanted.contains_key(&id) {
+            return Err(Refusal::NotArriving.into());
+        }
+        // Resuming still needs the room: say so, and stay paused.
+        if !paused && let Err(reason) = self.room_for(id) {
+            self.emit(NodeEvent::TransferFailed {
+                id: MessageId(id),
+                reason,
+            })
+            .await;
+            return Ok(());
+        }
         let Some(want) = self.files.wanted.get_mut(&id) else {
             return Err(Refusal::NotArriving.into());
         };
@@ -891,19 +906,18 @@ impl Engine {
             tracing::warn!(error = %e, "could not make room for an arriving file");
             return;
         }
-        let free = fs2::available_space(self.files.blobs.dir()).unwrap_or(u64::MAX);
-        let paused = attachment.size.saturating_add(DISK_MARGIN) > free;
-        if paused {
-            let _ = self.files.blobs.set_paused(id, true);
-            self.emit(NodeEvent::TransferFailed {
-                id: MessageId(id),
-                reason: TransferFailure::NoDiskSpace {
-                    needed: attachment.size.saturating_add(DISK_MARGIN),
-                    free,
-                },
-            })
-            .await;
-        }
+        let paused = match self.room_for(id) {
+            Ok(()) => false,
+            Err(reason) => {
+                let _ = self.files.blobs.set_paused(id, true);
+                self.emit(NodeEvent::TransferFailed {
+                    id: MessageId(id),
+                    reason,
+                })
+                .await;
+                true
+            }
+        };
         self.files.wanted.insert(
             id,
             Want {
@@ -912,6 +926,41 @@ impl Engine {
             },
         );
         self.start_downloads();
+    }
+
+    /// Whether the disk holds what file `id` still needs on top of what every other
+    /// download under way or waiting still needs, with a margin: ten files of
+    /// 3 GB each fit 5 GB free one by one, not together.
+    fn room_for(&self, id: OpId) -> Result<(), TransferFailure> {
+        let owed = |id: &OpId| {
+            self.files
+                .blobs
+                .status(*id)
+                .ok()
+                .flatten()
+                .map_or(0, |s| s.size.saturating_sub(s.have))
+        };
+        let others: u64 = self
+            .files
+            .wanted
+            .iter()
+            .filter(|(other, want)| **other != id && !want.paused)
+            .map(|(other, _)| owed(other))
+            .sum();
+        let needed = owed(&id).saturating_add(others).saturating_add(DISK_MARGIN);
+        let free = self.free_space();
+        if needed > free {
+            return Err(TransferFailure::NoDiskSpace { needed, free });
+        }
+        Ok(())
+    }
+
+    /// Free space on the profile's disk (or what a test says it is).
+    fn free_space(&self) -> u64 {
+        if let Some(free) = self.files.free_space {
+            return free;
+        }
+        fs2::available_space(self.files.blobs.dir()).unwrap_or(u64::MAX)
     }
 
     fn note_expiry(&mut self, message: &Message) {
