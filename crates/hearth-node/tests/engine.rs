@@ -330,18 +330,7 @@ async fn a_stranger_gets_nothing() {
     assert!(carol.history().await.is_empty());
 
     // Carol's raw node speaking Hearth's protocols directly.
-    let (net, _events) = hearth_net::spawn(hearth_net::NetConfig {
-        identity_secret: hearth_net::generate_identity(),
-        network: hearth_net::NetworkOptions {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: false,
-            internet: false,
-            ..Default::default()
-        },
-        mdns_query_interval: Duration::from_secs(1),
-        policy: hearth_net::Policy::default(),
-    })
-    .unwrap();
+    let (net, _events) = raw_node(hearth_net::generate_identity(), None);
     let alice_status = alice.handle.status().await.unwrap();
     let alice_device = hearth_net::device_from_peer_text(&alice_status.peer_id).unwrap();
     net.dial(Some(alice_device), vec![alice.addr()])
@@ -377,12 +366,8 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
     let before = alice.history().await;
 
     // Bob's identity, in a raw node that sends whatever the test says.
-    let identity: [u8; 32] = {
-        let store = hearth_store::Store::open(&bob_dir, None).unwrap();
-        store.setting("identity").unwrap().unwrap()
-    };
-    let alice_device =
-        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let identity = identity_of(&bob_dir);
+    let alice_device = device_of(&alice).await;
     let attacks: [&[u8]; 3] = [
         // A frame that is not a sync frame.
         &[0, 0, 0, 5, 1, 0xff, 0xff, 0xff, 0xff],
@@ -392,23 +377,7 @@ async fn garbage_from_the_partner_is_dropped_and_nothing_changes() {
         &[],
     ];
     for (i, attack) in attacks.iter().enumerate() {
-        let (net, mut events) = hearth_net::spawn(hearth_net::NetConfig {
-            identity_secret: identity,
-            network: hearth_net::NetworkOptions {
-                listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-                mdns: false,
-                internet: false,
-                ..Default::default()
-            },
-            mdns_query_interval: Duration::from_secs(1),
-            policy: hearth_net::Policy::default(),
-        })
-        .unwrap();
-        net.set_policy(hearth_net::Policy {
-            partner: Some(alice_device),
-        })
-        .await
-        .unwrap();
+        let (net, mut events) = raw_node(identity, Some(alice_device));
         net.dial(Some(alice_device), vec![alice.addr()])
             .await
             .unwrap();
@@ -520,8 +489,7 @@ async fn a_partner_device_out_of_bounds_changes_nothing_and_sync_goes_on() {
     alice.handle.send("hi", None).await.unwrap();
     alice.wait_history("both", |h| h.len() == 2).await;
     bob.wait_history("both", |h| h.len() == 2).await;
-    let alice_device =
-        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let alice_device = device_of(&alice).await;
     let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
     bob.handle.shutdown().await;
 
@@ -662,23 +630,11 @@ async fn a_stalling_stranger_neither_burns_tries_nor_blocks_a_real_pairing() {
     let root = tempfile::tempdir().unwrap();
     let (alice, bob) = set_up_pair(root.path()).await;
     let code = alice.handle.nearby_code().await.unwrap();
-    let alice_device =
-        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
+    let alice_device = device_of(&alice).await;
 
     let stranger_key = hearth_net::generate_identity();
     let stranger_device = hearth_net::device_id_of(&stranger_key).unwrap();
-    let (stranger, _events) = hearth_net::spawn(hearth_net::NetConfig {
-        identity_secret: stranger_key,
-        network: hearth_net::NetworkOptions {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: false,
-            internet: false,
-            ..Default::default()
-        },
-        mdns_query_interval: Duration::from_secs(1),
-        policy: hearth_net::Policy::default(),
-    })
-    .unwrap();
+    let (stranger, _events) = raw_node(stranger_key, None);
     stranger
         .dial(Some(alice_device), vec![alice.addr()])
         .await

@@ -516,29 +516,9 @@ async fn a_chunk_asked_for_many_times_is_sent_once() {
     bob.handle.shutdown().await;
 
     // Bob's identity in a raw node that asks what the test says.
-    let identity: [u8; 32] = {
-        let store = hearth_store::Store::open(&bob_dir, None).unwrap();
-        store.setting("identity").unwrap().unwrap()
-    };
-    let alice_device =
-        hearth_net::device_from_peer_text(&alice.handle.status().await.unwrap().peer_id).unwrap();
-    let (net, _events) = hearth_net::spawn(hearth_net::NetConfig {
-        identity_secret: identity,
-        network: hearth_net::NetworkOptions {
-            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
-            mdns: false,
-            internet: false,
-            ..Default::default()
-        },
-        mdns_query_interval: std::time::Duration::from_secs(1),
-        policy: hearth_net::Policy::default(),
-    })
-    .unwrap();
-    net.set_policy(hearth_net::Policy {
-        partner: Some(alice_device),
-    })
-    .await
-    .unwrap();
+    let identity = identity_of(&bob_dir);
+    let alice_device = device_of(&alice).await;
+    let (net, _events) = raw_node(identity, Some(alice_device));
     net.dial(Some(alice_device), vec![alice.addr()])
         .await
         .unwrap();

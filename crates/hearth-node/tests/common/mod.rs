@@ -197,3 +197,38 @@ pub async fn paired_pair_with_both(
 pub fn texts(history: &[MessageView]) -> Vec<String> {
     history.iter().filter_map(|m| m.text.clone()).collect()
 }
+
+/// A bare network node on loopback with `identity`, speaking Hearth's protocols
+/// directly: a stranger, or a partner's device that sends whatever a test says.
+/// With `partner`, its gate lets only that device in.
+pub fn raw_node(
+    identity: [u8; 32],
+    partner: Option<hearth_core::DeviceId>,
+) -> (
+    hearth_net::Net,
+    tokio::sync::mpsc::Receiver<hearth_net::NetEvent>,
+) {
+    hearth_net::spawn(hearth_net::NetConfig {
+        identity_secret: identity,
+        network: hearth_net::NetworkOptions {
+            listen: vec!["/ip4/127.0.0.1/tcp/0".into()],
+            mdns: false,
+            internet: false,
+            ..Default::default()
+        },
+        mdns_query_interval: Duration::from_secs(1),
+        policy: hearth_net::Policy { partner },
+    })
+    .unwrap()
+}
+
+/// The identity key a device's profile holds (with the device stopped).
+pub fn identity_of(dir: &Path) -> [u8; 32] {
+    let store = hearth_store::Store::open(dir, None).unwrap();
+    store.setting("identity").unwrap().unwrap()
+}
+
+/// The device of a running node.
+pub async fn device_of(device: &Device) -> hearth_core::DeviceId {
+    hearth_net::device_from_peer_text(&device.handle.status().await.unwrap().peer_id).unwrap()
+}
