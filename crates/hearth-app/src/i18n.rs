@@ -112,6 +112,11 @@ impl Tr {
         self.format(key, Some(&args))
     }
 
+    /// A string with any number of arguments.
+    pub fn args(&self, key: &str, args: &FluentArgs<'_>) -> String {
+        self.format(key, Some(args))
+    }
+
     /// A number with one decimal, as this language writes it: `1.5` or `1,5`.
     pub fn decimal(&self, value: f64) -> String {
         format!("{value:.1}").replace('.', &self.lang.decimal_separator().to_string())

@@ -7,6 +7,33 @@ use egui::{Color32, Key, RichText, Ui};
 use hearth_node::InviteInfo;
 
 use super::timeline::{format_time, zone};
+use crate::i18n::Tr;
+
+/// When an invite stops working, as a person says it: "until 21:18", "until
+/// tomorrow at 09:05", "until 3 December at 21:18" (and in Albanian).
+fn until(tr: &Tr, ms: i64, zone: &jiff::tz::TimeZone) -> String {
+    let time = format_time(ms, zone);
+    let day = |ms: i64| {
+        jiff::Timestamp::from_millisecond(ms)
+            .ok()
+            .map(|ts| ts.to_zoned(zone.clone()).date())
+    };
+    let (Some(then), Some(today)) = (day(ms), day(jiff::Timestamp::now().as_millisecond())) else {
+        return tr.t1("until-today", "time", time);
+    };
+    if then == today {
+        tr.t1("until-today", "time", time)
+    } else if today.tomorrow().ok() == Some(then) {
+        tr.t1("until-tomorrow", "time", time)
+    } else {
+        let month = tr.t(&format!("month-{}", then.month()));
+        let mut args = fluent_bundle::FluentArgs::new();
+        args.set("time", time);
+        args.set("day", i64::from(then.day()));
+        args.set("month", month);
+        tr.args("until-date", &args)
+    }
+}
 use super::{Action, choice_row, column, error, labelled_edit, title};
 use crate::app::{HearthApp, Screen};
 use crate::theme::palette;
@@ -86,8 +113,8 @@ pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                     }
                 }
                 Some(invite) => {
-                    let expires = format_time(invite.expires_at, &my_zone);
-                    ui.label(tr.t1("pair-invite-help", "expires", expires));
+                    let until = until(tr, invite.expires_at, &my_zone);
+                    ui.label(tr.t1("pair-invite-help", "until", until));
                     let mut code = invite.code.clone();
                     ui.add(
                         egui::TextEdit::multiline(&mut code)
@@ -248,4 +275,33 @@ pub(super) fn safety_words(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Actio
                 .color(palette(ui.ctx()).muted),
         );
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::until;
+    use crate::i18n::{Lang, Tr};
+
+    /// An invite made now works for a day: "until tomorrow", not a bare time that
+    /// reads as today.
+    #[test]
+    fn an_invite_says_it_works_until_tomorrow() {
+        let zone = jiff::tz::TimeZone::UTC;
+        let now = jiff::Timestamp::now();
+        let tomorrow = now.as_millisecond() + 24 * 3600 * 1000;
+        let time = super::format_time(tomorrow, &zone);
+        assert_eq!(
+            until(&Tr::new(Lang::En), tomorrow, &zone),
+            format!("until tomorrow at {time}")
+        );
+        assert_eq!(
+            until(&Tr::new(Lang::Sq), tomorrow, &zone),
+            format!("deri nesër në {time}")
+        );
+        let today = super::format_time(now.as_millisecond(), &zone);
+        assert_eq!(
+            until(&Tr::new(Lang::En), now.as_millisecond(), &zone),
+            format!("until {today}")
+        );
+    }
 }
