@@ -235,32 +235,41 @@ pub async fn serve(
 const MAX_RECORDS: usize = 4096;
 /// The largest record: a rendezvous record is a few hundred bytes, sealed.
 const MAX_RECORD_BYTES: usize = 8 * 1024 + 64;
-/// Records one device may store per [`QUOTA_WINDOW`]: a device publishes one a
-/// day, more when its addresses change.
-const RECORDS_PER_PEER: u32 = 32;
+/// Distinct record keys one device may store per [`QUOTA_WINDOW`]: a device keeps
+/// one key a day (two around midnight), and refreshing or updating a key it holds
+/// costs nothing.
+const KEYS_PER_PEER: usize = 4;
 const QUOTA_WINDOW: Duration = Duration::from_secs(3600);
 
-/// How many records each device stored in the current window.
+/// The record keys each device stored in the current window.
 #[derive(Default)]
 struct Quotas {
     window_start: Option<std::time::Instant>,
-    stored: std::collections::HashMap<PeerId, u32>,
+    keys: std::collections::HashMap<PeerId, std::collections::HashSet<Vec<u8>>>,
 }
 
 impl Quotas {
-    /// Counts one more record from `peer`; false once it is over its share.
-    fn allow(&mut self, peer: PeerId) -> bool {
+    /// Whether `peer` may store under `key`: always for a key it already stored in
+    /// this window (a refresh or a new address), for a new key while it holds fewer
+    /// than its share.
+    fn allow(&mut self, peer: PeerId, key: &[u8]) -> bool {
         let now = std::time::Instant::now();
         if self
             .window_start
             .is_none_or(|start| now.duration_since(start) >= QUOTA_WINDOW)
         {
             self.window_start = Some(now);
-            self.stored.clear();
+            self.keys.clear();
         }
-        let count = self.stored.entry(peer).or_insert(0);
-        *count += 1;
-        *count <= RECORDS_PER_PEER
+        let held = self.keys.entry(peer).or_default();
+        if held.contains(key) {
+            return true;
+        }
+        if held.len() >= KEYS_PER_PEER {
+            return false;
+        }
+        held.insert(key.to_vec());
+        true
     }
 }
 
@@ -272,7 +281,7 @@ fn store_record(
     source: PeerId,
     record: kad::Record,
 ) {
-    if !quotas.allow(source) {
+    if !quotas.allow(source, record.key.as_ref()) {
         tracing::debug!(peer = %source, "a device is over its share of the DHT store");
         return;
     }
@@ -295,18 +304,22 @@ fn is_loopback(addr: &Multiaddr) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{Quotas, RECORDS_PER_PEER};
+    use super::{KEYS_PER_PEER, Quotas};
 
-    /// One device cannot fill the relay's store: past its share its records are
-    /// dropped, while another device's still go in.
+    /// One device cannot fill the relay's store with keys: past its share its new
+    /// keys are dropped, while it can still refresh its own as often as it likes, and
+    /// another device's still go in.
     #[test]
     fn each_device_has_a_share_of_the_dht_store() {
         let mut quotas = Quotas::default();
         let (greedy, other) = (libp2p::PeerId::random(), libp2p::PeerId::random());
-        for _ in 0..RECORDS_PER_PEER {
-            assert!(quotas.allow(greedy));
+        for n in 0..KEYS_PER_PEER {
+            assert!(quotas.allow(greedy, &[n as u8]));
         }
-        assert!(!quotas.allow(greedy));
-        assert!(quotas.allow(other));
+        assert!(!quotas.allow(greedy, b"one more"));
+        for _ in 0..100 {
+            assert!(quotas.allow(greedy, &[0]), "a refresh of its own key");
+        }
+        assert!(quotas.allow(other, b"one more"));
     }
 }

@@ -743,3 +743,97 @@ async fn the_words_differ_unpairs_both_and_a_new_pairing_works() {
     assert!(bob.handle.status().await.unwrap().paired);
     assert!(alice.handle.status().await.unwrap().paired);
 }
+
+/// Streams opened before any guess do not each carry the code: however many a
+/// stranger opens at once, it gets three guesses in all, and then none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streams_opened_ahead_get_three_guesses_in_all() {
+    use hearth_core::wire::{self, PairFrame};
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, _bob) = set_up_pair(root.path()).await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let alice_device = device_of(&alice).await;
+    let stranger_key = hearth_net::generate_identity();
+    let stranger_device = hearth_net::device_id_of(&stranger_key).unwrap();
+    let (stranger, _events) = raw_node(stranger_key, None);
+    stranger
+        .dial(Some(alice_device), vec![alice.addr()])
+        .await
+        .unwrap();
+    let static_key = hearth_crypto::StaticKeypair::generate().unwrap();
+    let (me, them) = (
+        hearth_net::peer_id_bytes(stranger_device).unwrap(),
+        hearth_net::peer_id_bytes(alice_device).unwrap(),
+    );
+    // Eight streams open before the first guess.
+    let mut streams = Vec::new();
+    for _ in 0..8 {
+        streams.push(
+            stranger
+                .open(alice_device, hearth_net::Protocol::Pair)
+                .await
+                .unwrap(),
+        );
+    }
+    // Each stream runs the handshake as far as Alice lets it.
+    let (mut wrong_code, mut refused) = (0, 0);
+    for mut stream in streams {
+        let (mut pairing, first) = hearth_crypto::Pairing::initiator(hearth_crypto::PairingInput {
+            code: wrong.as_bytes(),
+            initiator: &me,
+            responder: &them,
+            local_static: &static_key,
+            profile: Vec::new(),
+        })
+        .unwrap();
+        if stream
+            .send(&wire::encode(&PairFrame::Start(first)))
+            .await
+            .is_err()
+        {
+            continue;
+        }
+        loop {
+            let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_secs(5), stream.recv()).await
+            else {
+                break;
+            };
+            match wire::decode_pair(&bytes) {
+                Ok(PairFrame::Step(msg)) => match pairing.receive(&msg) {
+                    Ok(hearth_crypto::Progress::Send(next)) => {
+                        if stream
+                            .send(&wire::encode(&PairFrame::Step(next)))
+                            .await
+                            .is_err()
+                        {
+                            break;
+                        }
+                    }
+                    _ => break,
+                },
+                Ok(PairFrame::Failed) => {
+                    wrong_code += 1;
+                    break;
+                }
+                Ok(PairFrame::Unavailable(_)) => {
+                    refused += 1;
+                    break;
+                }
+                _ => break,
+            }
+        }
+    }
+    assert_eq!(wrong_code, 3, "three guesses, no more");
+    assert_eq!(refused, 5, "the other streams were turned away");
+    alice
+        .wait_event("the code dying", |e| {
+            matches!(
+                e,
+                NodeEvent::PairingFailed(PairingFailure::WrongCodeTried { tries_left: 0 })
+            )
+        })
+        .await;
+    stranger.shutdown().await;
+}

@@ -491,7 +491,22 @@ impl Store {
         for (op, &effect) in ops.iter().zip(effects) {
             let idx = self.device_index(op.id.author)?;
             let key = op_key(prefix::OPS, idx, op.id.seq);
-            batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(op)));
+            // An edit or a file's hashes for a message already deleted is kept only
+            // as its tombstone: deleted stays gone, whatever comes after.
+            let late = match &op.body {
+                OpBody::Edit { target, .. } | OpBody::FileReady { target, .. } => {
+                    match states.get(target) {
+                        Some(state) => state.is_deleted(),
+                        None => self.state(*target)?.is_deleted(),
+                    }
+                }
+                _ => false,
+            };
+            let stored = match op.body.erased().filter(|_| late) {
+                Some(body) => &Op { body, ..op.clone() },
+                None => op,
+            };
+            batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(stored)));
             held.insert(idx, op.id.seq);
             if !effect {
                 continue;
@@ -703,12 +718,16 @@ impl Store {
     }
 
     /// Forgets everything the couple shared: both logs, the timeline, message
-    /// states, counters, the devices known, and every attachment file with its key.
-    /// Keeps this device's own settings and keys (identity, profile, preferences).
-    /// For ending a pairing: a later partner must start from nothing. One atomic
-    /// write, then the files.
-    pub fn forget_history(&mut self) -> Result<(), StoreError> {
+    /// states, counters, the devices known, the settings named in `also_settings`
+    /// (the partner, say), and every attachment file with its key. Keeps this
+    /// device's own settings and keys (identity, profile, preferences). For ending a
+    /// pairing: a later partner must start from nothing. One atomic write, then the
+    /// files, so a crash never leaves a device still paired with an empty log.
+    pub fn forget_history(&mut self, also_settings: &[&str]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
+        for name in also_settings {
+            batch.remove(setting_key(name));
+        }
         for p in [
             prefix::OPS,
             prefix::TIMELINE,

@@ -715,3 +715,35 @@ fn the_profile_folder_is_private_whatever_it_was() {
     drop(Store::open(&dir, None).unwrap());
     assert_eq!(mode(&dir), 0o700);
 }
+
+/// An edit that comes after its message was deleted (a partner's late op, or one
+/// sent in a race) is kept only as a tombstone: deleted stays gone.
+#[test]
+fn an_edit_after_the_delete_is_kept_only_as_a_tombstone() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    let target = OpId {
+        author: PARTNER,
+        seq: 1,
+    };
+    store
+        .apply_remote(&[
+            remote(1, 1, text("the first words")),
+            remote(2, 2, OpBody::Delete { target }),
+        ])
+        .unwrap();
+    store
+        .apply_remote(&[remote(
+            3,
+            3,
+            OpBody::Edit {
+                target,
+                text: "the words after".into(),
+            },
+        )])
+        .unwrap();
+    assert!(!store.holds_plaintext(b"the first words").unwrap());
+    assert!(!store.holds_plaintext(b"the words after").unwrap());
+    assert_eq!(store.held(PARTNER), 3);
+    assert!(store.page_before(None, 10).unwrap()[0].state.is_deleted());
+}

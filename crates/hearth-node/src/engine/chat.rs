@@ -239,6 +239,10 @@ impl Engine {
         if message.op.id.author != self.me {
             return Err(NodeError::NotYours);
         }
+        // A deleted message is gone: nothing more is written about it.
+        if message.state.is_deleted() {
+            return Err(NodeError::NoSuchMessage(id));
+        }
         Ok(message.op.id)
     }
 

@@ -62,7 +62,7 @@ pub(super) struct Internet {
 }
 
 /// The publication time of the newest partner record seen.
-const SETTING_NEWEST_RECORD: &str = "rendezvous-newest";
+pub(super) const SETTING_NEWEST_RECORD: &str = "rendezvous-newest";
 
 impl Internet {
     pub(super) fn new(
@@ -330,7 +330,10 @@ impl Engine {
             tracing::warn!("a record under the partner's key did not open; ignored");
             return;
         };
-        if found.published_at_ms <= self.internet.newest_seen_ms {
+        // A time more than a day ahead would shut out every later record.
+        if found.published_at_ms <= self.internet.newest_seen_ms
+            || found.published_at_ms > now_ms() + DAY_MS
+        {
             return;
         }
         self.internet.newest_seen_ms = found.published_at_ms;

@@ -44,7 +44,11 @@ impl Engine {
             sent_at: message.op.wall_ms,
             reply_to,
             edited: message.state.edited_text().is_some(),
-            deleted: message.state.is_deleted(),
+            // A tombstone that came before its delete is shown as deleted already;
+            // a gone view-once or expiring file says so through its attachment.
+            deleted: message.state.is_deleted()
+                || matches!(&message.op.body, OpBody::Erased(e)
+                    if !e.view_once && e.expires_after_open_secs.is_none()),
             reactions: message
                 .state
                 .reactions()

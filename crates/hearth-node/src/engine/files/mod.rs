@@ -990,16 +990,18 @@ impl Engine {
     /// up): the file goes, and so does everything its message said of it (name,
     /// thumbnail, hashes), leaving a tombstone.
     fn file_gone(&mut self, id: OpId) {
-        self.drop_file(id);
+        // The message's words first, durably, then the file: a crash in between
+        // leaves a file the next start finds gone and deletes.
         let gone = self
             .store
             .message(id)
             .ok()
             .flatten()
             .is_some_and(|m| m.file_is_gone(now_ms()));
-        if gone && let Err(e) = self.store.erase(id) {
+        if gone && let Err(e) = self.store.erase(id).and_then(|()| self.store.flush()) {
             tracing::warn!(error = %e, "could not erase a gone file's message");
         }
+        self.drop_file(id);
     }
 
     /// Each tick: deletes expired files, and starts downloads.

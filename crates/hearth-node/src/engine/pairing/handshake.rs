@@ -71,7 +71,9 @@ impl Slot {
         }
     }
 
-    fn release(&self, attempt: u64) {
+    /// Lets the slot go, if `attempt` holds it. Called once the engine has been told
+    /// how the attempt ended.
+    pub(crate) fn release(&self, attempt: u64) {
         let mut holder = self.holder();
         if holder.as_ref().is_some_and(|h| h.attempt == attempt) {
             *holder = None;
@@ -262,26 +264,33 @@ async fn initiate_once(net: &Net, setup: &PairSetup) -> Result<PairOutcome, Pair
         .map_err(|_| PairFail::Timeout)?
 }
 
-/// Answers an inbound pairing stream. `offer` is this device's code, or why it is not
-/// taking pairings now. A probe is answered without the user's name, which goes only
-/// to the device that completes the handshake; a start takes the responder `slot`
-/// (or is told this device is busy).
-pub(crate) async fn respond(
+/// Answers an inbound pairing stream. `offer` is whether this device is taking
+/// pairings now, for answering a probe (never with the user's name, which goes only to
+/// the device that completes the handshake). A start takes the responder `slot` (or is
+/// told this device is busy) and only then asks the engine, through `setup`, for the
+/// code as it stands: a code that has been tried too often, expired or been replaced
+/// is never used. The caller reports the result to the engine before it lets the slot
+/// go, so the next attempt's setup already counts this one's guess.
+pub(crate) async fn respond<F>(
     mut stream: FramedStream,
-    offer: Result<PairSetup, Refusal>,
+    offer: Result<bool, Refusal>,
+    setup: impl FnOnce() -> F,
     slot: std::sync::Arc<Slot>,
     attempt: u64,
-) -> Responded {
+) -> Responded
+where
+    F: std::future::Future<Output = Result<PairSetup, Refusal>>,
+{
     // A stream that says nothing in time, or closes first, tried no code.
     let Ok(Ok(first)) = tokio::time::timeout(FIRST_FRAME, recv(&mut stream)).await else {
         return Responded::Probed;
     };
     let run = async {
-        let setup = match (first, offer) {
-            (PairFrame::Probe, Ok(setup)) => {
+        let first = match (first, offer) {
+            (PairFrame::Probe, Ok(showing_code)) => {
                 let available = PairFrame::Available {
                     name: String::new(),
-                    showing_code: setup.showing_code,
+                    showing_code,
                 };
                 let _ = send(&mut stream, &available).await;
                 let _ = stream.close().await;
@@ -297,7 +306,7 @@ pub(crate) async fn respond(
                 let _ = stream.close().await;
                 return Responded::Probed;
             }
-            (PairFrame::Start(msg), Ok(setup)) => (msg, setup),
+            (PairFrame::Start(msg), Ok(_)) => msg,
             _ => return Responded::Handshake(Err(PairFail::Protocol)),
         };
         let Some(cancel) = slot.take(attempt) else {
@@ -305,18 +314,26 @@ pub(crate) async fn respond(
             let _ = stream.close().await;
             return Responded::Probed;
         };
+        let setup = match setup().await {
+            Ok(setup) => setup,
+            Err(refusal) => {
+                let _ = send(&mut stream, &PairFrame::Unavailable(refusal)).await;
+                let _ = stream.close().await;
+                return Responded::Probed;
+            }
+        };
+        // The handshake first: one that has its last message in hand finishes (and
+        // its guess counts) even if another attempt asks for the slot meanwhile.
         let result = tokio::select! {
-            result = respond_handshake(&mut stream, setup.0, setup.1, &slot, attempt) => result,
+            biased;
+            result = respond_handshake(&mut stream, first, setup, &slot, attempt) => result,
             () = cancel.notified() => Err(PairFail::Abandoned),
         };
-        slot.release(attempt);
         Responded::Handshake(result)
     };
-    let responded = tokio::time::timeout(PAIRING_TIMEOUT, run)
+    tokio::time::timeout(PAIRING_TIMEOUT, run)
         .await
-        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)));
-    slot.release(attempt);
-    responded
+        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)))
 }
 
 async fn respond_handshake(

@@ -40,6 +40,11 @@ pub(crate) enum PairingCommand {
 
 /// What pairing tasks report.
 pub(crate) enum PairingInternal {
+    /// An attempt holds the responder slot: the code as it stands now.
+    Setup {
+        peer: DeviceId,
+        reply: tokio::sync::oneshot::Sender<Result<PairSetup, Refusal>>,
+    },
     /// A try at telling the former partner the pairing ended.
     Notified {
         delivered: bool,
@@ -331,16 +336,31 @@ impl Engine {
     /// A device opened the pairing stream: answer it in a task, with our code if we
     /// are taking pairings from it now.
     pub(super) fn incoming_pairing(&mut self, peer: DeviceId, stream: FramedStream) {
-        let offer = self.offer_for(peer);
+        let offer = self.offer_for(peer).map(|setup| setup.showing_code);
         let slot = self.pairing.slot.clone();
         self.pairing.attempts += 1;
         let attempt = self.pairing.attempts;
         let internal = self.internal_tx.clone();
+        let ask = internal.clone();
+        let setup = move || async move {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if ask
+                .send(PairingInternal::Setup { peer, reply }.into())
+                .await
+                .is_err()
+            {
+                return Err(Refusal::NotPairing);
+            }
+            answer.await.unwrap_or(Err(Refusal::NotPairing))
+        };
         self.spawn(async move {
-            let outcome = handshake::respond(stream, offer, slot, attempt).await;
+            let outcome = handshake::respond(stream, offer, setup, slot.clone(), attempt).await;
+            // Told before the slot is free: the engine counts this attempt's guess
+            // before the next attempt can ask for the code.
             let _ = internal
                 .send(PairingInternal::Responded(outcome).into())
                 .await;
+            slot.release(attempt);
         });
     }
 
@@ -410,6 +430,9 @@ impl Engine {
     pub(super) async fn on_pairing_internal(&mut self, message: PairingInternal) {
         match message {
             PairingInternal::Notified { delivered } => self.on_notified(delivered),
+            PairingInternal::Setup { peer, reply } => {
+                let _ = reply.send(self.offer_for(peer));
+            }
             PairingInternal::Initiated {
                 result,
                 addrs,

@@ -78,10 +78,13 @@ impl Engine {
             task.abort();
         }
         self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
-        self.store.forget_history()?;
-        self.store.remove_setting(SETTING_PARTNER)?;
-        self.store
-            .remove_setting(super::super::files::SETTING_STAGING)?;
+        // The partner goes in the same atomic write as the history: a crash never
+        // leaves this device paired with an empty log.
+        self.store.forget_history(&[
+            SETTING_PARTNER,
+            super::super::files::SETTING_STAGING,
+            super::super::internet::SETTING_NEWEST_RECORD,
+        ])?;
         self.flush()?;
         self.partner = None;
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
