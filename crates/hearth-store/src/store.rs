@@ -59,6 +59,10 @@ mod prefix {
     pub(super) const GALLERY: u8 = b'g';
     /// author index → the Lamport time of that author's newest op with effect
     pub(super) const LAST_LAMPORT: u8 = b'l';
+    /// author index, message seq, op seq → nothing: the author's edits and
+    /// file-ready ops about a message, so erasing it reads only those. (Shows which
+    /// messages were edited, as `STATE` keys show which have a state.)
+    pub(super) const ABOUT: u8 = b'e';
 }
 
 /// The most devices a store records. A couple has two today; more (a second
@@ -68,6 +72,9 @@ const MAX_DEVICES: usize = 16;
 const SCHEMA_KEY: &[u8] = b"m/schema";
 const CHECK_KEY: &[u8] = b"m/check";
 const LAMPORT_KEY: &[u8] = b"m/lamport";
+/// Present once every op's `ABOUT` entry is written (profiles made before the index
+/// get theirs when they are first opened).
+const ABOUT_INDEXED_KEY: &[u8] = b"m/about-indexed";
 const CHECK_VALUE: &[u8] = b"hearth";
 
 /// What [`Store::apply_remote`] stored.
@@ -160,6 +167,7 @@ impl Store {
         let setup = || -> sled::Result<()> {
             tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
             tree.insert(CHECK_KEY, cipher.seal(CHECK_KEY, CHECK_VALUE))?;
+            tree.insert(ABOUT_INDEXED_KEY, &[][..])?;
             db.flush()?;
             Ok(())
         };
@@ -280,6 +288,26 @@ impl Store {
             }
         }
         self.lamport = self.get_sealed(LAMPORT_KEY)?.unwrap_or_default();
+        if self.tree.get(ABOUT_INDEXED_KEY)?.is_none() {
+            self.index_about()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the `ABOUT` entry of every op held: once, for a profile made before
+    /// the index existed.
+    fn index_about(&mut self) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for entry in self.tree.scan_prefix([prefix::OPS]) {
+            let (key, value) = entry?;
+            let op = self.decode_op(&key, &value)?;
+            let idx = index_of(&key).ok_or(StoreError::Corrupt("op key"))?;
+            if let Some(about) = about_key(&op, idx) {
+                batch.insert(&about[..], &[][..]);
+            }
+        }
+        batch.insert(ABOUT_INDEXED_KEY, &[][..]);
+        self.tree.apply_batch(batch)?;
         Ok(())
     }
 
@@ -507,6 +535,9 @@ impl Store {
                 None => op,
             };
             batch.insert(&key[..], self.cipher.seal(&key, &wire::encode_op(stored)));
+            if let Some(about) = about_key(op, idx) {
+                batch.insert(&about[..], &[][..]);
+            }
             held.insert(idx, op.id.seq);
             if !effect {
                 continue;
@@ -738,6 +769,7 @@ impl Store {
             prefix::DEVICE,
             prefix::GALLERY,
             prefix::LAST_LAMPORT,
+            prefix::ABOUT,
         ]
         .into_iter()
         .chain(crate::blobs::RECORD_PREFIXES)
@@ -828,13 +860,19 @@ impl Store {
             Some(op) => erase(&op),
             None => {}
         }
-        let start = op_key(prefix::OPS, idx, id.seq.saturating_add(1));
-        let end = op_key(prefix::OPS, idx, u64::MAX);
-        for entry in self.tree.range(start..=end) {
-            let (key, value) = entry?;
-            let later = self.decode_op(&key, &value)?;
-            if about(&later) {
-                erase(&later);
+        for entry in self.tree.scan_prefix(op_key(prefix::ABOUT, idx, id.seq)) {
+            let (key, _) = entry?;
+            let seq = key
+                .get(11..19)
+                .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                .map(u64::from_be_bytes)
+                .ok_or(StoreError::Corrupt("about key"))?;
+            let key = op_key(prefix::OPS, idx, seq);
+            if let Some(value) = self.tree.get(key)? {
+                let later = self.decode_op(&key, &value)?;
+                if about(&later) {
+                    erase(&later);
+                }
             }
         }
         for op in pending.iter().filter(|op| about(op)) {
@@ -1103,6 +1141,22 @@ fn parse_timeline_key(key: &[u8]) -> Option<(Lamport, u16, u64)> {
     Some((Lamport(lamport), idx, seq))
 }
 
+/// The `ABOUT` entry of an op by the author of the message it is about (an edit or
+/// a file's hashes), under the author's index `idx`.
+fn about_key(op: &Op, idx: u16) -> Option<[u8; 19]> {
+    let target = match &op.body {
+        OpBody::Edit { target, .. } | OpBody::FileReady { target, .. } => target,
+        _ => return None,
+    };
+    if target.author != op.id.author {
+        return None;
+    }
+    let mut key = [0u8; 19];
+    key[..11].copy_from_slice(&op_key(prefix::ABOUT, idx, target.seq));
+    key[11..].copy_from_slice(&op.id.seq.to_be_bytes());
+    Some(key)
+}
+
 fn counter_key(prefix: u8, idx: u16) -> [u8; 3] {
     let [hi, lo] = idx.to_be_bytes();
     [prefix, hi, lo]
@@ -1116,4 +1170,63 @@ fn setting_key(name: &str) -> Vec<u8> {
     let mut key = vec![prefix::SETTING];
     key.extend_from_slice(name.as_bytes());
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use hearth_core::{DeviceId, OpBody, OpId};
+
+    use super::{ABOUT_INDEXED_KEY, Store, prefix};
+
+    const ME: DeviceId = DeviceId([7; 32]);
+
+    /// A profile made before the index of edits gets it when first opened, and a
+    /// delete then erases the edits it finds through it.
+    #[test]
+    fn an_older_profile_is_indexed_when_opened_and_its_edits_erase() -> Result<(), String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let text = |s: &str| OpBody::Text {
+            text: s.into(),
+            reply_to: None,
+        };
+        let target = OpId { author: ME, seq: 1 };
+        {
+            let mut store = Store::create(dir.path(), None).map_err(|e| e.to_string())?;
+            store
+                .append_local(ME, 1, text("first"))
+                .map_err(|e| e.to_string())?;
+            store
+                .append_local(
+                    ME,
+                    2,
+                    OpBody::Edit {
+                        target,
+                        text: "secret edit".into(),
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            // As a build before the index left it.
+            for entry in store.tree.scan_prefix([prefix::ABOUT]) {
+                let (key, _) = entry.map_err(|e| e.to_string())?;
+                store.tree.remove(key).map_err(|e| e.to_string())?;
+            }
+            store
+                .tree
+                .remove(ABOUT_INDEXED_KEY)
+                .map_err(|e| e.to_string())?;
+            store.flush().map_err(|e| e.to_string())?;
+        }
+        let mut store = Store::open(dir.path(), None).map_err(|e| e.to_string())?;
+        assert_eq!(store.tree.scan_prefix([prefix::ABOUT]).count(), 1);
+        store
+            .append_local(ME, 3, OpBody::Delete { target })
+            .map_err(|e| e.to_string())?;
+        assert!(
+            !store
+                .holds_plaintext(b"secret edit")
+                .map_err(|e| e.to_string())?
+        );
+        assert!(!store.holds_plaintext(b"first").map_err(|e| e.to_string())?);
+        Ok(())
+    }
 }
