@@ -638,6 +638,13 @@ async fn disk_space_is_counted_across_files_on_their_way() {
             .send_file(FileSource::Path(path), SendOptions::default())
             .await
             .unwrap();
+        // One after the other: the first is on its way before the second is sent
+        // (files are sealed in parallel, so their order is otherwise open).
+        bob.wait_event("the file on its way", |e| {
+            matches!(e, NodeEvent::MessageChanged(m) if m.id == message.id
+                && m.attachment.as_ref().is_some_and(|a| a.file != FileState::Preparing))
+        })
+        .await;
         sent.push(message.id);
     }
     let NodeEvent::TransferFailed { reason, .. } = bob

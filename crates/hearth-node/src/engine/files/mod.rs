@@ -100,6 +100,9 @@ impl From<FileInternal> for Internal {
 struct Want {
     retry_at: Instant,
     paused: bool,
+    /// What it still needs on the disk, as of when it was queued (at most its
+    /// size): counted for every other file's room without reading its records.
+    owed: u64,
 }
 
 pub(super) struct Files {
@@ -433,6 +436,7 @@ impl Engine {
                     Want {
                         retry_at: Instant::now(),
                         paused: status.paused,
+                        owed: status.size.saturating_sub(status.have),
                     },
                 );
             }
@@ -923,6 +927,7 @@ impl Engine {
             Want {
                 retry_at: Instant::now(),
                 paused,
+                owed: attachment.size,
             },
         );
         self.start_downloads();
@@ -932,22 +937,23 @@ impl Engine {
     /// download under way or waiting still needs, with a margin: ten files of
     /// 3 GB each fit 5 GB free one by one, not together.
     fn room_for(&self, id: OpId) -> Result<(), TransferFailure> {
-        let owed = |id: &OpId| {
-            self.files
-                .blobs
-                .status(*id)
-                .ok()
-                .flatten()
-                .map_or(0, |s| s.size.saturating_sub(s.have))
-        };
+        // This file's own need, exactly; the others' as they were queued (an upper
+        // bound), so a long queue costs no reads.
+        let own = self
+            .files
+            .blobs
+            .status(id)
+            .ok()
+            .flatten()
+            .map_or(0, |s| s.size.saturating_sub(s.have));
         let others: u64 = self
             .files
             .wanted
             .iter()
             .filter(|(other, want)| **other != id && !want.paused)
-            .map(|(other, _)| owed(other))
-            .sum();
-        let needed = owed(&id).saturating_add(others).saturating_add(DISK_MARGIN);
+            .map(|(_, want)| want.owed)
+            .fold(0, u64::saturating_add);
+        let needed = own.saturating_add(others).saturating_add(DISK_MARGIN);
         let free = self.free_space();
         if needed > free {
             return Err(TransferFailure::NoDiskSpace { needed, free });
