@@ -36,6 +36,7 @@ pair-paste-label = Paste the invite here
 pair-join = Pair
 pair-nearby-show = Show a code
 pair-nearby-code-help = On your partner's device, choose Nearby and type this code.
+pair-nearby-this-device = On theirs, this device is listed as a device ({ $id }).
 pair-nearby-type = Code shown on your partner's device
 pair-nearby-waiting = Waiting to pair on this network:
 pair-nearby-device = a device ({ $id })

@@ -36,6 +36,7 @@ pair-paste-label = Ngjitni ftesën këtu
 pair-join = Lidhu
 pair-nearby-show = Shfaq një kod
 pair-nearby-code-help = Në pajisjen e partnerit, zgjidhni «Afër» dhe shkruani këtë kod.
+pair-nearby-this-device = Te partneri, kjo pajisje shfaqet si një pajisje ({ $id }).
 pair-nearby-type = Kodi që shfaqet në pajisjen e partnerit
 pair-nearby-waiting = Presin të lidhen në këtë rrjet:
 pair-nearby-device = një pajisje ({ $id })

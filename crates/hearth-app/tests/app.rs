@@ -197,6 +197,19 @@ fn two_windows_pair_nearby_and_chat() {
     );
     alice.step();
     assert!(!listed(&alice), "an open invite is not a code on screen");
+    // Alice's screen says how her device shows on Bob's: the same words.
+    let shown_as = labels(&alice)
+        .into_iter()
+        .find_map(|l| {
+            l.strip_prefix("On theirs, this device is listed as ")
+                .map(|rest| rest.trim_end_matches('.').to_string())
+        })
+        .expect("Alice's screen says how her device is listed");
+    assert!(
+        labels(&bob).contains(&format!("• {shown_as}")),
+        "Bob's list {:?} lacks {shown_as}",
+        labels(&bob)
+    );
     type_into(&mut bob, "Code shown on your partner's device", &code);
     bob.get_by_label("Pair").click();
     let deadline = Instant::now() + Duration::from_secs(30);

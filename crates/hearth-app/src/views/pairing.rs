@@ -86,6 +86,15 @@ impl PairScreen {
 
 pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     let my_zone = zone(&app.status_time_zone());
+    // How this device shows in the partner's Nearby list: the end of its id, as
+    // the engine lists devices there (no names before the handshake).
+    let this_device = app.status.as_ref().map(|s| {
+        let id = s.peer_id.as_str();
+        format!(
+            "…{}",
+            id.get(id.len().saturating_sub(6)..).unwrap_or_default()
+        )
+    });
     let tr = &app.tr;
     let Screen::Pair(pair) = &mut app.screen else {
         return;
@@ -174,6 +183,13 @@ pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                                 .color(palette(ui.ctx()).accent),
                         );
                         ui.label(tr.t("pair-nearby-code-help"));
+                        if let Some(id) = &this_device {
+                            ui.label(
+                                RichText::new(tr.t1("pair-nearby-this-device", "id", id.as_str()))
+                                    .small()
+                                    .color(palette(ui.ctx()).muted),
+                            );
+                        }
                     }
                     None => {
                         if ui.button(tr.t("pair-nearby-show")).clicked() {
