@@ -34,7 +34,7 @@ pub mod relay {
 pub use types::{
     AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo, MessageId,
     MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView,
-    Refusal, Status, TransferFailure, hex,
+    Refusal, Status, TransferFailure, device_label, hex,
 };
 
 /// How to start a node.

@@ -649,6 +649,17 @@ impl NodeError {
     }
 }
 
+/// How a device is named before pairing, where no name may be given: the end of
+/// its peer id (`…x7Yz9Q`). The same on both screens, so the two can be matched.
+pub fn device_label(peer_id: &str) -> String {
+    format!(
+        "…{}",
+        peer_id
+            .get(peer_id.len().saturating_sub(6)..)
+            .unwrap_or_default()
+    )
+}
+
 /// Writes bytes as lowercase hex.
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()

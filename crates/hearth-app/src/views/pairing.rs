@@ -6,19 +6,15 @@ use std::time::Instant;
 use egui::{Color32, Key, RichText, Ui};
 use hearth_node::InviteInfo;
 
-use super::timeline::{format_time, zone};
+use super::timeline::{day_of, format_time, zone};
 use crate::i18n::Tr;
 
 /// When an invite stops working, as a person says it: "until 21:18", "until
 /// tomorrow at 09:05", "until 3 December at 21:18" (and in Albanian).
 fn until(tr: &Tr, ms: i64, zone: &jiff::tz::TimeZone) -> String {
     let time = format_time(ms, zone);
-    let day = |ms: i64| {
-        jiff::Timestamp::from_millisecond(ms)
-            .ok()
-            .map(|ts| ts.to_zoned(zone.clone()).date())
-    };
-    let (Some(then), Some(today)) = (day(ms), day(jiff::Timestamp::now().as_millisecond())) else {
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (Some(then), Some(today)) = (day_of(ms, zone), day_of(now, zone)) else {
         return tr.t1("until-today", "time", time);
     };
     if then == today {
@@ -88,13 +84,10 @@ pub(super) fn pair(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     let my_zone = zone(&app.status_time_zone());
     // How this device shows in the partner's Nearby list: the end of its id, as
     // the engine lists devices there (no names before the handshake).
-    let this_device = app.status.as_ref().map(|s| {
-        let id = s.peer_id.as_str();
-        format!(
-            "…{}",
-            id.get(id.len().saturating_sub(6)..).unwrap_or_default()
-        )
-    });
+    let this_device = app
+        .status
+        .as_ref()
+        .map(|s| hearth_node::device_label(&s.peer_id));
     let tr = &app.tr;
     let Screen::Pair(pair) = &mut app.screen else {
         return;

@@ -38,7 +38,7 @@ pub(super) fn format_time(ms: i64, zone: &TimeZone) -> String {
     }
 }
 
-fn day_of(ms: i64, zone: &TimeZone) -> Option<jiff::civil::Date> {
+pub(super) fn day_of(ms: i64, zone: &TimeZone) -> Option<jiff::civil::Date> {
     jiff::Timestamp::from_millisecond(ms)
         .ok()
         .map(|ts| ts.to_zoned(zone.clone()).date())

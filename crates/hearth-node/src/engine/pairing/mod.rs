@@ -131,8 +131,7 @@ impl Engine {
                         // can show it.
                         if let Ok((_, true)) = handshake::probe(&net, device).await {
                             let id = hearth_net::peer_id_text(device).unwrap_or_default();
-                            let short = id.get(id.len().saturating_sub(6)..).unwrap_or_default();
-                            waiting.push(format!("…{short}"));
+                            waiting.push(device_label(&id));
                         }
                     }
                     let _ = reply.send(Ok(waiting));
