@@ -9,5 +9,6 @@ mod files;
 mod headless;
 mod internet;
 mod lan;
+mod mailbox;
 mod netns;
 mod proc;

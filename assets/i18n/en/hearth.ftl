@@ -81,6 +81,7 @@ chat-emoji = Emoji
 chat-edited = edited
 chat-deleted = This message was deleted
 chat-queued = waiting
+chat-at-mailbox = at the mailbox
 chat-delivered = delivered
 chat-read = read
 chat-react = React
@@ -267,3 +268,25 @@ transfer-no-disk-space = not enough free disk space: { $needed } needed, { $free
 transfer-unavailable = your partner's device cannot send it right now ({ $detail }); Hearth will try again later.
 transfer-interrupted = the transfer stopped ({ $detail }); Hearth will try again.
 transfer-unreadable = the file could not be read ({ $detail }).
+
+mailbox-title = Your mailbox
+mailbox-about = A computer the two of you leave on (hearth mailbox) keeps what you send, sealed so that it cannot read it, until your partner's device collects it. Use one when your devices are rarely on at the same time.
+mailbox-invite = Mailbox invite (hearth-mailbox:…)
+mailbox-join = Join the mailbox
+mailbox-leave = Stop using the mailbox
+mailbox-reached = { $minutes ->
+    [0] Reached just now.
+   *[other] Last reached { $minutes } min ago.
+}
+mailbox-not-reached = Not reached yet.
+mailbox-unreachable = Cannot reach it right now: { $detail }
+mailbox-waiting = { $count ->
+    [one] One letter waits there for { $partner }.
+   *[other] { $count } letters wait there for { $partner }.
+}
+error-mailbox = Could not set up the mailbox: { $detail }
+mailbox-fail-bad-invite = this is not a mailbox invite, or it was damaged on the way; copy it again from the mailbox.
+mailbox-fail-partner-invite = this is your partner's invite, not a mailbox's; pair with it on the pairing screen.
+mailbox-fail-expired = this mailbox invite has expired; start the mailbox with --new-invite for a new one.
+mailbox-fail-refused = the mailbox turned this invite down (wrong, expired, or tried too often); start it with --new-invite for a new one.
+mailbox-fail-unreachable = the mailbox could not be reached ({ $detail }).

@@ -81,6 +81,7 @@ chat-emoji = Emoji
 chat-edited = ndryshuar
 chat-deleted = Ky mesazh u fshi
 chat-queued = në pritje
+chat-at-mailbox = në kutinë postare
 chat-delivered = dërguar
 chat-read = lexuar
 chat-react = Reago
@@ -267,3 +268,25 @@ transfer-no-disk-space = nuk ka hapësirë të mjaftueshme në disk: duhen { $ne
 transfer-unavailable = pajisja e partnerit nuk mund ta dërgojë tani ({ $detail }); Hearth do të provojë sërish më vonë.
 transfer-interrupted = transferimi u ndal ({ $detail }); Hearth do të provojë sërish.
 transfer-unreadable = skedari nuk u lexua dot ({ $detail }).
+
+mailbox-title = Kutia juaj postare
+mailbox-about = Një kompjuter që të dy e lini të ndezur (hearth mailbox) ruan atë që dërgoni, të mbyllur që të mos e lexojë dot, derisa ta marrë pajisja e partnerit. Përdoreni kur pajisjet tuaja rrallë janë të ndezura në të njëjtën kohë.
+mailbox-invite = Ftesa e kutisë postare (hearth-mailbox:…)
+mailbox-join = Lidhu me kutinë postare
+mailbox-leave = Mos e përdor më kutinë postare
+mailbox-reached = { $minutes ->
+    [0] U arrit sapo.
+   *[other] U arrit për herë të fundit para { $minutes } min.
+}
+mailbox-not-reached = Ende e paarritur.
+mailbox-unreachable = Nuk arrihet tani: { $detail }
+mailbox-waiting = { $count ->
+    [one] Një letër pret atje për { $partner }.
+   *[other] { $count } letra presin atje për { $partner }.
+}
+error-mailbox = Kutia postare nuk u rregullua: { $detail }
+mailbox-fail-bad-invite = kjo nuk është ftesë kutie postare, ose u dëmtua rrugës; kopjojeni sërish nga kutia postare.
+mailbox-fail-partner-invite = kjo është ftesa e partnerit, jo e një kutie postare; çiftohuni me të te ekrani i çiftimit.
+mailbox-fail-expired = kjo ftesë e kutisë postare ka skaduar; nisni kutinë postare me --new-invite për një të re.
+mailbox-fail-refused = kutia postare e refuzoi këtë ftesë (e gabuar, e skaduar ose e provuar shumë herë); nisni atë me --new-invite për një të re.
+mailbox-fail-unreachable = kutia postare nuk u arrit ({ $detail }).

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use hearth_node::{
-    Author, Delivery, InviteInfo, MessageId, MessageView, NetworkOptions, Node, NodeConfig,
-    NodeError, NodeEvent, NodeHandle, PairedInfo, Profile, ProfileState, Status,
+    Author, Delivery, InviteInfo, MailboxStatus, MessageId, MessageView, NetworkOptions, Node,
+    NodeConfig, NodeError, NodeEvent, NodeHandle, PairedInfo, Profile, ProfileState, Status,
 };
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -77,6 +77,8 @@ pub(crate) enum UiResult {
         image: Option<egui::ColorImage>,
     },
     Memories(Vec<MessageView>),
+    /// The mailbox after joining or leaving it.
+    Mailbox(MailboxStatus),
     Saved(PathBuf),
     /// A command failed; the toast says which and why.
     Failed {
@@ -118,6 +120,7 @@ pub(crate) enum Attempt {
     SaveFile,
     Pause,
     Unpair,
+    Mailbox,
 }
 
 impl Attempt {
@@ -139,6 +142,7 @@ impl Attempt {
             Attempt::SaveFile => "error-save-file",
             Attempt::Pause => "error-pause",
             Attempt::Unpair => "error-unpair",
+            Attempt::Mailbox => "error-mailbox",
         }
     }
 }
@@ -591,6 +595,22 @@ impl HearthApp {
                     UiResult::or_failed(Attempt::Network, result, UiResult::Status)
                 });
             }
+            Action::JoinMailbox(code) => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.mailbox_error = None;
+                }
+                self.with_node(move |node| async move {
+                    let result = node.mailbox_join(code).await;
+                    UiResult::or_failed(Attempt::Mailbox, result, UiResult::Mailbox)
+                });
+            }
+            Action::LeaveMailbox => self.with_node(|node| async move {
+                UiResult::or_failed(
+                    Attempt::Mailbox,
+                    node.mailbox_leave().await,
+                    UiResult::Mailbox,
+                )
+            }),
             Action::ChangePassphrase(passphrase) => {
                 if let Screen::Settings(form) = &mut self.screen {
                     form.passphrase_saved = true;
@@ -672,12 +692,25 @@ impl HearthApp {
                 }
             }
             UiResult::Status(status) => self.apply_status(status),
+            UiResult::Mailbox(mailbox) => {
+                if let Screen::Settings(form) = &mut self.screen
+                    && mailbox.peer_id.is_some()
+                {
+                    form.mailbox_code.clear();
+                }
+                if let Some(status) = &mut self.status {
+                    status.mailbox = mailbox;
+                }
+            }
             UiResult::Failed { attempt, error } => {
                 let message = self.tr.failure(attempt.lead(), &error);
                 match (&mut self.screen, attempt) {
                     // Said beside the relay field, which a toast would cover.
                     (Screen::Settings(form), Attempt::Network) => {
                         form.network_error = Some(message);
+                    }
+                    (Screen::Settings(form), Attempt::Mailbox) => {
+                        form.mailbox_error = Some(message);
                     }
                     _ => self.toast(message),
                 }
@@ -941,6 +974,11 @@ impl HearthApp {
                 }
             }
             NodeEvent::Listening(_) => self.refresh_status(),
+            NodeEvent::Mailbox(mailbox) => {
+                if let Some(status) = &mut self.status {
+                    status.mailbox = mailbox;
+                }
+            }
             NodeEvent::Transfer {
                 id, done, total, ..
             } => {
@@ -1063,6 +1101,7 @@ impl HearthApp {
     pub(crate) fn delivery_label(&self, delivery: Delivery) -> String {
         match delivery {
             Delivery::Queued => format!("🕓 {}", self.tr.t("chat-queued")),
+            Delivery::AtMailbox => format!("✉ {}", self.tr.t("chat-at-mailbox")),
             Delivery::Delivered => format!("✔ {}", self.tr.t("chat-delivered")),
             Delivery::Read => format!("✔✔ {}", self.tr.t("chat-read")),
         }

@@ -3,7 +3,7 @@
 //! them ("1.5 MB" / "1,5 MB", "2 min 5 s" / "2 min 5 sek").
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
-use hearth_node::{NodeError, PairingFailure, Refusal, TransferFailure};
+use hearth_node::{MailboxFailure, NodeError, PairingFailure, Refusal, TransferFailure};
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -177,6 +177,7 @@ impl Tr {
         match error {
             NodeError::Pairing(failure) => return self.pairing_failure(failure),
             NodeError::Refused(refusal) => return self.refusal(refusal),
+            NodeError::Mailbox(failure) => return self.mailbox_failure(failure),
             _ => {}
         }
         let key = match error.code() {
@@ -248,6 +249,19 @@ impl Tr {
             TransferFailure::NotSent(refusal) => self.refusal(refusal),
             TransferFailure::Unreadable(detail) => {
                 self.t1("transfer-unreadable", "detail", detail.as_str())
+            }
+        }
+    }
+
+    /// Why joining the mailbox failed, in this language.
+    pub fn mailbox_failure(&self, failure: &MailboxFailure) -> String {
+        match failure {
+            MailboxFailure::BadInvite => self.t("mailbox-fail-bad-invite"),
+            MailboxFailure::PartnerInvite => self.t("mailbox-fail-partner-invite"),
+            MailboxFailure::Expired => self.t("mailbox-fail-expired"),
+            MailboxFailure::Refused => self.t("mailbox-fail-refused"),
+            MailboxFailure::Unreachable(detail) => {
+                self.t1("mailbox-fail-unreachable", "detail", detail.as_str())
             }
         }
     }
@@ -457,12 +471,20 @@ mod tests {
             TransferFailure::Interrupted("x".into()),
             TransferFailure::Unreadable("x".into()),
         ];
+        let mailbox = [
+            MailboxFailure::BadInvite,
+            MailboxFailure::PartnerInvite,
+            MailboxFailure::Expired,
+            MailboxFailure::Refused,
+            MailboxFailure::Unreachable("x".into()),
+        ];
         for lang in [Lang::En, Lang::Sq] {
             let tr = Tr::new(lang);
             let texts = refusals
                 .iter()
                 .map(|r| tr.refusal(r))
-                .chain(failures.iter().map(|f| tr.transfer_failure(f)));
+                .chain(failures.iter().map(|f| tr.transfer_failure(f)))
+                .chain(mailbox.iter().map(|f| tr.mailbox_failure(f)));
             // A missing translation shows as its key, which has no spaces.
             for text in texts {
                 assert!(text.contains(' '), "{lang:?}: {text}");

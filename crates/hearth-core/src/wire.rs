@@ -1,6 +1,7 @@
 //! The versioned bytes of everything Hearth stores or sends: ops, and every message
 //! of every protocol (`/hearth/sync/1`: [`SyncFrame`], `/hearth/pair/2`:
-//! [`PairFrame`], `/hearth/file/2`: [`FileFrame`]).
+//! [`PairFrame`], `/hearth/file/2`: [`FileFrame`], `/hearth/mailbox/1`:
+//! [`MailboxFrame`]), and the [`Letter`]s devices seal for each other at a mailbox.
 //!
 //! Every encoding starts with a version byte, so a future format can be told apart;
 //! the rest is postcard. Each protocol has one `decode_*` that checks the length
@@ -190,6 +191,167 @@ pub enum FileFrame {
     End,
     /// Owner: the file cannot be served, and why.
     Unavailable(String),
+}
+
+/// Largest sealed letter a mailbox keeps: the largest chunk, its header, the
+/// padding and the seal.
+pub const MAX_LETTER_BYTES: usize = *limits::CHUNK_BYTES_RANGE.end() as usize + 64 * 1024;
+/// Largest message of the mailbox protocol: two of the largest letters and a header.
+/// Senders pack smaller letters together up to this.
+pub const MAX_MAILBOX_FRAME_BYTES: usize = 2 * MAX_LETTER_BYTES + 4096;
+/// Most letters in one mailbox message.
+pub const MAX_LETTERS: usize = 1024;
+
+/// One message of the mailbox protocol, between a device and the mailbox its couple
+/// runs. The device asks, the mailbox answers. Letters are opaque to the mailbox:
+/// sealed by one partner's device for the other's ([`Letter`] is what is inside).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxFrame {
+    /// Device: "let me in", proving it holds the mailbox's invite. The proof is bound
+    /// to both ends of this connection, so it is worth nothing anywhere else.
+    Join {
+        /// `hearth_crypto::join_proof` of the invite's secret.
+        proof: [u8; 32],
+    },
+    /// Device: keep these letters for `to`, in this order.
+    Deposit {
+        /// The device they are for.
+        to: DeviceId,
+        /// Sealed letters.
+        letters: Vec<serde_bytes::ByteBuf>,
+    },
+    /// Device: forget my letters up to `ack` (I have stored them), then give me the
+    /// ones after it, waiting up to `wait_ms` for one to arrive if there are none.
+    Fetch {
+        /// Highest letter number the device has stored; 0 for none.
+        ack: u64,
+        /// How long the mailbox may hold the answer back, at most a minute.
+        wait_ms: u32,
+    },
+    /// Mailbox: you are in (answers `Join`).
+    Joined,
+    /// Mailbox: the letters are kept, durably (answers `Deposit`).
+    Stored,
+    /// Mailbox: letters for you, oldest first, each with its number (answers
+    /// `Fetch`); `waiting` is how many letters from you the other devices have not
+    /// yet collected.
+    Letters {
+        /// (number, sealed letter)
+        letters: Vec<(u64, serde_bytes::ByteBuf)>,
+        /// More are waiting beyond these.
+        more: bool,
+        /// Letters this device left that the others have not yet collected.
+        waiting: u64,
+    },
+    /// Mailbox: no, and why.
+    Refused(MailboxRefusal),
+}
+
+/// Why a mailbox turned a request down.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxRefusal {
+    /// The invite is not valid: wrong, expired, or tried too often.
+    BadInvite,
+    /// This device has not joined the mailbox.
+    NotMember,
+    /// The letters are for a device that has not joined.
+    UnknownRecipient,
+    /// The mailbox holds as much as it may for that device.
+    Full,
+    /// The mailbox could not write to its disk.
+    Disk,
+}
+
+/// What one of the couple's devices seals for another and leaves at their mailbox.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Letter {
+    /// Ops from the sender's log, in order (possibly none), and how far the sender
+    /// durably holds each log: its acknowledgement of what it received.
+    Ops {
+        /// (author, highest contiguous seq held)
+        held: Vec<(DeviceId, u64)>,
+        /// The ops.
+        ops: Vec<Op>,
+    },
+    /// The chunk hashes of one of the sender's files, ahead of its chunks.
+    Manifest {
+        /// The attachment.
+        id: OpId,
+        /// BLAKE3 of each chunk, in order.
+        hashes: Vec<[u8; 32]>,
+    },
+    /// One chunk of one of the sender's files.
+    Chunk {
+        /// The attachment.
+        id: OpId,
+        /// The chunk's index.
+        index: u32,
+        /// Its bytes.
+        #[serde(with = "serde_bytes")]
+        data: Vec<u8>,
+    },
+}
+
+/// Decodes a mailbox-protocol message: at most [`MAX_LETTERS`] letters of at most
+/// [`MAX_LETTER_BYTES`] each.
+pub fn decode_mailbox(bytes: &[u8]) -> Result<MailboxFrame, DecodeError> {
+    if bytes.len() > MAX_MAILBOX_FRAME_BYTES {
+        return Err(DecodeError::TooLarge {
+            len: bytes.len(),
+            max: MAX_MAILBOX_FRAME_BYTES,
+        });
+    }
+    // Deposit (variant 1): the device id (32 bytes), then the count; Letters
+    // (variant 5): the count.
+    check_announced(bytes, MAX_LETTERS, |rest| match varint(rest)? {
+        (1, rest) => varint(rest.get(32..)?).map(|(n, _)| n),
+        (5, rest) => varint(rest).map(|(n, _)| n),
+        _ => None,
+    })?;
+    let frame: MailboxFrame = decode(bytes, MAX_MAILBOX_FRAME_BYTES)?;
+    let sizes: Vec<usize> = match &frame {
+        MailboxFrame::Deposit { letters, .. } => letters.iter().map(|l| l.len()).collect(),
+        MailboxFrame::Letters { letters, .. } => letters.iter().map(|(_, l)| l.len()).collect(),
+        _ => Vec::new(),
+    };
+    if sizes.len() > MAX_LETTERS {
+        return Err(DecodeError::TooMany {
+            count: sizes.len() as u64,
+            max: MAX_LETTERS,
+        });
+    }
+    if let Some(len) = sizes.into_iter().find(|&len| len > MAX_LETTER_BYTES) {
+        return Err(DecodeError::TooLarge {
+            len,
+            max: MAX_LETTER_BYTES,
+        });
+    }
+    Ok(frame)
+}
+
+/// Decodes an opened letter: as many ops as a sync batch, as many hashes as a file
+/// has chunks, a chunk no larger than the largest.
+pub fn decode_letter(bytes: &[u8]) -> Result<Letter, DecodeError> {
+    // Ops (variant 0): `held` first, then the ops; Manifest (1): the op id (32 bytes
+    // and a varint), then the count.
+    check_announced(bytes, limits::MAX_CHUNKS as usize, |rest| {
+        match varint(rest)? {
+            (1, rest) => varint(varint(rest.get(32..)?)?.1).map(|(n, _)| n),
+            _ => None,
+        }
+    })?;
+    let letter: Letter = decode(bytes, MAX_LETTER_BYTES)?;
+    let (count, max) = match &letter {
+        Letter::Ops { held, ops } => (held.len().max(ops.len()), MAX_BATCH_OPS),
+        Letter::Manifest { hashes, .. } => (hashes.len(), limits::MAX_CHUNKS as usize),
+        Letter::Chunk { data, .. } => (data.len(), *limits::CHUNK_BYTES_RANGE.end() as usize),
+    };
+    if count > max {
+        return Err(DecodeError::Malformed(format!(
+            "{count} entries where at most {max} fit"
+        )));
+    }
+    Ok(letter)
 }
 
 /// Decodes a pairing message from a peer.

@@ -3,6 +3,27 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 const TEXT_PREFIX: &str = "hearth:";
+const MAILBOX_PREFIX: &str = "hearth-mailbox:";
+
+/// What an invite lets a device join: a partner's device, or the couple's mailbox.
+/// The text says which (`hearth:` or `hearth-mailbox:`), so one pasted in the wrong
+/// place is named for what it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteKind {
+    /// A partner's invite: pairs two devices.
+    Partner,
+    /// A mailbox's invite: lets the couple's devices leave letters there.
+    Mailbox,
+}
+
+impl InviteKind {
+    fn prefix(self) -> &'static str {
+        match self {
+            InviteKind::Partner => TEXT_PREFIX,
+            InviteKind::Mailbox => MAILBOX_PREFIX,
+        }
+    }
+}
 const MAX_INVITE_BYTES: usize = 2048;
 const MAX_ADDRS: usize = 16;
 const MAX_ADDR_BYTES: usize = 128;
@@ -32,6 +53,10 @@ pub enum InviteError {
     /// It was cut short or changed on the way.
     #[error("this invite is damaged; ask your partner to send it again")]
     Damaged,
+    /// An invite of the other kind: a mailbox's where a partner's was expected, or
+    /// the other way round.
+    #[error("this is a Hearth invite of another kind")]
+    OtherKind(InviteKind),
 }
 
 impl Invite {
@@ -66,17 +91,35 @@ impl Invite {
 
     /// The invite as text to paste into any messenger or email: `hearth:` and base32.
     pub fn to_text(&self) -> String {
+        self.to_text_as(InviteKind::Partner)
+    }
+
+    /// The invite as text of the given kind.
+    pub fn to_text_as(&self, kind: InviteKind) -> String {
         format!(
-            "{TEXT_PREFIX}{}",
+            "{}{}",
+            kind.prefix(),
             BASE32_NOPAD.encode(&self.to_bytes()).to_lowercase()
         )
     }
 
     /// Reads an invite pasted as text, forgiving spaces, line breaks and case.
     pub fn from_text(text: &str) -> Result<Invite, InviteError> {
+        Invite::from_text_as(InviteKind::Partner, text)
+    }
+
+    /// Reads a pasted invite of the given kind; one of the other kind is named.
+    pub fn from_text_as(kind: InviteKind, text: &str) -> Result<Invite, InviteError> {
         let text = text.trim();
+        let other = match kind {
+            InviteKind::Partner => InviteKind::Mailbox,
+            InviteKind::Mailbox => InviteKind::Partner,
+        };
+        if text.starts_with(other.prefix()) {
+            return Err(InviteError::OtherKind(other));
+        }
         let body = text
-            .strip_prefix(TEXT_PREFIX)
+            .strip_prefix(kind.prefix())
             .ok_or(InviteError::NotAnInvite)?;
         let cleaned: String = body
             .chars()

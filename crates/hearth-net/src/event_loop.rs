@@ -84,7 +84,7 @@ impl Behaviour {
         relay: relay::client::Behaviour,
         mdns: Option<Duration>,
         upnp: bool,
-        partner: Option<PeerId>,
+        gate: Gate,
     ) -> Result<Behaviour, BehaviourError> {
         let local = key.public().to_peer_id();
         let mdns = match mdns {
@@ -109,7 +109,7 @@ impl Behaviour {
         // A device behind a home router answers nobody's DHT queries.
         kad.set_mode(Some(kad::Mode::Client));
         Ok(Behaviour {
-            gate: Gate::new(partner),
+            gate,
             relay,
             identify: stack::identify(key),
             ping: ping::Behaviour::default(),
@@ -141,6 +141,7 @@ pub(crate) struct EventLoop {
     incoming_pair: IncomingStreams,
     incoming_sync: IncomingStreams,
     incoming_file: IncomingStreams,
+    incoming_mailbox: IncomingStreams,
     relays: HashMap<PeerId, RelaySlot>,
     dht: HashSet<PeerId>,
     /// The path each open connection takes, per peer.
@@ -174,10 +175,12 @@ impl EventLoop {
         };
         let mdns = network.mdns.then_some(query_interval);
         let upnp = network.upnp_in_use();
-        let partner = config.policy.partner.map(peer_id).transpose()?;
+        let (partner, mailbox) = gate_peers(&config.policy)?;
+        let open = config.policy.open;
         let behaviour = |key: &Keypair, relay: Option<relay::client::Behaviour>| {
             let relay = relay.ok_or("a device's swarm has a relay client")?;
-            Behaviour::new(key, relay, mdns, upnp, partner)
+            let gate = Gate::new(partner, mailbox.clone(), open);
+            Behaviour::new(key, relay, mdns, upnp, gate)
         };
         let mut swarm = stack::build(keypair, Role::Device, behaviour, |c| {
             // A partner's remembered addresses (up to 16) are dialled all at
@@ -208,6 +211,9 @@ impl EventLoop {
         let incoming_file = control
             .accept(Protocol::File.stream_protocol())
             .map_err(|e| start(&e))?;
+        let incoming_mailbox = control
+            .accept(Protocol::Mailbox.stream_protocol())
+            .map_err(|e| start(&e))?;
         let mut event_loop = EventLoop {
             swarm,
             commands,
@@ -217,6 +223,7 @@ impl EventLoop {
             incoming_pair,
             incoming_sync,
             incoming_file,
+            incoming_mailbox,
             relays: HashMap::new(),
             dht: HashSet::new(),
             routes: HashMap::new(),
@@ -481,6 +488,10 @@ impl EventLoop {
                     self.on_incoming(peer, stream, Protocol::File);
                     true
                 }
+                Some((peer, stream)) = self.incoming_mailbox.next(), if open => {
+                    self.on_incoming(peer, stream, Protocol::Mailbox);
+                    true
+                }
             };
             if !keep_going {
                 break;
@@ -681,8 +692,14 @@ impl EventLoop {
                 let _ = reply.send(self.dial(peer, addrs));
             }
             Command::SetPolicy { policy } => {
-                let partner = policy.partner.and_then(|d| peer_id(d).ok());
-                self.swarm.behaviour_mut().gate.set_partner(partner);
+                let Ok((partner, mailbox)) = gate_peers(&policy) else {
+                    tracing::warn!("a policy naming a peer that is not a device; ignored");
+                    return;
+                };
+                self.swarm
+                    .behaviour_mut()
+                    .gate
+                    .set(partner, mailbox, policy.open);
                 let gate = &self.swarm.behaviour().gate;
                 let refused: Vec<PeerId> = self
                     .swarm
@@ -768,6 +785,11 @@ impl EventLoop {
             // Pairing is for devices that have no partner yet.
             Protocol::Pair => self.swarm.behaviour().gate.is_open(),
             Protocol::Sync | Protocol::File => partner,
+            // A mailbox's devices, and anyone while its invite is open (to join).
+            Protocol::Mailbox => {
+                let gate = &self.swarm.behaviour().gate;
+                gate.is_mailbox_peer(&peer_id) || gate.is_open()
+            }
         };
         let Some(peer) = device_id(&peer_id).filter(|_| allowed) else {
             tracing::debug!(%peer_id, ?protocol, "refused a stream from a device that is not the partner");
@@ -787,6 +809,17 @@ impl EventLoop {
             stream: FramedStream::new(stream, protocol.max_frame()),
         });
     }
+}
+
+/// The peer ids a policy names: the partner, and the mailbox peers.
+fn gate_peers(policy: &crate::Policy) -> Result<(Option<PeerId>, HashSet<PeerId>), NetError> {
+    let partner = policy.partner.map(peer_id).transpose()?;
+    let mailbox = policy
+        .mailbox
+        .iter()
+        .map(|d| peer_id(*d))
+        .collect::<Result<_, _>>()?;
+    Ok((partner, mailbox))
 }
 
 /// Moves events from the outbox into the channel, oldest first: one into the slot

@@ -1,5 +1,7 @@
-//! The connection gate: once a partner is set, every other peer is refused when its
-//! connection is established, before any protocol (identify included) runs on it.
+//! The connection gate: once a partner is set, every other peer (but the couple's
+//! mailbox) is refused when its connection is established, before any protocol
+//! (identify included) runs on it. A mailbox lets in only the devices that joined it,
+//! and anyone while its invite is open.
 //! The relays and DHT servers this device chose are let through too: they carry
 //! circuits and records, never a Hearth protocol.
 
@@ -22,15 +24,20 @@ struct NotPartner;
 /// servers, once there is a partner.
 pub(crate) struct Gate {
     partner: Option<PeerId>,
+    /// A device's mailbox, or a mailbox's devices.
+    mailbox: HashSet<PeerId>,
+    open: bool,
     infrastructure: HashSet<PeerId>,
 }
 
 impl Gate {
     /// A gate that lets only `partner` through, if there is one: set before the
     /// swarm first runs, so there is no moment a stranger gets in.
-    pub(crate) fn new(partner: Option<PeerId>) -> Gate {
+    pub(crate) fn new(partner: Option<PeerId>, mailbox: HashSet<PeerId>, open: bool) -> Gate {
         Gate {
             partner,
+            mailbox,
+            open,
             infrastructure: HashSet::new(),
         }
     }
@@ -44,13 +51,20 @@ impl Gate {
         self.infrastructure.contains(peer)
     }
 
-    pub(crate) fn set_partner(&mut self, partner: Option<PeerId>) {
+    pub(crate) fn set(&mut self, partner: Option<PeerId>, mailbox: HashSet<PeerId>, open: bool) {
         self.partner = partner;
+        self.mailbox = mailbox;
+        self.open = open;
     }
 
-    /// True while there is no partner: anyone may connect, but only to pair.
+    /// True while anyone may connect, but only to pair (or join a mailbox).
     pub(crate) fn is_open(&self) -> bool {
-        self.partner.is_none()
+        self.open
+    }
+
+    /// A device's mailbox, or a device a mailbox serves.
+    pub(crate) fn is_mailbox_peer(&self, peer: &PeerId) -> bool {
+        self.mailbox.contains(peer)
     }
 
     pub(crate) fn partner_is(&self, peer: &PeerId) -> bool {
@@ -58,7 +72,10 @@ impl Gate {
     }
 
     pub(crate) fn allows(&self, peer: &PeerId) -> bool {
-        self.partner.is_none_or(|p| p == *peer) || self.infrastructure.contains(peer)
+        self.open
+            || self.partner == Some(*peer)
+            || self.mailbox.contains(peer)
+            || self.infrastructure.contains(peer)
     }
 
     fn check(&self, peer: &PeerId) -> Result<(), ConnectionDenied> {

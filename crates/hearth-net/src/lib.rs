@@ -7,9 +7,11 @@
 //! `/hearth/sync/1`. What travels on them is the engine's business, not this crate's.
 //!
 //! Who may connect is decided here, before any Hearth byte moves: once a partner is
-//! set, the connection gate turns every other peer away at the connection level;
-//! before that, anyone may connect but only to pair. The sync protocol is accepted
-//! only from the partner.
+//! set, the connection gate turns every other peer away at the connection level
+//! (but the couple's mailbox); before that, anyone may connect but only to pair. The
+//! sync and file protocols are accepted only from the partner, the mailbox protocol
+//! only from the peers [`Policy::mailbox`] names (or anyone while a mailbox's invite
+//! is open).
 //!
 //! This is the only crate that imports libp2p. Outside it, devices are
 //! [`hearth_core::DeviceId`]s and addresses are strings.
@@ -42,6 +44,9 @@ pub enum Protocol {
     /// `/hearth/file/2`: the bytes of attachments, chunk by chunk, on streams of
     /// their own so that chat frames never wait behind a file.
     File,
+    /// `/hearth/mailbox/1`: a device and the couple's mailbox, leaving and
+    /// collecting sealed letters.
+    Mailbox,
 }
 
 impl Protocol {
@@ -53,6 +58,7 @@ impl Protocol {
             Protocol::Pair => libp2p::StreamProtocol::new("/hearth/pair/2"),
             Protocol::Sync => libp2p::StreamProtocol::new("/hearth/sync/1"),
             Protocol::File => libp2p::StreamProtocol::new("/hearth/file/2"),
+            Protocol::Mailbox => libp2p::StreamProtocol::new("/hearth/mailbox/1"),
         }
     }
 
@@ -62,6 +68,7 @@ impl Protocol {
             Protocol::Pair => hearth_core::wire::MAX_PAIR_FRAME_BYTES,
             Protocol::Sync => hearth_core::wire::MAX_FRAME_BYTES,
             Protocol::File => hearth_core::wire::MAX_FILE_FRAME_BYTES,
+            Protocol::Mailbox => hearth_core::wire::MAX_MAILBOX_FRAME_BYTES,
         }
     }
 }
@@ -160,10 +167,36 @@ pub enum Route {
 }
 
 /// Who may talk to this device.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Policy {
-    /// The paired partner. While set, other peers are refused at connection time.
+    /// The paired partner: the only peer that may sync and fetch files.
     pub partner: Option<DeviceId>,
+    /// Peers that speak only the mailbox protocol with this one: a device's
+    /// mailbox, or the devices a mailbox serves.
+    pub mailbox: Vec<DeviceId>,
+    /// Whether any peer may connect, to pair: a device while it has no partner, a
+    /// mailbox while its invite is valid. Shut, every peer not named above (or a
+    /// relay or DHT server of this device) is refused at connection time.
+    pub open: bool,
+}
+
+impl Default for Policy {
+    /// Unpaired: anyone may connect, to pair.
+    fn default() -> Policy {
+        Policy::device(None, None)
+    }
+}
+
+impl Policy {
+    /// A device's policy: open until it has a partner; its mailbox, if it has one,
+    /// let in too.
+    pub fn device(partner: Option<DeviceId>, mailbox: Option<DeviceId>) -> Policy {
+        Policy {
+            partner,
+            mailbox: mailbox.into_iter().collect(),
+            open: partner.is_none(),
+        }
+    }
 }
 
 /// Something that happened on the network.

@@ -19,7 +19,7 @@ fn config(identity: [u8; 32], port: u16, partner: Option<hearth_core::DeviceId>)
             ..NetworkOptions::default()
         },
         mdns_query_interval: Duration::from_secs(1),
-        policy: Policy { partner },
+        policy: Policy::device(partner, None),
     }
 }
 

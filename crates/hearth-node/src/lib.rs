@@ -11,6 +11,7 @@
 //! `on_event` callback in [`NodeConfig`].
 
 mod engine;
+pub mod mailbox;
 pub mod pictures;
 mod types;
 
@@ -21,7 +22,9 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
-use engine::{ChatCommand, FileCommand, NetworkCommand, PairingCommand, ProfileCommand};
+use engine::{
+    ChatCommand, FileCommand, MailboxCommand, NetworkCommand, PairingCommand, ProfileCommand,
+};
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
 pub use hearth_net::NetworkOptions;
@@ -32,9 +35,10 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo, MessageId,
-    MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView,
-    Refusal, Status, TransferFailure, device_label, hex,
+    AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo,
+    MailboxFailure, MailboxStatus, MessageId, MessageView, NodeError, NodeEvent, PairedInfo,
+    PairingFailure, Partner, Profile, ReactionView, Refusal, Status, TransferFailure, device_label,
+    hex,
 };
 
 /// How to start a node.
@@ -137,6 +141,7 @@ pub(crate) enum Command {
     Chat(ChatCommand),
     Files(FileCommand),
     Network(NetworkCommand),
+    Mailbox(MailboxCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -271,6 +276,27 @@ impl NodeHandle {
     /// forget everything shared under it and can pair again.
     pub async fn reject_pairing(&self) -> Result<(), NodeError> {
         self.ask(|r| Command::Pairing(PairingCommand::Reject(r)))
+            .await
+    }
+
+    /// Joins the couple's mailbox with the invite `hearth mailbox` printed: from
+    /// then on, while the partner's device cannot be reached, what this device
+    /// sends waits there for it, sealed. Needs a partner.
+    pub async fn mailbox_join(&self, code: impl Into<String>) -> Result<MailboxStatus, NodeError> {
+        let code = code.into();
+        self.ask(|r| Command::Mailbox(MailboxCommand::Join(code, r)))
+            .await
+    }
+
+    /// The mailbox's state.
+    pub async fn mailbox_status(&self) -> Result<MailboxStatus, NodeError> {
+        self.ask(|r| Command::Mailbox(MailboxCommand::Status(r)))
+            .await
+    }
+
+    /// Stops using the mailbox.
+    pub async fn mailbox_leave(&self) -> Result<MailboxStatus, NodeError> {
+        self.ask(|r| Command::Mailbox(MailboxCommand::Leave(r)))
             .await
     }
 

@@ -37,6 +37,8 @@ pub struct Partner {
 pub enum Delivery {
     /// Written here; the partner's device has not confirmed storing it.
     Queued,
+    /// Left, sealed, at the couple's mailbox for the partner's device to collect.
+    AtMailbox,
     /// Stored on the partner's device.
     Delivered,
     /// The partner has read it.
@@ -178,6 +180,27 @@ pub struct Status {
     pub relays: Vec<String>,
     /// Extra DHT servers its rendezvous records go to (every relay is one too).
     pub dht: Vec<String>,
+    /// The couple's mailbox, as this device knows it.
+    pub mailbox: MailboxStatus,
+}
+
+/// The couple's mailbox (`hearth mailbox`), as this device knows it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MailboxStatus {
+    /// The mailbox's peer id, once this device has joined one.
+    pub peer_id: Option<String>,
+    /// Whether the last exchange with it went through.
+    pub reachable: bool,
+    /// When this device last exchanged letters with it, ms since the Unix epoch.
+    pub last_contact_ms: Option<i64>,
+    /// Letters this device left there that the partner's device has not collected.
+    pub waiting_for_partner: u64,
+    /// Ops of this device (messages, edits, reactions, files made ready) that the
+    /// partner's device has not acknowledged and that are not at the mailbox yet:
+    /// 0 means closing Hearth now loses the partner nothing.
+    pub to_leave: u64,
+    /// Why the last exchange failed, when it did.
+    pub error: Option<String>,
 }
 
 /// How the two devices are connected, as the header says it.
@@ -287,6 +310,9 @@ pub enum NodeEvent {
         /// Why.
         reason: TransferFailure,
     },
+    /// The mailbox's state changed (joined, reached, unreachable, letters
+    /// collected).
+    Mailbox(MailboxStatus),
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
 }
@@ -599,6 +625,9 @@ pub enum NodeError {
     /// Pairing failed.
     #[error("pairing failed: {0}")]
     Pairing(PairingFailure),
+    /// Joining the couple's mailbox failed.
+    #[error("the mailbox: {0}")]
+    Mailbox(MailboxFailure),
     /// A file could not be read or written.
     #[error("{0}")]
     File(String),
@@ -620,6 +649,7 @@ impl NodeError {
             NodeError::NotYours => NodeError::NotYours,
             NodeError::Refused(refusal) => NodeError::Refused(refusal.clone()),
             NodeError::Pairing(failure) => NodeError::Pairing(failure.clone()),
+            NodeError::Mailbox(failure) => NodeError::Mailbox(failure.clone()),
             NodeError::File(why) => NodeError::File(why.clone()),
             NodeError::Stopped => NodeError::Stopped,
             NodeError::Open(_) | NodeError::Store(_) | NodeError::Net(_) => {
@@ -643,8 +673,43 @@ impl NodeError {
             NodeError::NotYours => "not_yours",
             NodeError::Refused(_) => "invalid",
             NodeError::Pairing(_) => "pairing_failed",
+            NodeError::Mailbox(_) => "mailbox_failed",
             NodeError::File(_) => "file",
             NodeError::Stopped => "stopped",
+        }
+    }
+}
+
+/// Why joining the couple's mailbox failed: what the UI says and scripts match on
+/// ([`MailboxFailure::code`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MailboxFailure {
+    /// The text is not a mailbox invite, or it is damaged.
+    #[error("this is not a mailbox invite, or it is damaged")]
+    BadInvite,
+    /// The text is the partner's invite, not a mailbox's.
+    #[error("this is an invite from a partner, not from a mailbox")]
+    PartnerInvite,
+    /// The invite's time is up.
+    #[error("this mailbox invite has expired; ask the mailbox for a new one")]
+    Expired,
+    /// The mailbox turned the invite down: wrong, expired there, or tried too often.
+    #[error("the mailbox turned this invite down; ask it for a new one")]
+    Refused,
+    /// The mailbox could not be reached.
+    #[error("the mailbox could not be reached: {0}")]
+    Unreachable(String),
+}
+
+impl MailboxFailure {
+    /// A short stable code for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            MailboxFailure::BadInvite => "bad_invite",
+            MailboxFailure::PartnerInvite => "partner_invite",
+            MailboxFailure::Expired => "expired",
+            MailboxFailure::Refused => "refused",
+            MailboxFailure::Unreachable(_) => "unreachable",
         }
     }
 }

@@ -27,9 +27,11 @@ mod blobs;
 mod cipher;
 mod error;
 mod keys;
+mod mailbox;
 mod store;
 
 pub use blobs::{BlobReader, BlobStatus, BlobStore, BlobWriter, Imported, Staged, chunks_root};
 pub use error::{OpenError, StoreError};
 pub use keys::{KdfParams, KeyProtection};
+pub use mailbox::{MailboxError, MailboxStore, Numbered};
 pub use store::{Applied, SCHEMA_VERSION, Store};

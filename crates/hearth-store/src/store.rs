@@ -1037,7 +1037,7 @@ impl Store {
 /// Makes the profile directory the user's alone (0700), whatever it was: a folder
 /// that existed before the profile, or was opened up since, would show who has
 /// files and how many to anyone on the machine. Says so in the log when it changes.
-fn make_private(dir: &Path) -> Result<(), OpenError> {
+pub(crate) fn make_private(dir: &Path) -> Result<(), OpenError> {
     use std::os::unix::fs::PermissionsExt;
     let io = |source| OpenError::Io {
         path: dir.to_path_buf(),
@@ -1054,7 +1054,7 @@ fn make_private(dir: &Path) -> Result<(), OpenError> {
     Ok(())
 }
 
-fn lock(dir: &Path) -> Result<File, OpenError> {
+pub(crate) fn lock(dir: &Path) -> Result<File, OpenError> {
     let path = dir.join(LOCK_FILE);
     let file = fs::OpenOptions::new()
         .create(true)
@@ -1082,7 +1082,7 @@ fn lock(dir: &Path) -> Result<File, OpenError> {
     })
 }
 
-fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
+pub(crate) fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
     let path = dir.join(DB_DIR);
     let unopenable = |e: sled::Error| OpenError::Unopenable {
         path: path.clone(),

@@ -89,6 +89,11 @@ enum Request {
         #[serde(default)]
         relays: Vec<String>,
     },
+    MailboxPair {
+        code: String,
+    },
+    MailboxStatus,
+    MailboxLeave,
     Quit,
 }
 
@@ -154,6 +159,7 @@ fn node_error(e: &NodeError) -> Value {
     let reason = match e {
         NodeError::Pairing(failure) => Some(failure.code()),
         NodeError::Refused(refusal) => Some(refusal.code()),
+        NodeError::Mailbox(failure) => Some(failure.code()),
         _ => None,
     };
     if let (Some(reason), Some(object)) = (reason, answer.as_object_mut()) {
@@ -210,6 +216,7 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::TransferFailed { id, reason } => {
             json!({"event": "transfer_failed", "id": id, "code": reason.code(), "reason": reason.to_string()})
         }
+        NodeEvent::Mailbox(status) => tagged("mailbox", &status),
         NodeEvent::Error(message) => error("engine", message),
     }
 }
@@ -387,6 +394,11 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .await
             .map(|code| json!({"event": "nearby_code", "code": code})),
         Request::Dial { addr } => node.dial(addr).await.map(|()| ok("dial")),
+        Request::MailboxPair { code } => {
+            node.mailbox_join(code).await.map(|s| tagged("mailbox", &s))
+        }
+        Request::MailboxStatus => node.mailbox_status().await.map(|s| tagged("mailbox", &s)),
+        Request::MailboxLeave => node.mailbox_leave().await.map(|s| tagged("mailbox", &s)),
         Request::Send { text, reply_to } => node
             .send(text, reply_to)
             .await

@@ -3,9 +3,11 @@
 //! `hearth headless --profile DIR` runs the engine with JSON lines on stdin and
 //! stdout, for scripts, bots and end-to-end tests (see `docs/headless.md`).
 //! `hearth relay --profile DIR` runs a relay the couple can host (see
-//! `docs/relay.md`).
+//! `docs/relay.md`); `hearth mailbox --profile DIR` runs their mailbox (see
+//! `docs/mailbox.md`).
 
 mod headless;
+mod mailbox;
 mod relay;
 
 use std::path::PathBuf;
@@ -82,6 +84,10 @@ enum Mode {
     /// routers keep them from connecting directly, helps them punch through, and
     /// keeps their sealed rendezvous records. Prints its addresses on stdout.
     Relay(relay::RelayArgs),
+    /// Runs the couple's mailbox: keeps what one partner's device sends, sealed so
+    /// the mailbox cannot read it, until the other's collects it. Prints its
+    /// addresses and the invite the devices join with on stdout.
+    Mailbox(mailbox::MailboxArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -112,6 +118,10 @@ fn main() -> anyhow::Result<()> {
         Some(Mode::Relay(args)) => {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(relay::run(args))
+        }
+        Some(Mode::Mailbox(args)) => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(mailbox::run(args))
         }
         None => {
             let profile = match cli.profile {

@@ -113,6 +113,10 @@ pub(crate) enum Action {
         internet: bool,
         relays: Vec<String>,
     },
+    /// Join the couple's mailbox with its invite.
+    JoinMailbox(String),
+    /// Stop using the mailbox.
+    LeaveMailbox,
     /// Set, change or (with `None`) remove the passphrase.
     ChangePassphrase(Option<String>),
     SetTheme(ThemeChoice),

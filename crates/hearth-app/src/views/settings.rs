@@ -23,6 +23,10 @@ pub(crate) struct SettingsForm {
     pub(crate) network_error: Option<String>,
     /// "The words differ" was pressed: asking to confirm.
     pub(crate) confirm_unpair: bool,
+    /// A mailbox invite being pasted.
+    pub(crate) mailbox_code: String,
+    /// Why joining the mailbox failed.
+    pub(crate) mailbox_error: Option<String>,
 }
 
 impl SettingsForm {
@@ -39,6 +43,8 @@ impl SettingsForm {
             error: None,
             confirm_unpair: false,
             network_error: None,
+            mailbox_code: String::new(),
+            mailbox_error: None,
         }
     }
 }
@@ -60,6 +66,20 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
         .as_ref()
         .map(|s| (s.internet, s.relays.clone(), s.dht.clone()))
         .unwrap_or_default();
+    let mailbox = app
+        .status
+        .as_ref()
+        .map(|s| s.mailbox.clone())
+        .unwrap_or_default();
+    let partner = app
+        .status
+        .as_ref()
+        .and_then(|s| s.partner.as_ref())
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
     let Screen::Settings(form) = &mut app.screen else {
         return;
     };
@@ -168,6 +188,8 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                 }
             }
             ui.separator();
+            mailbox_section(tr, ui, form, &mailbox, &partner, now_ms, out);
+            ui.separator();
             ui.label(RichText::new(protection).small());
             labelled_edit(
                 ui,
@@ -218,4 +240,58 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
             }
         });
     });
+}
+
+/// The couple's mailbox: what it is for, its state, joining and leaving it.
+fn mailbox_section(
+    tr: &crate::i18n::Tr,
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    mailbox: &hearth_node::MailboxStatus,
+    partner: &str,
+    now_ms: i64,
+    out: &mut Vec<Action>,
+) {
+    ui.label(RichText::new(tr.t("mailbox-title")).strong());
+    ui.label(RichText::new(tr.t("mailbox-about")).small());
+    let Some(peer_id) = &mailbox.peer_id else {
+        labelled_edit(ui, tr.t("mailbox-invite"), &mut form.mailbox_code, false);
+        if ui.button(tr.t("mailbox-join")).clicked() && !form.mailbox_code.trim().is_empty() {
+            out.push(Action::JoinMailbox(form.mailbox_code.trim().to_string()));
+        }
+        error(ui, &form.mailbox_error);
+        return;
+    };
+    ui.add(
+        egui::Label::new(
+            RichText::new(hearth_node::device_label(peer_id))
+                .small()
+                .monospace(),
+        )
+        .truncate(),
+    );
+    let state = match (&mailbox.error, mailbox.last_contact_ms) {
+        (Some(why), _) => tr.t1("mailbox-unreachable", "detail", why.as_str()),
+        (None, Some(at)) => tr.t1(
+            "mailbox-reached",
+            "minutes",
+            ((now_ms - at).max(0) / 60_000) as u64,
+        ),
+        (None, None) => tr.t("mailbox-not-reached"),
+    };
+    ui.label(RichText::new(state).small());
+    if mailbox.waiting_for_partner > 0 {
+        ui.label(
+            RichText::new(tr.t2(
+                "mailbox-waiting",
+                ("count", mailbox.waiting_for_partner.into()),
+                ("partner", partner.into()),
+            ))
+            .small(),
+        );
+    }
+    if ui.button(tr.t("mailbox-leave")).clicked() {
+        out.push(Action::LeaveMailbox);
+    }
+    error(ui, &form.mailbox_error);
 }

@@ -177,6 +177,7 @@ impl Engine {
             identity,
             &self.internet,
             self.partner.as_ref(),
+            self.mailbox.device(),
         )
         .await?;
         self.net = net;

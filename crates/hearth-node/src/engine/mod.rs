@@ -12,6 +12,7 @@
 //! | [`presence`] | connections, listen addresses, redial backoff | [`NetworkCommand`] |
 //! | [`files`] | downloads, expiries, the file store | [`FileCommand`] |
 //! | [`internet`] | relays, DHT servers, routes, rendezvous | (via [`NetworkCommand`]) |
+//! | [`mailbox`] | the couple's mailbox: what is left there, what was collected | [`MailboxCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
 //! to [`presence`] (which hands each on), a task's report to the room that spawned
@@ -36,6 +37,7 @@ use tracing::Instrument;
 pub(crate) mod chat;
 pub(crate) mod files;
 mod internet;
+pub(crate) mod mailbox;
 pub(crate) mod pairing;
 pub(crate) mod presence;
 pub(crate) mod profile;
@@ -45,6 +47,7 @@ mod views;
 pub(crate) use chat::ChatCommand;
 pub(crate) use files::FileCommand;
 pub use files::{human_size, mime_for};
+pub(crate) use mailbox::MailboxCommand;
 pub(crate) use pairing::PairingCommand;
 pub(crate) use presence::NetworkCommand;
 pub(crate) use profile::ProfileCommand;
@@ -62,6 +65,7 @@ pub(crate) enum Internal {
     Sync(sync::SyncInternal),
     Pairing(pairing::PairingInternal),
     Files(files::FileInternal),
+    Mailbox(mailbox::MailboxInternal),
 }
 
 pub(crate) struct Engine {
@@ -86,6 +90,7 @@ pub(crate) struct Engine {
     sync: sync::SyncRoom,
     files: files::Files,
     internet: internet::Internet,
+    mailbox: mailbox::MailboxRoom,
 }
 
 fn now_ms() -> i64 {
@@ -133,8 +138,16 @@ impl Engine {
         let partner = store.setting::<Partner>(SETTING_PARTNER)?;
 
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
-        let (net, net_events) =
-            presence::start_net(&config, &store, identity, &internet, partner.as_ref()).await?;
+        let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
+        let (net, net_events) = presence::start_net(
+            &config,
+            &store,
+            identity,
+            &internet,
+            partner.as_ref(),
+            mailbox.device(),
+        )
+        .await?;
         let (internal_tx, internal_rx) = mpsc::channel(256);
         let files = files::Files::new(store.blobs(), &config.faults());
         let me = net.local();
@@ -158,6 +171,7 @@ impl Engine {
             presence: presence::Presence::default(),
             files,
             internet,
+            mailbox,
         };
         engine.load_files();
         engine.resume_staging().await;
@@ -213,6 +227,7 @@ impl Engine {
             Command::Chat(command) => self.on_chat_command(command).await,
             Command::Files(command) => self.on_file_command(command).await,
             Command::Network(command) => self.on_network_command(command).await,
+            Command::Mailbox(command) => self.on_mailbox_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -224,6 +239,7 @@ impl Engine {
             Internal::Sync(message) => self.on_sync_internal(message).await,
             Internal::Pairing(message) => self.on_pairing_internal(message).await,
             Internal::Files(message) => self.on_file_internal(message).await,
+            Internal::Mailbox(message) => self.on_mailbox_internal(message).await,
         }
     }
 
@@ -233,6 +249,7 @@ impl Engine {
         self.maintain_files().await;
         self.maintain_internet().await;
         self.maintain_presence().await;
+        self.maintain_mailbox().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs
@@ -263,14 +280,20 @@ impl Engine {
     /// other tasks (the app's runtime has two workers): on a multi-threaded runtime
     /// this worker hands its other tasks to another first.
     fn flush(&self) -> Result<(), NodeError> {
-        let flush = || self.store.flush();
-        let multi_thread = tokio::runtime::Handle::try_current()
-            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
-        if multi_thread {
-            tokio::task::block_in_place(flush)?;
-        } else {
-            flush()?;
-        }
+        blocking(|| self.store.flush())?;
         Ok(())
+    }
+}
+
+/// Runs disk work from the engine's task without stalling the runtime's other
+/// tasks (the app's runtime has two workers): on a multi-threaded runtime this
+/// worker hands its other tasks to another first.
+fn blocking<T>(work: impl FnOnce() -> T) -> T {
+    let multi_thread = tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+    if multi_thread {
+        tokio::task::block_in_place(work)
+    } else {
+        work()
     }
 }

@@ -148,6 +148,7 @@ pub(super) async fn start_net(
     identity: [u8; 32],
     internet: &internet::Internet,
     partner: Option<&Partner>,
+    mailbox: Option<DeviceId>,
 ) -> Result<(Net, mpsc::Receiver<NetEvent>), NodeError> {
     let wanted = if config.network.listen.is_empty() {
         DEFAULT_LISTEN.iter().map(|a| a.to_string()).collect()
@@ -161,9 +162,7 @@ pub(super) async fn start_net(
         mdns_query_interval: Duration::from_secs(1),
         // The gate is shut to strangers from the first moment, not from the first
         // command: a restart of the network must not open it.
-        policy: Policy {
-            partner: partner.map(|p| p.device),
-        },
+        policy: Policy::device(partner.map(|p| p.device), mailbox),
     };
     let (net, net_events) = match hearth_net::spawn(net_config(ports.apply(&wanted))) {
         Ok(started) => started,
@@ -239,6 +238,8 @@ impl Engine {
                     if self.partner.as_ref().is_none_or(|p| p.device != peer) => {}
                 Protocol::Sync => self.incoming_sync(stream),
                 Protocol::File => self.serve_file(stream),
+                // A device asks its mailbox; it answers no mailbox itself.
+                Protocol::Mailbox => {}
             },
         }
     }

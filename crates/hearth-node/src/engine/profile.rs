@@ -89,7 +89,8 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn status(&self) -> Status {
+    pub(super) fn status(&mut self) -> Status {
+        self.count_to_leave();
         Status {
             peer_id: hearth_net::peer_id_text(self.me).unwrap_or_default(),
             listen: self.presence.listen.clone(),
@@ -110,6 +111,7 @@ impl Engine {
             internet: self.internet.on,
             relays: self.internet.relays.clone(),
             dht: self.internet.dht.clone(),
+            mailbox: self.mailbox.status.clone(),
         }
     }
 }

@@ -19,6 +19,8 @@ impl Engine {
             Delivery::Read
         } else if self.store.acked(self.me) >= id.seq {
             Delivery::Delivered
+        } else if self.mailbox.deposited >= id.seq {
+            Delivery::AtMailbox
         } else {
             Delivery::Queued
         })

@@ -217,7 +217,7 @@ pub fn raw_node(
             ..Default::default()
         },
         mdns_query_interval: Duration::from_secs(1),
-        policy: hearth_net::Policy { partner },
+        policy: hearth_net::Policy::device(partner, None),
     })
     .unwrap()
 }

@@ -13,7 +13,10 @@ use hearth_core::{Attachment, Message, Op, OpBody, OpId, Thumbnail, limits};
 use hearth_net::FramedStream;
 use hearth_store::{BlobStore, Staged};
 
+mod from_mailbox;
 pub(crate) mod transfer;
+
+pub(crate) use from_mailbox::MailboxChunks;
 
 use self::transfer::{CHUNK_BYTES, DownloadError, Downloaded, ServeFaults};
 use super::{Engine, Internal, now_ms};

@@ -407,14 +407,13 @@ impl Engine {
         self.drop_notice();
         self.flush()?;
         self.sync = super::sync::SyncRoom::new(self.me, Some(&partner));
+        self.mailbox.set_partner(&self.static_key, Some(&partner));
         self.partner = Some(partner);
         self.pairing.offer = None;
         self.pairing.nearby.clear();
         self.paired_over_internet().await;
         self.net
-            .set_policy(Policy {
-                partner: Some(outcome.partner),
-            })
+            .set_policy(Policy::device(Some(outcome.partner), self.mailbox_device()))
             .await?;
         tracing::info!(partner = %outcome.partner, "paired");
         if self.presence.connected.contains(&outcome.partner) {

@@ -84,9 +84,14 @@ impl Engine {
             SETTING_PARTNER,
             super::super::files::SETTING_STAGING,
             super::super::internet::SETTING_NEWEST_RECORD,
+            super::super::mailbox::SETTING_MAILBOX,
+            super::super::mailbox::SETTING_DEPOSITED,
+            super::super::mailbox::SETTING_TOLD,
         ])?;
         self.flush()?;
         self.partner = None;
+        // Its letters were sealed for this pairing.
+        self.mailbox = super::super::mailbox::MailboxRoom::default();
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
         self.pairing = super::Pairing::default();
         self.internet.forget_partner();

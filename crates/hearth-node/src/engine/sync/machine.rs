@@ -319,7 +319,7 @@ impl SyncMachine {
             if session.in_flight >= WRITER_QUEUE || session.sent_up_to >= log.held(self.me) {
                 return;
             }
-            let mut ops = match log.ops_after(self.me, session.sent_up_to, BATCH_OPS) {
+            let ops = match next_batch(log, self.me, session.sent_up_to) {
                 Ok(ops) if !ops.is_empty() => ops,
                 Ok(_) => return,
                 Err(e) => {
@@ -327,16 +327,6 @@ impl SyncMachine {
                     return;
                 }
             };
-            // At least one op; then as many as fit the byte budget.
-            let mut bytes = 0;
-            let fit = ops
-                .iter()
-                .take_while(|op| {
-                    bytes += op.size_bound();
-                    bytes <= BATCH_BYTES
-                })
-                .count();
-            ops.truncate(fit.max(1));
             let last = ops.last().map_or(session.sent_up_to, |op| op.id.seq);
             self.send(SyncFrame::Ops { ops }, out);
             if let Some(session) = &mut self.session {
@@ -344,6 +334,23 @@ impl SyncMachine {
             }
         }
     }
+}
+
+/// The next batch of `author`'s ops after `after`, as a sync frame or a letter
+/// carries them: at least one (if there is any), then as many as fit [`BATCH_OPS`]
+/// and [`BATCH_BYTES`].
+pub(crate) fn next_batch(log: &impl Log, author: DeviceId, after: u64) -> Result<Vec<Op>, String> {
+    let mut ops = log.ops_after(author, after, BATCH_OPS)?;
+    let mut bytes = 0;
+    let fit = ops
+        .iter()
+        .take_while(|op| {
+            bytes += op.size_bound();
+            bytes <= BATCH_BYTES
+        })
+        .count();
+    ops.truncate(fit.max(1));
+    Ok(ops)
 }
 
 #[cfg(test)]

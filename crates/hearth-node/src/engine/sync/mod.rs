@@ -270,7 +270,7 @@ impl Engine {
 
     /// Applies the partner's ops and makes them durable, before any ack; returns
     /// how that went and the ops that were new.
-    fn store_partner_ops(&mut self, ops: &[Op]) -> (Stored, Vec<Op>) {
+    pub(super) fn store_partner_ops(&mut self, ops: &[Op]) -> (Stored, Vec<Op>) {
         let applied = match self.store.apply_remote(ops) {
             Ok(applied) => applied,
             Err(StoreError::Gap { .. }) => return (Stored::Gap, Vec::new()),

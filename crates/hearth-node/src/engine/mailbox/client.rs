@@ -1,0 +1,195 @@
+//! A device talking to the couple's mailbox on `/hearth/mailbox/1`: one stream per
+//! exchange (joining, leaving letters, collecting them), each a request and its
+//! answer. These tasks never touch the store's ops: the engine hands them sealed
+//! letters and takes back what they collected.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hearth_core::wire::{self, Letter, MailboxFrame, MailboxRefusal};
+use hearth_core::{DeviceId, OpId};
+use hearth_crypto::Letters;
+use hearth_net::{FramedStream, Net, Protocol};
+use hearth_store::BlobStore;
+use serde_bytes::ByteBuf;
+
+use super::MailboxLink;
+use crate::types::MailboxFailure;
+
+/// How long reaching the mailbox may take.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long the mailbox may take to answer anything but a waiting fetch.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Room in one deposit for letters, below the protocol's limit.
+const DEPOSIT_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 4096;
+/// Chunks read and sealed at a time for one deposit.
+const CHUNKS_PER_DEPOSIT: usize = 6;
+
+/// What one fetch collected.
+pub(crate) struct Fetched {
+    /// (number, sealed letter), oldest first.
+    pub(crate) letters: Vec<(u64, Vec<u8>)>,
+    /// More wait beyond these.
+    pub(crate) more: bool,
+    /// Letters this device left that the partner's device has not collected.
+    pub(crate) waiting: u64,
+}
+
+async fn connect(net: &Net, link: &MailboxLink) -> Result<FramedStream, String> {
+    if !net.is_connected(link.device).await.unwrap_or(false) {
+        net.dial(Some(link.device), link.addrs.clone())
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    tokio::time::timeout(OPEN_TIMEOUT, net.open(link.device, Protocol::Mailbox))
+        .await
+        .map_err(|_| "it did not answer".to_string())?
+        .map_err(|e| e.to_string())
+}
+
+async fn ask(
+    stream: &mut FramedStream,
+    frame: &MailboxFrame,
+    wait: Duration,
+) -> Result<MailboxFrame, String> {
+    tokio::time::timeout(ANSWER_TIMEOUT, stream.send(&wire::encode(frame)))
+        .await
+        .map_err(|_| "it stopped answering".to_string())?
+        .map_err(|e| e.to_string())?;
+    let bytes = tokio::time::timeout(wait, stream.recv())
+        .await
+        .map_err(|_| "it stopped answering".to_string())?
+        .map_err(|e| e.to_string())?;
+    wire::decode_mailbox(&bytes).map_err(|e| format!("it answered with nonsense ({e})"))
+}
+
+fn refused(why: MailboxRefusal) -> String {
+    match why {
+        MailboxRefusal::BadInvite | MailboxRefusal::NotMember => {
+            "it does not know this device any more".into()
+        }
+        MailboxRefusal::UnknownRecipient => "the partner's device has not joined it yet".into(),
+        MailboxRefusal::Full => "it is full".into(),
+        MailboxRefusal::Disk => "it could not write to its disk".into(),
+    }
+}
+
+/// Shows the mailbox the proof of its invite.
+pub(super) async fn join(
+    net: &Net,
+    link: &MailboxLink,
+    proof: [u8; 32],
+) -> Result<(), MailboxFailure> {
+    let mut stream = connect(net, link)
+        .await
+        .map_err(MailboxFailure::Unreachable)?;
+    match ask(&mut stream, &MailboxFrame::Join { proof }, ANSWER_TIMEOUT).await {
+        Ok(MailboxFrame::Joined) => Ok(()),
+        Ok(MailboxFrame::Refused(_)) => Err(MailboxFailure::Refused),
+        Ok(_) => Err(MailboxFailure::Unreachable(
+            "it answered with nonsense".into(),
+        )),
+        Err(why) => Err(MailboxFailure::Unreachable(why)),
+    }
+}
+
+/// Leaves `letters` for device `to`, in order, packed into as few deposits as fit;
+/// then, for each file in `files`, its chunk hashes and its chunks, read and sealed
+/// on a blocking thread a few at a time.
+pub(super) async fn deposit(
+    net: &Net,
+    link: &MailboxLink,
+    to: DeviceId,
+    letters: Vec<Vec<u8>>,
+    files: Vec<OpId>,
+    blobs: BlobStore,
+    seal: Arc<Letters>,
+) -> Result<(), String> {
+    let mut stream = connect(net, link).await?;
+    let mut packed: Vec<ByteBuf> = Vec::new();
+    let mut bytes = 0;
+    for letter in letters {
+        if !packed.is_empty() && bytes + letter.len() > DEPOSIT_BYTES {
+            put(&mut stream, to, std::mem::take(&mut packed)).await?;
+            bytes = 0;
+        }
+        bytes += letter.len();
+        packed.push(ByteBuf::from(letter));
+    }
+    if !packed.is_empty() {
+        put(&mut stream, to, packed).await?;
+    }
+    for id in files {
+        let Some(hashes) = blobs.manifest(id).map_err(|e| e.to_string())? else {
+            continue;
+        };
+        let count = hashes.len() as u32;
+        let manifest = seal.seal(&wire::encode(&Letter::Manifest { id, hashes }));
+        put(&mut stream, to, vec![ByteBuf::from(manifest)]).await?;
+        let mut next = 0u32;
+        while next < count {
+            let (blobs, seal) = (blobs.clone(), seal.clone());
+            let end = (next + CHUNKS_PER_DEPOSIT as u32).min(count);
+            let sealed = tokio::task::spawn_blocking(move || -> Result<Vec<ByteBuf>, String> {
+                let reader = blobs.reader(id).map_err(|e| e.to_string())?;
+                (next..end)
+                    .map(|index| {
+                        let data = reader.chunk(index).map_err(|e| e.to_string())?;
+                        let letter = wire::encode(&Letter::Chunk { id, index, data });
+                        Ok(ByteBuf::from(seal.seal(&letter)))
+                    })
+                    .collect()
+            })
+            .await
+            .map_err(|e| e.to_string())??;
+            put(&mut stream, to, sealed).await?;
+            next = end;
+        }
+    }
+    Ok(())
+}
+
+async fn put(stream: &mut FramedStream, to: DeviceId, letters: Vec<ByteBuf>) -> Result<(), String> {
+    match ask(
+        stream,
+        &MailboxFrame::Deposit { to, letters },
+        ANSWER_TIMEOUT,
+    )
+    .await?
+    {
+        MailboxFrame::Stored => Ok(()),
+        MailboxFrame::Refused(why) => Err(refused(why)),
+        _ => Err("it answered with nonsense".into()),
+    }
+}
+
+/// Acknowledges the letters up to `ack` and collects the next ones, waiting up to
+/// `wait` for one to arrive.
+pub(super) async fn fetch(
+    net: &Net,
+    link: &MailboxLink,
+    ack: u64,
+    wait: Duration,
+) -> Result<Fetched, String> {
+    let mut stream = connect(net, link).await?;
+    let frame = MailboxFrame::Fetch {
+        ack,
+        wait_ms: u32::try_from(wait.as_millis()).unwrap_or(u32::MAX),
+    };
+    match ask(&mut stream, &frame, wait + ANSWER_TIMEOUT).await? {
+        MailboxFrame::Letters {
+            letters,
+            more,
+            waiting,
+        } => Ok(Fetched {
+            letters: letters
+                .into_iter()
+                .map(|(n, l)| (n, l.into_vec()))
+                .collect(),
+            more,
+            waiting,
+        }),
+        MailboxFrame::Refused(why) => Err(refused(why)),
+        _ => Err("it answered with nonsense".into()),
+    }
+}

@@ -1,0 +1,76 @@
+//! `hearth mailbox`: runs the couple's mailbox with everything kept in its profile
+//! directory, and prints on stdout, one per line, each address it listens on
+//! (`listening <addr>`), the invite the couple's devices join with
+//! (`invite <hearth-mailbox:…> <expires, ms since the epoch>`, or `invite none`
+//! once it has run out) and each device that joins (`joined <peer id>`).
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use hearth_node::mailbox::{MailboxConfig, MailboxEvent};
+
+/// Options of `hearth mailbox`.
+#[derive(Args, Debug)]
+pub(crate) struct MailboxArgs {
+    /// The mailbox's directory: its identity, invite, devices and letters. Created on
+    /// first start.
+    #[arg(long)]
+    profile: PathBuf,
+    /// An address to listen on (repeatable); default: /ip4/0.0.0.0/tcp/4002 and
+    /// /ip4/0.0.0.0/udp/4002/quic-v1.
+    #[arg(long)]
+    listen: Vec<String>,
+    /// A relay to be reachable through when the devices cannot dial this machine
+    /// (repeatable).
+    #[arg(long)]
+    relay: Vec<String>,
+    /// How many hours a new invite stays valid.
+    #[arg(long, default_value_t = 24)]
+    invite_hours: u64,
+    /// Make a new invite even if the last one is still valid.
+    #[arg(long)]
+    new_invite: bool,
+    /// How many MiB of letters the mailbox keeps for one device at most.
+    #[arg(long, default_value_t = 2048)]
+    quota_mib: u64,
+}
+
+pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
+    let mut config = MailboxConfig::new(args.profile);
+    config.network.listen = if args.listen.is_empty() {
+        vec![
+            "/ip4/0.0.0.0/tcp/4002".into(),
+            "/ip4/0.0.0.0/udp/4002/quic-v1".into(),
+        ]
+    } else {
+        args.listen
+    };
+    config.network.internet = !args.relay.is_empty();
+    config.network.relays = args.relay;
+    config.invite_ttl = Duration::from_secs(args.invite_hours.saturating_mul(3600));
+    config.new_invite = args.new_invite;
+    config.quota_bytes = args.quota_mib.saturating_mul(1024 * 1024);
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    hearth_node::mailbox::serve(
+        config,
+        |event| {
+            let line = match event {
+                MailboxEvent::Listening(addr) => format!("listening {addr}"),
+                MailboxEvent::Invite(Some((code, expires))) => format!("invite {code} {expires}"),
+                MailboxEvent::Invite(None) => "invite none".into(),
+                MailboxEvent::Joined(peer) => format!("joined {peer}"),
+            };
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{line}");
+            let _ = out.flush();
+        },
+        stop,
+    )
+    .await?;
+    eprintln!("mailbox stopped");
+    Ok(())
+}
