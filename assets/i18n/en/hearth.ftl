@@ -54,6 +54,7 @@ pair-fail-unreachable = could not reach the other device ({ $detail }).
 pair-fail-protocol = the other device sent something unexpected.
 pair-fail-already-pairing = already pairing; wait for it to finish.
 pair-fail-bad-invite = this is not a valid invite ({ $detail }).
+pair-fail-mailbox-invite = this is your mailbox's invite, not your partner's; join it in Settings, under Your mailbox.
 pair-fail-own-invite = this is your own invite; send it to your partner.
 pair-fail-no-address = the invite has no address to reach your partner at; ask for a new one.
 pair-fail-not-a-code = enter the six digits, or paste the whole invite.

@@ -54,6 +54,7 @@ pair-fail-unreachable = pajisja tjetër nuk u arrit ({ $detail }).
 pair-fail-protocol = pajisja tjetër dërgoi diçka të papritur.
 pair-fail-already-pairing = lidhja po bëhet tashmë; prisni të përfundojë.
 pair-fail-bad-invite = kjo nuk është ftesë e vlefshme ({ $detail }).
+pair-fail-mailbox-invite = kjo është ftesa e kutisë suaj postare, jo e partnerit; lidhuni me të te Cilësimet, nën Kutia juaj postare.
 pair-fail-own-invite = kjo është ftesa juaj; dërgojani partnerit.
 pair-fail-no-address = ftesa nuk ka asnjë adresë për të arritur partnerin; kërkoni një të re.
 pair-fail-not-a-code = shkruani gjashtë shifrat, ose ngjitni gjithë ftesën.

@@ -285,6 +285,7 @@ impl Tr {
                 self.t1("pair-fail-bad-invite", "detail", detail.as_str())
             }
             PairingFailure::OwnInvite => self.t("pair-fail-own-invite"),
+            PairingFailure::MailboxInvite => self.t("pair-fail-mailbox-invite"),
             PairingFailure::NoAddress => self.t("pair-fail-no-address"),
             PairingFailure::NotACode => self.t("pair-fail-not-a-code"),
             PairingFailure::WrongCodeTried { tries_left: 0 } => self.t("pair-fail-code-dead"),

@@ -297,6 +297,112 @@ fn pair_and_file_messages_over_their_limits_are_refused() {
     );
 }
 
+/// Mailbox messages and letters round-trip; too many letters, a letter over the
+/// limit, or a letter announcing more chunk hashes than a file has, are refused
+/// before they are built.
+#[test]
+fn mailbox_messages_and_letters_keep_to_their_limits() {
+    use hearth_core::wire::{Letter, MailboxFrame, MailboxRefusal};
+    use serde_bytes::ByteBuf;
+    let frames = [
+        MailboxFrame::Join { proof: [7; 32] },
+        MailboxFrame::Deposit {
+            to: BOB,
+            letters: vec![ByteBuf::from(vec![1, 2, 3]), ByteBuf::from(vec![4])],
+        },
+        MailboxFrame::Fetch {
+            ack: 12,
+            wait_ms: 20_000,
+        },
+        MailboxFrame::Joined,
+        MailboxFrame::Stored,
+        MailboxFrame::Letters {
+            letters: vec![(13, ByteBuf::from(vec![9; 100]))],
+            more: true,
+            waiting: 2,
+        },
+        MailboxFrame::Refused(MailboxRefusal::Full),
+    ];
+    for frame in frames {
+        assert_eq!(wire::decode_mailbox(&wire::encode(&frame)), Ok(frame));
+    }
+    // A deposit announcing 100 000 letters, with nothing after.
+    let mut deposit = wire::encode(&MailboxFrame::Deposit {
+        to: BOB,
+        letters: vec![],
+    });
+    assert_eq!(deposit.len(), 1 + 1 + 32 + 1, "{deposit:?}");
+    deposit.truncate(deposit.len() - 1);
+    deposit.extend([0xa0, 0x8d, 0x06]);
+    assert_eq!(
+        wire::decode_mailbox(&deposit),
+        Err(DecodeError::TooMany {
+            count: 100_000,
+            max: wire::MAX_LETTERS
+        })
+    );
+    let mut answer = wire::encode(&MailboxFrame::Letters {
+        letters: vec![],
+        more: false,
+        waiting: 0,
+    });
+    assert_eq!(answer[..3], [wire::VERSION, 5, 0]);
+    answer.truncate(2);
+    answer.extend([0xa0, 0x8d, 0x06]);
+    assert!(matches!(
+        wire::decode_mailbox(&answer),
+        Err(DecodeError::TooMany { count: 100_000, .. })
+    ));
+    let oversized = MailboxFrame::Deposit {
+        to: BOB,
+        letters: vec![ByteBuf::from(vec![0; wire::MAX_LETTER_BYTES + 1])],
+    };
+    assert!(matches!(
+        wire::decode_mailbox(&wire::encode(&oversized)),
+        Err(DecodeError::TooLarge { .. })
+    ));
+
+    let id = OpId {
+        author: ALICE,
+        seq: 3,
+    };
+    let letters = [
+        Letter::Ops {
+            held: vec![(ALICE, 3), (BOB, 9)],
+            ops: vec![text(ALICE, 3, 3, "hi")],
+        },
+        Letter::Manifest {
+            id,
+            hashes: vec![[1; 32]; 3],
+        },
+        Letter::Chunk {
+            id,
+            index: 2,
+            data: vec![5; 1000],
+        },
+    ];
+    for letter in letters {
+        assert_eq!(wire::decode_letter(&wire::encode(&letter)), Ok(letter));
+    }
+    let mut manifest = wire::encode(&Letter::Manifest { id, hashes: vec![] });
+    manifest.truncate(manifest.len() - 1);
+    manifest.extend([0xc0, 0x96, 0xb1, 0x02]);
+    assert!(matches!(
+        wire::decode_letter(&manifest),
+        Err(DecodeError::TooMany {
+            count: 5_000_000,
+            ..
+        })
+    ));
+    let too_many_ops = Letter::Ops {
+        held: vec![],
+        ops: (1..=wire::MAX_BATCH_OPS as u64 + 1)
+            .map(|seq| text(ALICE, seq, seq, "x"))
+            .collect(),
+    };
+    assert!(wire::decode_letter(&wire::encode(&too_many_ops)).is_err());
+}
+
 #[test]
 fn garbage_never_panics() {
     let mut runner = proptest::test_runner::TestRunner::default();
@@ -306,6 +412,8 @@ fn garbage_never_panics() {
             let _ = wire::decode_frame(&bytes);
             let _ = wire::decode_pair(&bytes);
             let _ = wire::decode_file(&bytes);
+            let _ = wire::decode_mailbox(&bytes);
+            let _ = wire::decode_letter(&bytes);
             Ok(())
         })
         .unwrap();

@@ -519,6 +519,9 @@ pub enum PairingFailure {
     /// The code or invite has expired.
     #[error("this code has expired; ask for a new one")]
     Expired,
+    /// A mailbox's invite, where a partner's was expected.
+    #[error("this is a mailbox's invite; join it in Settings, under Mailbox")]
+    MailboxInvite,
     /// The code was tried too many times.
     #[error("this code was tried too many times; ask for a new one")]
     TooManyTries,
@@ -584,6 +587,7 @@ impl PairingFailure {
             PairingFailure::Protocol => "protocol",
             PairingFailure::AlreadyPairing => "already_pairing",
             PairingFailure::BadInvite(_) => "bad_invite",
+            PairingFailure::MailboxInvite => "mailbox_invite",
             PairingFailure::OwnInvite => "own_invite",
             PairingFailure::NoAddress => "no_address",
             PairingFailure::NotACode => "not_a_code",

@@ -217,6 +217,10 @@ impl Engine {
         let me = self.me;
         let static_key = self.static_key.clone();
 
+        if code.trim_start().starts_with("hearth-mailbox:") {
+            let _ = reply.send(Err(NodeError::Pairing(PairFail::MailboxInvite)));
+            return;
+        }
         if code.starts_with("hearth:") {
             let invite = match Invite::from_text(&code) {
                 Ok(invite) => invite,

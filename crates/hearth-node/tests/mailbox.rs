@@ -1,0 +1,235 @@
+//! The couple's mailbox in one process: who may join it, what strangers get from it,
+//! and what a device says when handed the wrong kind of invite.
+
+// Test helpers outside #[test] functions may panic on failure: that is the failure.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use hearth_core::DeviceId;
+use hearth_core::wire::{self, MailboxFrame, MailboxRefusal};
+use hearth_crypto::{Invite, InviteKind};
+use hearth_net::{Net, Protocol};
+use hearth_node::mailbox::{MailboxConfig, MailboxEvent};
+use hearth_node::{Delivery, MailboxFailure, NodeError, NodeEvent, PairingFailure};
+use serde_bytes::ByteBuf;
+
+/// A mailbox on loopback in this process, its invite, and the switch that stops it.
+struct Mailbox {
+    invite: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Mailbox {
+    async fn start(dir: &Path) -> Mailbox {
+        let mut config = MailboxConfig::new(dir);
+        config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port())];
+        config.network.internet = false;
+        let (invites, mut invite) = tokio::sync::mpsc::channel(8);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            hearth_node::mailbox::serve(
+                config,
+                move |event| {
+                    if let MailboxEvent::Invite(Some((code, _))) = event {
+                        let _ = invites.try_send(code);
+                    }
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            )
+            .await
+            .unwrap();
+        });
+        let invite = tokio::time::timeout(WAIT, invite.recv())
+            .await
+            .expect("the mailbox makes an invite")
+            .unwrap();
+        Mailbox {
+            invite,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    /// The mailbox's device and addresses, as its invite names them.
+    fn address(&self) -> (DeviceId, Vec<String>) {
+        let invite = Invite::from_text_as(InviteKind::Mailbox, &self.invite).unwrap();
+        let device = hearth_net::device_from_peer_bytes(&invite.peer).unwrap();
+        let addrs = invite
+            .addrs
+            .iter()
+            .map(|a| hearth_net::addr_from_bytes(a).unwrap())
+            .collect();
+        (device, addrs)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.stop.take().unwrap().send(());
+        self.task.await.unwrap();
+    }
+}
+
+/// Sends one request on a fresh stream to the mailbox and returns its answer.
+async fn ask(net: &Net, mailbox: DeviceId, frame: MailboxFrame) -> Result<MailboxFrame, String> {
+    let mut stream = net
+        .open(mailbox, Protocol::Mailbox)
+        .await
+        .map_err(|e| e.to_string())?;
+    stream
+        .send(&wire::encode(&frame))
+        .await
+        .map_err(|e| e.to_string())?;
+    let bytes = tokio::time::timeout(WAIT, stream.recv())
+        .await
+        .map_err(|_| "no answer".to_string())?
+        .map_err(|e| e.to_string())?;
+    wire::decode_mailbox(&bytes).map_err(|e| e.to_string())
+}
+
+async fn wait_left(device: &Device) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = device.handle.mailbox_status().await.unwrap();
+        if status.to_leave == 0 && status.error.is_none() && status.last_contact_ms.is_some() {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: never all at the mailbox: {status:?}",
+            device.name
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A stranger gets nothing from the mailbox, a guessed invite dies after three
+/// tries and shuts the mailbox to strangers, and the couple's letters still get
+/// through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_get_nothing_and_a_guessed_invite_dies() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let mailbox = Mailbox::start(&root.path().join("mailbox")).await;
+    let (alice, bob) = paired_pair(root.path()).await;
+    for device in [&alice, &bob] {
+        let joined = device.handle.mailbox_join(&mailbox.invite).await.unwrap();
+        assert!(joined.peer_id.is_some(), "{joined:?}");
+    }
+    let bob_device = device_of(&bob).await;
+    bob.handle.shutdown().await;
+    let sent = alice.handle.send("for Bob only", None).await.unwrap();
+    wait_left(&alice).await;
+    alice
+        .wait_event("at the mailbox", |e| {
+            matches!(e, NodeEvent::Delivery { id, state: Delivery::AtMailbox } if *id == sent.id)
+        })
+        .await;
+
+    // Eve found the mailbox's address but has no invite.
+    let (mailbox_device, addrs) = mailbox.address();
+    let (eve, _eve_events) = raw_node(hearth_net::generate_identity(), None);
+    eve.dial(Some(mailbox_device), addrs.clone()).await.unwrap();
+    let fetch = MailboxFrame::Fetch { ack: 0, wait_ms: 0 };
+    assert_eq!(
+        ask(&eve, mailbox_device, fetch.clone()).await.unwrap(),
+        MailboxFrame::Refused(MailboxRefusal::NotMember)
+    );
+    let deposit = MailboxFrame::Deposit {
+        to: bob_device,
+        letters: vec![ByteBuf::from(vec![0u8; 64])],
+    };
+    assert_eq!(
+        ask(&eve, mailbox_device, deposit).await.unwrap(),
+        MailboxFrame::Refused(MailboxRefusal::NotMember)
+    );
+    // Three guesses spend the invite: even the right proof is refused after them.
+    for guess in 0..3u8 {
+        let answer = ask(
+            &eve,
+            mailbox_device,
+            MailboxFrame::Join { proof: [guess; 32] },
+        )
+        .await;
+        assert_eq!(
+            answer.unwrap(),
+            MailboxFrame::Refused(MailboxRefusal::BadInvite)
+        );
+    }
+    let invite = Invite::from_text_as(InviteKind::Mailbox, &mailbox.invite).unwrap();
+    let right = hearth_crypto::join_proof(
+        &invite.secret,
+        &hearth_net::peer_id_bytes(eve.local()).unwrap(),
+        &invite.peer,
+    );
+    let late = ask(&eve, mailbox_device, MailboxFrame::Join { proof: right }).await;
+    assert!(
+        !matches!(late, Ok(MailboxFrame::Joined)),
+        "a spent invite let Eve in: {late:?}"
+    );
+    // The door is shut now: a new stranger cannot even open a stream.
+    let (mallory, _mallory_events) = raw_node(hearth_net::generate_identity(), None);
+    let _ = mallory.dial(Some(mailbox_device), addrs).await;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        ask(
+            &mallory,
+            mailbox_device,
+            MailboxFrame::Fetch { ack: 0, wait_ms: 0 },
+        ),
+    )
+    .await;
+    assert!(
+        !matches!(refused, Ok(Ok(_))),
+        "a stranger was answered after the invite died: {refused:?}"
+    );
+
+    // The couple's letters were never Eve's to take: Bob, alone, collects Alice's.
+    alice.handle.shutdown().await;
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    bob.wait_history("the letter from the mailbox", |h| {
+        texts(h) == ["for Bob only"]
+    })
+    .await;
+    bob.handle.shutdown().await;
+    mailbox.stop().await;
+}
+
+/// A partner's invite where a mailbox's belongs, a damaged one, or a device with no
+/// partner yet: each is said plainly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wrong_invite_is_named_for_what_it_is() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let mailbox = Mailbox::start(&root.path().join("mailbox")).await;
+    let (alice, bob) = set_up_pair(root.path()).await;
+    assert!(matches!(
+        alice.handle.mailbox_join(&mailbox.invite).await,
+        Err(NodeError::NotPaired)
+    ));
+    let partner_invite = alice.handle.invite().await.unwrap();
+    // A mailbox's invite is no partner's.
+    assert!(matches!(
+        bob.handle.pair(mailbox.invite.clone()).await,
+        Err(NodeError::Pairing(PairingFailure::MailboxInvite))
+    ));
+    bob.handle.pair(partner_invite.code.clone()).await.unwrap();
+    assert!(matches!(
+        bob.handle.mailbox_join(&partner_invite.code).await,
+        Err(NodeError::Mailbox(MailboxFailure::PartnerInvite))
+    ));
+    let mut damaged = mailbox.invite.clone();
+    damaged.truncate(damaged.len() - 3);
+    assert!(matches!(
+        bob.handle.mailbox_join(&damaged).await,
+        Err(NodeError::Mailbox(MailboxFailure::BadInvite))
+    ));
+    assert!(bob.handle.mailbox_status().await.unwrap().peer_id.is_none());
+    mailbox.stop().await;
+}
