@@ -857,3 +857,66 @@ fn the_words_differ_ends_the_pairing_in_both_windows() {
     );
     assert!(!shows(&bob, "a më dëgjon?"));
 }
+
+/// A mailbox on loopback, run on a thread of its own as `hearth mailbox` would run
+/// on another machine; its invite, and the switch that stops it.
+fn start_mailbox(dir: &Path) -> (String, tokio::sync::oneshot::Sender<()>) {
+    use hearth_node::mailbox::{MailboxConfig, MailboxEvent};
+    let mut config = MailboxConfig::new(dir);
+    config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port())];
+    config.network.internet = false;
+    let (invites, invite) = std::sync::mpsc::channel();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Runtime::new().unwrap();
+        runtime
+            .block_on(hearth_node::mailbox::serve(
+                config,
+                move |event| {
+                    if let MailboxEvent::Invite(Some((code, _))) = event {
+                        let _ = invites.send(code);
+                    }
+                },
+                async {
+                    let _ = stopped.await;
+                },
+            ))
+            .unwrap();
+    });
+    let invite = invite.recv_timeout(Duration::from_secs(30)).unwrap();
+    (invite, stop)
+}
+
+/// Settings → Your mailbox: paste the invite, join; shown as reached.
+fn join_mailbox(h: &mut Harness<'static, HearthApp>, invite: &str) {
+    h.get_by_label("Settings").click();
+    until(h, "Settings", |h| {
+        h.query_by_label("Join the mailbox").is_some()
+    });
+    type_into(h, "Mailbox invite (hearth-mailbox:…)", invite);
+    h.get_by_label("Join the mailbox").click_accesskit();
+    until(h, "the mailbox joined", |h| {
+        shows(h, "Reached just now") && h.query_by_label("Stop using the mailbox").is_some()
+    });
+    h.get_by_label("Back to chat").click_accesskit();
+    until(h, "the chat", |h| h.query_by_label("Message").is_some());
+}
+
+#[test]
+fn a_message_to_a_partner_who_is_away_waits_at_the_mailbox() {
+    let dir = tempfile::tempdir().unwrap();
+    let (invite, stop) = start_mailbox(&dir.path().join("mailbox"));
+    let (mut alice, mut bob) = paired_windows(dir.path());
+    join_mailbox(&mut alice, &invite);
+    join_mailbox(&mut bob, &invite);
+    drop(bob);
+    until(&mut alice, "Bob gone", |h| {
+        shows(h, "not connected — messages will wait")
+    });
+    type_into(&mut alice, "Message", "mirëmëngjes, kur të zgjohesh");
+    alice.key_press(egui::Key::Enter);
+    until(&mut alice, "the message at the mailbox", |h| {
+        shows(h, "at the mailbox")
+    });
+    let _ = stop.send(());
+}
