@@ -279,6 +279,10 @@ mailbox-reached = { $minutes ->
     [0] Reached just now.
    *[other] Last reached { $minutes } min ago.
 }
+mailbox-to-leave = { $count ->
+    [one] One message or file is still to leave there: keep Hearth open a moment.
+   *[other] { $count } messages or files are still to leave there: keep Hearth open a moment.
+}
 mailbox-not-reached = Not reached yet.
 mailbox-unreachable = Cannot reach it right now: { $detail }
 mailbox-waiting = { $count ->

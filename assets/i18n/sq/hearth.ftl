@@ -279,6 +279,10 @@ mailbox-reached = { $minutes ->
     [0] U arrit sapo.
    *[other] U arrit për herë të fundit para { $minutes } min.
 }
+mailbox-to-leave = { $count ->
+    [one] Një mesazh ose skedar ende duhet lënë atje: mbajeni Hearth të hapur edhe pak.
+   *[other] { $count } mesazhe ose skedarë ende duhet lënë atje: mbajeni Hearth të hapur edhe pak.
+}
 mailbox-not-reached = Ende e paarritur.
 mailbox-unreachable = Nuk arrihet tani: { $detail }
 mailbox-waiting = { $count ->

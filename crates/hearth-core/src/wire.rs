@@ -245,6 +245,10 @@ pub enum MailboxFrame {
     },
     /// Mailbox: no, and why.
     Refused(MailboxRefusal),
+    /// Device: forget me and every letter kept for me; I stop using this mailbox.
+    Leave,
+    /// Mailbox: done (answers `Leave`).
+    Left,
 }
 
 /// Why a mailbox turned a request down.

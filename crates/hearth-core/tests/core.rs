@@ -322,6 +322,8 @@ fn mailbox_messages_and_letters_keep_to_their_limits() {
             waiting: 2,
         },
         MailboxFrame::Refused(MailboxRefusal::Full),
+        MailboxFrame::Leave,
+        MailboxFrame::Left,
     ];
     for frame in frames {
         assert_eq!(wire::decode_mailbox(&wire::encode(&frame)), Ok(frame));

@@ -6,7 +6,10 @@
 //! the mailbox never learns it. Each letter is padded before it is sealed (to a power
 //! of two up to 64 KiB, then to a multiple of 64 KiB), so a mailbox cannot tell a
 //! "yes" from a paragraph, and bound to its sender and recipient, so it cannot be
-//! handed to the wrong device or passed off as the other partner's.
+//! handed to the wrong device or passed off as the other partner's. The key is also
+//! bound to the pairing (the tag of its safety words): two devices that end a
+//! pairing and pair again cannot open a letter left under the old one, so a mailbox
+//! replaying old letters cannot bring back a forgotten history.
 
 use chacha20poly1305::aead::{Aead, KeyInit, Payload};
 use chacha20poly1305::{XChaCha20Poly1305, XNonce};
@@ -62,13 +65,14 @@ fn padded(len: usize) -> usize {
 
 impl Letters {
     /// The keys for this device (`me`) and the partner whose static public key is
-    /// `partner`. Both devices derive the same key.
-    pub fn new(me: &StaticKeypair, partner: &[u8; 32]) -> Letters {
+    /// `partner`, under the pairing named by `pairing` (say, `unpair_tag` of its
+    /// safety words). Both devices derive the same key.
+    pub fn new(me: &StaticKeypair, partner: &[u8; 32], pairing: &[u8; 32]) -> Letters {
         let shared = Zeroizing::new(MontgomeryPoint(*partner).mul_clamped(*me.private).0);
         let prk = Hkdf::<Sha256>::new(Some(SALT), shared.as_ref());
         let mut key = Zeroizing::new([0u8; 32]);
         // 32 bytes is far below HKDF-SHA256's limit of 8160.
-        let _ = prk.expand(b"letters", key.as_mut());
+        let _ = prk.expand_multi_info(&[b"letters", pairing], key.as_mut());
         Letters {
             aead: XChaCha20Poly1305::new(key.as_ref().into()),
             mine: me.public,
@@ -162,15 +166,26 @@ pub fn proofs_match(a: &[u8; 32], b: &[u8; 32]) -> bool {
 mod tests {
     use super::*;
 
+    const PAIRING: [u8; 32] = [3; 32];
+
     fn pair() -> (Letters, Letters, Letters) {
         let arta = StaticKeypair::generate().unwrap();
         let ben = StaticKeypair::generate().unwrap();
         let eve = StaticKeypair::generate().unwrap();
         (
-            Letters::new(&arta, &ben.public),
-            Letters::new(&ben, &arta.public),
-            Letters::new(&eve, &ben.public),
+            Letters::new(&arta, &ben.public, &PAIRING),
+            Letters::new(&ben, &arta.public, &PAIRING),
+            Letters::new(&eve, &ben.public, &PAIRING),
         )
+    }
+
+    #[test]
+    fn a_letter_from_an_earlier_pairing_of_the_same_devices_does_not_open() {
+        let arta = StaticKeypair::generate().unwrap();
+        let ben = StaticKeypair::generate().unwrap();
+        let old = Letters::new(&arta, &ben.public, &[1; 32]).seal(b"from before");
+        let now = Letters::new(&ben, &arta.public, &[2; 32]);
+        assert_eq!(now.open(&old), Err(LetterError::NotOurs));
     }
 
     #[test]

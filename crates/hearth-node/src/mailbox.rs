@@ -8,14 +8,16 @@
 //! none of them. It sees which of its devices a letter is for, its padded size and
 //! when it was left and collected; it keeps a letter until the device it is for
 //! says it has stored it, then forgets it. A device joins with the invite the
-//! mailbox prints (`hearth-mailbox:…`, valid for [`MailboxConfig::invite_ttl`] and
-//! three wrong tries); only devices that joined may leave or collect letters, and a
-//! device collects only its own.
+//! mailbox prints (`hearth-mailbox:…`, valid for [`MailboxConfig::invite_ttl`], for
+//! [`MailboxConfig::devices`] joins and three wrong tries); only devices that joined
+//! may leave or collect letters, a device collects only its own, and one that leaves
+//! is forgotten with its letters.
 //!
 //! One task owns the network events; each device's stream is served by a task of its
-//! own, and a fetch waits (up to a minute) for a letter to be left for it.
+//! own (a few per device, [`MAX_STREAMS`] in all), and a fetch waits (up to a minute)
+//! for a letter to be left for it.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,6 +41,10 @@ const SETTING_MEMBERS: &str = "members";
 const INVITE_TRIES: u32 = 3;
 /// Devices one mailbox serves: a couple with a few devices each.
 const MAX_MEMBERS: usize = 16;
+/// Streams one device may have open at once (a waiting fetch, a deposit, a join).
+const STREAMS_PER_PEER: usize = 4;
+/// Streams open at once, over every device.
+const MAX_STREAMS: usize = 64;
 /// The longest a fetch may wait for a letter.
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How long a device's stream may stay silent before it is let go.
@@ -57,13 +63,17 @@ pub struct MailboxConfig {
     pub invite_ttl: Duration,
     /// Bytes of letters kept for one device at most.
     pub quota_bytes: u64,
-    /// Make a new invite even if the last one is still valid.
+    /// Make a new invite, whatever became of the last one. Otherwise a new invite
+    /// is made only on the first start: a restart after the invite ran out must not
+    /// open the door again by itself.
     pub new_invite: bool,
+    /// How many devices a new invite lets join (the couple's two, by default).
+    pub devices: u32,
 }
 
 impl MailboxConfig {
     /// A mailbox in `profile_dir` on the default network: every interface, a random
-    /// port; invites valid a day; 2 GiB per device.
+    /// port; invites valid a day, for two devices; 2 GiB per device.
     pub fn new(profile_dir: impl Into<PathBuf>) -> MailboxConfig {
         MailboxConfig {
             profile_dir: profile_dir.into(),
@@ -75,6 +85,7 @@ impl MailboxConfig {
             invite_ttl: Duration::from_secs(24 * 3600),
             quota_bytes: 2 << 30,
             new_invite: false,
+            devices: 2,
         }
     }
 }
@@ -83,12 +94,15 @@ impl MailboxConfig {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum MailboxEvent {
     /// The invite the couple's devices join with, and when it expires (ms since the
-    /// Unix epoch); `None` once every try is spent or it expired.
+    /// Unix epoch); `None` once it is used up (every join or every try spent) or
+    /// expired: a new one needs [`MailboxConfig::new_invite`].
     Invite(Option<(String, i64)>),
     /// Listening on an address (ending in `/p2p/<mailbox id>`).
     Listening(String),
     /// A device joined.
     Joined(String),
+    /// A device left.
+    Left(String),
 }
 
 /// The invite on offer.
@@ -97,11 +111,14 @@ struct Offer {
     secret: [u8; 16],
     expires_at_ms: i64,
     tries_left: u32,
+    /// Devices it may still let join: a correct proof spends one too, so an invite
+    /// seen by someone else after the couple joined lets nobody in.
+    joins_left: u32,
 }
 
 impl Offer {
     fn valid(&self) -> bool {
-        self.tries_left > 0 && self.expires_at_ms > now_ms()
+        self.tries_left > 0 && self.joins_left > 0 && self.expires_at_ms > now_ms()
     }
 }
 
@@ -112,7 +129,8 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-/// What every stream's task shares.
+/// What every stream's task shares. Each mutex is taken on its own, never while
+/// another is held, so no two tasks can wait on each other.
 struct Shared {
     store: MailboxStore,
     net: Net,
@@ -121,30 +139,57 @@ struct Shared {
     offer: Mutex<Option<Offer>>,
     /// Bumped whenever letters are left, to wake waiting fetches.
     left: watch::Sender<u64>,
+    /// Streams open per device ([`STREAMS_PER_PEER`] each, [`MAX_STREAMS`] in all).
+    streams: Mutex<HashMap<DeviceId, usize>>,
     quota: u64,
-    /// Joins, for the operator; one lost when a burst fills it is only a line
-    /// less on the console.
+    /// Joins and leaves, for the operator; one lost when a burst fills it is only a
+    /// line less on the console.
     events: tokio::sync::mpsc::Sender<MailboxEvent>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Shared {
     fn is_member(&self, device: DeviceId) -> bool {
-        self.lock_members().contains(&device)
+        lock(&self.members).contains(&device)
     }
 
-    fn lock_members(&self) -> std::sync::MutexGuard<'_, HashSet<DeviceId>> {
-        self.members.lock().unwrap_or_else(|e| e.into_inner())
+    fn members(&self) -> Vec<DeviceId> {
+        lock(&self.members).iter().copied().collect()
     }
 
-    fn lock_offer(&self) -> std::sync::MutexGuard<'_, Option<Offer>> {
-        self.offer.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
+    /// Who the gate lets in now.
     fn policy(&self) -> Policy {
+        let mailbox = self.members();
+        let open = lock(&self.offer).as_ref().is_some_and(Offer::valid);
         Policy {
             partner: None,
-            mailbox: self.lock_members().iter().copied().collect(),
-            open: self.lock_offer().as_ref().is_some_and(Offer::valid),
+            open: open && mailbox.len() < MAX_MEMBERS,
+            mailbox,
+        }
+    }
+
+    /// Counts a new stream of `peer`'s, unless it has too many (or all have).
+    fn take_stream(&self, peer: DeviceId) -> bool {
+        let mut streams = lock(&self.streams);
+        let total: usize = streams.values().sum();
+        let mine = streams.entry(peer).or_default();
+        if *mine >= STREAMS_PER_PEER || total >= MAX_STREAMS {
+            return false;
+        }
+        *mine += 1;
+        true
+    }
+
+    fn give_stream(&self, peer: DeviceId) {
+        let mut streams = lock(&self.streams);
+        if let Some(mine) = streams.get_mut(&peer) {
+            *mine = mine.saturating_sub(1);
+            if *mine == 0 {
+                streams.remove(&peer);
+            }
         }
     }
 }
@@ -153,8 +198,8 @@ fn store_error(e: MailboxError) -> NodeError {
     NodeError::Store(e.into())
 }
 
-/// Runs the mailbox until `stop` resolves; `on_event` hears its invite, addresses
-/// and joins.
+/// Runs the mailbox until `stop` resolves; `on_event` hears its invite, addresses,
+/// joins and leaves.
 pub async fn serve(
     config: MailboxConfig,
     mut on_event: impl FnMut(MailboxEvent),
@@ -175,11 +220,9 @@ pub async fn serve(
         .setting(SETTING_MEMBERS)
         .map_err(store_error)?
         .unwrap_or_default();
-    let offer = match store
-        .setting::<Offer>(SETTING_INVITE)
-        .map_err(store_error)?
-    {
-        Some(offer) if offer.valid() && !config.new_invite => offer,
+    let saved: Option<Offer> = store.setting(SETTING_INVITE).map_err(store_error)?;
+    let offer = match saved {
+        Some(offer) if !config.new_invite => offer,
         _ => {
             let mut secret = [0u8; 16];
             rand::thread_rng().fill_bytes(&mut secret);
@@ -188,6 +231,7 @@ pub async fn serve(
                 secret,
                 expires_at_ms: now_ms().saturating_add(ttl),
                 tries_left: INVITE_TRIES,
+                joins_left: config.devices.max(1),
             };
             store
                 .set_setting(SETTING_INVITE, &offer)
@@ -195,14 +239,13 @@ pub async fn serve(
             offer
         }
     };
-    let network = NetworkOptions {
-        mdns: false,
-        ..config.network.clone()
-    };
     let open = offer.valid() && members.len() < MAX_MEMBERS;
     let (net, mut net_events) = hearth_net::spawn(NetConfig {
         identity_secret: identity,
-        network,
+        network: NetworkOptions {
+            mdns: false,
+            ..config.network.clone()
+        },
         mdns_query_interval: Duration::from_secs(60),
         policy: Policy {
             partner: None,
@@ -218,6 +261,7 @@ pub async fn serve(
         members: Mutex::new(members.into_iter().collect()),
         offer: Mutex::new(Some(offer)),
         left: watch::channel(0).0,
+        streams: Mutex::default(),
         quota: config.quota_bytes,
         events,
     });
@@ -225,7 +269,8 @@ pub async fn serve(
 
     let mut listening: Vec<String> = Vec::new();
     let mut reachable: Vec<String> = Vec::new();
-    let mut announced: Option<Vec<String>> = None;
+    // What the last `Invite` event said: an invite for these addresses, or none.
+    let mut announced: Option<Option<Vec<String>>> = None;
     let mut tick = tokio::time::interval(Duration::from_millis(500));
     let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(stop);
@@ -242,10 +287,11 @@ pub async fn serve(
                 let mut seen = HashSet::new();
                 addrs.retain(|a| seen.insert(a.clone()));
                 addrs.truncate(16);
-                let offer = shared.lock_offer().clone().filter(Offer::valid);
+                let offer = lock(&shared.offer).clone().filter(Offer::valid);
                 let now = offer.as_ref().map(|_| addrs.clone());
-                if !addrs.is_empty() && announced != now {
-                    announced = now;
+                let ready = offer.is_none() || !addrs.is_empty();
+                if ready && announced.as_ref() != Some(&now) {
+                    announced = Some(now);
                     on_event(MailboxEvent::Invite(offer.map(|offer| {
                         (invite_text(&shared.me, &addrs, &offer), offer.expires_at_ms)
                     })));
@@ -263,7 +309,15 @@ pub async fn serve(
                     reachable = addrs.into_iter().filter(|a| !listening.contains(a)).collect();
                 }
                 Some(NetEvent::Incoming { peer, protocol: Protocol::Mailbox, stream }) => {
-                    tasks.spawn(serve_device(shared.clone(), peer, stream));
+                    if shared.take_stream(peer) {
+                        let shared = shared.clone();
+                        tasks.spawn(async move {
+                            serve_device(&shared, peer, stream).await;
+                            shared.give_stream(peer);
+                        });
+                    } else {
+                        tracing::debug!(device = %peer, "too many streams; one refused");
+                    }
                 }
                 Some(_) => {}
             },
@@ -300,8 +354,9 @@ fn invite_text(me: &DeviceId, addrs: &[String], offer: &Offer) -> String {
     .to_text_as(InviteKind::Mailbox)
 }
 
-/// Serves one stream of a device: requests and answers until it closes or idles.
-async fn serve_device(shared: Arc<Shared>, peer: DeviceId, mut stream: FramedStream) {
+/// Serves one stream of a device: requests and answers until it closes or idles. A
+/// device that has not joined gets one answer per stream.
+async fn serve_device(shared: &Arc<Shared>, peer: DeviceId, mut stream: FramedStream) {
     loop {
         let bytes = match tokio::time::timeout(IDLE, stream.recv()).await {
             Ok(Ok(bytes)) => bytes,
@@ -314,11 +369,10 @@ async fn serve_device(shared: Arc<Shared>, peer: DeviceId, mut stream: FramedStr
                 return;
             }
         };
-        let answer = answer(&shared, peer, frame).await;
-        let Some(answer) = answer else {
+        let Some(answer) = answer(shared, peer, frame).await else {
             return;
         };
-        if stream.send(&wire::encode(&answer)).await.is_err() {
+        if stream.send(&wire::encode(&answer)).await.is_err() || !shared.is_member(peer) {
             return;
         }
     }
@@ -352,61 +406,72 @@ async fn answer(shared: &Arc<Shared>, peer: DeviceId, frame: MailboxFrame) -> Op
                 }
             }
         }
-        MailboxFrame::Fetch { ack, wait_ms } => {
-            let mut left = shared.left.subscribe();
-            let store = shared.store.clone();
-            let acked = tokio::task::spawn_blocking(move || store.acknowledge(peer, ack))
-                .await
-                .ok()?;
-            if let Err(e) = acked {
-                tracing::warn!(error = %e, "could not forget collected letters");
-                return refuse(MailboxRefusal::Disk);
-            }
-            let deadline =
-                tokio::time::Instant::now() + Duration::from_millis(wait_ms.into()).min(MAX_WAIT);
-            loop {
-                left.mark_unchanged();
-                let (letters, more) = match shared.store.letters_after(peer, ack, ANSWER_BYTES) {
-                    Ok(found) => found,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not read letters");
-                        return refuse(MailboxRefusal::Disk);
-                    }
-                };
-                let waited_enough = tokio::time::Instant::now() >= deadline;
-                if !letters.is_empty() || waited_enough {
-                    return Some(MailboxFrame::Letters {
-                        letters: letters
-                            .into_iter()
-                            .map(|(n, l)| (n, ByteBuf::from(l)))
-                            .collect(),
-                        more,
-                        waiting: waiting_for_others(shared, peer),
-                    });
-                }
-                // Wait for letters to be left, or the deadline.
-                let _ = tokio::time::timeout_at(deadline, left.changed()).await;
-            }
-        }
+        MailboxFrame::Fetch { ack, wait_ms } => fetch(shared, peer, ack, wait_ms).await,
+        MailboxFrame::Leave => Some(leave(shared, peer).await),
         // Answers are the mailbox's to give: a device sending one is confused.
         MailboxFrame::Joined
         | MailboxFrame::Stored
         | MailboxFrame::Letters { .. }
-        | MailboxFrame::Refused(_) => None,
+        | MailboxFrame::Refused(_)
+        | MailboxFrame::Left => None,
+    }
+}
+
+/// Forgets `peer`'s letters up to `ack`, then answers with the next ones, waiting
+/// up to `wait_ms` (at most [`MAX_WAIT`]) for one to be left.
+async fn fetch(
+    shared: &Arc<Shared>,
+    peer: DeviceId,
+    ack: u64,
+    wait_ms: u32,
+) -> Option<MailboxFrame> {
+    let mut left = shared.left.subscribe();
+    let store = shared.store.clone();
+    let acked = tokio::task::spawn_blocking(move || store.acknowledge(peer, ack))
+        .await
+        .ok()?;
+    if let Err(e) = acked {
+        tracing::warn!(error = %e, "could not forget collected letters");
+        return Some(MailboxFrame::Refused(MailboxRefusal::Disk));
+    }
+    let deadline =
+        tokio::time::Instant::now() + Duration::from_millis(wait_ms.into()).min(MAX_WAIT);
+    loop {
+        left.mark_unchanged();
+        let store = shared.store.clone();
+        let found =
+            tokio::task::spawn_blocking(move || store.letters_after(peer, ack, ANSWER_BYTES))
+                .await
+                .ok()?;
+        let (letters, more) = match found {
+            Ok(found) => found,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not read letters");
+                return Some(MailboxFrame::Refused(MailboxRefusal::Disk));
+            }
+        };
+        if !letters.is_empty() || tokio::time::Instant::now() >= deadline {
+            return Some(MailboxFrame::Letters {
+                letters: letters
+                    .into_iter()
+                    .map(|(n, l)| (n, ByteBuf::from(l)))
+                    .collect(),
+                more,
+                waiting: waiting_for_others(shared, peer),
+            });
+        }
+        // Wait for letters to be left, or the deadline.
+        let _ = tokio::time::timeout_at(deadline, left.changed()).await;
     }
 }
 
 /// Letters kept for the other devices: for a couple, those `peer` left for its
 /// partner that are not collected yet.
 fn waiting_for_others(shared: &Shared, peer: DeviceId) -> u64 {
-    let others: Vec<DeviceId> = shared
-        .lock_members()
-        .iter()
-        .copied()
-        .filter(|d| *d != peer)
-        .collect();
-    others
+    shared
+        .members()
         .into_iter()
+        .filter(|d| *d != peer)
         .filter_map(|d| shared.store.waiting(d).ok())
         .map(|(count, _)| count)
         .sum()
@@ -416,17 +481,19 @@ async fn join(shared: &Arc<Shared>, peer: DeviceId, proof: [u8; 32]) -> MailboxF
     if shared.is_member(peer) {
         return MailboxFrame::Joined;
     }
+    let room = shared.members().len() < MAX_MEMBERS;
     let verdict = {
-        let mut offer = shared.lock_offer();
+        let mut offer = lock(&shared.offer);
         match offer.as_mut() {
-            Some(current) if current.valid() && shared.lock_members().len() < MAX_MEMBERS => {
+            Some(current) if current.valid() && room => {
                 let expected = hearth_crypto::join_proof(
                     &current.secret,
                     &hearth_net::peer_id_bytes(peer).unwrap_or_default(),
                     &hearth_net::peer_id_bytes(shared.me).unwrap_or_default(),
                 );
                 if hearth_crypto::proofs_match(&expected, &proof) {
-                    Ok(())
+                    current.joins_left = current.joins_left.saturating_sub(1);
+                    Ok(current.clone())
                 } else {
                     current.tries_left = current.tries_left.saturating_sub(1);
                     Err(Some(current.clone()))
@@ -436,14 +503,19 @@ async fn join(shared: &Arc<Shared>, peer: DeviceId, proof: [u8; 32]) -> MailboxF
         }
     };
     match verdict {
-        Ok(()) => {
-            let members: Vec<DeviceId> = {
-                let mut members = shared.lock_members();
+        Ok(offer) => {
+            let members = {
+                let mut members = lock(&shared.members);
                 members.insert(peer);
-                members.iter().copied().collect()
+                members.iter().copied().collect::<Vec<_>>()
             };
-            if let Err(e) = shared.store.set_setting(SETTING_MEMBERS, &members) {
+            let saved = shared
+                .store
+                .set_setting(SETTING_MEMBERS, &members)
+                .and_then(|()| shared.store.set_setting(SETTING_INVITE, &offer));
+            if let Err(e) = saved {
                 tracing::warn!(error = %e, "could not remember a device that joined");
+                lock(&shared.members).remove(&peer);
                 return MailboxFrame::Refused(MailboxRefusal::Disk);
             }
             let _ = shared.net.set_policy(shared.policy()).await;
@@ -465,4 +537,28 @@ async fn join(shared: &Arc<Shared>, peer: DeviceId, proof: [u8; 32]) -> MailboxF
             MailboxFrame::Refused(MailboxRefusal::BadInvite)
         }
     }
+}
+
+/// A device leaves: it is forgotten, with every letter kept for it.
+async fn leave(shared: &Arc<Shared>, peer: DeviceId) -> MailboxFrame {
+    let members = {
+        let mut members = lock(&shared.members);
+        members.remove(&peer);
+        members.iter().copied().collect::<Vec<_>>()
+    };
+    let store = shared.store.clone();
+    let forgotten = tokio::task::spawn_blocking(move || {
+        store.forget(peer)?;
+        store.set_setting(SETTING_MEMBERS, &members)
+    })
+    .await;
+    if !matches!(forgotten, Ok(Ok(()))) {
+        tracing::warn!("could not forget a device that left");
+        return MailboxFrame::Refused(MailboxRefusal::Disk);
+    }
+    let _ = shared.net.set_policy(shared.policy()).await;
+    let peer_id = hearth_net::peer_id_text(peer).unwrap_or_default();
+    tracing::info!(device = %peer_id, "a device left the mailbox");
+    let _ = shared.events.try_send(MailboxEvent::Left(peer_id));
+    MailboxFrame::Left
 }

@@ -109,30 +109,21 @@ async fn wait_left(device: &Device) {
     }
 }
 
-/// A stranger gets nothing from the mailbox, a guessed invite dies after three
-/// tries and shuts the mailbox to strangers, and the couple's letters still get
-/// through.
+/// A stranger gets nothing from the mailbox; once the couple's two devices joined,
+/// the invite is used up and strangers cannot even connect; the couple's letters
+/// get through.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn strangers_get_nothing_and_a_guessed_invite_dies() {
+async fn strangers_get_nothing_and_the_door_shuts_once_both_joined() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
     let mailbox = Mailbox::start(&root.path().join("mailbox")).await;
     let (alice, bob) = paired_pair(root.path()).await;
-    for device in [&alice, &bob] {
-        let joined = device.handle.mailbox_join(&mailbox.invite).await.unwrap();
-        assert!(joined.peer_id.is_some(), "{joined:?}");
-    }
+    let joined = alice.handle.mailbox_join(&mailbox.invite).await.unwrap();
+    assert!(joined.peer_id.is_some(), "{joined:?}");
     let bob_device = device_of(&bob).await;
-    bob.handle.shutdown().await;
-    let sent = alice.handle.send("for Bob only", None).await.unwrap();
-    wait_left(&alice).await;
-    alice
-        .wait_event("at the mailbox", |e| {
-            matches!(e, NodeEvent::Delivery { id, state: Delivery::AtMailbox } if *id == sent.id)
-        })
-        .await;
 
-    // Eve found the mailbox's address but has no invite.
+    // Eve found the mailbox's address but has no invite: while the invite is open
+    // she may connect, and gets nothing.
     let (mailbox_device, addrs) = mailbox.address();
     let (eve, _eve_events) = raw_node(hearth_net::generate_identity(), None);
     eve.dial(Some(mailbox_device), addrs.clone()).await.unwrap();
@@ -149,7 +140,50 @@ async fn strangers_get_nothing_and_a_guessed_invite_dies() {
         ask(&eve, mailbox_device, deposit).await.unwrap(),
         MailboxFrame::Refused(MailboxRefusal::NotMember)
     );
-    // Three guesses spend the invite: even the right proof is refused after them.
+
+    // Bob joins: the invite was for two devices, and is used up.
+    bob.handle.mailbox_join(&mailbox.invite).await.unwrap();
+    let (mallory, _mallory_events) = raw_node(hearth_net::generate_identity(), None);
+    let _ = mallory.dial(Some(mailbox_device), addrs).await;
+    let refused = tokio::time::timeout(
+        Duration::from_secs(10),
+        ask(&mallory, mailbox_device, fetch),
+    )
+    .await;
+    assert!(
+        !matches!(refused, Ok(Ok(_))),
+        "a stranger was answered after the invite was used up: {refused:?}"
+    );
+
+    // The couple's letters: Bob, alone, collects Alice's.
+    bob.handle.shutdown().await;
+    let sent = alice.handle.send("for Bob only", None).await.unwrap();
+    wait_left(&alice).await;
+    alice
+        .wait_event("at the mailbox", |e| {
+            matches!(e, NodeEvent::Delivery { id, state: Delivery::AtMailbox } if *id == sent.id)
+        })
+        .await;
+    alice.handle.shutdown().await;
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    bob.wait_history("the letter from the mailbox", |h| {
+        texts(h) == ["for Bob only"]
+    })
+    .await;
+    bob.handle.shutdown().await;
+    mailbox.stop().await;
+}
+
+/// Three wrong guesses spend the invite: the couple then needs a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_guessed_invite_dies_after_three_tries() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let mailbox = Mailbox::start(&root.path().join("mailbox")).await;
+    let (alice, _bob) = paired_pair(root.path()).await;
+    let (mailbox_device, addrs) = mailbox.address();
+    let (eve, _eve_events) = raw_node(hearth_net::generate_identity(), None);
+    eve.dial(Some(mailbox_device), addrs).await.unwrap();
     for guess in 0..3u8 {
         let answer = ask(
             &eve,
@@ -162,42 +196,21 @@ async fn strangers_get_nothing_and_a_guessed_invite_dies() {
             MailboxFrame::Refused(MailboxRefusal::BadInvite)
         );
     }
-    let invite = Invite::from_text_as(InviteKind::Mailbox, &mailbox.invite).unwrap();
-    let right = hearth_crypto::join_proof(
-        &invite.secret,
-        &hearth_net::peer_id_bytes(eve.local()).unwrap(),
-        &invite.peer,
-    );
-    let late = ask(&eve, mailbox_device, MailboxFrame::Join { proof: right }).await;
+    assert!(matches!(
+        alice.handle.mailbox_join(&mailbox.invite).await,
+        Err(NodeError::Mailbox(
+            MailboxFailure::Refused | MailboxFailure::Unreachable(_)
+        ))
+    ));
     assert!(
-        !matches!(late, Ok(MailboxFrame::Joined)),
-        "a spent invite let Eve in: {late:?}"
+        alice
+            .handle
+            .mailbox_status()
+            .await
+            .unwrap()
+            .peer_id
+            .is_none()
     );
-    // The door is shut now: a new stranger cannot even open a stream.
-    let (mallory, _mallory_events) = raw_node(hearth_net::generate_identity(), None);
-    let _ = mallory.dial(Some(mailbox_device), addrs).await;
-    let refused = tokio::time::timeout(
-        Duration::from_secs(10),
-        ask(
-            &mallory,
-            mailbox_device,
-            MailboxFrame::Fetch { ack: 0, wait_ms: 0 },
-        ),
-    )
-    .await;
-    assert!(
-        !matches!(refused, Ok(Ok(_))),
-        "a stranger was answered after the invite died: {refused:?}"
-    );
-
-    // The couple's letters were never Eve's to take: Bob, alone, collects Alice's.
-    alice.handle.shutdown().await;
-    let bob = Device::start("bob", &bob.dir, bob.port).await;
-    bob.wait_history("the letter from the mailbox", |h| {
-        texts(h) == ["for Bob only"]
-    })
-    .await;
-    bob.handle.shutdown().await;
     mailbox.stop().await;
 }
 

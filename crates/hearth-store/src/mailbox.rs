@@ -26,6 +26,7 @@ use crate::error::OpenError;
 const LETTER: u8 = b'L';
 const NUMBER: u8 = b'N';
 const BYTES: u8 = b'B';
+const COUNT: u8 = b'C';
 const MAX_SETTING_BYTES: usize = 64 * 1024;
 
 /// Letters numbered, oldest first, as [`MailboxStore::letters_after`] gives them.
@@ -99,6 +100,7 @@ impl MailboxStore {
         let _one_at_a_time = self.writing.lock().unwrap_or_else(|e| e.into_inner());
         let number = read_u64(self.tree.get(key(NUMBER, to))?);
         let held = read_u64(self.tree.get(key(BYTES, to))?);
+        let count = read_u64(self.tree.get(key(COUNT, to))?);
         let adding: u64 = letters.iter().map(|l| l.as_ref().len() as u64).sum();
         if held.saturating_add(adding) > quota {
             return Err(MailboxError::Full);
@@ -111,6 +113,8 @@ impl MailboxStore {
         }
         batch.insert(&key(NUMBER, to)[..], &last.to_be_bytes()[..]);
         batch.insert(&key(BYTES, to)[..], &(held + adding).to_be_bytes()[..]);
+        let count = count + letters.len() as u64;
+        batch.insert(&key(COUNT, to)[..], &count.to_be_bytes()[..]);
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         Ok(last)
@@ -165,6 +169,8 @@ impl MailboxStore {
             &key(BYTES, to)[..],
             &held.saturating_sub(freed).to_be_bytes()[..],
         );
+        let left = read_u64(self.tree.get(key(COUNT, to))?).saturating_sub(count as u64);
+        batch.insert(&key(COUNT, to)[..], &left.to_be_bytes()[..]);
         self.tree.apply_batch(batch)?;
         self.db.flush()?;
         Ok(count)
@@ -172,9 +178,16 @@ impl MailboxStore {
 
     /// How many letters, and how many bytes of them, wait for `to`.
     pub fn waiting(&self, to: DeviceId) -> Result<(u64, u64), MailboxError> {
-        let prefix = key(LETTER, to);
-        let count = self.tree.scan_prefix(prefix).keys().count() as u64;
-        Ok((count, read_u64(self.tree.get(key(BYTES, to))?)))
+        Ok((
+            read_u64(self.tree.get(key(COUNT, to))?),
+            read_u64(self.tree.get(key(BYTES, to))?),
+        ))
+    }
+
+    /// Forgets every letter kept for `to`: it left the mailbox.
+    pub fn forget(&self, to: DeviceId) -> Result<(), MailboxError> {
+        self.acknowledge(to, u64::MAX)?;
+        Ok(())
     }
 
     /// How many letters, and how many bytes of them, the mailbox holds for every

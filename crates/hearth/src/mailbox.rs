@@ -2,7 +2,8 @@
 //! directory, and prints on stdout, one per line, each address it listens on
 //! (`listening <addr>`), the invite the couple's devices join with
 //! (`invite <hearth-mailbox:…> <expires, ms since the epoch>`, or `invite none`
-//! once it has run out) and each device that joins (`joined <peer id>`).
+//! once it is used up or expired) and each device that joins (`joined <peer id>`)
+//! or leaves (`left <peer id>`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -29,9 +30,13 @@ pub(crate) struct MailboxArgs {
     /// How many hours a new invite stays valid.
     #[arg(long, default_value_t = 24)]
     invite_hours: u64,
-    /// Make a new invite even if the last one is still valid.
+    /// Make a new invite, whatever became of the last one. Without it, an invite is
+    /// made only on the first start.
     #[arg(long)]
     new_invite: bool,
+    /// How many devices a new invite lets join.
+    #[arg(long, default_value_t = 2)]
+    devices: u32,
     /// How many MiB of letters the mailbox keeps for one device at most.
     #[arg(long, default_value_t = 2048)]
     quota_mib: u64,
@@ -51,6 +56,7 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
     config.network.relays = args.relay;
     config.invite_ttl = Duration::from_secs(args.invite_hours.saturating_mul(3600));
     config.new_invite = args.new_invite;
+    config.devices = args.devices;
     config.quota_bytes = args.quota_mib.saturating_mul(1024 * 1024);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -61,8 +67,14 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
             let line = match event {
                 MailboxEvent::Listening(addr) => format!("listening {addr}"),
                 MailboxEvent::Invite(Some((code, expires))) => format!("invite {code} {expires}"),
-                MailboxEvent::Invite(None) => "invite none".into(),
+                MailboxEvent::Invite(None) => {
+                    eprintln!(
+                        "the invite is used up or expired; start with --new-invite for a new one"
+                    );
+                    "invite none".into()
+                }
                 MailboxEvent::Joined(peer) => format!("joined {peer}"),
+                MailboxEvent::Left(peer) => format!("left {peer}"),
             };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

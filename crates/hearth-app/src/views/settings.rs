@@ -280,6 +280,9 @@ fn mailbox_section(
         (None, None) => tr.t("mailbox-not-reached"),
     };
     ui.label(RichText::new(state).small());
+    if mailbox.to_leave > 0 {
+        ui.label(RichText::new(tr.t1("mailbox-to-leave", "count", mailbox.to_leave)).small());
+    }
     if mailbox.waiting_for_partner > 0 {
         ui.label(
             RichText::new(tr.t2(

@@ -305,6 +305,8 @@ impl Engine {
             self.emit(NodeEvent::Presence { online: true }).await;
         }
         self.sync_connected().await;
+        // A file coming through the mailbox goes on directly, from where it is.
+        self.close_mailbox_writer();
         self.start_downloads();
     }
 

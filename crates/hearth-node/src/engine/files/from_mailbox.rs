@@ -2,37 +2,21 @@
 //! hashes first (checked against the root the attachment op carries, as a direct
 //! download checks them), then chunks, each checked against its hash and written
 //! through the file's own [`hearth_store::BlobWriter`], the same way a direct
-//! download writes them. A file that a direct download is fetching right now is
-//! left to it.
-
-use std::collections::BTreeMap;
+//! download writes them.
+//!
+//! One writer stays open from one letter to the next (a file's chunks come one after
+//! another), so the whole file's hash is taken as they arrive and finishing it needs
+//! no second read. It is made durable before the mailbox is told to forget the
+//! letters, and closed when the partner's device connects: a direct download then
+//! takes over from the last chunk written. While it is open, no direct download of
+//! that file starts; while a direct download runs, chunks from the mailbox are left
+//! to it.
 
 use hearth_core::OpId;
+use hearth_store::BlobWriter;
 
 use super::super::{Engine, blocking};
 use crate::types::*;
-
-/// Chunks collected from the mailbox in one fetch, by file, to write together.
-#[derive(Default)]
-pub(crate) struct MailboxChunks {
-    by_file: BTreeMap<OpId, Vec<(u32, Vec<u8>)>>,
-}
-
-impl MailboxChunks {
-    pub(crate) fn add(&mut self, id: OpId, index: u32, data: Vec<u8>) {
-        self.by_file.entry(id).or_default().push((index, data));
-    }
-}
-
-/// How writing one file's chunks went.
-struct Written {
-    received: u64,
-    rejected: u32,
-    have: u64,
-    size: u64,
-    /// The whole file's hash, once every chunk is here and it matches.
-    done: Option<[u8; 32]>,
-}
 
 impl Engine {
     /// Whether chunks of `id` from the mailbox are wanted here now: the download
@@ -40,6 +24,11 @@ impl Engine {
     fn wants_from_mailbox(&self, id: OpId) -> bool {
         !self.files.running.contains_key(&id)
             && self.files.wanted.get(&id).is_some_and(|w| !w.paused)
+    }
+
+    /// The file the mailbox is writing, if any: no direct download of it starts.
+    pub(in crate::engine) fn mailbox_writing(&self) -> Option<OpId> {
+        self.files.from_mailbox.as_ref().map(|(id, _, _)| *id)
     }
 
     /// The chunk hashes of a file of the partner's, from the mailbox.
@@ -52,74 +41,99 @@ impl Engine {
         }
     }
 
-    /// Writes the chunks collected, file by file, and finishes the files now whole.
-    pub(in crate::engine) async fn write_mailbox_chunks(&mut self, chunks: &mut MailboxChunks) {
-        for (id, list) in std::mem::take(&mut chunks.by_file) {
-            if !self.wants_from_mailbox(id) {
-                continue;
-            }
+    /// Writes one chunk of a file of the partner's from the mailbox; finishes the
+    /// file with its last chunk.
+    pub(in crate::engine) async fn mailbox_chunk(&mut self, id: OpId, index: u32, data: Vec<u8>) {
+        if self.mailbox_writing().is_some_and(|open| open != id) {
+            self.close_mailbox_writer();
+        }
+        if !self.wants_from_mailbox(id) {
+            return;
+        }
+        if self.files.from_mailbox.is_none() {
             let blobs = self.files.blobs.clone();
-            let written = blocking(move || -> Result<Written, hearth_store::StoreError> {
-                let mut writer = blobs.writer(id)?;
-                let (mut received, mut rejected) = (0u64, 0u32);
-                for (index, data) in list {
-                    if writer.write_chunk(index, &data)? {
-                        received += data.len() as u64;
-                    } else {
-                        rejected += 1;
-                    }
-                }
-                writer.checkpoint()?;
-                let (have, size) = (writer.have_bytes(), writer.size());
-                let done = if writer.missing().is_empty() {
-                    Some(writer.finish()?)
-                } else {
-                    None
-                };
-                Ok(Written {
-                    received,
-                    rejected,
-                    have,
-                    size,
-                    done,
-                })
-            });
-            let written = match written {
-                Ok(written) => written,
+            match blocking(move || blobs.writer(id)) {
+                Ok(writer) => self.files.from_mailbox = Some((id, writer, 0)),
                 Err(e) => {
-                    // Left for a direct download, or the next letters.
-                    tracing::warn!(error = %e, "could not write chunks from the mailbox");
-                    continue;
+                    tracing::warn!(error = %e, "could not open a file for chunks from the mailbox");
+                    return;
                 }
-            };
-            if written.rejected > 0 {
-                tracing::warn!(
-                    chunks = written.rejected,
-                    "chunks from the mailbox failed their hash; left for a direct download"
-                );
-            }
-            let Some(hash) = written.done else {
-                self.emit(NodeEvent::Transfer {
-                    id: MessageId(id),
-                    done: written.have,
-                    total: written.size,
-                    incoming: true,
-                })
-                .await;
-                continue;
-            };
-            self.files.wanted.remove(&id);
-            self.emit(NodeEvent::TransferDone {
-                id: MessageId(id),
-                blake3: hex(&hash),
-                received: written.received,
-                rejected_chunks: written.rejected,
-            })
-            .await;
-            if let Ok(Some(message)) = self.store.message(id) {
-                self.emit(NodeEvent::MessageChanged(self.view(&message)))
-                    .await;
             }
         }
+        let Some((_, writer, received)) = self.files.from_mailbox.as_mut() else {
+            return;
+        };
+        let good = match blocking(|| writer.write_chunk(index, &data)) {
+            Ok(good) => good,
+            Err(e) => {
+                // Left for a direct download, or the next letters.
+                tracing::warn!(error = %e, "could not write a chunk from the mailbox");
+                self.files.from_mailbox = None;
+                return;
+            }
+        };
+        if good {
+            *received += data.len() as u64;
+        } else {
+            tracing::warn!(
+                chunk = index,
+                "a chunk from the mailbox failed its hash; left for a direct download"
+            );
+        }
+        let (have, size, received) = (writer.have_bytes(), writer.size(), *received);
+        if !writer.missing().is_empty() {
+            self.emit(NodeEvent::Transfer {
+                id: MessageId(id),
+                done: have,
+                total: size,
+                incoming: true,
+            })
+            .await;
+            return;
+        }
+        let Some((_, writer, _)) = self.files.from_mailbox.take() else {
+            return;
+        };
+        let hash = match blocking(move || writer.finish()) {
+            Ok(hash) => hash,
+            Err(e) => {
+                tracing::warn!(error = %e, "a file from the mailbox did not match its hash");
+                return;
+            }
+        };
+        self.files.wanted.remove(&id);
+        self.emit(NodeEvent::TransferDone {
+            id: MessageId(id),
+            blake3: hex(&hash),
+            received,
+            rejected_chunks: 0,
+        })
+        .await;
+        if let Ok(Some(message)) = self.store.message(id) {
+            self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                .await;
+        }
+    }
+
+    /// Makes the chunks written so far durable and recorded: before the mailbox may
+    /// forget them.
+    pub(in crate::engine) fn checkpoint_mailbox_writer(&mut self) {
+        if let Some((_, writer, _)) = self.files.from_mailbox.as_mut()
+            && let Err(e) = blocking(|| writer.checkpoint())
+        {
+            tracing::warn!(error = %e, "could not record chunks from the mailbox");
+            self.files.from_mailbox = None;
+        }
+    }
+
+    /// Records and lets go of the file the mailbox was writing: the partner's
+    /// device is here, or another file's chunks came.
+    pub(in crate::engine) fn close_mailbox_writer(&mut self) {
+        self.checkpoint_mailbox_writer();
+        self.files.from_mailbox = None;
     }
 }
+
+/// The writer the mailbox keeps open, as the files room holds it: the file, its
+/// writer, and the bytes written through it.
+pub(crate) type MailboxWriter = Option<(OpId, BlobWriter, u64)>;

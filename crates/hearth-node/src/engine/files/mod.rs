@@ -16,8 +16,6 @@ use hearth_store::{BlobStore, Staged};
 mod from_mailbox;
 pub(crate) mod transfer;
 
-pub(crate) use from_mailbox::MailboxChunks;
-
 use self::transfer::{CHUNK_BYTES, DownloadError, Downloaded, ServeFaults};
 use super::{Engine, Internal, now_ms};
 use crate::types::*;
@@ -127,6 +125,8 @@ pub(super) struct Files {
     frame_timeout: Duration,
     /// Free disk space as a test says it is.
     free_space: Option<u64>,
+    /// The partner's file being written from the couple's mailbox.
+    from_mailbox: from_mailbox::MailboxWriter,
 }
 
 impl Files {
@@ -142,6 +142,7 @@ impl Files {
             faults: Arc::new(ServeFaults::new(faults)),
             frame_timeout: faults.frame_timeout.unwrap_or(crate::FRAME_TIMEOUT),
             free_space: faults.free_space,
+            from_mailbox: None,
         }
     }
 
@@ -1046,7 +1047,10 @@ impl Engine {
             .wanted
             .iter()
             .filter(|(id, want)| {
-                !want.paused && want.retry_at <= now && !self.files.running.contains_key(id)
+                !want.paused
+                    && want.retry_at <= now
+                    && !self.files.running.contains_key(id)
+                    && self.mailbox_writing() != Some(**id)
             })
             .map(|(id, _)| *id)
             .take(MAX_DOWNLOADS.saturating_sub(self.files.running.len()))

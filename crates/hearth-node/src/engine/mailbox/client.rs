@@ -22,8 +22,9 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
 /// Room in one deposit for letters, below the protocol's limit.
 const DEPOSIT_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 4096;
-/// Chunks read and sealed at a time for one deposit.
-const CHUNKS_PER_DEPOSIT: usize = 6;
+/// What a sealed chunk letter adds to its chunk, at most: the letter's header, the
+/// padding (to a multiple of 64 KiB) and the seal.
+const CHUNK_LETTER_EXTRA: usize = 64 * 1024 + 256;
 
 /// What one fetch collected.
 pub(crate) struct Fetched {
@@ -93,18 +94,27 @@ pub(super) async fn join(
     }
 }
 
-/// Leaves `letters` for device `to`, in order, packed into as few deposits as fit;
-/// then, for each file in `files`, its chunk hashes and its chunks, read and sealed
-/// on a blocking thread a few at a time.
+/// Why letters were not left.
+pub(crate) enum DepositError {
+    /// The mailbox holds as much as it may for the partner's device.
+    Full,
+    /// Anything else: reaching it, its disk.
+    Failed(String),
+}
+
+impl From<String> for DepositError {
+    fn from(why: String) -> DepositError {
+        DepositError::Failed(why)
+    }
+}
+
+/// Leaves `letters` for device `to`, in order, packed into as few deposits as fit.
 pub(super) async fn deposit(
     net: &Net,
     link: &MailboxLink,
     to: DeviceId,
     letters: Vec<Vec<u8>>,
-    files: Vec<OpId>,
-    blobs: BlobStore,
-    seal: Arc<Letters>,
-) -> Result<(), String> {
+) -> Result<(), DepositError> {
     let mut stream = connect(net, link).await?;
     let mut packed: Vec<ByteBuf> = Vec::new();
     let mut bytes = 0;
@@ -119,37 +129,67 @@ pub(super) async fn deposit(
     if !packed.is_empty() {
         put(&mut stream, to, packed).await?;
     }
-    for id in files {
-        let Some(hashes) = blobs.manifest(id).map_err(|e| e.to_string())? else {
-            continue;
-        };
-        let count = hashes.len() as u32;
-        let manifest = seal.seal(&wire::encode(&Letter::Manifest { id, hashes }));
-        put(&mut stream, to, vec![ByteBuf::from(manifest)]).await?;
-        let mut next = 0u32;
-        while next < count {
-            let (blobs, seal) = (blobs.clone(), seal.clone());
-            let end = (next + CHUNKS_PER_DEPOSIT as u32).min(count);
-            let sealed = tokio::task::spawn_blocking(move || -> Result<Vec<ByteBuf>, String> {
-                let reader = blobs.reader(id).map_err(|e| e.to_string())?;
-                (next..end)
-                    .map(|index| {
-                        let data = reader.chunk(index).map_err(|e| e.to_string())?;
-                        let letter = wire::encode(&Letter::Chunk { id, index, data });
-                        Ok(ByteBuf::from(seal.seal(&letter)))
-                    })
-                    .collect()
-            })
-            .await
-            .map_err(|e| e.to_string())??;
-            put(&mut stream, to, sealed).await?;
-            next = end;
-        }
-    }
     Ok(())
 }
 
-async fn put(stream: &mut FramedStream, to: DeviceId, letters: Vec<ByteBuf>) -> Result<(), String> {
+/// Leaves the next part of file `id` for device `to`: its chunk hashes when
+/// starting (`from == 0`), and a few chunks from `from` on, read and sealed on a
+/// blocking thread. Returns the next chunk to leave, and the number of chunks.
+pub(super) async fn deposit_file(
+    net: &Net,
+    link: &MailboxLink,
+    to: DeviceId,
+    id: OpId,
+    from: u32,
+    blobs: BlobStore,
+    seal: Arc<Letters>,
+) -> Result<(u32, u32), DepositError> {
+    let mut stream = connect(net, link).await?;
+    let sealed =
+        tokio::task::spawn_blocking(move || -> Result<(Vec<ByteBuf>, u32, u32), String> {
+            let hashes = blobs
+                .manifest(id)
+                .map_err(|e| e.to_string())?
+                .ok_or("the file is no longer here")?;
+            let count = hashes.len() as u32;
+            let mut letters = Vec::new();
+            if from == 0 {
+                let manifest = wire::encode(&Letter::Manifest { id, hashes });
+                letters.push(ByteBuf::from(seal.seal(&manifest)));
+            }
+            let reader = blobs.reader(id).map_err(|e| e.to_string())?;
+            // As many chunks as fit one deposit, at least one.
+            let mut bytes: usize = letters.iter().map(|l| l.len()).sum();
+            let mut next = from;
+            while next < count {
+                let estimate = reader.chunk_len(next) as usize + CHUNK_LETTER_EXTRA;
+                if next > from && bytes + estimate > DEPOSIT_BYTES {
+                    break;
+                }
+                let data = reader.chunk(next).map_err(|e| e.to_string())?;
+                let letter = seal.seal(&wire::encode(&Letter::Chunk {
+                    id,
+                    index: next,
+                    data,
+                }));
+                bytes += letter.len();
+                letters.push(ByteBuf::from(letter));
+                next += 1;
+            }
+            Ok((letters, next, count))
+        })
+        .await
+        .map_err(|e| e.to_string())??;
+    let (letters, next, count) = sealed;
+    put(&mut stream, to, letters).await?;
+    Ok((next, count))
+}
+
+async fn put(
+    stream: &mut FramedStream,
+    to: DeviceId,
+    letters: Vec<ByteBuf>,
+) -> Result<(), DepositError> {
     match ask(
         stream,
         &MailboxFrame::Deposit { to, letters },
@@ -158,6 +198,18 @@ async fn put(stream: &mut FramedStream, to: DeviceId, letters: Vec<ByteBuf>) -> 
     .await?
     {
         MailboxFrame::Stored => Ok(()),
+        MailboxFrame::Refused(MailboxRefusal::Full) => Err(DepositError::Full),
+        MailboxFrame::Refused(why) => Err(refused(why).into()),
+        _ => Err(DepositError::Failed("it answered with nonsense".into())),
+    }
+}
+
+/// Tells the mailbox this device stops using it: it forgets the device and every
+/// letter kept for it.
+pub(super) async fn leave(net: &Net, link: &MailboxLink) -> Result<(), String> {
+    let mut stream = connect(net, link).await?;
+    match ask(&mut stream, &MailboxFrame::Leave, ANSWER_TIMEOUT).await? {
+        MailboxFrame::Left => Ok(()),
         MailboxFrame::Refused(why) => Err(refused(why)),
         _ => Err("it answered with nonsense".into()),
     }

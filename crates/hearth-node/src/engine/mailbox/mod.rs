@@ -2,17 +2,21 @@
 //! two devices are never on at the same time.
 //!
 //! While the partner's device cannot be reached, this device leaves there, sealed
-//! for the partner's device ([`hearth_crypto::Letters`]), every op of its log the
-//! partner has not acknowledged, with its own acknowledgement of the partner's log,
-//! and the chunks of the files those ops ready (up to [`MAX_FILE_BYTES`]). All the
-//! time it keeps one fetch waiting at the mailbox, so letters for it arrive as soon
-//! as they are left; what it collects goes through the sync room's own storing, so
-//! the partner's ops are applied, flushed and shown exactly as if they had come
-//! directly, and only then is the mailbox told it may forget them.
+//! for the partner's device ([`hearth_crypto::Letters`], under a key bound to this
+//! pairing), every op of its log the partner has not acknowledged, with its own
+//! acknowledgement of the partner's log; then, file by file, the chunks of the files
+//! those ops ready (up to [`MAX_FILE_BYTES`]). All the time it keeps one fetch
+//! waiting at the mailbox, so letters for it arrive as soon as they are left; what
+//! it collects goes through the sync room's own storing, so the partner's ops are
+//! applied, flushed and shown exactly as if they had come directly, and only then is
+//! the mailbox told it may forget them.
 //!
 //! Owns [`MailboxRoom`]: the link to the mailbox, how far this device's log has
-//! been left there (`mailbox-deposited`, so a message can say "at the mailbox"),
-//! and the exchanges under way. May not apply ops other than through
+//! been left there (`mailbox-deposited`, so a message can say "at the mailbox"), how
+//! far it acknowledged the partner's there (`mailbox-told`), the files still to
+//! leave (`mailbox-files`), and the exchanges under way. Every exchange reports with
+//! the room's generation: a report from before a join, a leave or an unpairing is
+//! ignored. May not apply ops other than through
 //! [`Engine::store_partner_ops`](super::Engine).
 
 use std::sync::Arc;
@@ -26,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 mod client;
 
+use self::client::DepositError;
 use super::sync::machine::{Stored, next_batch};
 use super::{Engine, Internal, now_ms};
 use crate::Reply;
@@ -36,13 +41,23 @@ pub(super) const SETTING_DEPOSITED: &str = "mailbox-deposited";
 /// How far this device acknowledged the partner's log through the mailbox, so a
 /// restart does not say it again.
 pub(super) const SETTING_TOLD: &str = "mailbox-told";
+/// Files still to leave at the mailbox, each with the next chunk to leave.
+pub(super) const SETTING_FILES: &str = "mailbox-files";
+/// Every setting of this room, for forgetting them together.
+pub(super) const SETTINGS: [&str; 4] = [
+    SETTING_MAILBOX,
+    SETTING_DEPOSITED,
+    SETTING_TOLD,
+    SETTING_FILES,
+];
 /// Files larger than this are not left at the mailbox: the partner's device fetches
 /// them directly when the two next meet.
 pub(crate) const MAX_FILE_BYTES: u64 = 256 * 1024 * 1024;
 /// How long a fetch waits at the mailbox for a letter to arrive.
 const FETCH_WAIT: Duration = Duration::from_secs(20);
-/// Ops letters in one deposit; the next deposit follows at once.
-const LETTERS_PER_DEPOSIT: usize = 16;
+/// Ops letters in one deposit (each up to 128 ops or 1 MiB); the next deposit
+/// follows at once.
+const LETTERS_PER_DEPOSIT: usize = 4;
 /// How long after a failed exchange the next is tried, at first and at most.
 const RETRY_FIRST: Duration = Duration::from_secs(2);
 const RETRY_MAX: Duration = Duration::from_secs(60);
@@ -64,21 +79,37 @@ pub(crate) enum MailboxCommand {
     Leave(Reply<MailboxStatus>),
 }
 
-/// What the mailbox tasks report.
+/// What the mailbox tasks report, each with the generation of the room that
+/// started it.
 pub(crate) enum MailboxInternal {
     Joined {
+        generation: u64,
         link: MailboxLink,
         result: Result<(), MailboxFailure>,
         reply: Reply<MailboxStatus>,
     },
     Deposited {
+        generation: u64,
         /// This device's log is at the mailbox up to here…
         up_to: u64,
-        /// …and so is its acknowledgement of the partner's log up to here.
+        /// …and so is its acknowledgement of the partner's log up to here…
         told: u64,
-        result: Result<(), String>,
+        /// …and these files of its are made ready there, to leave next.
+        files: Vec<OpId>,
+        result: Result<(), DepositError>,
     },
-    Fetched(Result<client::Fetched, String>),
+    FileDeposited {
+        generation: u64,
+        id: OpId,
+        /// The next chunk to leave, and the number of chunks.
+        result: Result<(u32, u32), DepositError>,
+    },
+    Fetched {
+        generation: u64,
+        result: Result<client::Fetched, String>,
+    },
+    /// The mailbox was told this device left (or could not be): the gate may shut.
+    Told { generation: u64 },
 }
 
 impl From<MailboxInternal> for Internal {
@@ -87,9 +118,32 @@ impl From<MailboxInternal> for Internal {
     }
 }
 
+/// When an exchange may next be tried.
+#[derive(Default)]
+struct Backoff {
+    retry_at: Option<Instant>,
+    delay: Duration,
+}
+
+impl Backoff {
+    fn failed(&mut self) {
+        self.delay = (self.delay * 2).clamp(RETRY_FIRST, RETRY_MAX);
+        self.retry_at = Some(Instant::now() + self.delay);
+    }
+
+    fn succeeded(&mut self) {
+        *self = Backoff::default();
+    }
+
+    fn ready(&self) -> bool {
+        self.retry_at.is_none_or(|at| Instant::now() >= at)
+    }
+}
+
 /// The mailbox room's state.
 #[derive(Default)]
 pub(crate) struct MailboxRoom {
+    generation: u64,
     link: Option<MailboxLink>,
     /// Seals and opens letters; set while there is a partner.
     letters: Option<Arc<Letters>>,
@@ -97,12 +151,14 @@ pub(crate) struct MailboxRoom {
     pub(super) deposited: u64,
     /// The partner's log was acknowledged through the mailbox up to this seq.
     told: u64,
+    /// Files of this device's still to leave there, each with its next chunk.
+    files: Vec<(OpId, u32)>,
     depositing: bool,
     fetching: bool,
     /// The highest letter number collected and stored here.
     collected: u64,
-    retry_at: Option<Instant>,
-    backoff: Duration,
+    fetch_backoff: Backoff,
+    deposit_backoff: Backoff,
     pub(super) status: MailboxStatus,
 }
 
@@ -116,11 +172,22 @@ impl MailboxRoom {
         let mut room = MailboxRoom {
             deposited: store.setting(SETTING_DEPOSITED)?.unwrap_or(0),
             told: store.setting(SETTING_TOLD)?.unwrap_or(0),
+            files: store.setting(SETTING_FILES)?.unwrap_or_default(),
             ..MailboxRoom::default()
         };
         room.set_partner(me, partner);
         room.set_link(link);
         Ok(room)
+    }
+
+    /// A room with nothing in it, whose tasks' reports the old room's are not taken
+    /// for; the letter keys stay (they belong to the pairing, not the mailbox).
+    pub(super) fn renewed(&mut self) -> MailboxRoom {
+        MailboxRoom {
+            generation: self.generation + 1,
+            letters: self.letters.take(),
+            ..MailboxRoom::default()
+        }
     }
 
     /// The letter keys for a new partner, or none.
@@ -129,7 +196,10 @@ impl MailboxRoom {
         me: &hearth_crypto::StaticKeypair,
         partner: Option<&Partner>,
     ) {
-        self.letters = partner.map(|p| Arc::new(Letters::new(me, &p.static_key)));
+        self.letters = partner.map(|p| {
+            let pairing = hearth_crypto::unpair_tag(&p.safety_words);
+            Arc::new(Letters::new(me, &p.static_key, &pairing))
+        });
     }
 
     fn set_link(&mut self, link: Option<MailboxLink>) {
@@ -144,23 +214,10 @@ impl MailboxRoom {
         self.link.as_ref().map(|l| l.device)
     }
 
-    fn failed(&mut self, why: String) {
-        self.backoff = (self.backoff * 2).clamp(RETRY_FIRST, RETRY_MAX);
-        self.retry_at = Some(Instant::now() + self.backoff);
-        self.status.reachable = false;
-        self.status.error = Some(why);
-    }
-
     fn reached(&mut self) {
-        self.backoff = Duration::ZERO;
-        self.retry_at = None;
         self.status.reachable = true;
         self.status.error = None;
         self.status.last_contact_ms = Some(now_ms());
-    }
-
-    fn may_try(&self) -> bool {
-        self.retry_at.is_none_or(|at| Instant::now() >= at)
     }
 }
 
@@ -228,38 +285,43 @@ impl Engine {
         }
         let net = self.net.clone();
         let internal = self.internal_tx.clone();
+        let generation = self.mailbox.generation;
         self.spawn(async move {
             let result = client::join(&net, &link, proof).await;
-            let _ = internal
-                .send(
-                    MailboxInternal::Joined {
-                        link,
-                        result,
-                        reply,
-                    }
-                    .into(),
-                )
-                .await;
+            let joined = MailboxInternal::Joined {
+                generation,
+                link,
+                result,
+                reply,
+            };
+            let _ = internal.send(joined.into()).await;
         });
     }
 
     async fn leave_mailbox(&mut self) -> Result<(), NodeError> {
-        for name in [SETTING_MAILBOX, SETTING_DEPOSITED, SETTING_TOLD] {
+        for name in SETTINGS {
             self.store.remove_setting(name)?;
         }
         self.flush()?;
         let before = self.mailbox.deposited;
-        self.mailbox = MailboxRoom {
-            letters: self.mailbox.letters.take(),
-            ..MailboxRoom::default()
-        };
-        self.net
-            .set_policy(Policy::device(
-                self.partner.as_ref().map(|p| p.device),
-                None,
-            ))
-            .await?;
-        // Messages said to be at the mailbox are queued here again.
+        let link = self.mailbox.link.clone();
+        self.mailbox = self.mailbox.renewed();
+        // The mailbox is told, as a courtesy, that it may forget this device and its
+        // letters; the gate shuts it out once it was.
+        if let Some(link) = link {
+            let net = self.net.clone();
+            let internal = self.internal_tx.clone();
+            let generation = self.mailbox.generation;
+            self.spawn(async move {
+                if let Err(why) = client::leave(&net, &link).await {
+                    tracing::info!(%why, "could not tell the mailbox this device left");
+                }
+                let _ = internal
+                    .send(MailboxInternal::Told { generation }.into())
+                    .await;
+            });
+        }
+        // Messages said to be at the mailbox are waiting here again.
         let acked = self.store.acked(self.me);
         self.announce_delivery(acked, before, Delivery::Queued)
             .await;
@@ -269,78 +331,99 @@ impl Engine {
     }
 
     pub(super) async fn on_mailbox_internal(&mut self, message: MailboxInternal) {
+        let generation = match &message {
+            MailboxInternal::Joined { generation, .. }
+            | MailboxInternal::Deposited { generation, .. }
+            | MailboxInternal::FileDeposited { generation, .. }
+            | MailboxInternal::Fetched { generation, .. }
+            | MailboxInternal::Told { generation } => *generation,
+        };
+        if generation != self.mailbox.generation {
+            if let MailboxInternal::Joined { reply, .. } = message {
+                let _ = reply.send(Err(NodeError::Mailbox(MailboxFailure::Unreachable(
+                    "the mailbox changed meanwhile".into(),
+                ))));
+            }
+            return;
+        }
         let before = self.mailbox.status.clone();
         match message {
             MailboxInternal::Joined {
                 link,
                 result,
                 reply,
+                ..
             } => {
                 let result = match result {
                     Ok(()) => self.joined_mailbox(link),
-                    Err(e) => {
-                        // Back to the mailbox the gate let in before, if any.
-                        let partner = self.partner.as_ref().map(|p| p.device);
-                        let _ = self
-                            .net
-                            .set_policy(Policy::device(partner, self.mailbox.device()))
-                            .await;
-                        Err(NodeError::Mailbox(e))
-                    }
+                    Err(e) => Err(NodeError::Mailbox(e)),
                 };
+                if result.is_err() {
+                    // Back to the mailbox the gate let in before, if any.
+                    let partner = self.partner.as_ref().map(|p| p.device);
+                    let _ = self
+                        .net
+                        .set_policy(Policy::device(partner, self.mailbox.device()))
+                        .await;
+                }
                 let _ = reply.send(result.map(|()| self.mailbox.status.clone()));
                 self.maintain_mailbox().await;
             }
             MailboxInternal::Deposited {
                 up_to,
                 told,
+                files,
                 result,
+                ..
             } => {
                 self.mailbox.depositing = false;
                 match result {
-                    Ok(()) => {
-                        self.mailbox.reached();
-                        if told > self.mailbox.told {
-                            self.mailbox.told = told;
-                            if let Err(e) = self.store.set_setting(SETTING_TOLD, &told) {
-                                tracing::warn!(error = %e, "could not record what the mailbox was told");
-                            }
-                        }
-                        let before = self.mailbox.deposited;
-                        if up_to > before {
-                            self.mailbox.deposited = up_to;
-                            if let Err(e) = self.store.set_setting(SETTING_DEPOSITED, &up_to) {
-                                tracing::warn!(error = %e, "could not record what is at the mailbox");
-                            }
-                            let from = before.max(self.store.acked(self.me));
-                            self.announce_delivery(from, up_to, Delivery::AtMailbox)
-                                .await;
-                        }
-                        self.deposit_at_mailbox();
-                    }
-                    Err(why) => {
-                        tracing::info!(%why, "could not leave letters at the mailbox");
-                        self.mailbox.failed(why);
-                    }
+                    Ok(()) => self.deposited(up_to, told, files).await,
+                    Err(e) => self.deposit_failed(e, None),
                 }
             }
-            MailboxInternal::Fetched(result) => {
+            MailboxInternal::FileDeposited { id, result, .. } => {
+                self.mailbox.depositing = false;
+                match result {
+                    Ok((next, count)) => {
+                        self.mailbox.deposit_backoff.succeeded();
+                        self.mailbox.reached();
+                        if let Some(file) = self.mailbox.files.iter_mut().find(|(f, _)| *f == id) {
+                            file.1 = next;
+                        }
+                        if next >= count {
+                            self.mailbox.files.retain(|(f, _)| *f != id);
+                        }
+                        self.save_mailbox_files();
+                        self.deposit_at_mailbox();
+                    }
+                    Err(e) => self.deposit_failed(e, Some(id)),
+                }
+            }
+            MailboxInternal::Told { .. } => {
+                let partner = self.partner.as_ref().map(|p| p.device);
+                let _ = self.net.set_policy(Policy::device(partner, None)).await;
+            }
+            MailboxInternal::Fetched { result, .. } => {
                 self.mailbox.fetching = false;
                 match result {
                     Ok(fetched) => {
+                        self.mailbox.fetch_backoff.succeeded();
                         self.mailbox.reached();
                         self.mailbox.status.waiting_for_partner = fetched.waiting;
                         if self.take_letters(fetched.letters).await {
-                            self.resend_if_lost(fetched.waiting);
                             self.fetch_from_mailbox(!fetched.more);
                         } else {
-                            self.mailbox
-                                .failed("letters could not be stored here".into());
+                            self.mailbox.fetch_backoff.failed();
+                            self.mailbox.status.error =
+                                Some("letters could not be stored here".into());
                         }
                     }
                     Err(why) => {
                         tracing::info!(%why, "could not collect letters at the mailbox");
-                        self.mailbox.failed(why);
+                        self.mailbox.fetch_backoff.failed();
+                        self.mailbox.status.reachable = false;
+                        self.mailbox.status.error = Some(why);
                     }
                 }
             }
@@ -352,11 +435,64 @@ impl Engine {
         }
     }
 
+    /// A round of ops letters is at the mailbox.
+    async fn deposited(&mut self, up_to: u64, told: u64, files: Vec<OpId>) {
+        self.mailbox.deposit_backoff.succeeded();
+        self.mailbox.reached();
+        if told > self.mailbox.told {
+            self.mailbox.told = told;
+            if let Err(e) = self.store.set_setting(SETTING_TOLD, &told) {
+                tracing::warn!(error = %e, "could not record what the mailbox was told");
+            }
+        }
+        if !files.is_empty() {
+            self.mailbox
+                .files
+                .extend(files.into_iter().map(|id| (id, 0)));
+            self.save_mailbox_files();
+        }
+        let before = self.mailbox.deposited;
+        if up_to > before {
+            self.mailbox.deposited = up_to;
+            if let Err(e) = self.store.set_setting(SETTING_DEPOSITED, &up_to) {
+                tracing::warn!(error = %e, "could not record what is at the mailbox");
+            }
+            let from = before.max(self.store.acked(self.me));
+            self.announce_delivery(from, up_to, Delivery::AtMailbox)
+                .await;
+        }
+        self.deposit_at_mailbox();
+    }
+
+    /// Leaving letters failed: tried again later; a file the mailbox has no room
+    /// for waits for the two devices to meet.
+    fn deposit_failed(&mut self, e: DepositError, file: Option<OpId>) {
+        self.mailbox.deposit_backoff.failed();
+        let why = match (e, file) {
+            (DepositError::Full, Some(id)) => {
+                tracing::info!(file = %MessageId(id), "the mailbox is full; the file waits for the two devices to meet");
+                self.mailbox.files.retain(|(f, _)| *f != id);
+                self.save_mailbox_files();
+                "it is full; a file waits for the two of you to meet".to_string()
+            }
+            (DepositError::Full, None) => "it is full".to_string(),
+            (DepositError::Failed(why), _) => why,
+        };
+        tracing::info!(%why, "could not leave letters at the mailbox");
+        self.mailbox.status.error = Some(why);
+    }
+
+    fn save_mailbox_files(&self) {
+        if let Err(e) = self.store.set_setting(SETTING_FILES, &self.mailbox.files) {
+            tracing::warn!(error = %e, "could not record the files to leave at the mailbox");
+        }
+    }
+
     /// Brings [`MailboxStatus::to_leave`] up to date.
     pub(super) fn count_to_leave(&mut self) {
         self.mailbox.status.to_leave = if self.mailbox.link.is_some() {
             let there = self.mailbox.deposited.max(self.store.acked(self.me));
-            self.store.held(self.me).saturating_sub(there)
+            self.store.held(self.me).saturating_sub(there) + self.mailbox.files.len() as u64
         } else {
             0
         };
@@ -365,15 +501,12 @@ impl Engine {
     fn joined_mailbox(&mut self, link: MailboxLink) -> Result<(), NodeError> {
         self.store.set_setting(SETTING_MAILBOX, &link)?;
         // Whatever was left at another mailbox is not at this one.
-        self.store.set_setting(SETTING_DEPOSITED, &0u64)?;
-        self.store.set_setting(SETTING_TOLD, &0u64)?;
+        for name in [SETTING_DEPOSITED, SETTING_TOLD, SETTING_FILES] {
+            self.store.remove_setting(name)?;
+        }
         self.flush()?;
         tracing::info!(mailbox = %link.device, "joined the mailbox");
-        let letters = self.mailbox.letters.take();
-        self.mailbox = MailboxRoom {
-            letters,
-            ..MailboxRoom::default()
-        };
+        self.mailbox = self.mailbox.renewed();
         self.mailbox.set_link(Some(link));
         self.mailbox.reached();
         Ok(())
@@ -391,23 +524,25 @@ impl Engine {
         let Some(link) = room.link.clone() else {
             return;
         };
-        if room.fetching || room.letters.is_none() || !room.may_try() {
+        if room.fetching || room.letters.is_none() || !room.fetch_backoff.ready() {
             return;
         }
         room.fetching = true;
-        let ack = room.collected;
+        let (ack, generation) = (room.collected, room.generation);
         let wait = if wait { FETCH_WAIT } else { Duration::ZERO };
         let net = self.net.clone();
         let internal = self.internal_tx.clone();
         self.spawn(async move {
             let result = client::fetch(&net, &link, ack, wait).await;
-            let _ = internal.send(MailboxInternal::Fetched(result).into()).await;
+            let fetched = MailboxInternal::Fetched { generation, result };
+            let _ = internal.send(fetched.into()).await;
         });
     }
 
-    /// Leaves at the mailbox the ops the partner's device has not acknowledged and
-    /// that are not there yet, and this device's acknowledgement when it moved: only
-    /// while the partner's device cannot be reached directly.
+    /// Leaves at the mailbox, while the partner's device cannot be reached
+    /// directly: first the ops the partner's device has not acknowledged and that
+    /// are not there yet (and this device's acknowledgement when it moved), then
+    /// the next part of a file.
     fn deposit_at_mailbox(&mut self) {
         let Some(partner) = self.partner.as_ref().map(|p| p.device) else {
             return;
@@ -416,10 +551,61 @@ impl Engine {
         let (Some(link), Some(seal)) = (room.link.clone(), room.letters.clone()) else {
             return;
         };
-        if room.depositing || self.presence.online || !room.may_try() {
+        if room.depositing || self.presence.online || !room.deposit_backoff.ready() {
             return;
         }
-        let mut after = room.deposited.max(self.store.acked(self.me));
+        let generation = room.generation;
+        let net = self.net.clone();
+        let internal = self.internal_tx.clone();
+        if let Some((letters, up_to, told, files)) = self.ops_letters(&seal, partner) {
+            self.mailbox.depositing = true;
+            self.spawn(async move {
+                let result = client::deposit(&net, &link, partner, letters).await;
+                let deposited = MailboxInternal::Deposited {
+                    generation,
+                    up_to,
+                    told,
+                    files,
+                    result,
+                };
+                let _ = internal.send(deposited.into()).await;
+            });
+            return;
+        }
+        // Files whose message was deleted (or expired) meanwhile are not left.
+        let blobs = self.files.blobs.clone();
+        let before = self.mailbox.files.len();
+        self.mailbox
+            .files
+            .retain(|(id, _)| matches!(blobs.status(*id), Ok(Some(s)) if s.complete));
+        if self.mailbox.files.len() != before {
+            self.save_mailbox_files();
+        }
+        let Some(&(id, from)) = self.mailbox.files.first() else {
+            return;
+        };
+        self.mailbox.depositing = true;
+        self.spawn(async move {
+            let result = client::deposit_file(&net, &link, partner, id, from, blobs, seal).await;
+            let deposited = MailboxInternal::FileDeposited {
+                generation,
+                id,
+                result,
+            };
+            let _ = internal.send(deposited.into()).await;
+        });
+    }
+
+    /// The next round of ops letters, if there is anything to say: the letters, how
+    /// far they take this device's log and its acknowledgement of the partner's, and
+    /// the files they make ready.
+    #[allow(clippy::type_complexity)]
+    fn ops_letters(
+        &self,
+        seal: &Letters,
+        partner: DeviceId,
+    ) -> Option<(Vec<Vec<u8>>, u64, u64, Vec<OpId>)> {
+        let mut after = self.mailbox.deposited.max(self.store.acked(self.me));
         let held = self.store.held_all();
         let told = self.store.held(partner);
         let mut letters = Vec::new();
@@ -430,7 +616,7 @@ impl Engine {
                 Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read ops for the mailbox");
-                    return;
+                    return None;
                 }
             };
             after = ops.last().map_or(after, |op| op.id.seq);
@@ -444,8 +630,8 @@ impl Engine {
             })));
         }
         if letters.is_empty() {
-            if told <= room.told {
-                return;
+            if told <= self.mailbox.told {
+                return None;
             }
             // Nothing new to say but that the partner's letters arrived.
             letters.push(seal.seal(&wire::encode(&Letter::Ops {
@@ -453,23 +639,7 @@ impl Engine {
                 ops: Vec::new(),
             })));
         }
-        self.mailbox.depositing = true;
-        let net = self.net.clone();
-        let blobs = self.files.blobs.clone();
-        let internal = self.internal_tx.clone();
-        self.spawn(async move {
-            let result = client::deposit(&net, &link, partner, letters, files, blobs, seal).await;
-            let _ = internal
-                .send(
-                    MailboxInternal::Deposited {
-                        up_to: after,
-                        told,
-                        result,
-                    }
-                    .into(),
-                )
-                .await;
-        });
+        Some((letters, after, told, files))
     }
 
     /// The file an op of this device's makes ready to fetch, if it is whole here and
@@ -485,52 +655,32 @@ impl Engine {
         (status.complete && status.size <= MAX_FILE_BYTES).then_some(id)
     }
 
-    /// The mailbox holds nothing from this device, yet the partner's device has not
-    /// acknowledged everything said to be there (the mailbox lost it, or was
-    /// replaced): leave it again.
-    fn resend_if_lost(&mut self, waiting: u64) {
-        let acked = self.store.acked(self.me);
-        if waiting == 0 && !self.mailbox.depositing && self.mailbox.deposited > acked {
-            tracing::info!(
-                "the mailbox no longer holds letters the partner has not acknowledged; leaving them again"
-            );
-            self.mailbox.deposited = acked;
-        }
-    }
-
     /// Opens, stores and shows what was collected, in order; the next fetch tells
     /// the mailbox it may forget them. A letter that does not open or decode is
-    /// skipped (and forgotten there): it was not sealed by the partner's device.
-    /// False if the disk failed: what is not stored is collected again later.
+    /// skipped (and forgotten there): it was not sealed by the partner's device for
+    /// this pairing. False if the disk failed: what is not stored is collected
+    /// again later.
     async fn take_letters(&mut self, collected: Vec<(u64, Vec<u8>)>) -> bool {
-        let Some(seal) = self.mailbox.letters.clone() else {
+        let (Some(seal), Ok(partner)) = (self.mailbox.letters.clone(), self.partner_device())
+        else {
             return true;
         };
-        let Ok(partner) = self.partner_device() else {
-            return true;
-        };
-        let mut chunks = super::files::MailboxChunks::default();
         for (number, sealed) in collected {
             let letter = match seal.open(&sealed).map(|l| wire::decode_letter(&l)) {
-                Ok(Ok(letter)) => letter,
+                Ok(Ok(letter)) => Some(letter),
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "a letter at the mailbox does not decode; skipped");
-                    self.mailbox.collected = number;
-                    continue;
+                    None
                 }
                 Err(_) => {
                     tracing::warn!(
-                        "a letter at the mailbox was not sealed by the partner's device; skipped"
+                        "a letter at the mailbox was not sealed by the partner's device for this pairing; skipped"
                     );
-                    self.mailbox.collected = number;
-                    continue;
+                    None
                 }
             };
             match letter {
-                Letter::Ops { held, ops } => {
-                    // Chunks before these ops are written first: a delete among
-                    // them may remove their file.
-                    self.write_mailbox_chunks(&mut chunks).await;
+                Some(Letter::Ops { held, ops }) => {
                     if ops.iter().any(|op| op.id.author != partner) {
                         tracing::warn!(
                             "a letter at the mailbox carried ops of another log; skipped"
@@ -541,21 +691,27 @@ impl Engine {
                     }
                     self.take_acknowledgement(&held).await;
                 }
-                Letter::Manifest { id, hashes } if id.author == partner => {
+                Some(Letter::Manifest { id, hashes }) if id.author == partner => {
                     self.mailbox_manifest(id, &hashes);
                 }
-                Letter::Chunk { id, index, data } if id.author == partner => {
-                    chunks.add(id, index, data);
+                Some(Letter::Chunk { id, index, data }) if id.author == partner => {
+                    self.mailbox_chunk(id, index, data).await;
                 }
-                Letter::Manifest { .. } | Letter::Chunk { .. } => {
+                Some(Letter::Manifest { .. } | Letter::Chunk { .. }) => {
                     tracing::warn!(
                         "a letter at the mailbox carried another device's file; skipped"
                     );
                 }
+                None => {}
             }
             self.mailbox.collected = number;
         }
-        self.write_mailbox_chunks(&mut chunks).await;
+        // Durable before the mailbox forgets them: chunks, and chunk hashes.
+        self.checkpoint_mailbox_writer();
+        if let Err(e) = self.flush() {
+            tracing::warn!(error = %e, "could not flush what came from the mailbox");
+            return false;
+        }
         true
     }
 
@@ -567,8 +723,7 @@ impl Engine {
         match stored {
             Stored::Durable => {}
             Stored::Gap => {
-                // Ops before these never came this way (a mailbox that lost
-                // letters): they will come directly, or again.
+                // Ops before these never came this way: they come directly.
                 tracing::info!(
                     "letters at the mailbox skip ops this device lacks; left to direct sync"
                 );

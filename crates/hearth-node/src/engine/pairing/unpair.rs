@@ -84,14 +84,16 @@ impl Engine {
             SETTING_PARTNER,
             super::super::files::SETTING_STAGING,
             super::super::internet::SETTING_NEWEST_RECORD,
-            super::super::mailbox::SETTING_MAILBOX,
-            super::super::mailbox::SETTING_DEPOSITED,
-            super::super::mailbox::SETTING_TOLD,
+            super::super::mailbox::SETTINGS[0],
+            super::super::mailbox::SETTINGS[1],
+            super::super::mailbox::SETTINGS[2],
+            super::super::mailbox::SETTINGS[3],
         ])?;
         self.flush()?;
         self.partner = None;
         // Its letters were sealed for this pairing.
-        self.mailbox = super::super::mailbox::MailboxRoom::default();
+        self.mailbox = self.mailbox.renewed();
+        self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
         self.pairing = super::Pairing::default();
         self.internet.forget_partner();

@@ -274,7 +274,12 @@ impl Engine {
         let applied = match self.store.apply_remote(ops) {
             Ok(applied) => applied,
             Err(StoreError::Gap { .. }) => return (Stored::Gap, Vec::new()),
-            Err(e) => return (Stored::Refused(e.to_string()), Vec::new()),
+            Err(e @ StoreError::Invalid(_)) => return (Stored::Refused(e.to_string()), Vec::new()),
+            // The disk, not the partner: nothing is acknowledged, it comes again.
+            Err(e) => {
+                tracing::warn!(error = %e, "could not store the partner's ops");
+                return (Stored::Failed, Vec::new());
+            }
         };
         // Kept in the log and acknowledged like any op, so they are never sent
         // again: said once, here, without flooding the log.
