@@ -68,6 +68,7 @@ safety-differ = The words differ
 safety-differ-note = If they differ, someone may be between you: the pairing ends on both devices and you can pair again.
 
 chat-online = online
+chat-offline-mailbox = not connected — messages go to your mailbox
 chat-offline = not connected — messages will wait
 chat-nearby = nearby
 chat-direct = connected directly

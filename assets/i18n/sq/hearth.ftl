@@ -68,6 +68,7 @@ safety-differ = Fjalët ndryshojnë
 safety-differ-note = Nëse ndryshojnë, dikush mund të jetë mes jush: lidhja mbyllet në të dyja pajisjet dhe mund të lidheni sërish.
 
 chat-online = në linjë
+chat-offline-mailbox = jo i lidhur — mesazhet shkojnë te kutia juaj postare
 chat-offline = jo i lidhur — mesazhet do të presin
 chat-nearby = pranë
 chat-direct = lidhur drejtpërdrejt

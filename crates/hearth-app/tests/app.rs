@@ -910,8 +910,8 @@ fn a_message_to_a_partner_who_is_away_waits_at_the_mailbox() {
     join_mailbox(&mut alice, &invite);
     join_mailbox(&mut bob, &invite);
     drop(bob);
-    until(&mut alice, "Bob gone", |h| {
-        shows(h, "not connected — messages will wait")
+    until(&mut alice, "Bob gone, the mailbox there", |h| {
+        shows(h, "not connected — messages go to your mailbox")
     });
     type_into(&mut alice, "Message", "mirëmëngjes, kur të zgjohesh");
     alice.key_press(egui::Key::Enter);

@@ -53,6 +53,13 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
             Some(Connection::Relay) => tr.t("chat-relay"),
             _ => tr.t("chat-online"),
         }
+    } else if app
+        .status
+        .as_ref()
+        .is_some_and(|s| s.mailbox.peer_id.is_some() && s.mailbox.reachable)
+    {
+        // Apart, but the mailbox carries what is written.
+        tr.t("chat-offline-mailbox")
     } else {
         tr.t("chat-offline")
     };
