@@ -370,10 +370,15 @@ impl HearthApp {
     }
 
     pub(crate) fn partner_name(&self) -> String {
-        self.status
-            .as_ref()
+        let status = self.status.as_ref();
+        status
             .and_then(|s| s.partner.as_ref())
             .map(|p| p.name.clone())
+            .or_else(|| {
+                status
+                    .and_then(|s| s.ended.as_ref())
+                    .map(|e| e.partner_name.clone())
+            })
             .unwrap_or_default()
     }
 
@@ -497,6 +502,23 @@ impl HearthApp {
                 self.with_node(|node| async move { UiResult::Paired(node.pair(code).await) });
             }
             Action::EnterChat => self.enter_chat(),
+            Action::Uncouple { delete_history } => {
+                if let Screen::Settings(_) = self.screen {
+                    self.screen = Screen::Chat;
+                }
+                self.with_node(move |node| async move {
+                    UiResult::or_failed(
+                        Attempt::Unpair,
+                        node.uncouple(delete_history).await,
+                        |_| UiResult::Done,
+                    )
+                });
+            }
+            Action::PairAnew => {
+                self.messages.clear();
+                self.memories.clear();
+                self.screen = Screen::Pair(PairScreen::new());
+            }
             Action::RejectPairing => self.with_node(|node| async move {
                 UiResult::or_failed(Attempt::Unpair, node.reject_pairing().await, |()| {
                     UiResult::Done
@@ -803,6 +825,8 @@ impl HearthApp {
         }
         let first = self.status.is_none();
         let (has_profile, paired) = (status.profile.is_some(), status.paired);
+        // An ended pairing whose history stays: the chat, to read.
+        let kept = !paired && status.ended.as_ref().is_some_and(|e| !e.delete_history);
         // A relay typed in Settings is cleared once it is in use, not before: a
         // mistyped one stays there to be corrected.
         if let Screen::Settings(form) = &mut self.screen
@@ -819,10 +843,10 @@ impl HearthApp {
                     ..SetupForm::default()
                 });
             }
-            Screen::Loading | Screen::Unlock { .. } | Screen::Setup(_) if !paired => {
+            Screen::Loading | Screen::Unlock { .. } | Screen::Setup(_) if !paired && !kept => {
                 self.screen = Screen::Pair(PairScreen::new());
             }
-            Screen::Loading | Screen::Unlock { .. } if paired => self.enter_chat(),
+            Screen::Loading | Screen::Unlock { .. } if paired || kept => self.enter_chat(),
             _ => {}
         }
         if first && paired {
@@ -844,11 +868,18 @@ impl HearthApp {
         self.thumbs.borrow_mut().clear();
         self.viewer = None;
         let mut pair = PairScreen::new();
-        pair.error = Some(self.tr.t(if by_partner {
-            "pair-rejected-by-partner"
-        } else {
-            "pair-rejected"
-        }));
+        // Ended by choice (and the history deleted), or because the words differed.
+        let ended = self.status.as_ref().and_then(|s| s.ended.clone());
+        pair.error = Some(match ended {
+            Some(ended) if by_partner => self.tr.t1(
+                "uncoupled-deleted-by-partner",
+                "name",
+                ended.partner_name.as_str(),
+            ),
+            Some(_) => self.tr.t("uncoupled-deleted"),
+            None if by_partner => self.tr.t("pair-rejected-by-partner"),
+            None => self.tr.t("pair-rejected"),
+        });
         self.screen = Screen::Pair(pair);
         self.refresh_status();
     }
@@ -974,6 +1005,12 @@ impl HearthApp {
                 }
             }
             NodeEvent::Listening(_) => self.refresh_status(),
+            NodeEvent::Ended(ended) => {
+                if let Some(status) = &mut self.status {
+                    status.ended = Some(ended);
+                }
+                self.refresh_status();
+            }
             NodeEvent::Mailbox(mailbox) => {
                 if let Some(status) = &mut self.status {
                     status.mailbox = mailbox;

@@ -228,6 +228,8 @@ impl Tr {
             Refusal::NotArrived => self.t("refused-not-arrived"),
             Refusal::FileNotHere => self.t("refused-file-not-here"),
             Refusal::NotArriving => self.t("refused-not-arriving"),
+            Refusal::PairingEnded => self.t("refused-pairing-ended"),
+            Refusal::AlreadyEnding => self.t("refused-already-ending"),
             Refusal::Damaged(detail) => self.t1("refused-damaged", "detail", *detail),
         }
     }
@@ -462,6 +464,8 @@ mod tests {
             Refusal::FileNotHere,
             Refusal::NotArriving,
             Refusal::Damaged("x"),
+            Refusal::PairingEnded,
+            Refusal::AlreadyEnding,
         ];
         let failures = [
             TransferFailure::NoDiskSpace {

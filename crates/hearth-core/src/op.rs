@@ -75,7 +75,8 @@ impl Op {
                 | OpBody::ReadMarker { .. }
                 | OpBody::Opened { .. }
                 | OpBody::FileReady { .. }
-                | OpBody::Erased(_) => 0,
+                | OpBody::Erased(_)
+                | OpBody::Uncouple { .. } => 0,
             }
     }
 
@@ -163,6 +164,13 @@ pub enum OpBody {
     /// deleted (or its view-once or expiring file is gone): enough for sync and the
     /// timeline, nothing of what it said or showed. Written in place of the op.
     Erased(Erased),
+    /// The author ended the pairing. Both devices carry it out when it reaches
+    /// them: nothing more is written under this pairing, and with `delete_history`
+    /// each deletes everything shared under it.
+    Uncouple {
+        /// Both devices delete the shared history too.
+        delete_history: bool,
+    },
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -346,6 +354,8 @@ pub enum OpKind {
     FileReady = 10,
     /// [`OpBody::Erased`]
     Erased = 11,
+    /// [`OpBody::Uncouple`]
+    Uncouple = 12,
 }
 
 impl OpBody {
@@ -453,7 +463,8 @@ impl OpBody {
             | OpBody::ReadMarker { .. }
             | OpBody::Opened { .. }
             | OpBody::FileReady { .. }
-            | OpBody::Erased(_) => {}
+            | OpBody::Erased(_)
+            | OpBody::Uncouple { .. } => {}
         }
         Ok(())
     }
@@ -471,6 +482,7 @@ impl OpBody {
             OpBody::Opened { .. } => OpKind::Opened,
             OpBody::FileReady { .. } => OpKind::FileReady,
             OpBody::Erased(_) => OpKind::Erased,
+            OpBody::Uncouple { .. } => OpKind::Uncouple,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -494,6 +506,7 @@ impl OpBody {
                 chunks_root,
             } => postcard::to_allocvec(&(target, hash, chunks_root)),
             OpBody::Erased(e) => postcard::to_allocvec(e),
+            OpBody::Uncouple { delete_history } => postcard::to_allocvec(delete_history),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -541,6 +554,9 @@ impl OpBody {
                 }
             }
             11 => OpBody::Erased(exact(p)?),
+            12 => OpBody::Uncouple {
+                delete_history: exact(p)?,
+            },
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -35,7 +35,7 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, BadMessageId, Connection, Delivery, FileState, InviteInfo,
+    AttachmentView, Author, BadMessageId, Connection, Delivery, Ended, FileState, InviteInfo,
     MailboxFailure, MailboxStatus, MessageId, MessageView, NodeError, NodeEvent, PairedInfo,
     PairingFailure, Partner, Profile, ReactionView, Refusal, Status, TransferFailure, device_label,
     hex,
@@ -298,6 +298,21 @@ impl NodeHandle {
     pub async fn mailbox_leave(&self) -> Result<MailboxStatus, NodeError> {
         self.ask(|r| Command::Mailbox(MailboxCommand::Leave(r)))
             .await
+    }
+
+    /// Ends the pairing on both devices: now on this one (nothing more is written),
+    /// on the partner's when it hears of it, directly or at the couple's mailbox.
+    /// With `delete_history` both devices delete everything shared; without, the
+    /// history stays readable on each until a new pairing. Each device obeys;
+    /// copies made elsewhere stay.
+    pub async fn uncouple(&self, delete_history: bool) -> Result<Ended, NodeError> {
+        self.ask(|reply| {
+            Command::Pairing(PairingCommand::Uncouple {
+                delete_history,
+                reply,
+            })
+        })
+        .await
     }
 
     /// Dials an address.

@@ -182,6 +182,26 @@ pub struct Status {
     pub dht: Vec<String>,
     /// The couple's mailbox, as this device knows it.
     pub mailbox: MailboxStatus,
+    /// How the last pairing ended, once one of the two ended it (until a new
+    /// pairing).
+    pub ended: Option<Ended>,
+}
+
+/// How a pairing ended: one of the two chose to end it (`uncouple`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ended {
+    /// Ended on the partner's device.
+    pub by_partner: bool,
+    /// Both devices delete everything shared under the pairing.
+    pub delete_history: bool,
+    /// When, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// Carried out on this device: the other device was told (directly, or by a
+    /// letter now at the couple's mailbox), or told this one. Until then this
+    /// device writes nothing more but keeps trying to tell it.
+    pub done: bool,
+    /// The former partner's name.
+    pub partner_name: String,
 }
 
 /// The couple's mailbox (`hearth mailbox`), as this device knows it.
@@ -313,6 +333,9 @@ pub enum NodeEvent {
     /// The mailbox's state changed (joined, reached, unreachable, letters
     /// collected).
     Mailbox(MailboxStatus),
+    /// The pairing was ended, here or on the partner's device, or the ending was
+    /// carried out ([`Ended::done`]).
+    Ended(Ended),
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
 }
@@ -451,6 +474,12 @@ pub enum Refusal {
     /// The profile lacks a key it must hold: it was damaged.
     #[error("the profile is damaged: {0}")]
     Damaged(&'static str),
+    /// The pairing was ended: nothing more is written under it.
+    #[error("the pairing has ended; pair anew to write again")]
+    PairingEnded,
+    /// The pairing is being ended already.
+    #[error("the pairing is already ending")]
+    AlreadyEnding,
 }
 
 impl Refusal {
@@ -483,6 +512,8 @@ impl Refusal {
             Refusal::FileNotHere => "file_not_here",
             Refusal::NotArriving => "not_arriving",
             Refusal::Damaged(_) => "damaged",
+            Refusal::PairingEnded => "pairing_ended",
+            Refusal::AlreadyEnding => "already_ending",
         }
     }
 

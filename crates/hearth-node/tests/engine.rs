@@ -837,3 +837,70 @@ async fn streams_opened_ahead_get_three_guesses_in_all() {
         .await;
     stranger.shutdown().await;
 }
+
+/// Alice ends the pairing while Bob's device is off, keeping the history: she can
+/// write nothing more; when Bob's device comes back it hears, and both carry it
+/// out; each still reads the history; then they pair anew, from nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_pairing_while_apart_is_carried_out_when_they_meet() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    alice.handle.send("hello", None).await.unwrap();
+    bob.wait_history("hello", |h| texts(h) == ["hello"]).await;
+    bob.handle.shutdown().await;
+
+    let ended = alice.handle.uncouple(false).await.unwrap();
+    assert!(!ended.done && !ended.by_partner && !ended.delete_history);
+    assert_eq!(ended.partner_name, "Bob");
+    assert!(matches!(
+        alice.handle.send("one more", None).await,
+        Err(NodeError::Refused(hearth_node::Refusal::PairingEnded))
+    ));
+    assert!(matches!(
+        alice.handle.uncouple(true).await,
+        Err(NodeError::Refused(hearth_node::Refusal::AlreadyEnding))
+    ));
+    assert!(
+        alice.handle.status().await.unwrap().paired,
+        "not carried out yet"
+    );
+
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    bob.wait_event(
+        "the pairing ended by Alice, carried out",
+        |e| matches!(e, NodeEvent::Ended(x) if x.by_partner && x.done && x.partner_name == "Alice"),
+    )
+    .await;
+    alice
+        .wait_event(
+            "the ending carried out",
+            |e| matches!(e, NodeEvent::Ended(x) if !x.by_partner && x.done),
+        )
+        .await;
+    for device in [&alice, &bob] {
+        let status = device.handle.status().await.unwrap();
+        assert!(!status.paired, "{}", device.name);
+        assert!(status.ended.is_some_and(|e| e.done && !e.delete_history));
+        assert_eq!(texts(&device.history().await), ["hello"], "{}", device.name);
+    }
+
+    // A new pairing starts from nothing.
+    let invite = alice.handle.invite().await.unwrap();
+    bob.handle.pair(invite.code).await.unwrap();
+    alice
+        .wait_history("the old history gone", |h| h.is_empty())
+        .await;
+    bob.wait_history("the old history gone", |h| h.is_empty())
+        .await;
+    assert!(bob.handle.status().await.unwrap().ended.is_none());
+    alice
+        .handle
+        .send("again, from the start", None)
+        .await
+        .unwrap();
+    bob.wait_history("the new pairing's first message", |h| {
+        texts(h) == ["again, from the start"]
+    })
+    .await;
+}

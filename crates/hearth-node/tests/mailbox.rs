@@ -246,3 +246,51 @@ async fn the_wrong_invite_is_named_for_what_it_is() {
     assert!(bob.handle.mailbox_status().await.unwrap().peer_id.is_none());
     mailbox.stop().await;
 }
+
+/// Alice ends the pairing and deletes the history while Bob's device is off; with a
+/// mailbox, she carries it out once the word is there, and Bob's device, started
+/// when hers is off, finds it and deletes the history too. Neither holds a word of
+/// it afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ending_the_pairing_and_its_history_through_the_mailbox() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let mailbox = Mailbox::start(&root.path().join("mailbox")).await;
+    let (alice, bob) = paired_pair(root.path()).await;
+    for device in [&alice, &bob] {
+        device.handle.mailbox_join(&mailbox.invite).await.unwrap();
+    }
+    alice.handle.send("our secret place", None).await.unwrap();
+    bob.wait_history("the message", |h| texts(h) == ["our secret place"])
+        .await;
+    bob.handle.shutdown().await;
+
+    alice.handle.uncouple(true).await.unwrap();
+    alice
+        .wait_event("the history deleted here", |e| {
+            matches!(e, NodeEvent::Unpaired { by_partner: false })
+        })
+        .await;
+    assert!(alice.history().await.is_empty());
+    let status = alice.handle.status().await.unwrap();
+    assert!(!status.paired);
+    assert!(status.ended.is_some_and(|e| e.done && e.delete_history));
+    alice.handle.shutdown().await;
+
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    bob.wait_event("the history deleted there too", |e| {
+        matches!(e, NodeEvent::Unpaired { by_partner: true })
+    })
+    .await;
+    assert!(bob.history().await.is_empty());
+    assert!(!bob.handle.status().await.unwrap().paired);
+    bob.handle.shutdown().await;
+    mailbox.stop().await;
+    for dir in [root.path().join("alice"), root.path().join("bob")] {
+        let store = hearth_store::Store::open(&dir, None).unwrap();
+        assert!(
+            !store.holds_plaintext(b"our secret place").unwrap(),
+            "{dir:?}"
+        );
+    }
+}

@@ -94,6 +94,10 @@ enum Request {
     },
     MailboxStatus,
     MailboxLeave,
+    Uncouple {
+        #[serde(default)]
+        delete_history: bool,
+    },
     Quit,
 }
 
@@ -217,6 +221,7 @@ fn event_json(event: NodeEvent) -> Value {
             json!({"event": "transfer_failed", "id": id, "code": reason.code(), "reason": reason.to_string()})
         }
         NodeEvent::Mailbox(status) => tagged("mailbox", &status),
+        NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::Error(message) => error("engine", message),
     }
 }
@@ -399,6 +404,10 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
         }
         Request::MailboxStatus => node.mailbox_status().await.map(|s| tagged("mailbox", &s)),
         Request::MailboxLeave => node.mailbox_leave().await.map(|s| tagged("mailbox", &s)),
+        Request::Uncouple { delete_history } => node
+            .uncouple(delete_history)
+            .await
+            .map(|e| tagged("ended", &e)),
         Request::Send { text, reply_to } => node
             .send(text, reply_to)
             .await

@@ -18,8 +18,35 @@ const EMOJI: [&str; 24] = [
 
 pub(super) fn chat(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     chat_header(app, ui, out);
-    composer(app, ui, out);
+    match app.status.as_ref().and_then(|s| s.ended.clone()) {
+        // Nothing more is written under an ended pairing: it says so instead.
+        Some(ended) => ended_bar(app, ui, &ended, out),
+        None => composer(app, ui, out),
+    }
     timeline(app, ui, out);
+}
+
+/// Where the composer was: how the pairing ended, and "pair anew" once it is
+/// carried out.
+fn ended_bar(app: &HearthApp, ui: &mut Ui, ended: &hearth_node::Ended, out: &mut Vec<Action>) {
+    let tr = &app.tr;
+    let name = ended.partner_name.as_str();
+    let text = match (ended.done, ended.by_partner) {
+        (false, false) => tr.t1("ended-by-me-pending", "name", name),
+        (false, true) | (true, true) => tr.t1("ended-by-partner", "name", name),
+        (true, false) => tr.t("ended-by-me"),
+    };
+    egui::Panel::bottom("ended").show(ui, |ui| {
+        ui.add_space(8.0);
+        ui.label(RichText::new(text).strong());
+        if ended.done {
+            ui.label(RichText::new(tr.t("ended-done")).small());
+            if ui.button(tr.t("ended-pair-anew")).clicked() {
+                out.push(Action::PairAnew);
+            }
+        }
+        ui.add_space(8.0);
+    });
 }
 
 fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {

@@ -49,6 +49,12 @@ pub(crate) enum Action {
     EnterChat,
     /// The safety words differ: end the pairing on both devices.
     RejectPairing,
+    /// End the pairing on both devices, perhaps deleting the shared history.
+    Uncouple {
+        delete_history: bool,
+    },
+    /// Leave a pairing that ended, to pair anew.
+    PairAnew,
     OpenSettings,
     OpenMemories,
     /// Back to the chat from Settings or Memories.

@@ -23,6 +23,10 @@ pub(crate) struct SettingsForm {
     pub(crate) network_error: Option<String>,
     /// "The words differ" was pressed: asking to confirm.
     pub(crate) confirm_unpair: bool,
+    /// "End our pairing" was pressed: asking to confirm.
+    pub(crate) confirm_uncouple: bool,
+    /// Ending the pairing deletes the shared history too.
+    pub(crate) delete_history: bool,
     /// A mailbox invite being pasted.
     pub(crate) mailbox_code: String,
     /// Why joining the mailbox failed.
@@ -42,6 +46,8 @@ impl SettingsForm {
             saved: false,
             error: None,
             confirm_unpair: false,
+            confirm_uncouple: false,
+            delete_history: false,
             network_error: None,
             mailbox_code: String::new(),
             mailbox_error: None,
@@ -77,6 +83,10 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
         .and_then(|s| s.partner.as_ref())
         .map(|p| p.name.clone())
         .unwrap_or_default();
+    let paired_now = app
+        .status
+        .as_ref()
+        .is_some_and(|s| s.paired && s.ended.is_none());
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -234,6 +244,10 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
             } else if ui.button(tr.t("safety-differ")).clicked() {
                 form.confirm_unpair = true;
             }
+            if paired_now {
+                ui.separator();
+                uncouple_section(tr, ui, form, &partner, out);
+            }
             ui.add_space(12.0);
             if ui.button(tr.t("settings-back")).clicked() {
                 out.push(Action::BackToChat);
@@ -297,4 +311,33 @@ fn mailbox_section(
         out.push(Action::LeaveMailbox);
     }
     error(ui, &form.mailbox_error);
+}
+
+/// Ending the pairing by choice: on both devices, perhaps with the history.
+fn uncouple_section(
+    tr: &crate::i18n::Tr,
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    partner: &str,
+    out: &mut Vec<Action>,
+) {
+    ui.label(RichText::new(tr.t("uncouple-title")).strong());
+    ui.label(RichText::new(tr.t1("uncouple-about", "name", partner)).small());
+    ui.checkbox(&mut form.delete_history, tr.t("uncouple-delete"));
+    ui.label(RichText::new(tr.t("uncouple-honest")).small().italics());
+    if form.confirm_uncouple {
+        ui.horizontal(|ui| {
+            if ui.button(tr.t("uncouple-confirm")).clicked() {
+                form.confirm_uncouple = false;
+                out.push(Action::Uncouple {
+                    delete_history: form.delete_history,
+                });
+            }
+            if ui.button(tr.t("settings-cancel")).clicked() {
+                form.confirm_uncouple = false;
+            }
+        });
+    } else if ui.button(tr.t("uncouple-button")).clicked() {
+        form.confirm_uncouple = true;
+    }
 }

@@ -210,6 +210,10 @@ impl Engine {
     /// and hands them to the sync room.
     async fn write_all(&mut self, bodies: Vec<OpBody>) -> Result<Vec<Op>, NodeError> {
         self.partner_device()?;
+        // Nothing more is written under a pairing that is ending.
+        if self.ended.is_some() {
+            return Err(Refusal::PairingEnded.into());
+        }
         for body in &bodies {
             body.validate().map_err(Refusal::of_body)?;
         }
@@ -247,6 +251,10 @@ impl Engine {
     }
 
     async fn mark_read(&mut self, up_to: MessageId) -> Result<(), NodeError> {
+        // Reading an ended pairing's history tells nobody.
+        if self.ended.is_some() {
+            return Ok(());
+        }
         let partner = self.partner_device()?;
         let message = self.find(up_to)?;
         if message.op.id.author != partner {

@@ -91,6 +91,8 @@ pub(crate) struct Engine {
     files: files::Files,
     internet: internet::Internet,
     mailbox: mailbox::MailboxRoom,
+    /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
+    ended: Option<pairing::uncouple::EndedState>,
 }
 
 fn now_ms() -> i64 {
@@ -136,6 +138,7 @@ impl Engine {
         store.flush()?;
         let profile = store.setting::<Profile>(SETTING_PROFILE)?;
         let partner = store.setting::<Partner>(SETTING_PARTNER)?;
+        let ended = store.setting(pairing::uncouple::SETTING_ENDED)?;
 
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
         let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
@@ -172,6 +175,7 @@ impl Engine {
             files,
             internet,
             mailbox,
+            ended,
         };
         engine.load_files();
         engine.resume_staging().await;
@@ -246,6 +250,7 @@ impl Engine {
     /// Every second, each room's upkeep.
     async fn maintain(&mut self) {
         self.maintain_pairing();
+        self.maintain_uncouple().await;
         self.maintain_files().await;
         self.maintain_internet().await;
         self.maintain_presence().await;

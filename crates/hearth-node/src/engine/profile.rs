@@ -112,6 +112,7 @@ impl Engine {
             relays: self.internet.relays.clone(),
             dht: self.internet.dht.clone(),
             mailbox: self.mailbox.status.clone(),
+            ended: self.ended_info(),
         }
     }
 }

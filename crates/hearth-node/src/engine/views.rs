@@ -110,6 +110,9 @@ impl Engine {
                         .await;
                 }
             }
+            OpBody::Uncouple { .. } if op.id.author != self.me => {
+                self.partner_uncoupled(op).await;
+            }
             OpBody::Profile(change) if op.id.author != self.me => {
                 if let Some(partner) = &mut self.partner {
                     let profile = &mut partner.profile;

@@ -330,6 +330,19 @@ impl Engine {
         Ok(())
     }
 
+    /// Tells the mailbox, now and briefly, that this device stops using it (the
+    /// pairing its letters were sealed for ended); forgets it either way.
+    pub(super) async fn leave_mailbox_now(&mut self) {
+        if let Some(link) = self.mailbox.link.clone() {
+            let told =
+                tokio::time::timeout(Duration::from_secs(5), client::leave(&self.net, &link)).await;
+            if !matches!(told, Ok(Ok(()))) {
+                tracing::info!("could not tell the mailbox this device left");
+            }
+        }
+        self.mailbox = self.mailbox.renewed();
+    }
+
     pub(super) async fn on_mailbox_internal(&mut self, message: MailboxInternal) {
         let generation = match &message {
             MailboxInternal::Joined { generation, .. }

@@ -16,6 +16,7 @@ use hearth_net::{FramedStream, Policy};
 use rand::RngCore;
 
 pub(crate) mod handshake;
+pub(crate) mod uncouple;
 mod unpair;
 
 use self::handshake::{PairFail, PairOutcome, PairSetup, Refusal, Responded};
@@ -36,6 +37,11 @@ pub(crate) enum PairingCommand {
     Pair(String, Reply<PairedInfo>),
     /// The safety words differ: end the pairing on both devices.
     Reject(Reply<()>),
+    /// End the pairing on both devices, perhaps deleting the shared history.
+    Uncouple {
+        delete_history: bool,
+        reply: Reply<Ended>,
+    },
 }
 
 /// What pairing tasks report.
@@ -90,6 +96,13 @@ pub(crate) struct Pairing {
 impl Engine {
     pub(super) async fn on_pairing_command(&mut self, command: PairingCommand) {
         match command {
+            PairingCommand::Uncouple {
+                delete_history,
+                reply,
+            } => {
+                let result = self.uncouple(delete_history).await;
+                let _ = reply.send(result);
+            }
             PairingCommand::Invite(reply) => {
                 // An invite without an address is useless to the partner: right after
                 // start, wait for the first listen address.
@@ -399,6 +412,9 @@ impl Engine {
             known.extend(found.iter().cloned());
         }
         known.dedup();
+        // A pairing that ended left its history here to read: a new one starts
+        // from nothing.
+        self.forget_ended_pairing().await?;
         let partner = Partner {
             device: outcome.partner,
             profile: outcome.partner_profile.clone(),

@@ -72,7 +72,7 @@ impl Engine {
     /// Forgets the partner and everything shared: the logs, the files, the sync
     /// session, the rendezvous; the network restarts open to a new pairing. This
     /// device's identity, profile and preferences stay.
-    async fn unpair(&mut self) -> Result<(), NodeError> {
+    pub(super) async fn unpair(&mut self) -> Result<(), NodeError> {
         self.files.stop_sealing().await;
         for task in self.files.running.values() {
             task.abort();
