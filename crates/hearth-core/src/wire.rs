@@ -294,6 +294,13 @@ pub enum Letter {
         #[serde(with = "serde_bytes")]
         data: Vec<u8>,
     },
+    /// The sender holds the receiver's log only up to `held`, and letters after it
+    /// skipped ops it lacks (a mailbox that forgot letters): leave them again from
+    /// there.
+    Resend {
+        /// Highest contiguous seq of the receiver's log the sender holds.
+        held: u64,
+    },
 }
 
 /// Decodes a mailbox-protocol message: at most [`MAX_LETTERS`] letters of at most
@@ -349,6 +356,7 @@ pub fn decode_letter(bytes: &[u8]) -> Result<Letter, DecodeError> {
         Letter::Ops { held, ops } => (held.len().max(ops.len()), MAX_BATCH_OPS),
         Letter::Manifest { hashes, .. } => (hashes.len(), limits::MAX_CHUNKS as usize),
         Letter::Chunk { data, .. } => (data.len(), *limits::CHUNK_BYTES_RANGE.end() as usize),
+        Letter::Resend { .. } => (0, 0),
     };
     if count > max {
         return Err(DecodeError::Malformed(format!(

@@ -382,6 +382,7 @@ fn mailbox_messages_and_letters_keep_to_their_limits() {
             index: 2,
             data: vec![5; 1000],
         },
+        Letter::Resend { held: 41 },
     ];
     for letter in letters {
         assert_eq!(wire::decode_letter(&wire::encode(&letter)), Ok(letter));

@@ -49,8 +49,12 @@ const MAX_STREAMS: usize = 64;
 const MAX_WAIT: Duration = Duration::from_secs(60);
 /// How long a device's stream may stay silent before it is let go.
 const IDLE: Duration = Duration::from_secs(120);
-/// Room for letters in one answer, below the protocol's limit.
-const ANSWER_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 4096;
+/// Room for letters in one answer, below the protocol's limit: each of up to
+/// [`wire::MAX_LETTERS`] letters adds its number and length to the encoding.
+const ANSWER_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 64 * 1024;
+/// Streams open at once from devices that have not joined (to join): never so many
+/// that the couple's devices find no room.
+const STRANGER_STREAMS: usize = 8;
 
 /// How to run a mailbox.
 #[derive(Clone, Debug)]
@@ -69,6 +73,9 @@ pub struct MailboxConfig {
     pub new_invite: bool,
     /// How many devices a new invite lets join (the couple's two, by default).
     pub devices: u32,
+    /// Devices to forget at start (peer ids), with every letter kept for them: a
+    /// device lost, or a former partner's.
+    pub forget: Vec<String>,
 }
 
 impl MailboxConfig {
@@ -86,6 +93,7 @@ impl MailboxConfig {
             quota_bytes: 2 << 30,
             new_invite: false,
             devices: 2,
+            forget: Vec::new(),
         }
     }
 }
@@ -101,8 +109,10 @@ pub enum MailboxEvent {
     Listening(String),
     /// A device joined.
     Joined(String),
-    /// A device left.
+    /// A device left, or was forgotten at start.
     Left(String),
+    /// A device that joined earlier, listed at start.
+    Member(String),
 }
 
 /// The invite on offer.
@@ -171,12 +181,23 @@ impl Shared {
         }
     }
 
-    /// Counts a new stream of `peer`'s, unless it has too many (or all have).
+    /// Counts a new stream of `peer`'s, unless it has too many (or all have, or all
+    /// strangers have).
     fn take_stream(&self, peer: DeviceId) -> bool {
+        let members = self.members();
         let mut streams = lock(&self.streams);
         let total: usize = streams.values().sum();
+        let strangers: usize = streams
+            .iter()
+            .filter(|(d, _)| !members.contains(d))
+            .map(|(_, n)| n)
+            .sum();
+        let stranger = !members.contains(&peer);
         let mine = streams.entry(peer).or_default();
-        if *mine >= STREAMS_PER_PEER || total >= MAX_STREAMS {
+        if *mine >= STREAMS_PER_PEER
+            || total >= MAX_STREAMS
+            || (stranger && strangers >= STRANGER_STREAMS)
+        {
             return false;
         }
         *mine += 1;
@@ -216,10 +237,25 @@ pub async fn serve(
             secret
         }
     };
-    let members: Vec<DeviceId> = store
+    let mut members: Vec<DeviceId> = store
         .setting(SETTING_MEMBERS)
         .map_err(store_error)?
         .unwrap_or_default();
+    for peer in &config.forget {
+        // Not a peer id: says so ("not a Hearth device id").
+        let device = hearth_net::device_from_peer_text(peer)?;
+        store.forget(device).map_err(store_error)?;
+        members.retain(|d| *d != device);
+        store
+            .set_setting(SETTING_MEMBERS, &members)
+            .map_err(store_error)?;
+        on_event(MailboxEvent::Left(peer.clone()));
+    }
+    for device in &members {
+        on_event(MailboxEvent::Member(
+            hearth_net::peer_id_text(*device).unwrap_or_default(),
+        ));
+    }
     let saved: Option<Offer> = store.setting(SETTING_INVITE).map_err(store_error)?;
     let offer = match saved {
         Some(offer) if !config.new_invite => offer,

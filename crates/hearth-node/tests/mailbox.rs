@@ -21,15 +21,22 @@ use serde_bytes::ByteBuf;
 /// A mailbox on loopback in this process, its invite, and the switch that stops it.
 struct Mailbox {
     invite: String,
+    port: u16,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Mailbox {
     async fn start(dir: &Path) -> Mailbox {
+        Mailbox::start_with(dir, free_port(), |_| {}).await
+    }
+
+    /// A mailbox on `port`, its configuration changed by `tweak`.
+    async fn start_with(dir: &Path, port: u16, tweak: impl FnOnce(&mut MailboxConfig)) -> Mailbox {
         let mut config = MailboxConfig::new(dir);
-        config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{}", free_port())];
+        config.network.listen = vec![format!("/ip4/127.0.0.1/tcp/{port}")];
         config.network.internet = false;
+        tweak(&mut config);
         let (invites, mut invite) = tokio::sync::mpsc::channel(8);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
@@ -53,6 +60,7 @@ impl Mailbox {
             .unwrap();
         Mailbox {
             invite,
+            port,
             stop: Some(stop),
             task,
         }
@@ -293,4 +301,85 @@ async fn ending_the_pairing_and_its_history_through_the_mailbox() {
             "{dir:?}"
         );
     }
+}
+
+/// The mailbox forgets Ben's letters (its operator removed his device; he joins
+/// again): letters Arta leaves later skip what was lost, Ben's device asks for it
+/// again, and everything arrives, in order, though the two are never online
+/// together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn letters_the_mailbox_lost_are_asked_for_again() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let mailbox_dir = root.path().join("mailbox");
+    let mailbox = Mailbox::start(&mailbox_dir).await;
+    let port = mailbox.port;
+    let (alice, bob) = paired_pair(root.path()).await;
+    for device in [&alice, &bob] {
+        device.handle.mailbox_join(&mailbox.invite).await.unwrap();
+    }
+    let bob_peer = bob.handle.status().await.unwrap().peer_id;
+    let (alice_dir, alice_port, bob_dir, bob_port) =
+        (alice.dir.clone(), alice.port, bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    alice.handle.send("one", None).await.unwrap();
+    wait_left(&alice).await;
+    alice.handle.shutdown().await;
+
+    // The operator forgets Ben's device, and its letters, and makes a new invite.
+    mailbox.stop().await;
+    let mailbox = Mailbox::start_with(&mailbox_dir, port, |c| {
+        c.forget = vec![bob_peer.clone()];
+        c.new_invite = true;
+    })
+    .await;
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.handle.mailbox_join(&mailbox.invite).await.unwrap();
+    bob.handle.shutdown().await;
+
+    // Arta writes again: her letter skips "one", which the mailbox lost.
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+    alice.handle.send("two", None).await.unwrap();
+    wait_left(&alice).await;
+    alice.handle.shutdown().await;
+    // Ben's device finds the gap and asks for it again…
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    wait_left(&bob).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while bob
+        .handle
+        .mailbox_status()
+        .await
+        .unwrap()
+        .waiting_for_partner
+        == 0
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Ben never asked again"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bob.handle.shutdown().await;
+    // …Arta's leaves it all again…
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let status = alice.handle.mailbox_status().await.unwrap();
+        if status.to_leave == 0 && status.waiting_for_partner >= 1 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "Arta never left it again: {status:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    alice.handle.shutdown().await;
+    // …and Ben's device has both, in order.
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.wait_history("both messages", |h| texts(h) == ["one", "two"])
+        .await;
+    bob.handle.shutdown().await;
+    mailbox.stop().await;
 }

@@ -2,8 +2,9 @@
 //! directory, and prints on stdout, one per line, each address it listens on
 //! (`listening <addr>`), the invite the couple's devices join with
 //! (`invite <hearth-mailbox:…> <expires, ms since the epoch>`, or `invite none`
-//! once it is used up or expired) and each device that joins (`joined <peer id>`)
-//! or leaves (`left <peer id>`).
+//! once it is used up or expired), the devices that joined earlier (`member <peer
+//! id>`, at start), and each device that joins (`joined <peer id>`) or leaves or is
+//! forgotten (`left <peer id>`).
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -37,6 +38,10 @@ pub(crate) struct MailboxArgs {
     /// How many devices a new invite lets join.
     #[arg(long, default_value_t = 2)]
     devices: u32,
+    /// A device to forget, with every letter kept for it (its peer id, as `member`
+    /// lines show it; repeatable): a lost device, or a former partner's.
+    #[arg(long)]
+    forget: Vec<String>,
     /// How many MiB of letters the mailbox keeps for one device at most.
     #[arg(long, default_value_t = 2048)]
     quota_mib: u64,
@@ -57,6 +62,7 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
     config.invite_ttl = Duration::from_secs(args.invite_hours.saturating_mul(3600));
     config.new_invite = args.new_invite;
     config.devices = args.devices;
+    config.forget = args.forget;
     config.quota_bytes = args.quota_mib.saturating_mul(1024 * 1024);
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -75,6 +81,7 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
                 }
                 MailboxEvent::Joined(peer) => format!("joined {peer}"),
                 MailboxEvent::Left(peer) => format!("left {peer}"),
+                MailboxEvent::Member(peer) => format!("member {peer}"),
             };
             let mut out = std::io::stdout().lock();
             let _ = writeln!(out, "{line}");

@@ -16,13 +16,17 @@ use hearth_core::OpId;
 use hearth_store::BlobWriter;
 
 use super::super::{Engine, blocking};
+use super::FileInternal;
+use super::transfer::{DownloadError, Downloaded};
 use crate::types::*;
 
 impl Engine {
-    /// Whether chunks of `id` from the mailbox are wanted here now: the download
-    /// is queued and not paused, and no direct download is running.
+    /// Whether chunks of `id` from the mailbox are wanted here now: the partner's
+    /// device is not connected (a direct download takes it from where it is), the
+    /// download is queued and not paused, and no direct download is running.
     fn wants_from_mailbox(&self, id: OpId) -> bool {
-        !self.files.running.contains_key(&id)
+        !self.presence.online
+            && !self.files.running.contains_key(&id)
             && self.files.wanted.get(&id).is_some_and(|w| !w.paused)
     }
 
@@ -91,28 +95,34 @@ impl Engine {
             .await;
             return;
         }
-        let Some((_, writer, _)) = self.files.from_mailbox.take() else {
+        // Whole: recorded now (before the mailbox may forget the letters), then
+        // checked on a blocking thread (a resumed file is read back for its hash),
+        // reported as a download that ended.
+        let Some((_, mut writer, _)) = self.files.from_mailbox.take() else {
             return;
         };
-        let hash = match blocking(move || writer.finish()) {
-            Ok(hash) => hash,
-            Err(e) => {
-                tracing::warn!(error = %e, "a file from the mailbox did not match its hash");
-                return;
-            }
-        };
-        self.files.wanted.remove(&id);
-        self.emit(NodeEvent::TransferDone {
-            id: MessageId(id),
-            blake3: hex(&hash),
-            received,
-            rejected_chunks: 0,
-        })
-        .await;
-        if let Ok(Some(message)) = self.store.message(id) {
-            self.emit(NodeEvent::MessageChanged(self.view(&message)))
-                .await;
+        if let Err(e) = blocking(|| writer.checkpoint()) {
+            tracing::warn!(error = %e, "could not record chunks from the mailbox");
+            return;
         }
+        let internal = self.internal_tx.clone();
+        let task = self.spawn(async move {
+            let result = tokio::task::spawn_blocking(move || writer.finish())
+                .await
+                .map_err(|e| e.to_string())
+                .and_then(|r| r.map_err(|e| e.to_string()))
+                .map(|hash| Downloaded {
+                    hash,
+                    received,
+                    rejected: 0,
+                })
+                .map_err(DownloadError::Failed);
+            let _ = internal
+                .send(FileInternal::DownloadEnded { id, result }.into())
+                .await;
+        });
+        // Counted as running: no direct download of it starts meanwhile.
+        self.files.running.insert(id, task);
     }
 
     /// Makes the chunks written so far durable and recorded: before the mailbox may

@@ -20,8 +20,9 @@ use crate::types::MailboxFailure;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(15);
 /// How long the mailbox may take to answer anything but a waiting fetch.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(30);
-/// Room in one deposit for letters, below the protocol's limit.
-const DEPOSIT_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 4096;
+/// Room in one deposit for letters, below the protocol's limit (each letter adds
+/// its length to the encoding).
+const DEPOSIT_BYTES: usize = wire::MAX_MAILBOX_FRAME_BYTES - 64 * 1024;
 /// What a sealed chunk letter adds to its chunk, at most: the letter's header, the
 /// padding (to a multiple of 64 KiB) and the seal.
 const CHUNK_LETTER_EXTRA: usize = 64 * 1024 + 256;
@@ -98,6 +99,8 @@ pub(super) async fn join(
 pub(crate) enum DepositError {
     /// The mailbox holds as much as it may for the partner's device.
     Full,
+    /// This device could not read its own file to leave it.
+    Unreadable(String),
     /// Anything else: reaching it, its disk.
     Failed(String),
 }
@@ -179,7 +182,9 @@ pub(super) async fn deposit_file(
             Ok((letters, next, count))
         })
         .await
-        .map_err(|e| e.to_string())??;
+        .map_err(|e| e.to_string())?
+        // Everything that fails in there is this device's own disk.
+        .map_err(DepositError::Unreadable)?;
     let (letters, next, count) = sealed;
     put(&mut stream, to, letters).await?;
     Ok((next, count))

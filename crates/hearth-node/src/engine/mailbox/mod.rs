@@ -94,8 +94,10 @@ pub(crate) enum MailboxInternal {
         up_to: u64,
         /// …and so is its acknowledgement of the partner's log up to here…
         told: u64,
-        /// …and these files of its are made ready there, to leave next.
+        /// …and these files of its are made ready there, to leave next…
         files: Vec<OpId>,
+        /// …and it asked the partner's device to leave its ops again from here.
+        resend: Option<u64>,
         result: Result<(), DepositError>,
     },
     FileDeposited {
@@ -157,6 +159,11 @@ pub(crate) struct MailboxRoom {
     fetching: bool,
     /// The highest letter number collected and stored here.
     collected: u64,
+    /// Letters from the partner's device skipped ops this one lacks: ask it to
+    /// leave them again from this seq of its log.
+    resend: Option<u64>,
+    /// The mailbox being joined, let through the gate meanwhile.
+    joining: Option<DeviceId>,
     fetch_backoff: Backoff,
     deposit_backoff: Backoff,
     pub(super) status: MailboxStatus,
@@ -209,9 +216,10 @@ impl MailboxRoom {
         self.link = link;
     }
 
-    /// The mailbox's device, to let through the gate.
+    /// The mailbox's device, to let through the gate: the one joined, or the one
+    /// being joined.
     pub(super) fn device(&self) -> Option<DeviceId> {
-        self.link.as_ref().map(|l| l.device)
+        self.link.as_ref().map(|l| l.device).or(self.joining)
     }
 
     fn reached(&mut self) {
@@ -275,11 +283,13 @@ impl Engine {
             }
         };
         // The gate lets the mailbox in before it is dialled.
+        self.mailbox.joining = Some(link.device);
         if let Err(e) = self
             .net
             .set_policy(Policy::device(Some(partner), Some(link.device)))
             .await
         {
+            self.mailbox.joining = None;
             let _ = reply.send(Err(e.into()));
             return;
         }
@@ -356,6 +366,7 @@ impl Engine {
                 let _ = reply.send(Err(NodeError::Mailbox(MailboxFailure::Unreachable(
                     "the mailbox changed meanwhile".into(),
                 ))));
+                self.mailbox_gate().await;
             }
             return;
         }
@@ -367,17 +378,14 @@ impl Engine {
                 reply,
                 ..
             } => {
+                self.mailbox.joining = None;
                 let result = match result {
                     Ok(()) => self.joined_mailbox(link),
                     Err(e) => Err(NodeError::Mailbox(e)),
                 };
                 if result.is_err() {
                     // Back to the mailbox the gate let in before, if any.
-                    let partner = self.partner.as_ref().map(|p| p.device);
-                    let _ = self
-                        .net
-                        .set_policy(Policy::device(partner, self.mailbox.device()))
-                        .await;
+                    self.mailbox_gate().await;
                 }
                 let _ = reply.send(result.map(|()| self.mailbox.status.clone()));
                 self.maintain_mailbox().await;
@@ -386,13 +394,18 @@ impl Engine {
                 up_to,
                 told,
                 files,
+                resend,
                 result,
                 ..
             } => {
                 self.mailbox.depositing = false;
                 match result {
                     Ok(()) => self.deposited(up_to, told, files).await,
-                    Err(e) => self.deposit_failed(e, None),
+                    Err(e) => {
+                        // Asked again with the next deposit.
+                        self.mailbox.resend = self.mailbox.resend.or(resend);
+                        self.deposit_failed(e, None);
+                    }
                 }
             }
             MailboxInternal::FileDeposited { id, result, .. } => {
@@ -413,10 +426,7 @@ impl Engine {
                     Err(e) => self.deposit_failed(e, Some(id)),
                 }
             }
-            MailboxInternal::Told { .. } => {
-                let partner = self.partner.as_ref().map(|p| p.device);
-                let _ = self.net.set_policy(Policy::device(partner, None)).await;
-            }
+            MailboxInternal::Told { .. } => self.mailbox_gate().await,
             MailboxInternal::Fetched { result, .. } => {
                 self.mailbox.fetching = false;
                 match result {
@@ -459,9 +469,11 @@ impl Engine {
             }
         }
         if !files.is_empty() {
-            self.mailbox
-                .files
-                .extend(files.into_iter().map(|id| (id, 0)));
+            for id in files {
+                if !self.mailbox.files.iter().any(|(f, _)| *f == id) {
+                    self.mailbox.files.push((id, 0));
+                }
+            }
             self.save_mailbox_files();
         }
         let before = self.mailbox.deposited;
@@ -489,7 +501,15 @@ impl Engine {
                 "it is full; a file waits for the two of you to meet".to_string()
             }
             (DepositError::Full, None) => "it is full".to_string(),
-            (DepositError::Failed(why), _) => why,
+            (DepositError::Unreadable(why), Some(id)) => {
+                // This device's own file: trying again would fail again.
+                tracing::warn!(file = %MessageId(id), %why, "could not read a file to leave at the mailbox; it waits for the two devices to meet");
+                self.mailbox.files.retain(|(f, _)| *f != id);
+                self.save_mailbox_files();
+                self.mailbox.deposit_backoff.succeeded();
+                return;
+            }
+            (DepositError::Failed(why) | DepositError::Unreadable(why), _) => why,
         };
         tracing::info!(%why, "could not leave letters at the mailbox");
         self.mailbox.status.error = Some(why);
@@ -570,7 +590,8 @@ impl Engine {
         let generation = room.generation;
         let net = self.net.clone();
         let internal = self.internal_tx.clone();
-        if let Some((letters, up_to, told, files)) = self.ops_letters(&seal, partner) {
+        let resend = self.mailbox.resend.take();
+        if let Some((letters, up_to, told, files)) = self.ops_letters(&seal, partner, resend) {
             self.mailbox.depositing = true;
             self.spawn(async move {
                 let result = client::deposit(&net, &link, partner, letters).await;
@@ -579,6 +600,7 @@ impl Engine {
                     up_to,
                     told,
                     files,
+                    resend,
                     result,
                 };
                 let _ = internal.send(deposited.into()).await;
@@ -594,6 +616,7 @@ impl Engine {
         if self.mailbox.files.len() != before {
             self.save_mailbox_files();
         }
+        self.mailbox.resend = resend;
         let Some(&(id, from)) = self.mailbox.files.first() else {
             return;
         };
@@ -617,11 +640,15 @@ impl Engine {
         &self,
         seal: &Letters,
         partner: DeviceId,
+        resend: Option<u64>,
     ) -> Option<(Vec<Vec<u8>>, u64, u64, Vec<OpId>)> {
         let mut after = self.mailbox.deposited.max(self.store.acked(self.me));
         let held = self.store.held_all();
         let told = self.store.held(partner);
         let mut letters = Vec::new();
+        if let Some(held) = resend {
+            letters.push(seal.seal(&wire::encode(&Letter::Resend { held })));
+        }
         let mut files = Vec::new();
         while letters.len() < LETTERS_PER_DEPOSIT {
             let ops = match next_batch(&self.store, self.me, after) {
@@ -710,6 +737,7 @@ impl Engine {
                 Some(Letter::Chunk { id, index, data }) if id.author == partner => {
                     self.mailbox_chunk(id, index, data).await;
                 }
+                Some(Letter::Resend { held }) => self.resend_from(held),
                 Some(Letter::Manifest { .. } | Letter::Chunk { .. }) => {
                     tracing::warn!(
                         "a letter at the mailbox carried another device's file; skipped"
@@ -736,10 +764,14 @@ impl Engine {
         match stored {
             Stored::Durable => {}
             Stored::Gap => {
-                // Ops before these never came this way: they come directly.
+                // Ops before these never came this way (the mailbox forgot them):
+                // the partner's device is asked to leave them again.
                 tracing::info!(
-                    "letters at the mailbox skip ops this device lacks; left to direct sync"
+                    "letters at the mailbox skip ops this device lacks; asking for them again"
                 );
+                if let Ok(partner) = self.partner_device() {
+                    self.mailbox.resend = Some(self.store.held(partner));
+                }
                 return true;
             }
             Stored::Refused(why) => {
@@ -753,6 +785,32 @@ impl Engine {
         self.announce_delivery(read_before, read_after, Delivery::Read)
             .await;
         true
+    }
+
+    /// The partner's device says, in a letter, that it holds this device's log only
+    /// up to `held` and letters after it skipped ops: they are left again from there
+    /// (with the files they make ready).
+    fn resend_from(&mut self, held: u64) {
+        let from = held.max(self.store.acked(self.me));
+        if from < self.mailbox.deposited {
+            tracing::info!(
+                from,
+                "the partner's device lacks ops left at the mailbox; leaving them again"
+            );
+            self.mailbox.deposited = from;
+            if let Err(e) = self.store.set_setting(SETTING_DEPOSITED, &from) {
+                tracing::warn!(error = %e, "could not record what is at the mailbox");
+            }
+        }
+    }
+
+    /// Sets the gate to the partner and the mailbox joined (or being joined).
+    async fn mailbox_gate(&mut self) {
+        let partner = self.partner.as_ref().map(|p| p.device);
+        let _ = self
+            .net
+            .set_policy(Policy::device(partner, self.mailbox.device()))
+            .await;
     }
 
     /// The partner's device says, in a letter, how far it holds this device's log.

@@ -73,6 +73,9 @@ impl Engine {
     /// session, the rendezvous; the network restarts open to a new pairing. This
     /// device's identity, profile and preferences stay.
     pub(super) async fn unpair(&mut self) -> Result<(), NodeError> {
+        // The mailbox forgets this device and its letters: they were sealed for
+        // this pairing.
+        self.leave_mailbox_now().await;
         self.files.stop_sealing().await;
         for task in self.files.running.values() {
             task.abort();
@@ -91,8 +94,6 @@ impl Engine {
         ])?;
         self.flush()?;
         self.partner = None;
-        // Its letters were sealed for this pairing.
-        self.mailbox = self.mailbox.renewed();
         self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
         self.pairing = super::Pairing::default();
