@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod chaos;
+mod desktop;
 mod files;
 mod headless;
 mod internet;

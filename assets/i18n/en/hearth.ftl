@@ -125,6 +125,7 @@ settings-unpair-confirm = This ends the pairing on both devices and deletes ever
 settings-unpair = End the pairing
 settings-cancel = Cancel
 settings-notifications = Show notifications
+settings-start-at-login = Start Hearth when I log in
 settings-hide-text = Hide message text in notifications
 settings-save = Save
 settings-saved = Saved

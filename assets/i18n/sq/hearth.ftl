@@ -125,6 +125,7 @@ settings-unpair-confirm = Kjo e mbyll lidhjen në të dyja pajisjet dhe fshin gj
 settings-unpair = Mbylle lidhjen
 settings-cancel = Anulo
 settings-notifications = Shfaq njoftime
+settings-start-at-login = Nise Hearth kur hyj në kompjuter
 settings-hide-text = Fshihe tekstin e mesazhit në njoftime
 settings-save = Ruaj
 settings-saved = U ruajt

@@ -176,6 +176,8 @@ pub struct HearthApp {
     pub(crate) tr: Tr,
     pub(crate) screen: Screen,
     pub(crate) status: Option<Status>,
+    /// Whether Hearth starts when this user logs in (an XDG autostart entry).
+    pub(crate) start_at_login: bool,
     /// Loaded messages in timeline order.
     pub(crate) messages: Vec<MessageView>,
     /// The drawn height of each loaded message's row (estimated until first drawn),
@@ -264,6 +266,7 @@ impl HearthApp {
             pending_notifications: 0,
             toast: None,
             transfers: HashMap::new(),
+            start_at_login: crate::desktop::starts_at_login(),
             transfer_rates: HashMap::new(),
             picker: None,
             viewer: None,
@@ -640,6 +643,25 @@ impl HearthApp {
                 self.with_node(move |node| async move {
                     let result = node.change_passphrase(passphrase).await;
                     UiResult::or_failed(Attempt::Passphrase, result, UiResult::Status)
+                });
+            }
+            Action::SetStartAtLogin(on) => {
+                self.start_at_login = on;
+                self.spawn(async move {
+                    let set =
+                        tokio::task::spawn_blocking(move || crate::desktop::set_start_at_login(on))
+                            .await;
+                    match set {
+                        Ok(Ok(())) => UiResult::Done,
+                        Ok(Err(e)) => UiResult::Failed {
+                            attempt: Attempt::SaveSetting,
+                            error: NodeError::File(e.to_string()),
+                        },
+                        Err(e) => UiResult::Failed {
+                            attempt: Attempt::SaveSetting,
+                            error: NodeError::File(e.to_string()),
+                        },
+                    }
                 });
             }
             Action::SetTheme(choice) => {

@@ -12,6 +12,7 @@
 //! [`i18n`], numbers and units included.
 
 mod app;
+pub mod desktop;
 mod files;
 pub mod i18n;
 mod prefs;

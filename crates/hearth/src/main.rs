@@ -6,6 +6,7 @@
 //! `docs/relay.md`); `hearth mailbox --profile DIR` runs their mailbox (see
 //! `docs/mailbox.md`).
 
+mod desktop;
 mod headless;
 mod mailbox;
 mod relay;
@@ -88,6 +89,10 @@ enum Mode {
     /// the mailbox cannot read it, until the other's collects it. Prints its
     /// addresses and the invite the devices join with on stdout.
     Mailbox(mailbox::MailboxArgs),
+    /// Puts Hearth in the desktop's application menu (a desktop entry and its icon,
+    /// for this user); `--autostart` also starts it at login, `--remove` takes them
+    /// away.
+    InstallDesktop(desktop::DesktopArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -123,6 +128,7 @@ fn main() -> anyhow::Result<()> {
             let runtime = tokio::runtime::Runtime::new()?;
             runtime.block_on(mailbox::run(args))
         }
+        Some(Mode::InstallDesktop(args)) => desktop::run(args),
         None => {
             let profile = match cli.profile {
                 Some(dir) => dir,

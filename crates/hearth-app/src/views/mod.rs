@@ -128,6 +128,8 @@ pub(crate) enum Action {
     SetTheme(ThemeChoice),
     SetNotifications(bool),
     SetHideText(bool),
+    /// Start Hearth when this user logs in, or not.
+    SetStartAtLogin(bool),
 }
 
 /// Draws the frame and returns what the user asked for, in order.

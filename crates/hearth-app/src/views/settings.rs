@@ -58,6 +58,7 @@ impl SettingsForm {
 pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     let tr = &app.tr;
     let prefs = &app.prefs;
+    let app_start_at_login = app.start_at_login;
     let protection = match app.status.as_ref().map(|s| s.key_protection) {
         Some("passphrase") => tr.t("key-protection-passphrase"),
         _ => tr.t("key-protection-key-file"),
@@ -138,6 +139,13 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                 .changed()
             {
                 out.push(Action::SetNotifications(notifications));
+            }
+            let mut at_login = app_start_at_login;
+            if ui
+                .checkbox(&mut at_login, tr.t("settings-start-at-login"))
+                .changed()
+            {
+                out.push(Action::SetStartAtLogin(at_login));
             }
             let mut hide_text = prefs.hide_text;
             if ui
