@@ -27,10 +27,32 @@ struct Mailbox {
 
 impl Mailbox {
     fn start(profile: &Path, listen: &str) -> Mailbox {
+        Mailbox::spawn(
+            &["mailbox", "--listen", listen],
+            profile,
+            "invite hearth-mailbox:",
+        )
+    }
+
+    /// `hearth relay` with a mailbox beside it, printing `mailbox invite …`.
+    fn beside_a_relay(relay: &Path, mailbox: &Path, listen: &str, mailbox_listen: &str) -> Mailbox {
+        let args = [
+            "relay",
+            "--listen",
+            listen,
+            "--mailbox",
+            mailbox.to_str().unwrap(),
+            "--mailbox-listen",
+            mailbox_listen,
+        ];
+        Mailbox::spawn(&args, relay, "mailbox invite hearth-mailbox:")
+    }
+
+    fn spawn(args: &[&str], profile: &Path, invite_line: &'static str) -> Mailbox {
         let mut child = Command::new(env!("CARGO_BIN_EXE_hearth"))
-            .args(["mailbox", "--profile"])
+            .args(args)
+            .arg("--profile")
             .arg(profile)
-            .args(["--listen", listen])
             .env(
                 "HEARTH_LOG",
                 std::env::var("HEARTH_E2E_LOG").unwrap_or_else(|_| "warn".into()),
@@ -44,7 +66,7 @@ impl Mailbox {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(rest) = line.strip_prefix("invite hearth-mailbox:") {
+                if let Some(rest) = line.strip_prefix(invite_line) {
                     let code = rest.split_whitespace().next().unwrap_or_default();
                     let _ = tx.send(format!("hearth-mailbox:{code}"));
                 }
@@ -307,4 +329,52 @@ fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// `hearth relay --mailbox`: the couple's relay host keeps their mailbox too, and a
+/// message left there by one reaches the other, never online together.
+#[test]
+fn a_relay_can_keep_the_mailbox_too() {
+    let root = tempfile::tempdir().unwrap();
+    let listen = |port: u16| format!("/ip4/127.0.0.1/tcp/{port}");
+    let host = Mailbox::beside_a_relay(
+        &root.path().join("relay"),
+        &root.path().join("mailbox"),
+        &listen(free_port()),
+        &listen(free_port()),
+    );
+    let (arta_listen, ben_listen) = (listen(free_port()), listen(free_port()));
+    let arta_args = [
+        "--no-mdns",
+        "--no-internet",
+        "--listen",
+        arta_listen.as_str(),
+    ];
+    let ben_args = [
+        "--no-mdns",
+        "--no-internet",
+        "--listen",
+        ben_listen.as_str(),
+    ];
+    let (arta_dir, ben_dir) = (root.path().join("arta"), root.path().join("ben"));
+    let mut arta = Proc::start("arta", &arta_dir, &arta_args, &[]);
+    let mut ben = Proc::start("ben", &ben_dir, &ben_args, &[]);
+    init(&mut arta, "Arta");
+    init(&mut ben, "Ben");
+    pair_by_invite(&mut arta, &mut ben);
+    for proc in [&mut arta, &mut ben] {
+        let joined = proc.ask(json!({"cmd": "mailbox_pair", "code": host.invite}));
+        assert_eq!(joined["event"], "mailbox", "{joined}");
+    }
+    ben.quit();
+    let sent = arta.ask(json!({"cmd": "send", "text": "natën e mirë, nga larg"}));
+    assert_eq!(sent["event"], "message", "{sent}");
+    wait_left(&mut arta);
+    arta.quit();
+    let mut ben = Proc::start("ben", &ben_dir, &ben_args, &[]);
+    ben.wait("the message from the relay's mailbox", |e| {
+        e["event"] == "message" && e["text"] == "natën e mirë, nga larg"
+    });
+    ben.quit();
+    host.stop();
 }

@@ -76,6 +76,9 @@ pub struct MailboxConfig {
     /// Devices to forget at start (peer ids), with every letter kept for them: a
     /// device lost, or a former partner's.
     pub forget: Vec<String>,
+    /// Addresses devices reach the mailbox at that are not its listen addresses
+    /// (say, behind a port forward): listed first in the invite.
+    pub external: Vec<String>,
 }
 
 impl MailboxConfig {
@@ -94,6 +97,7 @@ impl MailboxConfig {
             new_invite: false,
             devices: 2,
             forget: Vec::new(),
+            external: Vec::new(),
         }
     }
 }
@@ -318,7 +322,8 @@ pub async fn serve(
             _ = tick.tick() => {
                 // The invite names where the mailbox can be reached: what it heard
                 // from outside first, then its listen addresses.
-                let mut addrs: Vec<String> = reachable.clone();
+                let mut addrs: Vec<String> = config.external.clone();
+                addrs.extend(reachable.iter().cloned());
                 addrs.extend(listening.iter().cloned());
                 let mut seen = HashSet::new();
                 addrs.retain(|a| seen.insert(a.clone()));

@@ -45,6 +45,10 @@ pub(crate) struct MailboxArgs {
     /// How many MiB of letters the mailbox keeps for one device at most.
     #[arg(long, default_value_t = 2048)]
     quota_mib: u64,
+    /// An address devices reach the mailbox at when it is not a listen address
+    /// (say, behind a port forward); repeatable. Listed first in the invite.
+    #[arg(long)]
+    external: Vec<String>,
 }
 
 pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
@@ -64,18 +68,31 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
     config.devices = args.devices;
     config.forget = args.forget;
     config.quota_bytes = args.quota_mib.saturating_mul(1024 * 1024);
+    config.external = args.external;
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
+    serve(config, "", stop).await?;
+    eprintln!("mailbox stopped");
+    Ok(())
+}
+
+/// Runs a mailbox until `stop`, printing what it reports on stdout, each line after
+/// `prefix` (`hearth relay --mailbox` prints `mailbox `).
+pub(crate) async fn serve(
+    config: MailboxConfig,
+    prefix: &'static str,
+    stop: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
     hearth_node::mailbox::serve(
         config,
-        |event| {
+        move |event| {
             let line = match event {
                 MailboxEvent::Listening(addr) => format!("listening {addr}"),
                 MailboxEvent::Invite(Some((code, expires))) => format!("invite {code} {expires}"),
                 MailboxEvent::Invite(None) => {
                     eprintln!(
-                        "the invite is used up or expired; start with --new-invite for a new one"
+                        "the mailbox invite is used up or expired; start with --new-invite for a new one"
                     );
                     "invite none".into()
                 }
@@ -84,12 +101,11 @@ pub(crate) async fn run(args: MailboxArgs) -> anyhow::Result<()> {
                 MailboxEvent::Member(peer) => format!("member {peer}"),
             };
             let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            let _ = writeln!(out, "{prefix}{line}");
             let _ = out.flush();
         },
         stop,
     )
     .await?;
-    eprintln!("mailbox stopped");
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! `hearth relay`: runs a relay with an identity kept in its profile directory, and
 //! prints each address it listens on (ending in `/p2p/<PeerId>`) on stdout, one per
-//! line, for the couple to pass to `--relay` or paste into Settings.
+//! line, for the couple to pass to `--relay` or paste into Settings. With
+//! `--mailbox DIR` it runs the couple's mailbox beside it (lines `mailbox …`).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,17 @@ pub(crate) struct RelayArgs {
     /// How many relayed connections may be open at once.
     #[arg(long, default_value_t = 64)]
     max_circuits: usize,
+    /// Also run the couple's mailbox (see `hearth mailbox`), kept in this directory;
+    /// its lines on stdout start with `mailbox `.
+    #[arg(long)]
+    mailbox: Option<PathBuf>,
+    /// An address the mailbox listens on (repeatable); default: port 4002, TCP and
+    /// QUIC, on every interface.
+    #[arg(long)]
+    mailbox_listen: Vec<String>,
+    /// Make a new mailbox invite, whatever became of the last one.
+    #[arg(long)]
+    mailbox_new_invite: bool,
 }
 
 const KEY_FILE: &str = "relay.key";
@@ -84,7 +96,29 @@ pub(crate) async fn run(args: RelayArgs) -> anyhow::Result<()> {
     let stop = async {
         let _ = tokio::signal::ctrl_c().await;
     };
-    hearth_node::relay::serve(
+    // The mailbox beside it, if asked for: both stop on the same Ctrl-C.
+    let mailbox = async {
+        let Some(dir) = args.mailbox else {
+            return Ok(());
+        };
+        let mut mailbox = hearth_node::mailbox::MailboxConfig::new(dir);
+        mailbox.network.listen = if args.mailbox_listen.is_empty() {
+            vec![
+                "/ip4/0.0.0.0/tcp/4002".into(),
+                "/ip4/0.0.0.0/udp/4002/quic-v1".into(),
+            ]
+        } else {
+            args.mailbox_listen
+        };
+        // On the relay's own host, it is reached directly.
+        mailbox.network.internet = false;
+        mailbox.new_invite = args.mailbox_new_invite;
+        let stop = async {
+            let _ = tokio::signal::ctrl_c().await;
+        };
+        crate::mailbox::serve(mailbox, "mailbox ", stop).await
+    };
+    let relay = hearth_node::relay::serve(
         config,
         |event| match event {
             RelayEvent::Address(addr) => {
@@ -94,8 +128,9 @@ pub(crate) async fn run(args: RelayArgs) -> anyhow::Result<()> {
             }
         },
         stop,
-    )
-    .await?;
+    );
+    // Either failing to start stops both.
+    tokio::try_join!(async { relay.await.map_err(anyhow::Error::from) }, mailbox)?;
     eprintln!("relay stopped");
     Ok(())
 }
