@@ -4,6 +4,7 @@
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod backup;
 mod chaos;
 mod desktop;
 mod files;

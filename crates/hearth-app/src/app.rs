@@ -79,6 +79,8 @@ pub(crate) enum UiResult {
     Memories(Vec<MessageView>),
     /// The mailbox after joining or leaving it.
     Mailbox(MailboxStatus),
+    /// A backup was written.
+    BackedUp(hearth_node::BackupInfo),
     Saved(PathBuf),
     /// A command failed; the toast says which and why.
     Failed {
@@ -121,6 +123,7 @@ pub(crate) enum Attempt {
     Pause,
     Unpair,
     Mailbox,
+    Backup,
 }
 
 impl Attempt {
@@ -143,6 +146,7 @@ impl Attempt {
             Attempt::Pause => "error-pause",
             Attempt::Unpair => "error-unpair",
             Attempt::Mailbox => "error-mailbox",
+            Attempt::Backup => "error-backup",
         }
     }
 }
@@ -645,6 +649,13 @@ impl HearthApp {
                     UiResult::or_failed(Attempt::Passphrase, result, UiResult::Status)
                 });
             }
+            Action::Backup { path, passphrase } => self.with_node(move |node| async move {
+                UiResult::or_failed(
+                    Attempt::Backup,
+                    node.backup(path, passphrase).await,
+                    UiResult::BackedUp,
+                )
+            }),
             Action::SetStartAtLogin(on) => {
                 self.start_at_login = on;
                 self.spawn(async move {
@@ -736,6 +747,15 @@ impl HearthApp {
                 }
             }
             UiResult::Status(status) => self.apply_status(status),
+            UiResult::BackedUp(info) => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.backup_state = Some(self.tr.t2(
+                        "backup-done",
+                        ("files", info.files.into()),
+                        ("size", self.tr.size(info.bytes).into()),
+                    ));
+                }
+            }
             UiResult::Mailbox(mailbox) => {
                 if let Screen::Settings(form) = &mut self.screen
                     && mailbox.peer_id.is_some()
@@ -755,6 +775,9 @@ impl HearthApp {
                     }
                     (Screen::Settings(form), Attempt::Mailbox) => {
                         form.mailbox_error = Some(message);
+                    }
+                    (Screen::Settings(form), Attempt::Backup) => {
+                        form.backup_state = Some(message);
                     }
                     _ => self.toast(message),
                 }
@@ -1027,6 +1050,14 @@ impl HearthApp {
                 }
             }
             NodeEvent::Listening(_) => self.refresh_status(),
+            NodeEvent::BackupProgress { done, total } => {
+                if let Screen::Settings(form) = &mut self.screen
+                    && total > 0
+                {
+                    let percent = (done * 100 / total).min(100);
+                    form.backup_state = Some(self.tr.t1("backup-progress", "percent", percent));
+                }
+            }
             NodeEvent::Ended(ended) => {
                 if let Some(status) = &mut self.status {
                     status.ended = Some(ended);

@@ -3,7 +3,9 @@
 //! them ("1.5 MB" / "1,5 MB", "2 min 5 s" / "2 min 5 sek").
 
 use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
-use hearth_node::{MailboxFailure, NodeError, PairingFailure, Refusal, TransferFailure};
+use hearth_node::{
+    BackupFailure, MailboxFailure, NodeError, PairingFailure, Refusal, TransferFailure,
+};
 
 /// The languages the UI speaks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -178,6 +180,7 @@ impl Tr {
             NodeError::Pairing(failure) => return self.pairing_failure(failure),
             NodeError::Refused(refusal) => return self.refusal(refusal),
             NodeError::Mailbox(failure) => return self.mailbox_failure(failure),
+            NodeError::Backup(failure) => return self.backup_failure(failure),
             _ => {}
         }
         let key = match error.code() {
@@ -229,6 +232,9 @@ impl Tr {
             Refusal::FileNotHere => self.t("refused-file-not-here"),
             Refusal::NotArriving => self.t("refused-not-arriving"),
             Refusal::PairingEnded => self.t("refused-pairing-ended"),
+            Refusal::BackupNeedsPassphrase => self.t("refused-backup-needs-passphrase"),
+            Refusal::ProfileExists => self.t("refused-profile-exists"),
+            Refusal::RestoredWaiting => self.t("refused-restored-waiting"),
             Refusal::AlreadyEnding => self.t("refused-already-ending"),
             Refusal::Damaged(detail) => self.t1("refused-damaged", "detail", *detail),
         }
@@ -252,6 +258,19 @@ impl Tr {
             TransferFailure::Unreadable(detail) => {
                 self.t1("transfer-unreadable", "detail", detail.as_str())
             }
+        }
+    }
+
+    /// Why a backup failed, in this language.
+    pub fn backup_failure(&self, failure: &BackupFailure) -> String {
+        match failure {
+            BackupFailure::NotABackup => self.t("backup-fail-not-a-backup"),
+            BackupFailure::NewerFormat(_) => self.t("backup-fail-newer"),
+            BackupFailure::WrongPassphrase => self.t("backup-fail-passphrase"),
+            BackupFailure::Damaged(detail) => {
+                self.t1("backup-fail-damaged", "detail", detail.as_str())
+            }
+            BackupFailure::Io(detail) => self.t1("backup-fail-io", "detail", detail.as_str()),
         }
     }
 
@@ -466,6 +485,9 @@ mod tests {
             Refusal::Damaged("x"),
             Refusal::PairingEnded,
             Refusal::AlreadyEnding,
+            Refusal::BackupNeedsPassphrase,
+            Refusal::ProfileExists,
+            Refusal::RestoredWaiting,
         ];
         let failures = [
             TransferFailure::NoDiskSpace {
@@ -475,6 +497,13 @@ mod tests {
             TransferFailure::Unavailable("x".into()),
             TransferFailure::Interrupted("x".into()),
             TransferFailure::Unreadable("x".into()),
+        ];
+        let backup = [
+            BackupFailure::NotABackup,
+            BackupFailure::NewerFormat(2),
+            BackupFailure::WrongPassphrase,
+            BackupFailure::Damaged("x".into()),
+            BackupFailure::Io("x".into()),
         ];
         let mailbox = [
             MailboxFailure::BadInvite,
@@ -489,7 +518,8 @@ mod tests {
                 .iter()
                 .map(|r| tr.refusal(r))
                 .chain(failures.iter().map(|f| tr.transfer_failure(f)))
-                .chain(mailbox.iter().map(|f| tr.mailbox_failure(f)));
+                .chain(mailbox.iter().map(|f| tr.mailbox_failure(f)))
+                .chain(backup.iter().map(|f| tr.backup_failure(f)));
             // A missing translation shows as its key, which has no spaces.
             for text in texts {
                 assert!(text.contains(' '), "{lang:?}: {text}");

@@ -22,8 +22,10 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tracing::Instrument;
 
+pub use engine::backup::restore;
 use engine::{
-    ChatCommand, FileCommand, MailboxCommand, NetworkCommand, PairingCommand, ProfileCommand,
+    BackupCommand, ChatCommand, FileCommand, MailboxCommand, NetworkCommand, PairingCommand,
+    ProfileCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -35,10 +37,10 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, BadMessageId, Connection, Delivery, Ended, FileState, InviteInfo,
-    MailboxFailure, MailboxStatus, MessageId, MessageView, NodeError, NodeEvent, PairedInfo,
-    PairingFailure, Partner, Profile, ReactionView, Refusal, Status, TransferFailure, device_label,
-    hex,
+    AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, Connection, Delivery, Ended,
+    FileState, InviteInfo, MailboxFailure, MailboxStatus, MessageId, MessageView, NodeError,
+    NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView, Refusal, Status,
+    TransferFailure, device_label, hex,
 };
 
 /// How to start a node.
@@ -142,6 +144,7 @@ pub(crate) enum Command {
     Files(FileCommand),
     Network(NetworkCommand),
     Mailbox(MailboxCommand),
+    Backup(BackupCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -309,6 +312,26 @@ impl NodeHandle {
         self.ask(|reply| {
             Command::Pairing(PairingCommand::Uncouple {
                 delete_history,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Writes a backup of this profile to `path` (a new file), encrypted under
+    /// `passphrase`: this device's keys and settings, both logs, and every file
+    /// that is neither view-once nor expiring. Progress comes as
+    /// [`NodeEvent::BackupProgress`]. Restore it with [`restore`].
+    pub async fn backup(
+        &self,
+        path: impl Into<PathBuf>,
+        passphrase: impl Into<String>,
+    ) -> Result<BackupInfo, NodeError> {
+        let (path, passphrase) = (path.into(), passphrase.into());
+        self.ask(|reply| {
+            Command::Backup(BackupCommand::Backup {
+                path,
+                passphrase,
                 reply,
             })
         })

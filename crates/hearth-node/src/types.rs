@@ -336,6 +336,13 @@ pub enum NodeEvent {
     /// The pairing was ended, here or on the partner's device, or the ending was
     /// carried out ([`Ended::done`]).
     Ended(Ended),
+    /// A backup is being written: `done` of `total` bytes of files copied.
+    BackupProgress {
+        /// Bytes of files copied.
+        done: u64,
+        /// Bytes of files to copy.
+        total: u64,
+    },
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
 }
@@ -480,6 +487,16 @@ pub enum Refusal {
     /// The pairing is being ended already.
     #[error("the pairing is already ending")]
     AlreadyEnding,
+    /// A backup needs a passphrase to be encrypted under.
+    #[error("a backup needs a passphrase")]
+    BackupNeedsPassphrase,
+    /// Restoring into a folder that holds a profile (or anything else).
+    #[error("that folder is not empty; restore into a new one")]
+    ProfileExists,
+    /// Restored from a backup: nothing is written until the partner's device says
+    /// it holds no more of this device's log than the backup did.
+    #[error("restored from a backup: waiting to reach the partner's device once before writing")]
+    RestoredWaiting,
 }
 
 impl Refusal {
@@ -514,6 +531,9 @@ impl Refusal {
             Refusal::Damaged(_) => "damaged",
             Refusal::PairingEnded => "pairing_ended",
             Refusal::AlreadyEnding => "already_ending",
+            Refusal::BackupNeedsPassphrase => "backup_needs_passphrase",
+            Refusal::ProfileExists => "profile_exists",
+            Refusal::RestoredWaiting => "restored_waiting",
         }
     }
 
@@ -663,6 +683,9 @@ pub enum NodeError {
     /// Joining the couple's mailbox failed.
     #[error("the mailbox: {0}")]
     Mailbox(MailboxFailure),
+    /// A backup could not be written or read.
+    #[error("{0}")]
+    Backup(BackupFailure),
     /// A file could not be read or written.
     #[error("{0}")]
     File(String),
@@ -685,6 +708,7 @@ impl NodeError {
             NodeError::Refused(refusal) => NodeError::Refused(refusal.clone()),
             NodeError::Pairing(failure) => NodeError::Pairing(failure.clone()),
             NodeError::Mailbox(failure) => NodeError::Mailbox(failure.clone()),
+            NodeError::Backup(failure) => NodeError::Backup(failure.clone()),
             NodeError::File(why) => NodeError::File(why.clone()),
             NodeError::Stopped => NodeError::Stopped,
             NodeError::Open(_) | NodeError::Store(_) | NodeError::Net(_) => {
@@ -709,10 +733,58 @@ impl NodeError {
             NodeError::Refused(_) => "invalid",
             NodeError::Pairing(_) => "pairing_failed",
             NodeError::Mailbox(_) => "mailbox_failed",
+            NodeError::Backup(_) => "backup_failed",
             NodeError::File(_) => "file",
             NodeError::Stopped => "stopped",
         }
     }
+}
+
+/// Why a backup could not be written or restored: what the UI says and scripts
+/// match on ([`BackupFailure::code`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum BackupFailure {
+    /// The file is not a Hearth backup.
+    #[error("this is not a Hearth backup")]
+    NotABackup,
+    /// Made by a newer Hearth.
+    #[error("this backup was made by a newer Hearth (format {0}); update Hearth first")]
+    NewerFormat(u8),
+    /// The passphrase does not open it.
+    #[error("the passphrase does not open this backup")]
+    WrongPassphrase,
+    /// Changed or cut short: nothing was restored.
+    #[error("this backup is damaged ({0}); nothing was restored from it")]
+    Damaged(String),
+    /// Reading or writing the file failed.
+    #[error("{0}")]
+    Io(String),
+}
+
+impl BackupFailure {
+    /// A short stable code for scripts.
+    pub fn code(&self) -> &'static str {
+        match self {
+            BackupFailure::NotABackup => "not_a_backup",
+            BackupFailure::NewerFormat(_) => "newer_format",
+            BackupFailure::WrongPassphrase => "wrong_passphrase",
+            BackupFailure::Damaged(_) => "damaged",
+            BackupFailure::Io(_) => "io",
+        }
+    }
+}
+
+/// A backup written or restored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct BackupInfo {
+    /// The backup file.
+    pub path: String,
+    /// Ops of both logs: messages, edits, reactions, read markers…
+    pub messages_and_changes: u64,
+    /// Files.
+    pub files: u64,
+    /// Bytes of the backup file.
+    pub bytes: u64,
 }
 
 /// Why joining the couple's mailbox failed: what the UI says and scripts match on

@@ -757,6 +757,11 @@ impl BlobReader {
         self.meta.size
     }
 
+    /// The file's chunk size.
+    pub fn chunk_size(&self) -> u32 {
+        self.meta.chunk_size
+    }
+
     /// How many chunks the file has.
     pub fn chunk_count(&self) -> u32 {
         self.meta.chunk_count() as u32

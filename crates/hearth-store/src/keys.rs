@@ -104,7 +104,7 @@ pub(crate) fn new_data_key() -> Zeroizing<[u8; 32]> {
     key
 }
 
-fn wrapping_key(
+pub(crate) fn wrapping_key(
     passphrase: &str,
     salt: &[u8; 16],
     params: KdfParams,

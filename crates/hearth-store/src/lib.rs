@@ -23,6 +23,7 @@
 //!               own key (which lives sealed in the database)
 //! ```
 
+mod backup;
 mod blobs;
 mod cipher;
 mod error;
@@ -30,6 +31,10 @@ mod keys;
 mod mailbox;
 mod store;
 
+pub use backup::{
+    BackupError, BackupReader, BackupSource, BackupSummary, BackupWriter, FORMAT_VERSION, MAGIC,
+    Record,
+};
 pub use blobs::{BlobReader, BlobStatus, BlobStore, BlobWriter, Imported, Staged, chunks_root};
 pub use error::{OpenError, StoreError};
 pub use keys::{KdfParams, KeyProtection};

@@ -89,6 +89,41 @@ pub struct Applied {
     pub ignored: Vec<(OpId, &'static str)>,
 }
 
+/// Reads ops from another thread: the database handle, the key and the device
+/// index as they were.
+pub(crate) struct OpsReader {
+    tree: sled::Tree,
+    cipher: Cipher,
+    index: HashMap<DeviceId, u16>,
+}
+
+impl OpsReader {
+    pub(crate) fn ops_after(
+        &self,
+        author: DeviceId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<Op>, StoreError> {
+        let Some(&idx) = self.index.get(&author) else {
+            return Ok(Vec::new());
+        };
+        let start = op_key(prefix::OPS, idx, after.saturating_add(1));
+        let end = op_key(prefix::OPS, idx, u64::MAX);
+        self.tree
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| {
+                let (key, value) = entry?;
+                let plain = self
+                    .cipher
+                    .open(&key, &value)
+                    .ok_or(StoreError::Corrupt("op does not decrypt"))?;
+                wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
+            })
+            .collect()
+    }
+}
+
 /// An open profile. Holds the profile's lock until dropped.
 pub struct Store {
     dir: PathBuf,
@@ -999,6 +1034,48 @@ impl Store {
             .open(key, value)
             .ok_or(StoreError::Corrupt("op does not decrypt"))?;
         wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
+    }
+
+    /// Every setting, as stored before sealing, but those named in `skip`: what a
+    /// backup copies.
+    pub fn settings_raw(&self, skip: &[&str]) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree.scan_prefix([prefix::SETTING]) {
+            let (key, value) = entry?;
+            let name = String::from_utf8_lossy(&key[1..]).into_owned();
+            if skip.contains(&name.as_str()) {
+                continue;
+            }
+            let plain = self
+                .cipher
+                .open(&key, &value)
+                .ok_or(StoreError::Corrupt("value does not decrypt"))?;
+            out.push((name, plain.to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Stores a setting as [`Store::settings_raw`] gave it.
+    pub fn set_setting_raw(&self, name: &str, plain: &[u8]) -> Result<(), StoreError> {
+        let key = setting_key(name);
+        self.tree.insert(&key[..], self.cipher.seal(&key, plain))?;
+        Ok(())
+    }
+
+    /// The profile as it stands now, to back up from another thread: the logs up to
+    /// what is held now, the settings but those in `skip`, the files.
+    pub fn backup_source(&self, skip: &[&str]) -> Result<crate::BackupSource, StoreError> {
+        Ok(crate::BackupSource {
+            ops: OpsReader {
+                tree: self.tree.clone(),
+                cipher: Cipher::new(&self.data_key),
+                index: self.index.clone(),
+            },
+            held: self.held_all(),
+            acked: self.devices.iter().map(|d| (*d, self.acked(*d))).collect(),
+            settings: self.settings_raw(skip)?,
+            blobs: self.blobs(),
+        })
     }
 
     /// A setting, profile or other small record, by name.

@@ -98,6 +98,10 @@ enum Request {
         #[serde(default)]
         delete_history: bool,
     },
+    Backup {
+        path: PathBuf,
+        passphrase: String,
+    },
     Quit,
 }
 
@@ -164,6 +168,7 @@ fn node_error(e: &NodeError) -> Value {
         NodeError::Pairing(failure) => Some(failure.code()),
         NodeError::Refused(refusal) => Some(refusal.code()),
         NodeError::Mailbox(failure) => Some(failure.code()),
+        NodeError::Backup(failure) => Some(failure.code()),
         _ => None,
     };
     if let (Some(reason), Some(object)) = (reason, answer.as_object_mut()) {
@@ -222,6 +227,9 @@ fn event_json(event: NodeEvent) -> Value {
         }
         NodeEvent::Mailbox(status) => tagged("mailbox", &status),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
+        NodeEvent::BackupProgress { done, total } => {
+            json!({"event": "backup_progress", "done": done, "total": total})
+        }
         NodeEvent::Error(message) => error("engine", message),
     }
 }
@@ -404,6 +412,10 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
         }
         Request::MailboxStatus => node.mailbox_status().await.map(|s| tagged("mailbox", &s)),
         Request::MailboxLeave => node.mailbox_leave().await.map(|s| tagged("mailbox", &s)),
+        Request::Backup { path, passphrase } => node
+            .backup(path, passphrase)
+            .await
+            .map(|b| tagged("backup_done", &b)),
         Request::Uncouple { delete_history } => node
             .uncouple(delete_history)
             .await

@@ -10,6 +10,7 @@ mod desktop;
 mod headless;
 mod mailbox;
 mod relay;
+mod restore;
 
 use std::path::PathBuf;
 
@@ -93,6 +94,10 @@ enum Mode {
     /// for this user); `--autostart` also starts it at login, `--remove` takes them
     /// away.
     InstallDesktop(desktop::DesktopArgs),
+    /// Restores a backup into a new profile (the backup's passphrase from
+    /// HEARTH_BACKUP_PASSPHRASE or the terminal; the new profile's from
+    /// HEARTH_PASSPHRASE, else a key file).
+    Restore(restore::RestoreArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -129,6 +134,7 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(mailbox::run(args))
         }
         Some(Mode::InstallDesktop(args)) => desktop::run(args),
+        Some(Mode::Restore(args)) => restore::run(args),
         None => {
             let profile = match cli.profile {
                 Some(dir) => dir,

@@ -130,6 +130,11 @@ pub(crate) enum Action {
     SetHideText(bool),
     /// Start Hearth when this user logs in, or not.
     SetStartAtLogin(bool),
+    /// Write a backup to this file under this passphrase.
+    Backup {
+        path: String,
+        passphrase: String,
+    },
 }
 
 /// Draws the frame and returns what the user asked for, in order.

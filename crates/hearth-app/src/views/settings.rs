@@ -29,6 +29,13 @@ pub(crate) struct SettingsForm {
     pub(crate) delete_history: bool,
     /// A mailbox invite being pasted.
     pub(crate) mailbox_code: String,
+    /// Where to write a backup.
+    pub(crate) backup_path: String,
+    /// The backup's passphrase, twice.
+    pub(crate) backup_passphrase: String,
+    pub(crate) backup_repeat: String,
+    /// How the last backup went, or how far it is.
+    pub(crate) backup_state: Option<String>,
     /// Why joining the mailbox failed.
     pub(crate) mailbox_error: Option<String>,
 }
@@ -50,6 +57,10 @@ impl SettingsForm {
             delete_history: false,
             network_error: None,
             mailbox_code: String::new(),
+            backup_path: default_backup_path(),
+            backup_passphrase: String::new(),
+            backup_repeat: String::new(),
+            backup_state: None,
             mailbox_error: None,
         }
     }
@@ -208,6 +219,8 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
             ui.separator();
             mailbox_section(tr, ui, form, &mailbox, &partner, now_ms, out);
             ui.separator();
+            backup_section(tr, ui, form, out);
+            ui.separator();
             ui.label(RichText::new(protection).small());
             labelled_edit(
                 ui,
@@ -347,5 +360,51 @@ fn uncouple_section(
         });
     } else if ui.button(tr.t("uncouple-button")).clicked() {
         form.confirm_uncouple = true;
+    }
+}
+
+/// `~/hearth-backup-<date>.hearth`, where a person looks for it.
+fn default_backup_path() -> String {
+    let date = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+    let home = std::env::var("HOME").unwrap_or_default();
+    format!("{home}/hearth-backup-{date}.hearth")
+}
+
+/// A backup of everything shared, in one encrypted file the user keeps.
+fn backup_section(
+    tr: &crate::i18n::Tr,
+    ui: &mut Ui,
+    form: &mut SettingsForm,
+    out: &mut Vec<Action>,
+) {
+    ui.label(RichText::new(tr.t("backup-title")).strong());
+    ui.label(RichText::new(tr.t("backup-about")).small());
+    labelled_edit(ui, tr.t("backup-path"), &mut form.backup_path, false);
+    labelled_edit(
+        ui,
+        tr.t("backup-passphrase"),
+        &mut form.backup_passphrase,
+        true,
+    );
+    labelled_edit(
+        ui,
+        tr.t("setup-passphrase-repeat"),
+        &mut form.backup_repeat,
+        true,
+    );
+    if ui.button(tr.t("backup-button")).clicked() {
+        if form.backup_passphrase != form.backup_repeat {
+            form.backup_state = Some(tr.t("error-passphrase-mismatch"));
+        } else {
+            form.backup_state = Some(tr.t("backup-started"));
+            out.push(Action::Backup {
+                path: form.backup_path.trim().to_string(),
+                passphrase: std::mem::take(&mut form.backup_passphrase),
+            });
+            form.backup_repeat.clear();
+        }
+    }
+    if let Some(state) = &form.backup_state {
+        ui.label(RichText::new(state).small());
     }
 }

@@ -214,6 +214,11 @@ impl Engine {
         if self.ended.is_some() {
             return Err(Refusal::PairingEnded.into());
         }
+        // Nor, in a restored profile, before the partner said how far it holds
+        // this log (no seq may be used twice).
+        if self.restored_waiting() {
+            return Err(Refusal::RestoredWaiting.into());
+        }
         for body in &bodies {
             body.validate().map_err(Refusal::of_body)?;
         }

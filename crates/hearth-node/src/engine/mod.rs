@@ -34,6 +34,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tracing::Instrument;
 
+pub(crate) mod backup;
 pub(crate) mod chat;
 pub(crate) mod files;
 mod internet;
@@ -44,6 +45,7 @@ pub(crate) mod profile;
 pub(crate) mod sync;
 mod views;
 
+pub(crate) use backup::BackupCommand;
 pub(crate) use chat::ChatCommand;
 pub(crate) use files::FileCommand;
 pub use files::{human_size, mime_for};
@@ -66,6 +68,7 @@ pub(crate) enum Internal {
     Pairing(pairing::PairingInternal),
     Files(files::FileInternal),
     Mailbox(mailbox::MailboxInternal),
+    Backup(backup::BackupInternal),
 }
 
 pub(crate) struct Engine {
@@ -232,6 +235,7 @@ impl Engine {
             Command::Files(command) => self.on_file_command(command).await,
             Command::Network(command) => self.on_network_command(command).await,
             Command::Mailbox(command) => self.on_mailbox_command(command).await,
+            Command::Backup(command) => self.on_backup_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -244,6 +248,7 @@ impl Engine {
             Internal::Pairing(message) => self.on_pairing_internal(message).await,
             Internal::Files(message) => self.on_file_internal(message).await,
             Internal::Mailbox(message) => self.on_mailbox_internal(message).await,
+            Internal::Backup(message) => self.on_backup_internal(message).await,
         }
     }
 

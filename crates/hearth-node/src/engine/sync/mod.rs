@@ -150,6 +150,13 @@ impl Engine {
             self.on_unpair_notice(*tag).await;
             return;
         }
+        if let SyncInternal::Frame(SyncFrame::Hello { have }, _) = &message {
+            let theirs = have
+                .iter()
+                .find(|(author, _)| *author == self.me)
+                .map_or(0, |(_, seq)| *seq);
+            self.partner_holds_of_mine(theirs);
+        }
         let Some(machine) = &mut self.sync.machine else {
             return;
         };
