@@ -321,6 +321,7 @@ backup-title = Backup
 backup-about = Everything you share (messages and files that are neither view-once nor expiring) in one file, encrypted under a passphrase you choose. Keep it somewhere safe; restore it on a new computer with: hearth restore --backup FILE --profile DIR.
 backup-path = Backup file
 backup-passphrase = The backup's passphrase
+backup-passphrase-repeat = Repeat the backup's passphrase
 backup-button = Back up now
 backup-started = Backing up…
 backup-progress = Backing up… { $percent }%

@@ -321,6 +321,7 @@ backup-title = Kopje rezervë
 backup-about = Gjithçka që ndani (mesazhe dhe skedarë që nuk janë për një shikim as me afat) në një skedar, të shifruar me një fjalëkalim që zgjidhni ju. Ruajeni diku të sigurt; riktheni në një kompjuter të ri me: hearth restore --backup SKEDARI --profile DOSJA.
 backup-path = Skedari i kopjes
 backup-passphrase = Fjalëkalimi i kopjes
+backup-passphrase-repeat = Përsëritni fjalëkalimin e kopjes
 backup-button = Bëj kopjen tani
 backup-started = Po bëhet kopja…
 backup-progress = Po bëhet kopja… { $percent }%
