@@ -388,7 +388,7 @@ fn backup_section(
     );
     labelled_edit(
         ui,
-        tr.t("setup-passphrase-repeat"),
+        tr.t("backup-passphrase-repeat"),
         &mut form.backup_repeat,
         true,
     );
