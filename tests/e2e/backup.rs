@@ -85,6 +85,15 @@ fn a_backup_restores_the_same_history_and_a_damaged_one_restores_nothing() {
     });
     let once = arta.ask(json!({"cmd": "send_file", "path": secret_path, "view_once": true}));
     assert_eq!(once["event"], "message", "{once}");
+    // Sealed, and its hashes written, before the backup: an op written after it
+    // would be one the restored device lacks (and it would wait for it).
+    arta.wait("the view-once file sealed", |e| {
+        e["event"] == "message_changed"
+            && e["id"] == once["id"]
+            && e["attachment"]["blake3"]
+                .as_str()
+                .is_some_and(|h| h.chars().any(|c| c != '0'))
+    });
 
     let backup = root.path().join("arta.hearth");
     let done = arta.ask(json!({"cmd": "backup", "path": backup, "passphrase": "our long summer"}));

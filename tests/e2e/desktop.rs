@@ -43,8 +43,10 @@ fn install_desktop_puts_hearth_in_the_menu_and_takes_it_away() {
             .unwrap()
             .contains("X-GNOME-Autostart-enabled=true")
     );
-    // Asked again without it, login no longer starts Hearth.
+    // Installed again without it, login start stays as it was; asked, it goes.
     run(home.path(), &[]);
+    assert!(autostart.exists());
+    run(home.path(), &["--no-autostart"]);
     assert!(!autostart.exists());
 
     run(home.path(), &["--autostart"]);

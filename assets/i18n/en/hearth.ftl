@@ -307,6 +307,7 @@ uncouple-honest = Each device obeys; nothing can erase copies made elsewhere (ex
 uncouple-button = End our pairing…
 uncouple-confirm = Yes, end it
 ended-by-me-pending = You ended the pairing. { $name }'s device will be told when it is reached.
+ended-finish-now = End it now, without waiting
 ended-by-me = You ended the pairing.
 ended-by-partner = { $name } ended the pairing.
 ended-done = Your history stays on this device, to read, until you pair anew.

@@ -307,6 +307,7 @@ uncouple-honest = Secila pajisje e zbaton; asgjë nuk mund të fshijë kopjet e 
 uncouple-button = Mbyllni çiftimin tonë…
 uncouple-confirm = Po, mbylleni
 ended-by-me-pending = Ju e mbyllët çiftimin. Pajisja e { $name } do të njoftohet kur të arrihet.
+ended-finish-now = Mbylleni tani, pa pritur
 ended-by-me = Ju e mbyllët çiftimin.
 ended-by-partner = { $name } e mbylli çiftimin.
 ended-done = Historiku juaj mbetet në këtë pajisje, për ta lexuar, derisa të çiftoheni sërish.

@@ -21,6 +21,9 @@ pub enum DesktopError {
     /// No home folder to put the entries in.
     #[error("neither $HOME nor $XDG_DATA_HOME is set")]
     NoHome,
+    /// This program's path has a character no desktop entry can hold.
+    #[error("this program's path ({}) cannot go in a desktop entry", .0.display())]
+    BadPath(PathBuf),
     /// A file could not be written, read or removed.
     #[error("{}: {source}", path.display())]
     Io {
@@ -71,8 +74,13 @@ pub fn paths() -> Result<Paths, DesktopError> {
 }
 
 /// An `Exec` argument as the desktop entry spec wants it: quoted, with `"`, `` ` ``,
-/// `$` and `\` escaped, and a literal `%` doubled.
-fn exec_arg(arg: &str) -> String {
+/// `$` and `\` escaped, a literal `%` doubled, and then, as in every string value of
+/// an entry, each `\` escaped once more. `None` for a path with a control character
+/// (a line break would start a new line of the entry).
+fn exec_arg(arg: &str) -> Option<String> {
+    if arg.chars().any(char::is_control) {
+        return None;
+    }
     let mut quoted = String::from("\"");
     for c in arg.chars() {
         match c {
@@ -85,11 +93,12 @@ fn exec_arg(arg: &str) -> String {
         }
     }
     quoted.push('"');
-    quoted
+    Some(quoted.replace('\\', "\\\\"))
 }
 
-/// The desktop entry for the binary at `exe`.
-fn entry(exe: &Path, autostart: bool) -> String {
+/// The desktop entry for the binary at `exe`; `None` if its path cannot be one.
+fn entry(exe: &Path, autostart: bool) -> Option<String> {
+    let exec = exec_arg(&exe.to_string_lossy())?;
     let mut entry = format!(
         "[Desktop Entry]\n\
          Type=Application\n\
@@ -105,12 +114,12 @@ fn entry(exe: &Path, autostart: bool) -> String {
          Categories=Network;InstantMessaging;Chat;\n\
          Keywords=chat;messenger;couple;private;bisedë;\n\
          StartupWMClass=hearth\n",
-        exec_arg(&exe.to_string_lossy())
+        exec
     );
     if autostart {
         entry.push_str("X-GNOME-Autostart-enabled=true\n");
     }
-    entry
+    Some(entry)
 }
 
 /// Writes `bytes` to `path` through a temporary file, so a crash never leaves half
@@ -136,11 +145,17 @@ fn this_program() -> Result<PathBuf, DesktopError> {
     std::env::current_exe().map_err(io(Path::new("this program")))
 }
 
+/// The entry for this program.
+fn this_entry(autostart: bool) -> Result<String, DesktopError> {
+    let exe = this_program()?;
+    entry(&exe, autostart).ok_or(DesktopError::BadPath(exe))
+}
+
 /// Puts Hearth in the application menu; returns the files written.
 pub fn install() -> Result<Vec<PathBuf>, DesktopError> {
     let paths = paths()?;
     write(&paths.icon, ICON)?;
-    write(&paths.entry, entry(&this_program()?, false).as_bytes())?;
+    write(&paths.entry, this_entry(false)?.as_bytes())?;
     Ok(vec![paths.icon, paths.entry])
 }
 
@@ -166,7 +181,7 @@ pub fn starts_at_login() -> bool {
 pub fn set_start_at_login(on: bool) -> Result<(), DesktopError> {
     let paths = paths()?;
     if on {
-        write(&paths.autostart, entry(&this_program()?, true).as_bytes())
+        write(&paths.autostart, this_entry(true)?.as_bytes())
     } else {
         remove(&paths.autostart)
     }
@@ -178,16 +193,15 @@ mod tests {
 
     #[test]
     fn exec_arguments_are_quoted_as_the_spec_asks() {
-        assert_eq!(exec_arg("/usr/bin/hearth"), "\"/usr/bin/hearth\"");
-        assert_eq!(
-            exec_arg("/home/a b/$x`y\"z\\%"),
-            "\"/home/a b/\\$x\\`y\\\"z\\\\%%\""
-        );
+        assert_eq!(exec_arg("/usr/bin/hearth").unwrap(), "\"/usr/bin/hearth\"");
+        // Quoted and escaped, then every backslash escaped again for the string.
+        assert_eq!(exec_arg("/home/a b/$x%").unwrap(), "\"/home/a b/\\\\$x%%\"");
+        assert_eq!(exec_arg("/tmp/x\nExec=evil"), None);
     }
 
     #[test]
     fn the_entry_names_the_binary_icon_and_menu_in_both_languages() {
-        let entry = entry(Path::new("/opt/hearth/hearth"), false);
+        let entry = entry(Path::new("/opt/hearth/hearth"), false).unwrap();
         assert!(entry.starts_with("[Desktop Entry]\n"));
         for line in [
             "Type=Application",
@@ -202,6 +216,10 @@ mod tests {
             assert!(entry.lines().any(|l| l == line), "missing {line}:\n{entry}");
         }
         assert!(!entry.contains("Autostart"));
-        assert!(super::entry(Path::new("/x"), true).contains("X-GNOME-Autostart-enabled=true"));
+        assert!(
+            super::entry(Path::new("/x"), true)
+                .unwrap()
+                .contains("X-GNOME-Autostart-enabled=true")
+        );
     }
 }

@@ -55,7 +55,8 @@ pub enum Record {
         #[serde(with = "serde_bytes")]
         value: Vec<u8>,
     },
-    /// Ops of one log, in order, each as `hearth_core::wire::encode_op` writes it.
+    /// Ops of both logs in Lamport order (each log in its own order), each as
+    /// `hearth_core::wire::encode_op` writes it.
     Ops(Vec<serde_bytes::ByteBuf>),
     /// How far the partner acknowledged each log.
     Acked(Vec<(DeviceId, u64)>),
@@ -252,9 +253,9 @@ impl<R: Read> BackupReader<R> {
             .map_err(|_| BackupError::NotABackup)?;
         let header: Header =
             postcard::from_bytes(&header_bytes).map_err(|_| BackupError::NotABackup)?;
-        if header.kdf.memory_kib > 4 * 1024 * 1024 || header.kdf.iterations > 64 {
-            return Err(BackupError::Kdf("costs beyond what Hearth writes".into()));
-        }
+        // The header is not authenticated before the key exists: costs beyond what
+        // a profile may use are refused before any memory is spent on them.
+        header.kdf.check().map_err(BackupError::Kdf)?;
         let aead = derive(passphrase, &header)?;
         Ok(BackupReader {
             input,
@@ -461,24 +462,41 @@ impl BackupSource {
             summary.settings += 1;
         }
         let store = |e: crate::StoreError| BackupError::Io(io::Error::other(e.to_string()));
-        for &(author, held) in &self.held {
-            let mut after = 0;
-            while after < held {
-                let ops = self
-                    .ops
-                    .ops_after(author, after, OPS_PER_RECORD.min((held - after) as usize))
-                    .map_err(store)?;
-                let Some(last) = ops.last() else {
-                    break;
-                };
-                after = last.id.seq;
-                summary.ops += ops.len() as u64;
-                writer.write(&Record::Ops(
-                    ops.iter()
-                        .map(|op| serde_bytes::ByteBuf::from(hearth_core::wire::encode_op(op)))
-                        .collect(),
-                ))?;
+        // Both logs interleaved in Lamport order, as they happened: a reply, a
+        // reaction or a read marker comes after the message it names, so restoring
+        // applies each with its effect.
+        let mut logs: Vec<Log> = self
+            .held
+            .iter()
+            .map(|&(author, held)| Log {
+                author,
+                held,
+                after: 0,
+                queue: std::collections::VecDeque::new(),
+            })
+            .collect();
+        let mut record = Vec::new();
+        loop {
+            for log in &mut logs {
+                log.refill(&self.ops).map_err(store)?;
             }
+            let next = logs
+                .iter_mut()
+                .filter(|log| !log.queue.is_empty())
+                .min_by_key(|log| log.queue.front().map(|op| (op.lamport, op.id.author)));
+            let Some(op) = next.and_then(|log| log.queue.pop_front()) else {
+                break;
+            };
+            record.push(serde_bytes::ByteBuf::from(hearth_core::wire::encode_op(
+                &op,
+            )));
+            summary.ops += 1;
+            if record.len() == OPS_PER_RECORD {
+                writer.write(&Record::Ops(std::mem::take(&mut record)))?;
+            }
+        }
+        if !record.is_empty() {
+            writer.write(&Record::Ops(record))?;
         }
         writer.write(&Record::Acked(self.acked.clone()))?;
         let mut copied = 0u64;
@@ -511,6 +529,32 @@ impl BackupSource {
 /// Any error as damage of the kind `why` names.
 fn damaged<E>(why: &'static str) -> impl FnOnce(E) -> BackupError {
     move |_| BackupError::Damaged(why)
+}
+
+/// One log being read for a backup, a batch at a time.
+struct Log {
+    author: DeviceId,
+    held: u64,
+    after: u64,
+    queue: std::collections::VecDeque<hearth_core::Op>,
+}
+
+impl Log {
+    /// Reads the next batch once the last is used up.
+    fn refill(&mut self, ops: &crate::store::OpsReader) -> Result<(), crate::StoreError> {
+        if !self.queue.is_empty() || self.after >= self.held {
+            return Ok(());
+        }
+        let limit = OPS_PER_RECORD.min((self.held - self.after) as usize);
+        let batch = ops.ops_after(self.author, self.after, limit)?;
+        match batch.last() {
+            Some(last) => self.after = last.id.seq,
+            // Fewer than held: nothing more to read.
+            None => self.after = self.held,
+        }
+        self.queue.extend(batch);
+        Ok(())
+    }
 }
 
 /// Feeds one file's chunks from the backup to the file store.
@@ -567,7 +611,12 @@ impl crate::Store {
                         .map(|bytes| hearth_core::wire::decode_op(bytes))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(damaged("an op"))?;
-                    self.apply_remote(&ops).map_err(damaged("a log"))?;
+                    // One author's run at a time, as sync delivers them: an op may
+                    // name a message of an author the store learns of in an
+                    // earlier run, never in its own.
+                    for run in ops.chunk_by(|a, b| a.id.author == b.id.author) {
+                        self.apply_remote(run).map_err(damaged("a log"))?;
+                    }
                     summary.ops += ops.len() as u64;
                 }
                 Record::Acked(acked) => {

@@ -62,7 +62,7 @@ impl KdfParams {
     /// Whether these costs are within what Hearth ever writes, with room to grow.
     /// A damaged or planted `keys.bin` asking for terabytes or endless passes is
     /// refused with an error, not attempted.
-    fn check(&self) -> Result<(), String> {
+    pub(crate) fn check(&self) -> Result<(), String> {
         if self.memory_kib > Self::MAX_MEMORY_KIB
             || self.iterations > Self::MAX_ITERATIONS
             || self.parallelism > Self::MAX_PARALLELISM

@@ -747,3 +747,98 @@ fn an_edit_after_the_delete_is_kept_only_as_a_tombstone() {
     assert_eq!(store.held(PARTNER), 3);
     assert!(store.page_before(None, 10).unwrap()[0].state.is_deleted());
 }
+
+/// A backup restores the history as it was: replies, reactions and read markers
+/// that name the other partner's messages keep their effect, whichever log is
+/// indexed first.
+#[test]
+fn a_restored_backup_keeps_replies_reactions_and_read_markers() {
+    use hearth_store::{BackupReader, BackupWriter, KdfParams};
+    let quick = KdfParams {
+        memory_kib: 64,
+        iterations: 1,
+        parallelism: 1,
+    };
+    let (me, partner) = (DeviceId([1; 32]), DeviceId([2; 32]));
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::create(dir.path(), None).unwrap();
+    // The partner writes first, so its log is indexed first; then this device
+    // answers and reacts, and the partner reacts to that.
+    let hello = Op {
+        id: OpId {
+            author: partner,
+            seq: 1,
+        },
+        lamport: Lamport(1),
+        wall_ms: 0,
+        body: OpBody::Text {
+            text: "përshëndetje".into(),
+            reply_to: None,
+        },
+    };
+    store.apply_remote(std::slice::from_ref(&hello)).unwrap();
+    let answer = store
+        .append_local(
+            me,
+            0,
+            OpBody::Text {
+                text: "hello back".into(),
+                reply_to: Some(hello.id),
+            },
+        )
+        .unwrap();
+    store
+        .append_local(
+            me,
+            0,
+            OpBody::ReactionAdd {
+                target: hello.id,
+                emoji: "❤".into(),
+            },
+        )
+        .unwrap();
+    store
+        .append_local(me, 0, OpBody::ReadMarker { up_to: hello.id })
+        .unwrap();
+    let theirs = Op {
+        id: OpId {
+            author: partner,
+            seq: 2,
+        },
+        lamport: Lamport(10),
+        wall_ms: 0,
+        body: OpBody::ReactionAdd {
+            target: answer.id,
+            emoji: "😊".into(),
+        },
+    };
+    store.apply_remote(&[theirs]).unwrap();
+    store.flush().unwrap();
+
+    let mut writer = BackupWriter::new(Vec::new(), "pass", quick, 0).unwrap();
+    store
+        .backup_source(&[])
+        .unwrap()
+        .write(&mut writer, &[], |_| {})
+        .unwrap();
+    let bytes = writer.finish().unwrap();
+
+    let restored_dir = tempfile::tempdir().unwrap();
+    let mut restored = Store::create(restored_dir.path(), None).unwrap();
+    let mut reader = BackupReader::open(bytes.as_slice(), "pass").unwrap();
+    let summary = restored.restore_from(&mut reader, |_| {}).unwrap();
+    assert_eq!(summary.ops, 5);
+    for id in [hello.id, answer.id] {
+        let (a, b) = (
+            store.message(id).unwrap().unwrap(),
+            restored.message(id).unwrap().unwrap(),
+        );
+        assert_eq!(a.state.reactions(), b.state.reactions(), "{id:?}");
+        assert!(!b.state.reactions().is_empty(), "{id:?} lost its reaction");
+    }
+    assert_eq!(
+        restored.read_up_to(partner),
+        1,
+        "the read marker keeps its effect"
+    );
+}

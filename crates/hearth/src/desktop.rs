@@ -12,6 +12,9 @@ pub(crate) struct DesktopArgs {
     /// Also start Hearth when this user logs in.
     #[arg(long)]
     autostart: bool,
+    /// No longer start Hearth at login.
+    #[arg(long, conflicts_with = "autostart")]
+    no_autostart: bool,
     /// Remove the entries (and the icon) instead.
     #[arg(long)]
     remove: bool,
@@ -27,7 +30,10 @@ pub(crate) fn run(args: DesktopArgs) -> anyhow::Result<()> {
     for path in desktop::install()? {
         println!("wrote {}", path.display());
     }
-    desktop::set_start_at_login(args.autostart)?;
+    // Login start changes only when asked: Settings may have turned it on.
+    if args.autostart || args.no_autostart {
+        desktop::set_start_at_login(args.autostart)?;
+    }
     if args.autostart {
         println!("Hearth starts when you log in.");
     }

@@ -50,6 +50,10 @@ pub(crate) struct RelayArgs {
     /// Make a new mailbox invite, whatever became of the last one.
     #[arg(long)]
     mailbox_new_invite: bool,
+    /// An address devices reach the mailbox at when it is not a listen address
+    /// (say, behind a port forward); repeatable. Listed first in its invite.
+    #[arg(long)]
+    mailbox_external: Vec<String>,
 }
 
 const KEY_FILE: &str = "relay.key";
@@ -113,6 +117,7 @@ pub(crate) async fn run(args: RelayArgs) -> anyhow::Result<()> {
         // On the relay's own host, it is reached directly.
         mailbox.network.internet = false;
         mailbox.new_invite = args.mailbox_new_invite;
+        mailbox.external = args.mailbox_external;
         let stop = async {
             let _ = tokio::signal::ctrl_c().await;
         };

@@ -26,10 +26,19 @@ fn passphrase() -> anyhow::Result<String> {
     }
     eprint!("The backup's passphrase: ");
     std::io::stderr().flush()?;
+    // Not shown as it is typed, where the terminal allows it.
+    let echo = |on: &str| {
+        let _ = std::process::Command::new("stty")
+            .arg(on)
+            .stdin(std::process::Stdio::inherit())
+            .status();
+    };
+    echo("-echo");
     let mut line = String::new();
-    std::io::stdin()
-        .read_line(&mut line)
-        .context("could not read the passphrase")?;
+    let read = std::io::stdin().read_line(&mut line);
+    echo("echo");
+    eprintln!();
+    read.context("could not read the passphrase")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 

@@ -39,6 +39,12 @@ fn ended_bar(app: &HearthApp, ui: &mut Ui, ended: &hearth_node::Ended, out: &mut
     egui::Panel::bottom("ended").show(ui, |ui| {
         ui.add_space(8.0);
         ui.label(RichText::new(text).strong());
+        // The partner's device may never come back: the user can finish it here.
+        if !ended.done && !ended.by_partner && ui.button(tr.t("ended-finish-now")).clicked() {
+            out.push(Action::Uncouple {
+                delete_history: ended.delete_history,
+            });
+        }
         if ended.done {
             ui.label(RichText::new(tr.t("ended-done")).small());
             if ui.button(tr.t("ended-pair-anew")).clicked() {

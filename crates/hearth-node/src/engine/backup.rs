@@ -106,6 +106,14 @@ impl Engine {
             let _ = reply.send(Err(Refusal::BackupNeedsPassphrase.into()));
             return;
         }
+        // Said before any work: a backup never replaces a file.
+        if path.exists() {
+            let _ = reply.send(Err(NodeError::File(format!(
+                "{} exists already; choose another name",
+                path.display()
+            ))));
+            return;
+        }
         let files = self.files_to_back_up();
         let source = match self.store.backup_source(&NOT_BACKED_UP) {
             Ok(source) => source,
@@ -151,26 +159,51 @@ impl Engine {
         matches!(self.store.setting::<bool>(SETTING_RESTORED), Ok(Some(true)))
     }
 
-    /// The partner's device says how far it holds this device's log: a restored
-    /// profile may write again once that is no further than what it holds.
+    /// The partner's device says (in its sync Hello, or in a letter at the
+    /// mailbox) how far it holds this device's log.
     pub(super) fn partner_holds_of_mine(&mut self, theirs: u64) {
+        if self.restored_waiting() {
+            self.restore_seen = Some(self.restore_seen.map_or(theirs, |s| s.max(theirs)));
+        }
+    }
+
+    /// Each tick: a restored profile may write again once the partner's device
+    /// holds no more of this log than the backup, and nothing waits for it at the
+    /// mailbox (letters there may be the old computer's, written after the backup).
+    pub(super) fn maintain_restore(&mut self) {
+        let Some(theirs) = self.restore_seen else {
+            return;
+        };
         if !self.restored_waiting() {
+            self.restore_seen = None;
             return;
         }
         let mine = self.store.held(self.me);
-        if theirs <= mine {
-            tracing::info!(
-                "the partner's device holds no more of this log than the backup: writing again"
-            );
-            if let Err(e) = self.store.remove_setting(SETTING_RESTORED) {
-                tracing::warn!(error = %e, "could not record that the restore is complete");
-            }
-        } else {
+        if theirs > mine {
             tracing::warn!(
                 theirs,
                 mine,
                 "the partner's device holds messages of this device written after the backup: writing stays paused"
             );
+            self.restore_seen = None;
+            return;
+        }
+        let mailbox = &self.mailbox.status;
+        let mailbox_clear = mailbox.peer_id.is_none()
+            || (mailbox.last_contact_ms.is_some() && mailbox.waiting_for_partner == 0);
+        if !mailbox_clear {
+            return;
+        }
+        tracing::info!(
+            "the partner's device holds no more of this log than the backup: writing again"
+        );
+        match self
+            .store
+            .remove_setting(SETTING_RESTORED)
+            .and_then(|()| self.store.flush())
+        {
+            Ok(()) => self.restore_seen = None,
+            Err(e) => tracing::warn!(error = %e, "could not record that the restore is complete"),
         }
     }
 }
@@ -186,7 +219,8 @@ fn write_backup(
 ) -> Result<BackupSummary, NodeError> {
     let tmp = path.with_extension("hearth-backup-part");
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    // Our own temporary file: one a crash left behind is written over.
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options

@@ -96,6 +96,9 @@ pub(crate) struct Engine {
     mailbox: mailbox::MailboxRoom,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
+    /// In a restored profile: how far the partner's device said it holds this
+    /// device's log ([`backup`]).
+    restore_seen: Option<u64>,
 }
 
 fn now_ms() -> i64 {
@@ -179,8 +182,10 @@ impl Engine {
             internet,
             mailbox,
             ended,
+            restore_seen: None,
         };
         engine.load_files();
+        engine.recover_uncouple();
         engine.resume_staging().await;
         tracing::info!(device = %engine.me, "engine started");
         tokio::spawn(engine.run().in_current_span());
@@ -256,6 +261,7 @@ impl Engine {
     async fn maintain(&mut self) {
         self.maintain_pairing();
         self.maintain_uncouple().await;
+        self.maintain_restore();
         self.maintain_files().await;
         self.maintain_internet().await;
         self.maintain_presence().await;

@@ -71,11 +71,18 @@ impl Engine {
             return Err(Refusal::UnknownTimeZone(profile.time_zone).into());
         }
         let profile = Profile { name, ..profile };
+        // A restored profile writes no op before the partner said how far it holds
+        // this log (a seq must never be used twice).
+        if self.partner.is_some() && self.restored_waiting() {
+            return Err(Refusal::RestoredWaiting.into());
+        }
         self.store.set_setting(SETTING_PROFILE, &profile)?;
         self.flush()?;
         let changed = self.profile.as_ref() != Some(&profile);
         self.profile = Some(profile.clone());
-        if changed && self.partner.is_some() {
+        // Nothing more is written under a pairing that is ending: the change stays
+        // here.
+        if changed && self.partner.is_some() && self.ended.is_none() {
             let body = OpBody::Profile(ProfileChange {
                 name: Some(profile.name),
                 language: Some(profile.language),

@@ -146,6 +146,16 @@ impl Files {
         }
     }
 
+    /// Stops every download and forgets what was wanted: the partner is gone.
+    pub(super) fn stop_downloads(&mut self) {
+        for task in self.running.values() {
+            task.abort();
+        }
+        self.running.clear();
+        self.wanted.clear();
+        self.from_mailbox = None;
+    }
+
     /// Stops the threads sealing files and waits (up to 5 s) until they have let
     /// go of the store. What they sealed is thrown away; the next start seals
     /// those files again.

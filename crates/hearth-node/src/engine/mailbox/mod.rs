@@ -818,6 +818,7 @@ impl Engine {
         let Some(&(_, up_to)) = held.iter().find(|(author, _)| *author == self.me) else {
             return;
         };
+        self.partner_holds_of_mine(up_to);
         let up_to = up_to.min(self.store.held(self.me));
         let before = self.store.acked(self.me);
         if up_to <= before {

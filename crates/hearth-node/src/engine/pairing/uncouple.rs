@@ -28,11 +28,19 @@ pub(in crate::engine) struct EndedState {
 }
 
 impl Engine {
-    /// This user ends the pairing.
+    /// This user ends the pairing. Asked again while the partner's device has not
+    /// heard yet (it may never come back, or its acknowledgement was lost), the
+    /// ending is carried out here now, without waiting.
     pub(super) async fn uncouple(&mut self, delete_history: bool) -> Result<Ended, NodeError> {
         let partner = self.partner.clone().ok_or(NodeError::NotPaired)?;
-        if self.ended.is_some() {
-            return Err(Refusal::AlreadyEnding.into());
+        match &self.ended {
+            Some(state) if !state.info.done && !state.info.by_partner => {
+                tracing::info!("ending the pairing now, without waiting for the partner's device");
+                self.carry_out_uncouple().await?;
+                return self.ended_info().ok_or(NodeError::NotPaired);
+            }
+            Some(_) => return Err(Refusal::AlreadyEnding.into()),
+            None => {}
         }
         let op = self.write(OpBody::Uncouple { delete_history }).await?;
         let state = EndedState {
@@ -79,7 +87,11 @@ impl Engine {
                 seq: None,
             },
         };
-        if let Err(e) = self.store.set_setting(SETTING_ENDED, &state) {
+        if let Err(e) = self
+            .store
+            .set_setting(SETTING_ENDED, &state)
+            .and_then(|()| self.store.flush())
+        {
             tracing::warn!(error = %e, "could not record that the pairing ended");
         }
         tracing::info!(delete_history, "the partner ended the pairing");
@@ -122,6 +134,8 @@ impl Engine {
             }
             self.flush()?;
             self.partner = None;
+            // Files still on their way from the former partner will not come.
+            self.files.stop_downloads();
             self.mailbox.set_partner(&self.static_key, None);
             self.sync = super::super::sync::SyncRoom::new(self.me, None);
             self.internet.forget_partner();
@@ -162,6 +176,46 @@ impl Engine {
             .forget_history(&[SETTING_ENDED, super::super::files::SETTING_STAGING])?;
         self.flush()?;
         Ok(())
+    }
+
+    /// At start: an uncouple op that is the last of either log, with no ending
+    /// recorded (a crash between writing one and recording it), is taken up again.
+    pub(in crate::engine) fn recover_uncouple(&mut self) {
+        if self.ended.is_some() {
+            return;
+        }
+        let Some(partner) = self.partner.clone() else {
+            return;
+        };
+        for (author, by_partner) in [(self.me, false), (partner.device, true)] {
+            let held = self.store.held(author);
+            let last = match held {
+                0 => continue,
+                held => self.store.ops_after(author, held - 1, 1),
+            };
+            let Ok(Some(op)) = last.map(|ops| ops.into_iter().next()) else {
+                continue;
+            };
+            let OpBody::Uncouple { delete_history } = op.body else {
+                continue;
+            };
+            let state = EndedState {
+                info: Ended {
+                    by_partner,
+                    delete_history,
+                    at_ms: op.wall_ms,
+                    done: false,
+                    partner_name: partner.profile.name.clone(),
+                },
+                seq: (!by_partner).then_some(op.id.seq),
+            };
+            if let Err(e) = self.store.set_setting(SETTING_ENDED, &state) {
+                tracing::warn!(error = %e, "could not record that the pairing ended");
+            }
+            tracing::info!("an ending of the pairing was found in the log; carrying it on");
+            self.ended = Some(state);
+            return;
+        }
     }
 
     /// The ended state the status reports.
