@@ -104,24 +104,32 @@ impl OpsReader {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Op>, StoreError> {
-        let Some(&idx) = self.index.get(&author) else {
-            return Ok(Vec::new());
-        };
-        let start = op_key(prefix::OPS, idx, after.saturating_add(1));
-        let end = op_key(prefix::OPS, idx, u64::MAX);
-        self.tree
-            .range(start..=end)
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                let plain = self
-                    .cipher
-                    .open(&key, &value)
-                    .ok_or(StoreError::Corrupt("op does not decrypt"))?;
-                wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
-            })
-            .collect()
+        read_ops(&self.tree, &self.cipher, &self.index, author, after, limit)
     }
+}
+
+/// Up to `limit` ops of `author`'s log after seq `after`, in order: what
+/// [`Store::ops_after`] and a backup's [`OpsReader`] both read.
+fn read_ops(
+    tree: &sled::Tree,
+    cipher: &Cipher,
+    index: &HashMap<DeviceId, u16>,
+    author: DeviceId,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<Op>, StoreError> {
+    let Some(&idx) = index.get(&author) else {
+        return Ok(Vec::new());
+    };
+    let start = op_key(prefix::OPS, idx, after.saturating_add(1));
+    let end = op_key(prefix::OPS, idx, u64::MAX);
+    tree.range(start..=end)
+        .take(limit)
+        .map(|entry| {
+            let (key, value) = entry?;
+            decode_op(cipher, &key, &value)
+        })
+        .collect()
 }
 
 /// An open profile. Holds the profile's lock until dropped.
@@ -768,19 +776,7 @@ impl Store {
         after: u64,
         limit: usize,
     ) -> Result<Vec<Op>, StoreError> {
-        let Some(&idx) = self.index.get(&author) else {
-            return Ok(Vec::new());
-        };
-        let start = op_key(prefix::OPS, idx, after.saturating_add(1));
-        let end = op_key(prefix::OPS, idx, u64::MAX);
-        self.tree
-            .range(start..=end)
-            .take(limit)
-            .map(|entry| {
-                let (key, value) = entry?;
-                self.decode_op(&key, &value)
-            })
-            .collect()
+        read_ops(&self.tree, &self.cipher, &self.index, author, after, limit)
     }
 
     /// Forgets everything the couple shared: both logs, the timeline, message
@@ -1029,11 +1025,7 @@ impl Store {
     }
 
     fn decode_op(&self, key: &[u8], value: &[u8]) -> Result<Op, StoreError> {
-        let plain = self
-            .cipher
-            .open(key, value)
-            .ok_or(StoreError::Corrupt("op does not decrypt"))?;
-        wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
+        decode_op(&self.cipher, key, value)
     }
 
     /// Every setting, as stored before sealing, but those named in `skip`: what a
@@ -1190,6 +1182,14 @@ pub(crate) fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
     };
     let tree = db.open_tree("hearth").map_err(unopenable)?;
     Ok((db, tree))
+}
+
+/// An op as stored: opened under the data key, bound to its place, and decoded.
+fn decode_op(cipher: &Cipher, key: &[u8], value: &[u8]) -> Result<Op, StoreError> {
+    let plain = cipher
+        .open(key, value)
+        .ok_or(StoreError::Corrupt("op does not decrypt"))?;
+    wire::decode_op(&plain).map_err(|_| StoreError::Corrupt("op does not decode"))
 }
 
 fn op_key(prefix: u8, idx: u16, seq: u64) -> [u8; 11] {
