@@ -611,12 +611,7 @@ impl crate::Store {
                         .map(|bytes| hearth_core::wire::decode_op(bytes))
                         .collect::<Result<Vec<_>, _>>()
                         .map_err(damaged("an op"))?;
-                    // One author's run at a time, as sync delivers them: an op may
-                    // name a message of an author the store learns of in an
-                    // earlier run, never in its own.
-                    for run in ops.chunk_by(|a, b| a.id.author == b.id.author) {
-                        self.apply_remote(run).map_err(damaged("a log"))?;
-                    }
+                    self.apply_remote(&ops).map_err(damaged("a log"))?;
                     summary.ops += ops.len() as u64;
                 }
                 Record::Acked(acked) => {

@@ -520,7 +520,9 @@ impl Store {
             body => body.target(),
         };
         if let Some(id) = named {
-            let known = id.author == op.id.author || self.index.contains_key(&id.author);
+            // A device is known once it wrote an op here, earlier in this very
+            // batch included (a restore applies both logs interleaved).
+            let known = id.author == op.id.author || held(id.author) > 0;
             let held_there = if id.author == op.id.author {
                 op.id.seq - 1
             } else {

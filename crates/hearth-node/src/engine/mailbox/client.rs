@@ -38,10 +38,12 @@ pub(crate) struct Fetched {
 }
 
 async fn connect(net: &Net, link: &MailboxLink) -> Result<FramedStream, String> {
-    if !net.is_connected(link.device).await.unwrap_or(false) {
-        net.dial(Some(link.device), link.addrs.clone())
-            .await
-            .map_err(|e| e.to_string())?;
+    if !net.is_connected(link.device).await.unwrap_or(false)
+        && let Err(e) = net.dial(Some(link.device), link.addrs.clone()).await
+    {
+        // Another exchange may be dialling it already: the stream below waits for
+        // that connection, and says so if none comes.
+        tracing::debug!(error = %e, "dialling the mailbox");
     }
     tokio::time::timeout(OPEN_TIMEOUT, net.open(link.device, Protocol::Mailbox))
         .await
@@ -82,6 +84,26 @@ pub(super) async fn join(
     link: &MailboxLink,
     proof: [u8; 32],
 ) -> Result<(), MailboxFailure> {
+    // A connection that closes under the first try (one the device's other
+    // exchanges with the mailbox opened a moment before, say) is tried again; a
+    // refusal is the mailbox's answer and is not.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match join_once(net, link, proof).await {
+            Err(MailboxFailure::Unreachable(why)) if tries < JOIN_TRIES => {
+                tracing::debug!(%why, "joining the mailbox; trying again");
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Tries at reaching the mailbox to join it.
+const JOIN_TRIES: u32 = 3;
+
+async fn join_once(net: &Net, link: &MailboxLink, proof: [u8; 32]) -> Result<(), MailboxFailure> {
     let mut stream = connect(net, link)
         .await
         .map_err(MailboxFailure::Unreachable)?;
