@@ -96,20 +96,9 @@ impl Drop for Mailbox {
 
 /// Waits until everything this device wrote is at the mailbox (or acknowledged).
 fn wait_left(proc: &mut Proc) {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let status = proc.ask(json!({"cmd": "mailbox_status"}));
-        assert_eq!(status["event"], "mailbox", "{status}");
-        if status["to_leave"] == 0 && status["error"].is_null() {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{}: still to leave at the mailbox: {status}",
-            proc.name
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    wait_until(proc, Duration::from_secs(120), |s| {
+        s["to_leave"] == 0 && s["error"].is_null()
+    });
 }
 
 /// Writes `MESSAGES` messages and a file, and waits until the file is sealed and
@@ -241,7 +230,7 @@ fn two_devices_never_online_together_exchange_everything_through_their_mailbox()
         "Arta's messages show as delivered: {history}"
     );
     // Her acknowledgement of Ben's goes to the mailbox for him.
-    wait_until(&mut arta, |s| {
+    wait_until(&mut arta, Duration::from_secs(60), |s| {
         s["to_leave"] == 0 && s["waiting_for_partner"] != 0
     });
     arta.quit();
@@ -268,7 +257,9 @@ fn two_devices_never_online_together_exchange_everything_through_their_mailbox()
     }
     // The next fetch tells the mailbox Ben stored the acknowledgement.
     std::thread::sleep(Duration::from_secs(1));
-    wait_until(&mut ben, |s| s["reachable"] == true);
+    wait_until(&mut ben, Duration::from_secs(60), |s| {
+        s["reachable"] == true
+    });
     ben.quit();
     mailbox.stop();
 
@@ -298,10 +289,12 @@ fn two_devices_never_online_together_exchange_everything_through_their_mailbox()
     }
 }
 
-fn wait_until(proc: &mut Proc, done: impl Fn(&Value) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
+/// Asks the mailbox's state until `done` holds, for at most `wait`.
+fn wait_until(proc: &mut Proc, wait: Duration, done: impl Fn(&Value) -> bool) {
+    let deadline = Instant::now() + wait;
     loop {
         let status = proc.ask(json!({"cmd": "mailbox_status"}));
+        assert_eq!(status["event"], "mailbox", "{status}");
         if done(&status) {
             return;
         }

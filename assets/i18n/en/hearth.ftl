@@ -69,6 +69,7 @@ safety-differ-note = If they differ, someone may be between you: the pairing end
 
 chat-online = online
 chat-offline-mailbox = not connected — messages go to your mailbox
+chat-ended = the pairing has ended
 chat-offline = not connected — messages will wait
 chat-nearby = nearby
 chat-direct = connected directly

@@ -69,6 +69,7 @@ safety-differ-note = Nëse ndryshojnë, dikush mund të jetë mes jush: lidhja m
 
 chat-online = në linjë
 chat-offline-mailbox = jo i lidhur — mesazhet shkojnë te kutia juaj postare
+chat-ended = çiftimi ka mbaruar
 chat-offline = jo i lidhur — mesazhet do të presin
 chat-nearby = pranë
 chat-direct = lidhur drejtpërdrejt

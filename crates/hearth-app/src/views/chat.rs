@@ -60,12 +60,16 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     let name = app.partner_name();
     let online = app.online();
     let typing = app.partner_typing_until.is_some_and(|t| t > Instant::now());
+    // Once a pairing has ended the partner, and their time zone, may be gone:
+    // their clock is not shown rather than shown in UTC.
+    let ended = app.status.as_ref().is_some_and(|s| s.ended.is_some());
     let partner_tz = app
         .status
         .as_ref()
         .and_then(|s| s.partner.as_ref())
-        .map(|p| p.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
+        .map(|p| p.time_zone.clone());
+    let show_clock = partner_tz.is_some() && !ended;
+    let partner_tz = partner_tz.unwrap_or_else(|| "UTC".into());
     let now = jiff::Timestamp::now().to_zoned(zone(&partner_tz));
     let hour = now.hour();
     let day = (7..20).contains(&hour);
@@ -75,7 +79,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         ("time", now.strftime("%H:%M").to_string().into()),
         ("name", name.clone().into()),
     );
-    let presence = if typing {
+    let presence = if ended {
+        tr.t("chat-ended")
+    } else if typing {
         tr.t1("chat-typing", "name", name.clone())
     } else if online {
         // How the two are connected: a person deciding whether to send a video
@@ -120,13 +126,15 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         });
         ui.horizontal(|ui| {
             ui.label(RichText::new(presence).small().color(p.muted));
-            ui.label(RichText::new("·").small().color(p.muted));
-            let cue = if day { "☀" } else { "🌙" };
-            ui.label(
-                RichText::new(format!("{cue} {their_time}"))
-                    .small()
-                    .color(p.muted),
-            );
+            if show_clock {
+                ui.label(RichText::new("·").small().color(p.muted));
+                let cue = if day { "☀" } else { "🌙" };
+                ui.label(
+                    RichText::new(format!("{cue} {their_time}"))
+                        .small()
+                        .color(p.muted),
+                );
+            }
         });
         ui.add_space(4.0);
     });
