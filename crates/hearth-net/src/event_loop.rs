@@ -9,8 +9,10 @@
 //! `select!` branch moves them into the channel as it has room
 //! (`Sender::reserve`). Commands are always served. To keep the outbox bounded,
 //! once it holds [`OUTBOX_CAP`] events the loop stops polling the swarm and the
-//! inbound stream sources (which are what produce events) until the engine catches
-//! up: backpressure on the network, never a wait on the engine.
+//! queue of inbound streams (which are what produce events) until the engine
+//! catches up: backpressure on the network, never a wait on the engine. Inbound
+//! streams are taken off libp2p-stream by a task of their own ([`take_inbound`])
+//! into a bounded queue, so a pause does not lose them.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::IpAddr;
@@ -35,10 +37,10 @@ use crate::{
     peer_id,
 };
 
-/// How long an idle connection stays open. The sync stream keeps the partner's
-/// connection busy; this only bounds connections nobody uses.
 /// How often a paired device asks the LAN who is around.
 const PAIRED_MDNS_INTERVAL: Duration = Duration::from_secs(60);
+/// How long an idle connection stays open. The sync stream keeps the partner's
+/// connection busy; this only bounds connections nobody uses.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Addresses of one peer dialled at the same time.
@@ -56,6 +58,10 @@ const REPUBLISH: Duration = Duration::from_secs(120);
 /// How long a relayed connection stays open once a direct one is up, so that what
 /// runs on it (a pairing handshake, a sync session) can finish or move over.
 const RELAYED_GRACE: Duration = Duration::from_secs(10);
+
+/// Inbound streams taken off the listeners and not yet looked at by the loop,
+/// beyond which more are turned away (reset).
+const INBOUND_QUEUE: usize = 64;
 
 /// Events waiting for room in the event channel beyond which the swarm and the
 /// inbound streams are no longer polled. One swarm event may add a few events, so
@@ -138,10 +144,9 @@ pub(crate) struct EventLoop {
     outbox: VecDeque<NetEvent>,
     /// [`OUTBOX_CAP`], smaller in tests.
     outbox_cap: usize,
-    incoming_pair: IncomingStreams,
-    incoming_sync: IncomingStreams,
-    incoming_file: IncomingStreams,
-    incoming_mailbox: IncomingStreams,
+    /// The protocols' listeners, until [`EventLoop::run`] hands them to
+    /// [`take_inbound`].
+    listeners: Vec<(Protocol, IncomingStreams)>,
     relays: HashMap<PeerId, RelaySlot>,
     dht: HashSet<PeerId>,
     /// The path each open connection takes, per peer.
@@ -202,28 +207,27 @@ impl EventLoop {
         stack::listen_all(&mut swarm, &listen)?;
 
         let mut control = swarm.behaviour().stream.new_control();
-        let incoming_pair = control
-            .accept(Protocol::Pair.stream_protocol())
-            .map_err(|e| start(&e))?;
-        let incoming_sync = control
-            .accept(Protocol::Sync.stream_protocol())
-            .map_err(|e| start(&e))?;
-        let incoming_file = control
-            .accept(Protocol::File.stream_protocol())
-            .map_err(|e| start(&e))?;
-        let incoming_mailbox = control
-            .accept(Protocol::Mailbox.stream_protocol())
-            .map_err(|e| start(&e))?;
+        let listeners = [
+            Protocol::Pair,
+            Protocol::Sync,
+            Protocol::File,
+            Protocol::Mailbox,
+        ]
+        .into_iter()
+        .map(|protocol| {
+            let incoming = control
+                .accept(protocol.stream_protocol())
+                .map_err(|e| start(&e))?;
+            Ok((protocol, incoming))
+        })
+        .collect::<Result<Vec<_>, NetError>>()?;
         let mut event_loop = EventLoop {
             swarm,
             commands,
             events,
             outbox: VecDeque::new(),
             outbox_cap: OUTBOX_CAP,
-            incoming_pair,
-            incoming_sync,
-            incoming_file,
-            incoming_mailbox,
+            listeners,
             relays: HashMap::new(),
             dht: HashSet::new(),
             routes: HashMap::new(),
@@ -446,6 +450,11 @@ impl EventLoop {
         let mut housekeeping = tokio::time::interval(HOUSEKEEPING);
         // A clone, so that a slot reserved in it borrows this and not `self`.
         let events = self.events.clone();
+        let (inbound_tx, mut inbound) = mpsc::channel(INBOUND_QUEUE);
+        let taker = tokio::spawn(tracing::Instrument::in_current_span(take_inbound(
+            std::mem::take(&mut self.listeners),
+            inbound_tx,
+        )));
         loop {
             // Backpressure: with this many events waiting for the engine, what
             // produces events waits too. Commands are served all the same.
@@ -476,20 +485,8 @@ impl EventLoop {
                     // Every handle is gone: the node is shutting down.
                     None => false,
                 },
-                Some((peer, stream)) = self.incoming_pair.next(), if open => {
-                    self.on_incoming(peer, stream, Protocol::Pair);
-                    true
-                }
-                Some((peer, stream)) = self.incoming_sync.next(), if open => {
-                    self.on_incoming(peer, stream, Protocol::Sync);
-                    true
-                }
-                Some((peer, stream)) = self.incoming_file.next(), if open => {
-                    self.on_incoming(peer, stream, Protocol::File);
-                    true
-                }
-                Some((peer, stream)) = self.incoming_mailbox.next(), if open => {
-                    self.on_incoming(peer, stream, Protocol::Mailbox);
+                Some((peer, stream, protocol)) = inbound.recv(), if open => {
+                    self.on_incoming(peer, stream, protocol);
                     true
                 }
             };
@@ -497,6 +494,7 @@ impl EventLoop {
                 break;
             }
         }
+        taker.abort();
         // Dropping the swarm closes its listeners and connections.
         drop(self.swarm);
         tracing::debug!("network stopped");
@@ -856,6 +854,34 @@ fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     }
 }
 
+/// Takes inbound streams off the protocols' listeners the moment they arrive and
+/// queues them for the loop.
+///
+/// libp2p-stream holds one waiting stream per protocol and resets the next while
+/// that slot is full. The loop only looks between swarm events, and not at all
+/// while backpressure pauses it, so streams opened together (a partner's sync and
+/// file streams after a reconnect, or several pairing attempts) would be lost
+/// under load. This task does nothing else, so it is always ready; the queue is
+/// bounded, and a stream beyond it is reset as before.
+async fn take_inbound(
+    listeners: Vec<(Protocol, IncomingStreams)>,
+    queue: mpsc::Sender<(PeerId, libp2p::Stream, Protocol)>,
+) {
+    let mut all =
+        futures::stream::select_all(listeners.into_iter().map(|(protocol, incoming)| {
+            incoming.map(move |(peer, stream)| (peer, stream, protocol))
+        }));
+    while let Some(inbound) = all.next().await {
+        match queue.try_send(inbound) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full((peer, _, protocol))) => {
+                tracing::debug!(%peer, ?protocol, "too many inbound streams waiting: one reset");
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => return,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -925,5 +951,83 @@ mod tests {
         let addrs = net.listen_addrs().await.unwrap();
         assert_eq!(addrs.len(), LISTENERS);
         net.shutdown().await;
+    }
+
+    /// Streams a peer opens while the loop is paused by backpressure are all
+    /// there once the engine reads again: none is reset for want of a slot.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn streams_opened_while_paused_are_kept() {
+        const STREAMS: usize = 24;
+        let config = NetConfig {
+            identity_secret: generate_identity(),
+            network: NetworkOptions {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".to_string()],
+                mdns: false,
+                internet: false,
+                ..NetworkOptions::default()
+            },
+            mdns_query_interval: Duration::from_secs(1),
+            policy: crate::Policy::device(None, None),
+        };
+        let local = device_id_of(&config.identity_secret).unwrap();
+        let (commands, command_rx) = mpsc::channel(8);
+        let (events_tx, mut events) = mpsc::channel(2);
+        let (mut event_loop, control) = EventLoop::new(config, command_rx, events_tx).unwrap();
+        event_loop.outbox_cap = 4;
+        tokio::spawn(tracing::Instrument::in_current_span(event_loop.run()));
+        let alice = Net {
+            commands,
+            control,
+            local,
+        };
+        let (bob, _bob_events) = crate::spawn(NetConfig {
+            identity_secret: generate_identity(),
+            network: NetworkOptions {
+                listen: vec!["/ip4/127.0.0.1/tcp/0".to_string()],
+                mdns: false,
+                internet: false,
+                ..NetworkOptions::default()
+            },
+            mdns_query_interval: Duration::from_secs(1),
+            policy: crate::Policy::device(None, None),
+        })
+        .unwrap();
+        bob.dial(Some(local), alice.listen_addrs().await.unwrap())
+            .await
+            .unwrap();
+        // Nobody reads Alice's events: the first streams fill her outbox and the
+        // loop pauses; the rest come while it is paused.
+        let opened = futures::future::join_all((0..STREAMS).map(|n| {
+            let bob = bob.clone();
+            async move {
+                let mut stream = bob.open(local, Protocol::Pair).await.ok()?;
+                stream.send(&[n as u8]).await.ok()?;
+                Some(stream)
+            }
+        }));
+        let _streams = tokio::time::timeout(ANSWER, opened)
+            .await
+            .expect("opening the streams took too long");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+
+        let mut heard = std::collections::BTreeSet::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), async {
+            while heard.len() < STREAMS {
+                if let NetEvent::Incoming { mut stream, .. } = events.recv().await.unwrap()
+                    && let Ok(Ok(frame)) =
+                        tokio::time::timeout(Duration::from_secs(2), stream.recv()).await
+                {
+                    heard.insert(frame[0]);
+                }
+            }
+        })
+        .await;
+        assert_eq!(
+            heard,
+            (0..STREAMS as u8).collect(),
+            "streams opened while the loop was paused were lost"
+        );
+        alice.shutdown().await;
+        bob.shutdown().await;
     }
 }

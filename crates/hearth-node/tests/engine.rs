@@ -777,9 +777,12 @@ async fn streams_opened_ahead_get_three_guesses_in_all() {
                 .unwrap(),
         );
     }
-    // Each stream runs the handshake as far as Alice lets it.
-    let (mut wrong_code, mut refused) = (0, 0);
-    for mut stream in streams {
+    // Each stream runs the handshake as far as Alice lets it. "Busy" (the
+    // attempt before has not let the slot go yet) is what a real initiator
+    // retries: it does so on a new stream, behind the ones opened ahead.
+    let (mut wrong_code, mut refused, mut busy) = (0, 0, 0);
+    let mut streams = std::collections::VecDeque::from(streams);
+    while let Some(mut stream) = streams.pop_front() {
         let (mut pairing, first) = hearth_crypto::Pairing::initiator(hearth_crypto::PairingInput {
             code: wrong.as_bytes(),
             initiator: &me,
@@ -788,40 +791,43 @@ async fn streams_opened_ahead_get_three_guesses_in_all() {
             profile: Vec::new(),
         })
         .unwrap();
-        if stream
+        stream
             .send(&wire::encode(&PairFrame::Start(first)))
             .await
-            .is_err()
-        {
-            continue;
-        }
+            .expect("Alice took the stream");
         loop {
-            let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_secs(5), stream.recv()).await
-            else {
-                break;
-            };
-            match wire::decode_pair(&bytes) {
-                Ok(PairFrame::Step(msg)) => match pairing.receive(&msg) {
-                    Ok(hearth_crypto::Progress::Send(next)) => {
-                        if stream
-                            .send(&wire::encode(&PairFrame::Step(next)))
-                            .await
-                            .is_err()
-                        {
-                            break;
-                        }
-                    }
-                    _ => break,
+            let bytes = tokio::time::timeout(Duration::from_secs(5), stream.recv())
+                .await
+                .expect("Alice answers every step")
+                .expect("Alice answers before closing");
+            match wire::decode_pair(&bytes).unwrap() {
+                PairFrame::Step(msg) => match pairing.receive(&msg).unwrap() {
+                    hearth_crypto::Progress::Send(next) => stream
+                        .send(&wire::encode(&PairFrame::Step(next)))
+                        .await
+                        .unwrap(),
+                    other => panic!("a wrong code went further: {other:?}"),
                 },
-                Ok(PairFrame::Failed) => {
+                PairFrame::Failed => {
                     wrong_code += 1;
                     break;
                 }
-                Ok(PairFrame::Unavailable(_)) => {
+                PairFrame::Unavailable(wire::PairRefusal::Busy) => {
+                    busy += 1;
+                    assert!(busy < 50, "Alice stayed busy");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    let again = stranger
+                        .open(alice_device, hearth_net::Protocol::Pair)
+                        .await
+                        .unwrap();
+                    streams.push_back(again);
+                    break;
+                }
+                PairFrame::Unavailable(_) => {
                     refused += 1;
                     break;
                 }
-                _ => break,
+                other => panic!("unexpected answer {other:?}"),
             }
         }
     }
