@@ -27,10 +27,12 @@ use libp2p::swarm::behaviour::toggle::Toggle;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, Swarm, autonat, dcutr, identify, kad, mdns, ping, relay, upnp};
+
 use libp2p_stream::IncomingStreams;
 use tokio::sync::mpsc;
 
 use crate::gate::Gate;
+use crate::rendezvous::Rendezvous;
 use crate::stack::{self, BehaviourError, Role};
 use crate::{
     Command, FramedStream, NetConfig, NetError, NetEvent, Protocol, Route, device_id, keypair,
@@ -51,9 +53,6 @@ const HOUSEKEEPING: Duration = Duration::from_secs(1);
 
 /// How long to wait before asking a relay that refused or dropped us again.
 const RELAY_RETRY: Duration = Duration::from_secs(2);
-
-/// How often a published record is stored again (DHT servers forget on restart).
-const REPUBLISH: Duration = Duration::from_secs(120);
 
 /// How long a relayed connection stays open once a direct one is up, so that what
 /// runs on it (a pairing handshake, a sync session) can finish or move over.
@@ -78,7 +77,6 @@ struct Behaviour {
     dcutr: dcutr::Behaviour,
     autonat: autonat::v2::client::Behaviour,
     upnp: Toggle<upnp::tokio::Behaviour>,
-    kad: kad::Behaviour<kad::store::MemoryStore>,
     mdns: Toggle<mdns::tokio::Behaviour>,
     stream: libp2p_stream::Behaviour,
 }
@@ -103,17 +101,6 @@ impl Behaviour {
             }
             None => None,
         };
-        // Inert until it is given servers (relays, or DHT servers): then it only
-        // talks to them.
-        let mut kad_config = stack::kad_config();
-        // Records are refreshed by their owner; the couple's few servers need no
-        // bootstrapping.
-        kad_config.set_publication_interval(None);
-        kad_config.set_periodic_bootstrap_interval(None);
-        let mut kad =
-            kad::Behaviour::with_config(local, kad::store::MemoryStore::new(local), kad_config);
-        // A device behind a home router answers nobody's DHT queries.
-        kad.set_mode(Some(kad::Mode::Client));
         Ok(Behaviour {
             gate,
             relay,
@@ -122,7 +109,6 @@ impl Behaviour {
             dcutr: dcutr::Behaviour::new(local),
             autonat: autonat::v2::client::Behaviour::default(),
             upnp: Toggle::from(upnp.then(upnp::tokio::Behaviour::default)),
-            kad,
             mdns: Toggle::from(mdns),
             stream: libp2p_stream::Behaviour::new(),
         })
@@ -148,15 +134,14 @@ pub(crate) struct EventLoop {
     /// [`take_inbound`].
     listeners: Vec<(Protocol, IncomingStreams)>,
     relays: HashMap<PeerId, RelaySlot>,
-    dht: HashSet<PeerId>,
+    /// Storing and looking up rendezvous records, under an identity of its own.
+    rendezvous: Rendezvous,
     /// The path each open connection takes, per peer.
     routes: HashMap<PeerId, HashMap<ConnectionId, Route>>,
     /// Addresses mDNS found on this LAN.
     nearby_addrs: HashSet<Multiaddr>,
     /// What [`NetEvent::Reachable`] said last.
     reachable: Vec<String>,
-    /// The record to keep stored on the DHT, and when to store it again.
-    published: Option<(kad::Record, Instant)>,
     /// Relayed connections to close, and when: a direct path to the peer is up.
     superseded: HashMap<ConnectionId, (PeerId, Instant)>,
 }
@@ -229,11 +214,10 @@ impl EventLoop {
             outbox_cap: OUTBOX_CAP,
             listeners,
             relays: HashMap::new(),
-            dht: HashSet::new(),
+            rendezvous: Rendezvous::new()?,
             routes: HashMap::new(),
             nearby_addrs: HashSet::new(),
             reachable: Vec::new(),
-            published: None,
             superseded: HashMap::new(),
         };
         event_loop.add_dht(network.dht_in_use());
@@ -261,10 +245,7 @@ impl EventLoop {
 
     fn add_dht(&mut self, addrs: &[String]) {
         for (peer, addr) in addrs.iter().filter_map(|a| Self::infrastructure_addr(a)) {
-            let behaviour = self.swarm.behaviour_mut();
-            behaviour.gate.allow_infrastructure(peer);
-            behaviour.kad.add_address(&peer, addr);
-            self.dht.insert(peer);
+            self.rendezvous.add_server(peer, addr);
         }
     }
 
@@ -326,25 +307,7 @@ impl EventLoop {
                 self.swarm.close_connection(id);
             }
         }
-        let due = match &self.published {
-            Some((record, at)) if *at <= now => Some(record.clone()),
-            _ => None,
-        };
-        if let Some(record) = due {
-            self.put(record);
-        }
-    }
-
-    fn put(&mut self, record: kad::Record) {
-        let kad = &mut self.swarm.behaviour_mut().kad;
-        // Stored on every server this device knows, without a lookup first: the
-        // couple's DHT is a handful of servers, not a public network.
-        let servers: Vec<PeerId> = self.dht.iter().copied().collect();
-        if servers.is_empty() {
-            return;
-        }
-        kad.put_record_to(record.clone(), servers.into_iter(), kad::Quorum::One);
-        self.published = Some((record, Instant::now() + REPUBLISH));
+        self.rendezvous.republish_if_due();
     }
 
     /// Where other devices can reach this one: addresses confirmed from outside,
@@ -469,6 +432,12 @@ impl EventLoop {
                     self.on_swarm_event(event);
                     true
                 }
+                event = self.rendezvous.next(), if open => {
+                    if let Some(event) = self.rendezvous.on_event(event) {
+                        self.emit(event);
+                    }
+                    true
+                }
                 _ = housekeeping.tick() => {
                     self.housekeeping();
                     true
@@ -556,12 +525,6 @@ impl EventLoop {
                     .or_default()
                     .insert(connection_id, route);
                 if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
-                    // A DHT server back: put the record there again.
-                    if self.dht.contains(&peer_id)
-                        && let Some((record, _)) = self.published.clone()
-                    {
-                        self.put(record);
-                    }
                     return;
                 }
                 if num_established.get() == 1 {
@@ -607,25 +570,6 @@ impl EventLoop {
                     tracing::info!(peer = %remote_peer_id, error = %e, "hole punch failed")
                 }
             },
-            SwarmEvent::Behaviour(BehaviourEvent::Kad(kad::Event::OutboundQueryProgressed {
-                result,
-                ..
-            })) => match result {
-                kad::QueryResult::GetRecord(Ok(kad::GetRecordOk::FoundRecord(found))) => {
-                    let record = found.record;
-                    self.emit(NetEvent::Found {
-                        key: record.key.to_vec(),
-                        value: record.value,
-                    });
-                }
-                kad::QueryResult::GetRecord(Err(e)) => {
-                    tracing::debug!(error = %e, "rendezvous lookup found nothing");
-                }
-                kad::QueryResult::PutRecord(Err(e)) => {
-                    tracing::debug!(error = %e, "rendezvous record not stored");
-                }
-                _ => {}
-            },
             SwarmEvent::Behaviour(BehaviourEvent::Mdns(mdns::Event::Discovered(found))) => {
                 let mut by_peer: HashMap<PeerId, Vec<Multiaddr>> = HashMap::new();
                 for (peer, addr) in found {
@@ -659,12 +603,7 @@ impl EventLoop {
                     return;
                 };
                 if self.swarm.behaviour().gate.is_infrastructure(&peer_id) {
-                    // Relays and DHT servers are not devices to tell the engine about.
-                    if self.dht.contains(&peer_id) {
-                        for addr in info.listen_addrs {
-                            self.swarm.behaviour_mut().kad.add_address(&peer_id, addr);
-                        }
-                    }
+                    // Relays are not devices to tell the engine about.
                     return;
                 }
                 for addr in &info.listen_addrs {
@@ -724,13 +663,11 @@ impl EventLoop {
             }
             Command::AddRelays { addrs } => self.add_relays(&addrs),
             Command::Publish { key, value } => {
-                self.put(kad::Record::new(kad::RecordKey::new(&key), value));
+                self.rendezvous
+                    .publish(kad::Record::new(kad::RecordKey::new(&key), value));
             }
             Command::Lookup { key } => {
-                self.swarm
-                    .behaviour_mut()
-                    .kad
-                    .get_record(kad::RecordKey::new(&key));
+                self.rendezvous.lookup(kad::RecordKey::new(&key));
             }
             // Handled in `run`, which owns the loop.
             Command::Shutdown { reply } => {

@@ -20,6 +20,7 @@ mod event_loop;
 mod framed;
 mod gate;
 pub mod relay;
+mod rendezvous;
 mod stack;
 
 use std::time::Duration;

@@ -7,13 +7,15 @@
 //!
 //! It logs who connects and reserves, never a byte of what it carries.
 
+use std::collections::{HashMap, HashSet};
+use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use libp2p::identity::Keypair;
 use libp2p::multiaddr::Protocol as AddrPart;
-use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
+use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, autonat, identify, kad, ping, relay};
 
 use crate::stack::{self, Role};
@@ -114,7 +116,9 @@ pub async fn serve(
         ..relay::Config::default()
     }
     .reservation_rate_per_peer(nonzero(30), Duration::from_secs(60))
-    .circuit_src_per_peer(nonzero(60), Duration::from_secs(60));
+    .reservation_rate_per_ip(nonzero(60), Duration::from_secs(60))
+    .circuit_src_per_peer(nonzero(60), Duration::from_secs(60))
+    .circuit_src_per_ip(nonzero(120), Duration::from_secs(60));
     let behaviour = |key: &Keypair, _: Option<relay::client::Behaviour>| {
         let local = key.public().to_peer_id();
         // Records are taken in by hand (`store_record`), so each device's share
@@ -172,6 +176,7 @@ pub async fn serve(
         .iter()
         .all(|a| a.parse::<Multiaddr>().is_ok_and(|a| is_loopback(&a)));
     let mut quotas = Quotas::default();
+    let mut peers = Peers::default();
     tokio::pin!(stop);
     loop {
         let event = tokio::select! {
@@ -190,18 +195,47 @@ pub async fn serve(
                 ));
             }
             SwarmEvent::ConnectionEstablished {
-                peer_id, endpoint, ..
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
             } => {
+                if let Some(ip) = ip_of(endpoint.get_remote_address()) {
+                    peers.connected(peer_id, connection_id, ip);
+                }
                 // Who connects from where stays out of the relay's normal logs: its
                 // operator learns IPs from the traffic anyway, but need not keep a
                 // record of them.
                 tracing::info!(peer = %peer_id, "device connected");
                 tracing::debug!(peer = %peer_id, addr = %endpoint.get_remote_address(), "device connected from");
             }
-            SwarmEvent::ConnectionClosed { peer_id, .. } => {
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => {
+                peers.closed(peer_id, connection_id, num_established == 0);
                 tracing::info!(peer = %peer_id, "device disconnected");
             }
             SwarmEvent::Behaviour(RelayBehaviourEvent::Relay(event)) => {
+                match &event {
+                    relay::Event::ReservationReqAccepted {
+                        src_peer_id,
+                        renewed: false,
+                        ..
+                    } if !peers.reserve(*src_peer_id) => {
+                        // Past its address's share: the reservation goes with the
+                        // connection.
+                        tracing::info!(peer = %src_peer_id, "too many reservations from one address; refused");
+                        let _ = swarm.disconnect_peer_id(*src_peer_id);
+                    }
+                    relay::Event::ReservationClosed { src_peer_id }
+                    | relay::Event::ReservationTimedOut { src_peer_id } => {
+                        peers.unreserve(src_peer_id);
+                    }
+                    _ => {}
+                }
                 // Peer ids and errors only: a relay never sees more.
                 tracing::info!(?event, "relay");
             }
@@ -209,12 +243,13 @@ pub async fn serve(
                 request:
                     kad::InboundRequest::PutRecord {
                         source,
+                        connection,
                         record: Some(record),
-                        ..
                     },
             })) => {
+                let ip = peers.ip(&connection);
                 let kad = &mut swarm.behaviour_mut().kad;
-                store_record(kad, &mut quotas, source, record);
+                store_record(kad, &mut quotas, source, ip, record);
             }
             SwarmEvent::Behaviour(RelayBehaviourEvent::Identify(identify::Event::Received {
                 peer_id,
@@ -239,50 +274,116 @@ const MAX_RECORD_BYTES: usize = 8 * 1024 + 64;
 /// one key a day (two around midnight), and refreshing or updating a key it holds
 /// costs nothing.
 const KEYS_PER_PEER: usize = 4;
+/// Distinct record keys all devices behind one IP address may store per
+/// [`QUOTA_WINDOW`]. Devices publish under a throwaway identity that changes every
+/// day and every start, so a share per peer alone would bound nothing: this one
+/// does, with room for a few households behind one address.
+const KEYS_PER_IP: usize = 16;
 const QUOTA_WINDOW: Duration = Duration::from_secs(3600);
+/// Reservations held at once by all devices behind one IP address.
+const RESERVATIONS_PER_IP: usize = 16;
 
-/// The record keys each device stored in the current window.
+/// The record keys each device, and each address, stored in the current window.
 #[derive(Default)]
 struct Quotas {
-    window_start: Option<std::time::Instant>,
-    keys: std::collections::HashMap<PeerId, std::collections::HashSet<Vec<u8>>>,
+    window_start: Option<Instant>,
+    by_peer: HashMap<PeerId, HashSet<Vec<u8>>>,
+    by_ip: HashMap<IpAddr, HashSet<Vec<u8>>>,
 }
 
 impl Quotas {
-    /// Whether `peer` may store under `key`: always for a key it already stored in
-    /// this window (a refresh or a new address), for a new key while it holds fewer
-    /// than its share.
-    fn allow(&mut self, peer: PeerId, key: &[u8]) -> bool {
-        let now = std::time::Instant::now();
+    /// Whether `peer`, connected from `ip`, may store under `key`: always for a key
+    /// both already stored in this window (a refresh or a new address), for a new
+    /// key while each holds fewer than its share.
+    fn allow(&mut self, peer: PeerId, ip: Option<IpAddr>, key: &[u8]) -> bool {
+        let now = Instant::now();
         if self
             .window_start
             .is_none_or(|start| now.duration_since(start) >= QUOTA_WINDOW)
         {
             self.window_start = Some(now);
-            self.keys.clear();
+            self.by_peer.clear();
+            self.by_ip.clear();
         }
-        let held = self.keys.entry(peer).or_default();
-        if held.contains(key) {
-            return true;
-        }
-        if held.len() >= KEYS_PER_PEER {
+        let fits = |held: Option<&HashSet<Vec<u8>>>, share: usize| {
+            held.is_none_or(|held| held.contains(key) || held.len() < share)
+        };
+        let ip_fits = ip.is_none_or(|ip| fits(self.by_ip.get(&ip), KEYS_PER_IP));
+        if !fits(self.by_peer.get(&peer), KEYS_PER_PEER) || !ip_fits {
             return false;
         }
-        held.insert(key.to_vec());
+        self.by_peer.entry(peer).or_default().insert(key.to_vec());
+        if let Some(ip) = ip {
+            self.by_ip.entry(ip).or_default().insert(key.to_vec());
+        }
         true
     }
 }
 
-/// Takes in a record a device asked to store, within its quota and the store's
+/// Where each connected device connects from, and which hold reservations.
+#[derive(Default)]
+struct Peers {
+    connections: HashMap<ConnectionId, (PeerId, IpAddr)>,
+    reserved: HashMap<PeerId, IpAddr>,
+}
+
+impl Peers {
+    fn connected(&mut self, peer: PeerId, connection: ConnectionId, ip: IpAddr) {
+        self.connections.insert(connection, (peer, ip));
+    }
+
+    fn closed(&mut self, peer: PeerId, connection: ConnectionId, last: bool) {
+        self.connections.remove(&connection);
+        if last {
+            self.reserved.remove(&peer);
+        }
+    }
+
+    fn ip(&self, connection: &ConnectionId) -> Option<IpAddr> {
+        self.connections.get(connection).map(|(_, ip)| *ip)
+    }
+
+    /// Records a new reservation of `peer`; false when its address already holds
+    /// its share.
+    fn reserve(&mut self, peer: PeerId) -> bool {
+        let Some(ip) = self
+            .connections
+            .values()
+            .find(|(p, _)| *p == peer)
+            .map(|(_, ip)| *ip)
+        else {
+            // A reservation comes over a connection; one whose address is not
+            // known (not IP) is let be.
+            return true;
+        };
+        let held = self
+            .reserved
+            .iter()
+            .filter(|(p, at)| **p != peer && **at == ip)
+            .count();
+        if held >= RESERVATIONS_PER_IP {
+            return false;
+        }
+        self.reserved.insert(peer, ip);
+        true
+    }
+
+    fn unreserve(&mut self, peer: &PeerId) {
+        self.reserved.remove(peer);
+    }
+}
+
+/// Takes in a record a device asked to store, within its quotas and the store's
 /// limits; anything else is dropped (and said at debug level only).
 fn store_record(
     kad: &mut kad::Behaviour<kad::store::MemoryStore>,
     quotas: &mut Quotas,
     source: PeerId,
+    ip: Option<IpAddr>,
     record: kad::Record,
 ) {
-    if !quotas.allow(source, record.key.as_ref()) {
-        tracing::debug!(peer = %source, "a device is over its share of the DHT store");
+    if !quotas.allow(source, ip, record.key.as_ref()) {
+        tracing::debug!(peer = %source, "a device or its address is over its share of the DHT store");
         return;
     }
     if let Err(e) = kad::store::RecordStore::put(kad.store_mut(), record) {
@@ -295,16 +396,24 @@ fn nonzero(n: u32) -> NonZeroU32 {
 }
 
 fn is_loopback(addr: &Multiaddr) -> bool {
-    match addr.iter().next() {
-        Some(AddrPart::Ip4(ip)) => ip.is_loopback(),
-        Some(AddrPart::Ip6(ip)) => ip.is_loopback(),
-        _ => false,
+    ip_of(addr).is_some_and(|ip| ip.is_loopback())
+}
+
+fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
+    match addr.iter().next()? {
+        AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
+        AddrPart::Ip6(ip) => Some(IpAddr::V6(ip)),
+        _ => None,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{KEYS_PER_PEER, Quotas};
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([192, 0, 2, last])
+    }
 
     /// One device cannot fill the relay's store with keys: past its share its new
     /// keys are dropped, while it can still refresh its own as often as it likes, and
@@ -312,14 +421,58 @@ mod tests {
     #[test]
     fn each_device_has_a_share_of_the_dht_store() {
         let mut quotas = Quotas::default();
-        let (greedy, other) = (libp2p::PeerId::random(), libp2p::PeerId::random());
+        let (greedy, other) = (PeerId::random(), PeerId::random());
         for n in 0..KEYS_PER_PEER {
-            assert!(quotas.allow(greedy, &[n as u8]));
+            assert!(quotas.allow(greedy, Some(ip(1)), &[n as u8]));
         }
-        assert!(!quotas.allow(greedy, b"one more"));
+        assert!(!quotas.allow(greedy, Some(ip(1)), b"one more"));
         for _ in 0..100 {
-            assert!(quotas.allow(greedy, &[0]), "a refresh of its own key");
+            assert!(
+                quotas.allow(greedy, Some(ip(1)), &[0]),
+                "a refresh of its own key"
+            );
         }
-        assert!(quotas.allow(other, b"one more"));
+        assert!(quotas.allow(other, Some(ip(2)), b"one more"));
+    }
+
+    /// New identities from one address do not get new shares: the address has one
+    /// of its own, while other addresses are untouched.
+    #[test]
+    fn fresh_identities_from_one_address_share_its_quota() {
+        let mut quotas = Quotas::default();
+        let stored = (0..100usize)
+            .filter(|n| quotas.allow(PeerId::random(), Some(ip(1)), &n.to_be_bytes()))
+            .count();
+        assert_eq!(stored, KEYS_PER_IP);
+        assert!(
+            quotas.allow(PeerId::random(), Some(ip(1)), &0usize.to_be_bytes()),
+            "a key the address holds is refreshed by its next identity"
+        );
+        assert!(quotas.allow(PeerId::random(), Some(ip(2)), b"elsewhere"));
+    }
+
+    /// One address holds at most its share of reservations, however many
+    /// identities it uses; a renewal and a device elsewhere are not refused.
+    #[test]
+    fn one_address_holds_a_bounded_share_of_reservations() {
+        let mut peers = Peers::default();
+        let mut accepted = Vec::new();
+        for n in 0..40 {
+            let peer = PeerId::random();
+            peers.connected(peer, ConnectionId::new_unchecked(n), ip(1));
+            if peers.reserve(peer) {
+                accepted.push(peer);
+            }
+        }
+        assert_eq!(accepted.len(), RESERVATIONS_PER_IP);
+        assert!(peers.reserve(accepted[0]), "asking again for its own");
+        let elsewhere = PeerId::random();
+        peers.connected(elsewhere, ConnectionId::new_unchecked(99), ip(2));
+        assert!(peers.reserve(elsewhere));
+        // One leaves: there is room again.
+        peers.closed(accepted[0], ConnectionId::new_unchecked(0), true);
+        let late = PeerId::random();
+        peers.connected(late, ConnectionId::new_unchecked(100), ip(1));
+        assert!(peers.reserve(late));
     }
 }

@@ -28,12 +28,15 @@ pub(crate) enum Role {
     /// A device: also resolves DNS names, and reaches and is reached through
     /// relays (the relay client transport, handed to the behaviour).
     Device,
+    /// The throwaway Kademlia client a device stores and looks up rendezvous
+    /// records with (`crate::rendezvous`): resolves DNS names, no circuits.
+    Rendezvous,
     /// `hearth relay`: serves circuits, dials neither names nor circuits.
     Relay,
 }
 
 /// Builds a swarm on the shared transport stack. `behaviour` gets the key, and for
-/// a [`Role::Device`] the relay client behaviour (`None` for a [`Role::Relay`]);
+/// a [`Role::Device`] the relay client behaviour (`None` for the others);
 /// `swarm_config` adjusts the swarm's settings (idle timeout, dial concurrency).
 pub(crate) fn build<B: NetworkBehaviour>(
     keypair: Keypair,
@@ -58,6 +61,13 @@ pub(crate) fn build<B: NetworkBehaviour>(
             .with_relay_client(noise::Config::new, yamux::Config::default)
             .map_err(|e| start(&e))?
             .with_behaviour(|key, relay| behaviour(key, Some(relay)))
+            .map_err(|e| start(&e))?
+            .with_swarm_config(swarm_config)
+            .build(),
+        Role::Rendezvous => transports
+            .with_dns()
+            .map_err(|e| start(&e))?
+            .with_behaviour(|key| behaviour(key, None))
             .map_err(|e| start(&e))?
             .with_swarm_config(swarm_config)
             .build(),
