@@ -110,7 +110,18 @@ pub enum SyncFrame {
         /// [`hearth_crypto`]'s `unpair_tag` of the pairing's safety words.
         tag: [u8; 32],
     },
+    /// Where the sender can be reached now (multiaddrs without `/p2p/`), for the
+    /// receiver to dial next time. Sent at the start of every session and when it
+    /// changes: identify tells no one a device's listen addresses, so that relays
+    /// and DHT servers never learn its LAN or VPN addresses.
+    Whereabouts {
+        /// At most [`MAX_WHEREABOUTS`] addresses, best first.
+        addrs: Vec<String>,
+    },
 }
+
+/// Most addresses one [`SyncFrame::Whereabouts`] may list.
+pub const MAX_WHEREABOUTS: usize = 16;
 
 /// Largest message of the pairing protocol.
 pub const MAX_PAIR_FRAME_BYTES: usize = 64 * 1024;
@@ -443,13 +454,19 @@ pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
         (0 | 1, rest) => varint(rest).map(|(n, _)| n),
         _ => None,
     })?;
+    // Whereabouts (variant 5) too.
+    check_announced(bytes, MAX_WHEREABOUTS, |rest| match varint(rest)? {
+        (5, rest) => varint(rest).map(|(n, _)| n),
+        _ => None,
+    })?;
     let frame: SyncFrame = decode(bytes, MAX_FRAME_BYTES)?;
-    let count = match &frame {
-        SyncFrame::Hello { have } => have.len(),
-        SyncFrame::Ops { ops } => ops.len(),
-        SyncFrame::Ack { .. } | SyncFrame::Typing | SyncFrame::Unpair { .. } => 0,
+    let (count, max) = match &frame {
+        SyncFrame::Hello { have } => (have.len(), MAX_BATCH_OPS),
+        SyncFrame::Ops { ops } => (ops.len(), MAX_BATCH_OPS),
+        SyncFrame::Whereabouts { addrs } => (addrs.len(), MAX_WHEREABOUTS),
+        SyncFrame::Ack { .. } | SyncFrame::Typing | SyncFrame::Unpair { .. } => (0, 0),
     };
-    if count > MAX_BATCH_OPS {
+    if count > max {
         return Err(DecodeError::Malformed(format!(
             "{count} entries in one frame"
         )));

@@ -151,6 +151,21 @@ fn counts_are_checked_before_decoding() {
         wire::encode_frame(&SyncFrame::Hello { have: vec![] }),
         [wire::VERSION, 0, 0]
     );
+    assert_eq!(
+        wire::encode_frame(&SyncFrame::Whereabouts { addrs: vec![] }),
+        [wire::VERSION, 5, 0]
+    );
+    assert_eq!(
+        wire::decode_frame(&[wire::VERSION, 5, 0xa0, 0x8d, 0x06]),
+        Err(DecodeError::TooMany {
+            count: 100_000,
+            max: wire::MAX_WHEREABOUTS
+        })
+    );
+    let seventeen = SyncFrame::Whereabouts {
+        addrs: vec!["/ip4/192.0.2.1/tcp/1".into(); wire::MAX_WHEREABOUTS + 1],
+    };
+    assert!(wire::decode_frame(&wire::encode_frame(&seventeen)).is_err());
     let id = OpId {
         author: ALICE,
         seq: 300,

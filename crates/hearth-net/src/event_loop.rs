@@ -104,7 +104,7 @@ impl Behaviour {
         Ok(Behaviour {
             gate,
             relay,
-            identify: stack::identify(key),
+            identify: stack::identify(key, true),
             ping: ping::Behaviour::default(),
             dcutr: dcutr::Behaviour::new(local),
             autonat: autonat::v2::client::Behaviour::default(),

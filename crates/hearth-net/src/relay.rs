@@ -137,7 +137,7 @@ pub async fn serve(
         kad.set_mode(Some(kad::Mode::Server));
         Ok(RelayBehaviour {
             relay: relay::Behaviour::new(local, relay_config),
-            identify: stack::identify(key),
+            identify: stack::identify(key, false),
             ping: ping::Behaviour::default(),
             autonat: autonat::v2::server::Behaviour::default(),
             kad,

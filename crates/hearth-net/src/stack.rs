@@ -96,12 +96,15 @@ pub(crate) fn listen_all<B: NetworkBehaviour>(
     Ok(())
 }
 
-/// Identify, as every Hearth node speaks it.
-pub(crate) fn identify(key: &Keypair) -> identify::Behaviour {
-    identify::Behaviour::new(identify::Config::new(
-        IDENTIFY_PROTOCOL.into(),
-        key.public(),
-    ))
+/// Identify, as every Hearth node speaks it. With `hide_listen_addrs` it tells
+/// peers only addresses confirmed from outside, never what it listens on: a device
+/// does not show relays its LAN or VPN addresses (the partner hears them over sync,
+/// in `SyncFrame::Whereabouts`). A relay tells them, so devices can reach it.
+pub(crate) fn identify(key: &Keypair, hide_listen_addrs: bool) -> identify::Behaviour {
+    identify::Behaviour::new(
+        identify::Config::new(IDENTIFY_PROTOCOL.into(), key.public())
+            .with_hide_listen_addrs(hide_listen_addrs),
+    )
 }
 
 /// Kademlia's settings on Hearth's own protocol, before each role adjusts them.

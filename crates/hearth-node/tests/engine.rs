@@ -473,6 +473,43 @@ async fn a_restarted_device_listens_where_it_did() {
     drop(squatter);
 }
 
+/// Identify tells no peer where a device listens (relays would learn its LAN and
+/// VPN addresses); the partner hears it over sync instead. Bob moves to a new port
+/// and reaches Alice. Then both restart, Alice on a port Bob has never heard of, so
+/// only she can dial: she finds Bob where he told her he is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partner_that_moved_is_found_where_it_said_it_is() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    bob.handle.shutdown().await;
+    let bob = Device::start("bob", &bob.dir, free_port()).await;
+    bob.handle
+        .send("Erdha në një port tjetër", None)
+        .await
+        .unwrap();
+    // Bob's whereabouts come first in his session, so with his message Alice has
+    // them too.
+    alice
+        .wait_history("Bob's message from his new port", |h| {
+            texts(h).contains(&"Erdha në një port tjetër".to_string())
+        })
+        .await;
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+
+    let bob = Device::start("bob", &bob.dir, bob.port).await;
+    let alice = Device::start("alice", &alice.dir, free_port()).await;
+    bob.handle.send("A më gjete?", None).await.unwrap();
+    alice
+        .wait_history("Bob's message, once Alice dialled him", |h| {
+            texts(h).contains(&"A më gjete?".to_string())
+        })
+        .await;
+    alice.handle.shutdown().await;
+    bob.handle.shutdown().await;
+}
+
 /// The partner's device writes ops no honest device writes, into its own log, and
 /// its real engine sends them: reactions by the thousand (many not emoji), ops naming
 /// messages of devices that do not exist, a clock at u64::MAX, a read marker for

@@ -65,6 +65,11 @@ pub(super) struct Internet {
 pub(super) const SETTING_NEWEST_RECORD: &str = "rendezvous-newest";
 
 impl Internet {
+    /// Where this device can be reached now, best first (from the network).
+    pub(super) fn reachable(&self) -> &[String] {
+        &self.reachable
+    }
+
     pub(super) fn new(
         config: &NodeConfig,
         store: &Store,
@@ -281,6 +286,7 @@ impl Engine {
         // Waiting invites need nothing here: a circuit also arrives as a listen
         // address, which serves them.
         self.internet.reachable = addrs;
+        self.send_whereabouts();
         self.publish_whereabouts().await;
     }
 

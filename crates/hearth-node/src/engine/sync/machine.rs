@@ -243,6 +243,8 @@ impl SyncMachine {
             // The pairing room reads a notice that the pairing ended before the
             // machine sees frames; one for another pairing means nothing here.
             SyncFrame::Unpair { .. } => {}
+            // Where the partner is: the engine's, read before the machine sees it.
+            SyncFrame::Whereabouts { .. } => {}
         }
         out
     }

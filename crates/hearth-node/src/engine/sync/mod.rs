@@ -6,7 +6,7 @@
 //! Owns [`SyncRoom`]: the machine and the writer of the current session. The only
 //! room that applies the partner's ops to the store.
 
-use hearth_core::wire::SyncFrame;
+use hearth_core::wire::{self, SyncFrame};
 use hearth_core::{DeviceId, Op};
 use hearth_net::FramedStream;
 use hearth_store::{Store, StoreError};
@@ -150,6 +150,10 @@ impl Engine {
             self.on_unpair_notice(*tag).await;
             return;
         }
+        if let SyncInternal::Frame(SyncFrame::Whereabouts { addrs }, _) = message {
+            self.on_partner_whereabouts(addrs);
+            return;
+        }
         if let SyncInternal::Frame(SyncFrame::Hello { have }, _) = &message {
             let theirs = have
                 .iter()
@@ -205,7 +209,10 @@ impl Engine {
         let mut queue = std::collections::VecDeque::from(outputs);
         while let Some(output) = queue.pop_front() {
             match output {
-                Output::OpenWriter { session } => self.open_writer(session),
+                Output::OpenWriter { session } => {
+                    self.open_writer(session);
+                    self.send_whereabouts();
+                }
                 Output::Send { session, frame } => self.send_frame(session, frame),
                 Output::Store(ops) => {
                     let read_before = self.store.read_up_to(self.me);
@@ -263,6 +270,33 @@ impl Engine {
             self.internal_tx.clone(),
         ));
         self.sync.writer = Some((session, frames));
+    }
+
+    /// Tells the partner, in the session now running, where this device can be
+    /// reached: the only way it learns this device's listen addresses.
+    pub(super) fn send_whereabouts(&mut self) {
+        let Some((session, _)) = &self.sync.writer else {
+            return;
+        };
+        let addrs = self
+            .internet
+            .reachable()
+            .iter()
+            .take(wire::MAX_WHEREABOUTS)
+            .cloned()
+            .collect();
+        self.send_frame(*session, SyncFrame::Whereabouts { addrs });
+    }
+
+    /// The partner said where it can be reached: remembered first, for the next
+    /// dial. Addresses that are not ones are left out.
+    fn on_partner_whereabouts(&mut self, addrs: Vec<String>) {
+        let addrs: Vec<String> = addrs
+            .into_iter()
+            .filter(|a| hearth_net::addr_to_bytes(a).is_ok())
+            .collect();
+        tracing::debug!(addrs = addrs.len(), "the partner said where it is");
+        self.remember_partner_addrs(addrs);
     }
 
     fn send_frame(&mut self, session: u64, frame: SyncFrame) {

@@ -130,6 +130,7 @@ fn show_frame(frame: &SyncFrame) -> String {
         SyncFrame::Ack { author, up_to } => format!("ack {} {up_to}", name(*author)),
         SyncFrame::Typing => "typing".into(),
         SyncFrame::Unpair { .. } => "unpair".into(),
+        SyncFrame::Whereabouts { addrs } => format!("whereabouts {}", addrs.join(" ")),
     }
 }
 
