@@ -7,12 +7,14 @@
 //! untrusted bytes enforces a size limit and returns a typed error instead of panicking.
 
 mod ids;
+mod message_id;
 mod op;
 mod state;
 mod timeline;
 pub mod wire;
 
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
+pub use message_id::{BadMessageId, MessageId};
 pub use op::{Attachment, BodyError, Erased, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
 pub use state::{MessageState, Reaction, is_reaction_emoji};
 pub use timeline::{Message, Timeline};

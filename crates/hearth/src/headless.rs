@@ -5,105 +5,16 @@
 use std::path::PathBuf;
 
 use hearth_node::{
-    FileSource, MessageId, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
+    FileSource, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::request::{self, Request};
+
 /// Longest input line accepted; longer ones are answered with an error.
 const MAX_LINE: usize = 256 * 1024;
-
-#[derive(Deserialize)]
-#[serde(tag = "cmd", rename_all = "snake_case", deny_unknown_fields)]
-enum Request {
-    Init {
-        name: String,
-        language: String,
-        time_zone: String,
-    },
-    Status,
-    Invite,
-    NearbyCode,
-    Pair {
-        code: String,
-    },
-    RejectPairing,
-    Dial {
-        addr: String,
-    },
-    Send {
-        text: String,
-        reply_to: Option<MessageId>,
-    },
-    React {
-        id: MessageId,
-        emoji: String,
-    },
-    Unreact {
-        id: MessageId,
-        emoji: String,
-    },
-    Edit {
-        id: MessageId,
-        text: String,
-    },
-    Delete {
-        id: MessageId,
-    },
-    Read {
-        up_to: MessageId,
-    },
-    History {
-        limit: Option<usize>,
-        before: Option<MessageId>,
-    },
-    Typing,
-    SendFile {
-        path: PathBuf,
-        #[serde(default)]
-        view_once: bool,
-        /// Seconds after the partner opens it.
-        expires_in: Option<u64>,
-    },
-    SaveFile {
-        id: MessageId,
-        path: PathBuf,
-    },
-    OpenFile {
-        id: MessageId,
-    },
-    PauseDownload {
-        id: MessageId,
-    },
-    ResumeDownload {
-        id: MessageId,
-    },
-    Memories {
-        limit: Option<usize>,
-        before: Option<MessageId>,
-    },
-    SetNetwork {
-        internet: bool,
-        #[serde(default)]
-        relays: Vec<String>,
-    },
-    MailboxPair {
-        code: String,
-    },
-    MailboxStatus,
-    MailboxLeave,
-    Uncouple {
-        #[serde(default)]
-        delete_history: bool,
-    },
-    Backup {
-        path: PathBuf,
-        passphrase: String,
-    },
-    Quit,
-}
 
 /// One line of input, as far as it could be read.
 #[derive(Debug, PartialEq, Eq)]
@@ -332,24 +243,12 @@ pub(crate) async fn run(profile: PathBuf, network: crate::NetworkArgs) -> anyhow
         if line.trim().is_empty() {
             continue;
         }
-        let parsed: Value = match serde_json::from_str(&line) {
-            Ok(value) => value,
-            Err(e) => {
+        let (request, req) = match request::parse(&line) {
+            Ok(parsed) => parsed,
+            Err((message, req)) => {
                 let _ = out_tx
-                    .send(error("bad_request", format!("not JSON: {e}")))
+                    .send(with_req(error("bad_request", message), &req))
                     .await;
-                continue;
-            }
-        };
-        let req = parsed.get("req").cloned();
-        let mut body = parsed;
-        if let Some(object) = body.as_object_mut() {
-            object.remove("req");
-        }
-        let request: Request = match serde_json::from_value(body) {
-            Ok(request) => request,
-            Err(e) => {
-                let _ = out_tx.send(with_req(error("bad_request", e), &req)).await;
                 continue;
             }
         };

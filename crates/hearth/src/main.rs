@@ -10,6 +10,7 @@ mod desktop;
 mod headless;
 mod mailbox;
 mod relay;
+mod request;
 mod restore;
 
 use std::path::PathBuf;
