@@ -153,6 +153,38 @@ impl std::fmt::Debug for BlobStore {
     }
 }
 
+/// The key file names are derived with, from the data key.
+pub(crate) fn names_key(data_key: &Zeroizing<[u8; 32]>) -> [u8; 32] {
+    blake3::derive_key("hearth 2026 attachment file names", data_key.as_ref())
+}
+
+/// The name of the file of the attachment `id`, and of its records' keys.
+pub(crate) fn file_name(names: &[u8; 32], id: OpId) -> [u8; 16] {
+    let hash = blake3::keyed_hash(names, &wire::encode(&id));
+    let mut name = [0u8; 16];
+    name.copy_from_slice(&hash.as_bytes()[..16]);
+    name
+}
+
+/// Where the file named `name` lives in the files directory `dir`.
+pub(crate) fn file_path(dir: &Path, name: &[u8; 16]) -> PathBuf {
+    let name: String = name.iter().map(|b| format!("{b:02x}")).collect();
+    dir.join(format!("{name}.blob"))
+}
+
+/// The files directory of the profile in `profile`.
+pub(crate) fn files_dir(profile: &Path) -> PathBuf {
+    profile.join(FILES_DIR)
+}
+
+/// The prefix of the record that names a file's attachment.
+pub(crate) const META_PREFIX: u8 = prefix::META;
+
+/// The attachment a file's meta record (opened) belongs to.
+pub(crate) fn meta_id(plain: &[u8]) -> Option<OpId> {
+    wire::decode::<Meta>(plain, 4096).ok().map(|meta| meta.id)
+}
+
 fn io_error(what: &str, e: io::Error) -> StoreError {
     StoreError::Files(format!("{what}: {e}"))
 }
@@ -161,10 +193,10 @@ impl BlobStore {
     pub(crate) fn new(profile: &Path, tree: sled::Tree, data_key: &Zeroizing<[u8; 32]>) -> Self {
         BlobStore {
             inner: Arc::new(Inner {
-                dir: profile.join(FILES_DIR),
+                dir: files_dir(profile),
                 tree,
                 cipher: Cipher::new(data_key),
-                names: blake3::derive_key("hearth 2026 attachment file names", data_key.as_ref()),
+                names: names_key(data_key),
             }),
         }
     }
@@ -184,15 +216,11 @@ impl BlobStore {
     }
 
     fn name(&self, id: OpId) -> [u8; 16] {
-        let hash = blake3::keyed_hash(&self.inner.names, &wire::encode(&id));
-        let mut name = [0u8; 16];
-        name.copy_from_slice(&hash.as_bytes()[..16]);
-        name
+        file_name(&self.inner.names, id)
     }
 
     fn path(&self, id: OpId) -> PathBuf {
-        let name: String = self.name(id).iter().map(|b| format!("{b:02x}")).collect();
-        self.inner.dir.join(format!("{name}.blob"))
+        file_path(&self.inner.dir, &self.name(id))
     }
 
     fn key(&self, p: u8, id: OpId) -> Vec<u8> {

@@ -90,11 +90,80 @@ pub(crate) enum Envelope {
 }
 
 impl Envelope {
+    /// The Argon2id costs the passphrase is hashed with, if there is one.
+    pub(crate) fn params(&self) -> Option<KdfParams> {
+        match self {
+            Envelope::Passphrase { params, .. } => Some(*params),
+            Envelope::KeyFile => None,
+        }
+    }
+
     pub(crate) fn protection(&self) -> KeyProtection {
         match self {
             Envelope::Passphrase { .. } => KeyProtection::Passphrase,
             Envelope::KeyFile => KeyProtection::KeyFile,
         }
+    }
+}
+
+/// What the wrapped key (or the key file) holds: the data key in use, which
+/// generation of the database it opens, and the key that is to replace it at the
+/// next open, once a passphrase change asked for that (`Store::open` re-keys).
+///
+/// Written as 32 bytes while it is generation 0 with nothing pending (as every
+/// profile before key rotation was), else as postcard: never 32 bytes long.
+pub(crate) struct DataKeys {
+    pub(crate) key: Zeroizing<[u8; 32]>,
+    pub(crate) generation: u32,
+    pub(crate) next: Option<Zeroizing<[u8; 32]>>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyRecord {
+    key: [u8; 32],
+    generation: u32,
+    next: Option<[u8; 32]>,
+}
+
+impl DataKeys {
+    pub(crate) fn new(key: Zeroizing<[u8; 32]>) -> DataKeys {
+        DataKeys {
+            key,
+            generation: 0,
+            next: None,
+        }
+    }
+
+    fn encode(&self) -> Zeroizing<Vec<u8>> {
+        if self.generation == 0 && self.next.is_none() {
+            return Zeroizing::new(self.key.to_vec());
+        }
+        let record = Zeroizing::new(KeyRecord {
+            key: *self.key,
+            generation: self.generation,
+            next: self.next.as_ref().map(|k| **k),
+        });
+        Zeroizing::new(postcard::to_allocvec(&*record).unwrap_or_default())
+    }
+
+    fn decode(bytes: &[u8]) -> Option<DataKeys> {
+        if let Some(key) = to_key(bytes) {
+            return Some(DataKeys::new(key));
+        }
+        let record: KeyRecord = postcard::from_bytes(bytes).ok()?;
+        let record = Zeroizing::new(record);
+        Some(DataKeys {
+            key: Zeroizing::new(record.key),
+            generation: record.generation,
+            next: record.next.map(Zeroizing::new),
+        })
+    }
+}
+
+impl zeroize::Zeroize for KeyRecord {
+    fn zeroize(&mut self) {
+        self.key.zeroize();
+        self.next.zeroize();
     }
 }
 
@@ -128,7 +197,7 @@ pub(crate) fn wrapping_key(
 /// needed, so a crash in between leaves a profile that still opens.
 pub(crate) fn protect(
     dir: &Path,
-    data_key: &Zeroizing<[u8; 32]>,
+    keys: &DataKeys,
     passphrase: Option<&str>,
     params: KdfParams,
 ) -> Result<(), OpenError> {
@@ -141,7 +210,7 @@ pub(crate) fn protect(
                     path: dir.join(ENVELOPE_FILE),
                     reason,
                 })?;
-            let wrapped = Cipher::new(&kek).seal(WRAP_AAD, data_key.as_ref());
+            let wrapped = Cipher::new(&kek).seal(WRAP_AAD, &keys.encode());
             Envelope::Passphrase {
                 params,
                 salt,
@@ -149,7 +218,7 @@ pub(crate) fn protect(
             }
         }
         None => {
-            write_atomic(&dir.join(KEY_FILE), data_key.as_ref())?;
+            write_atomic(&dir.join(KEY_FILE), &keys.encode())?;
             Envelope::KeyFile
         }
     };
@@ -202,7 +271,7 @@ pub(crate) fn unlock(
     dir: &Path,
     envelope: &Envelope,
     passphrase: Option<&str>,
-) -> Result<Zeroizing<[u8; 32]>, OpenError> {
+) -> Result<DataKeys, OpenError> {
     match envelope {
         Envelope::Passphrase {
             params,
@@ -218,9 +287,9 @@ pub(crate) fn unlock(
             let plain = Cipher::new(&kek)
                 .open(WRAP_AAD, wrapped)
                 .ok_or(OpenError::WrongPassphrase)?;
-            to_key(&plain).ok_or_else(|| OpenError::BadKey {
+            DataKeys::decode(&plain).ok_or_else(|| OpenError::BadKey {
                 path: dir.join(ENVELOPE_FILE),
-                reason: "wrapped key has the wrong length".into(),
+                reason: "the wrapped key does not read".into(),
             })
         }
         Envelope::KeyFile => {
@@ -229,9 +298,9 @@ pub(crate) fn unlock(
                 path: path.clone(),
                 reason: e.to_string(),
             })?);
-            to_key(&bytes).ok_or_else(|| OpenError::BadKey {
+            DataKeys::decode(&bytes).ok_or_else(|| OpenError::BadKey {
                 path,
-                reason: "not 32 bytes".into(),
+                reason: "not a data key".into(),
             })
         }
     }

@@ -29,6 +29,7 @@ mod cipher;
 mod error;
 mod keys;
 mod mailbox;
+mod rekey;
 mod store;
 
 pub use backup::{

@@ -79,7 +79,7 @@ impl MailboxStore {
         })?;
         crate::store::make_private(dir)?;
         let lock = crate::store::lock(dir)?;
-        let (db, tree) = crate::store::open_db(dir)?;
+        let (db, tree) = crate::store::open_db(dir, 0)?;
         Ok(MailboxStore {
             tree,
             db,

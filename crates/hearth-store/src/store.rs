@@ -15,7 +15,8 @@ use zeroize::Zeroizing;
 
 use crate::cipher::Cipher;
 use crate::error::{OpenError, StoreError};
-use crate::keys::{self, KdfParams, KeyProtection};
+use crate::keys::{self, DataKeys, KdfParams, KeyProtection};
+use crate::rekey;
 
 /// The newest schema this build reads and the one it writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -135,10 +136,14 @@ fn read_ops(
 /// An open profile. Holds the profile's lock until dropped.
 pub struct Store {
     dir: PathBuf,
-    db: sled::Db,
+    pub(crate) db: sled::Db,
     tree: sled::Tree,
     cipher: Cipher,
-    data_key: Zeroizing<[u8; 32]>,
+    pub(crate) data_key: Zeroizing<[u8; 32]>,
+    /// Which generation of the data key this is (see `rekey`).
+    pub(crate) generation: u32,
+    /// The key to replace it with at the next open, once asked for.
+    next_key: Option<Zeroizing<[u8; 32]>>,
     protection: KeyProtection,
     devices: Vec<DeviceId>,
     index: HashMap<DeviceId, u16>,
@@ -205,7 +210,7 @@ impl Store {
         let data_key = keys::new_data_key();
         // The database first, the envelope last: until `keys.bin` exists the directory
         // is not a profile, so a crash here leaves nothing half-made to open.
-        let (db, tree) = open_db(dir)?;
+        let (db, tree) = open_db(dir, 0)?;
         let cipher = Cipher::new(&data_key);
         let setup = || -> sled::Result<()> {
             tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())?;
@@ -218,24 +223,30 @@ impl Store {
             path: dir.join(DB_DIR),
             reason: e.to_string(),
         })?;
-        keys::protect(dir, &data_key, passphrase, params)?;
+        let keys = DataKeys::new(data_key);
+        keys::protect(dir, &keys, passphrase, params)?;
         let protection = if passphrase.is_some() {
             KeyProtection::Passphrase
         } else {
             KeyProtection::KeyFile
         };
-        Store::assemble(dir, db, tree, data_key, protection, lock)
+        Store::assemble(dir, db, tree, keys, protection, lock)
     }
 
     /// Opens the profile in `dir`. A wrong or missing passphrase, a profile open
     /// elsewhere, a database sled refuses or a newer schema each give their own
     /// [`OpenError`], and none of them changes a byte on disk.
+    ///
+    /// After a passphrase change, this is where the data key is replaced: every
+    /// value is sealed again under a new key, which then replaces the old one for
+    /// good (`rekey`). A crash in the middle leaves a profile that opens, and the
+    /// next open finishes the work.
     pub fn open(dir: &Path, passphrase: Option<&str>) -> Result<Store, OpenError> {
         let envelope = keys::read_envelope(dir)?;
         let lock = lock(dir)?;
-        let data_key = keys::unlock(dir, &envelope, passphrase)?;
+        let mut keys = keys::unlock(dir, &envelope, passphrase)?;
         make_private(dir)?;
-        let (db, tree) = open_db(dir)?;
+        let (db, mut tree) = open_db(dir, keys.generation)?;
         let unopenable = |reason: String| OpenError::Unopenable {
             path: dir.join(DB_DIR),
             reason,
@@ -252,7 +263,7 @@ impl Store {
                 supported: SCHEMA_VERSION,
             });
         }
-        let cipher = Cipher::new(&data_key);
+        let cipher = Cipher::new(&keys.key);
         let check = tree.get(CHECK_KEY).map_err(|e| unopenable(e.to_string()))?;
         if check
             .and_then(|v| cipher.open(CHECK_KEY, &v))
@@ -265,14 +276,29 @@ impl Store {
                 reason: "it does not open this database".into(),
             });
         }
-        Store::assemble(dir, db, tree, data_key, envelope.protection(), lock)
+        let failed = |e: StoreError| unopenable(format!("could not replace the data key: {e}"));
+        if let Some(next) = keys.next.take() {
+            let generation = keys.generation + 1;
+            tree =
+                rekey::copy_under(dir, &db, &tree, &keys.key, &next, generation).map_err(failed)?;
+            keys = DataKeys {
+                key: next,
+                generation,
+                next: None,
+            };
+            let params = envelope.params().unwrap_or_default();
+            keys::protect(dir, &keys, passphrase, params)?;
+            tracing::info!(generation, "the data key was replaced");
+        }
+        rekey::drop_other_generations(dir, &db, keys.generation).map_err(failed)?;
+        Store::assemble(dir, db, tree, keys, envelope.protection(), lock)
     }
 
     fn assemble(
         dir: &Path,
         db: sled::Db,
         tree: sled::Tree,
-        data_key: Zeroizing<[u8; 32]>,
+        keys: DataKeys,
         protection: KeyProtection,
         lock: File,
     ) -> Result<Store, OpenError> {
@@ -280,8 +306,10 @@ impl Store {
             dir: dir.to_path_buf(),
             db,
             tree,
-            cipher: Cipher::new(&data_key),
-            data_key,
+            cipher: Cipher::new(&keys.key),
+            data_key: keys.key,
+            generation: keys.generation,
+            next_key: keys.next,
             protection,
             devices: Vec::new(),
             index: HashMap::new(),
@@ -364,10 +392,20 @@ impl Store {
         self.protection
     }
 
-    /// Sets, changes or removes the passphrase. Only the data key is re-wrapped; no
-    /// stored value is rewritten.
+    /// Sets, changes or removes the passphrase, and asks for a new data key: the
+    /// next [`Store::open`] seals everything under it and forgets this one, so an
+    /// old copy of the key envelope and the old passphrase together no longer open
+    /// the profile. (Not now: other threads may hold the key while the store is
+    /// open.)
     pub fn change_passphrase(&mut self, new: Option<&str>) -> Result<(), StoreError> {
-        keys::protect(&self.dir, &self.data_key, new, KdfParams::default())?;
+        let next = self.next_key.clone().unwrap_or_else(keys::new_data_key);
+        let keys = DataKeys {
+            key: self.data_key.clone(),
+            generation: self.generation,
+            next: Some(next.clone()),
+        };
+        keys::protect(&self.dir, &keys, new, KdfParams::default())?;
+        self.next_key = Some(next);
         self.protection = if new.is_some() {
             KeyProtection::Passphrase
         } else {
@@ -1153,7 +1191,8 @@ pub(crate) fn lock(dir: &Path) -> Result<File, OpenError> {
     })
 }
 
-pub(crate) fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
+/// Opens the database in `dir`, and the tree of the data key's `generation`.
+pub(crate) fn open_db(dir: &Path, generation: u32) -> Result<(sled::Db, sled::Tree), OpenError> {
     let path = dir.join(DB_DIR);
     let unopenable = |e: sled::Error| OpenError::Unopenable {
         path: path.clone(),
@@ -1182,7 +1221,9 @@ pub(crate) fn open_db(dir: &Path) -> Result<(sled::Db, sled::Tree), OpenError> {
             result => break result.map_err(unopenable)?,
         }
     };
-    let tree = db.open_tree("hearth").map_err(unopenable)?;
+    let tree = db
+        .open_tree(rekey::tree_name(generation))
+        .map_err(unopenable)?;
     Ok((db, tree))
 }
 
