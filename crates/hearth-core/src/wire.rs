@@ -122,6 +122,10 @@ pub enum SyncFrame {
 
 /// Most addresses one [`SyncFrame::Whereabouts`] may list.
 pub const MAX_WHEREABOUTS: usize = 16;
+/// Longest address a device keeps for its partner, in bytes of text: a real
+/// multiaddr is well under this, and the partner's remembered addresses must stay
+/// a small setting.
+pub const MAX_ADDR_TEXT: usize = 256;
 
 /// Largest message of the pairing protocol.
 pub const MAX_PAIR_FRAME_BYTES: usize = 64 * 1024;
@@ -466,6 +470,11 @@ pub fn decode_frame(bytes: &[u8]) -> Result<SyncFrame, DecodeError> {
         SyncFrame::Whereabouts { addrs } => (addrs.len(), MAX_WHEREABOUTS),
         SyncFrame::Ack { .. } | SyncFrame::Typing | SyncFrame::Unpair { .. } => (0, 0),
     };
+    if let SyncFrame::Whereabouts { addrs } = &frame
+        && addrs.iter().any(|a| a.len() > MAX_ADDR_TEXT)
+    {
+        return Err(DecodeError::Malformed("an address too long".into()));
+    }
     if count > max {
         return Err(DecodeError::Malformed(format!(
             "{count} entries in one frame"

@@ -166,6 +166,10 @@ fn counts_are_checked_before_decoding() {
         addrs: vec!["/ip4/192.0.2.1/tcp/1".into(); wire::MAX_WHEREABOUTS + 1],
     };
     assert!(wire::decode_frame(&wire::encode_frame(&seventeen)).is_err());
+    let long = SyncFrame::Whereabouts {
+        addrs: vec![format!("/dns/{}/tcp/1", "a".repeat(wire::MAX_ADDR_TEXT))],
+    };
+    assert!(wire::decode_frame(&wire::encode_frame(&long)).is_err());
     let id = OpId {
         author: ALICE,
         seq: 300,

@@ -201,7 +201,7 @@ pub async fn serve(
                 ..
             } => {
                 if let Some(ip) = ip_of(endpoint.get_remote_address()) {
-                    peers.connected(peer_id, connection_id, ip);
+                    peers.connected(peer_id, connection_id, quota_address(ip));
                 }
                 // Who connects from where stays out of the relay's normal logs: its
                 // operator learns IPs from the traffic anyway, but need not keep a
@@ -309,7 +309,9 @@ impl Quotas {
             held.is_none_or(|held| held.contains(key) || held.len() < share)
         };
         let ip_fits = ip.is_none_or(|ip| fits(self.by_ip.get(&ip), KEYS_PER_IP));
-        if !fits(self.by_peer.get(&peer), KEYS_PER_PEER) || !ip_fits {
+        // Fresh identities refreshing one key cost an entry each: bounded too.
+        let room = self.by_peer.contains_key(&peer) || self.by_peer.len() < MAX_RECORDS;
+        if !fits(self.by_peer.get(&peer), KEYS_PER_PEER) || !ip_fits || !room {
             return false;
         }
         self.by_peer.entry(peer).or_default().insert(key.to_vec());
@@ -399,6 +401,22 @@ fn is_loopback(addr: &Multiaddr) -> bool {
     ip_of(addr).is_some_and(|ip| ip.is_loopback())
 }
 
+/// The address quotas count by: an IPv4 address, or an IPv6 /64 (one household
+/// or host gets a whole /64, so counting single IPv6 addresses bounds nothing).
+fn quota_address(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let mut segments = v6.segments();
+                segments[4..].fill(0);
+                IpAddr::V6(segments.into())
+            }
+        },
+    }
+}
+
 fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
     match addr.iter().next()? {
         AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
@@ -433,6 +451,19 @@ mod tests {
             );
         }
         assert!(quotas.allow(other, Some(ip(2)), b"one more"));
+    }
+
+    /// Addresses of one IPv6 /64 count as one; an IPv4 address mapped into IPv6 as
+    /// itself.
+    #[test]
+    fn quotas_count_an_ipv6_network_as_one_address() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(quota_address(a), quota_address(b));
+        assert_ne!(quota_address(a), quota_address(other));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(quota_address(mapped), ip(7));
     }
 
     /// New identities from one address do not get new shares: the address has one

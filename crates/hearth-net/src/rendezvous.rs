@@ -2,13 +2,15 @@
 //!
 //! The device's own PeerId never speaks Kademlia. Records are stored and looked up
 //! by a small swarm of its own (Kademlia client only: no listener, no identify, no
-//! relay) whose Ed25519 identity is made fresh at every network start and again
-//! whenever the record to publish changes key, which happens when the day turns.
-//! A DHT server therefore sees an identity it has never seen store one day's key
-//! and look up the partner's keys around that day; it cannot tie that identity to
-//! the device's PeerId, to the identity of any other day, or to the couple. What it
-//! still sees: the IP address and timing of each query, and the record's size
-//! (`docs/relay.md`).
+//! relay) whose Ed25519 identity is made fresh at every network start, when the
+//! UTC day turns, and whenever the record to publish changes key. A DHT server
+//! therefore sees an identity it has never seen store one day's key and look up
+//! the partner's keys around that day; it cannot tie that identity to the device's
+//! PeerId. Lookups cover yesterday's and tomorrow's keys too (clocks and time zones
+//! differ), so a server can chain one day's identities to the next by the keys
+//! they ask for: it learns that some pair of devices keeps meeting, not which.
+//! What it also sees: the IP address and timing of each query, and the record's
+//! size (`docs/relay.md`).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -35,6 +37,15 @@ pub(crate) struct Rendezvous {
     servers: HashMap<PeerId, Multiaddr>,
     /// The record to keep stored, and when to store it again.
     published: Option<(kad::Record, Instant)>,
+    /// The UTC day the current identity was made on.
+    day: u64,
+}
+
+/// Days since the Unix epoch, in UTC.
+fn utc_day() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() / 86_400)
 }
 
 impl Rendezvous {
@@ -43,6 +54,7 @@ impl Rendezvous {
             swarm: build()?,
             servers: HashMap::new(),
             published: None,
+            day: utc_day(),
         })
     }
 
@@ -76,8 +88,14 @@ impl Rendezvous {
         self.swarm.behaviour_mut().get_record(key);
     }
 
-    /// Stores the record again when it is due.
+    /// Stores the record again when it is due; a new day gets a new identity.
     pub(crate) fn republish_if_due(&mut self) {
+        if utc_day() != self.day {
+            self.rotate();
+            if let Some((_, at)) = &mut self.published {
+                *at = Instant::now();
+            }
+        }
         let now = Instant::now();
         let Some((record, at)) = &mut self.published else {
             return;
@@ -101,6 +119,7 @@ impl Rendezvous {
         match build() {
             Ok(swarm) => {
                 self.swarm = swarm;
+                self.day = utc_day();
                 let servers = std::mem::take(&mut self.servers);
                 for (peer, addr) in servers {
                     self.add_server(peer, addr);

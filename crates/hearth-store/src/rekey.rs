@@ -27,7 +27,45 @@ use zeroize::Zeroizing;
 
 use crate::blobs::{self, META_PREFIX, RECORD_PREFIXES};
 use crate::cipher::Cipher;
-use crate::error::StoreError;
+use crate::error::{OpenError, StoreError};
+use crate::keys::{self, DataKeys, Envelope};
+
+/// Steps 1 and 2 for the pending key in `keys`: returns the new tree and keys once
+/// committed. On an error nothing is committed, and the profile still opens as it
+/// was.
+pub(crate) fn replace_key(
+    profile: &Path,
+    db: &sled::Db,
+    tree: &sled::Tree,
+    keys: &DataKeys,
+    envelope: &Envelope,
+    passphrase: Option<&str>,
+) -> Result<(sled::Tree, DataKeys), OpenError> {
+    let failed = |e: StoreError| OpenError::Unopenable {
+        path: profile.to_path_buf(),
+        reason: format!("could not replace the data key: {e}"),
+    };
+    let Some(next) = &keys.next else {
+        return Err(failed(StoreError::Corrupt("no key to replace it with")));
+    };
+    let generation = keys.generation + 1;
+    let new_tree = copy_under(profile, db, tree, &keys.key, next, generation).map_err(failed)?;
+    let new_keys = DataKeys {
+        key: next.clone(),
+        generation,
+        next: None,
+    };
+    // Kept as it is kept now: a key-file profile gets no passphrase from here,
+    // whatever the caller passed.
+    let passphrase = envelope.params().and(passphrase);
+    keys::protect(
+        profile,
+        &new_keys,
+        passphrase,
+        envelope.params().unwrap_or_default(),
+    )?;
+    Ok((new_tree, new_keys))
+}
 
 /// The tree that generation `generation` of the data key opens.
 pub(crate) fn tree_name(generation: u32) -> String {
@@ -63,7 +101,7 @@ pub(crate) fn copy_under(
     // Whatever an earlier attempt left: its links, then its records.
     let dir = blobs::files_dir(profile);
     let new = db.open_tree(tree_name(generation))?;
-    unlink_files_of(&new, &dir)?;
+    unlink_files_of(&new, &dir, old)?;
     new.clear()?;
 
     // Each attachment's old name to its new one, from its meta record.
@@ -124,8 +162,11 @@ pub(crate) fn copy_under(
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(StoreError::Files(format!("cannot re-link a file: {e}"))),
         }
-        fs::hard_link(&from, &to)
-            .map_err(|e| StoreError::Files(format!("cannot re-link a file: {e}")))?;
+        // A file system without hard links (FAT, say) gets a copy.
+        if fs::hard_link(&from, &to).is_err() {
+            fs::copy(&from, &to)
+                .map_err(|e| StoreError::Files(format!("cannot re-link a file: {e}")))?;
+        }
     }
     db.flush()?;
     if dir.exists() {
@@ -137,10 +178,12 @@ pub(crate) fn copy_under(
 }
 
 /// Step 3, and whatever a crash left of it: drops every tree of another generation
-/// than `current`, unlinking the files its records name first.
+/// than `current` (whose tree is `current_tree`), unlinking the files its records
+/// name first.
 pub(crate) fn drop_other_generations(
     profile: &Path,
     db: &sled::Db,
+    current_tree: &sled::Tree,
     current: u32,
 ) -> Result<(), StoreError> {
     let dir = blobs::files_dir(profile);
@@ -155,7 +198,7 @@ pub(crate) fn drop_other_generations(
         // An older generation's names are links the current names also hold; a
         // newer tree is an attempt that never committed, whose names are links
         // too. Either way the current names keep every file.
-        unlink_files_of(&tree, &dir)?;
+        unlink_files_of(&tree, &dir, current_tree)?;
         drop(tree);
         db.drop_tree(&name)?;
     }
@@ -163,14 +206,18 @@ pub(crate) fn drop_other_generations(
     Ok(())
 }
 
-/// Removes the files that `tree`'s attachment records name. Their names are in
-/// the records' keys, so this needs no key.
-fn unlink_files_of(tree: &sled::Tree, dir: &Path) -> Result<(), StoreError> {
+/// Removes the files that `tree`'s attachment records name, but for any that
+/// `keep` still names (a record that did not open was copied under its old name).
+/// Names are in the records' keys, so this needs no key.
+fn unlink_files_of(tree: &sled::Tree, dir: &Path, keep: &sled::Tree) -> Result<(), StoreError> {
     for entry in tree.scan_prefix([META_PREFIX]) {
         let (key, _) = entry?;
         let Ok(name) = <[u8; 16]>::try_from(&key[1..]) else {
             continue;
         };
+        if keep.contains_key(&key)? {
+            continue;
+        }
         match fs::remove_file(blobs::file_path(dir, &name)) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -280,6 +327,23 @@ mod tests {
         let store = Store::open(dir.path(), Some("e reja")).unwrap();
         assert_eq!(store.generation, 1);
         assert_eq!(blob_files(dir.path()), files);
+    }
+
+    /// A profile without a passphrase stays without one through its re-key, even
+    /// when whoever opens it passes one.
+    #[test]
+    fn a_key_file_profile_is_re_keyed_as_a_key_file_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let mut store = Store::create(dir.path(), None).unwrap();
+            store.change_passphrase(None).unwrap();
+        }
+        let store = Store::open(dir.path(), Some("from the environment")).unwrap();
+        assert_eq!(store.generation, 1);
+        assert_eq!(store.key_protection(), crate::KeyProtection::KeyFile);
+        drop(store);
+        let store = Store::open(dir.path(), None).unwrap();
+        assert_eq!(store.generation, 1);
     }
 
     /// A crash after the new key was committed and before the old tree went: the

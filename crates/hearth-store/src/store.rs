@@ -276,21 +276,23 @@ impl Store {
                 reason: "it does not open this database".into(),
             });
         }
-        let failed = |e: StoreError| unopenable(format!("could not replace the data key: {e}"));
-        if let Some(next) = keys.next.take() {
-            let generation = keys.generation + 1;
-            tree =
-                rekey::copy_under(dir, &db, &tree, &keys.key, &next, generation).map_err(failed)?;
-            keys = DataKeys {
-                key: next,
-                generation,
-                next: None,
-            };
-            let params = envelope.params().unwrap_or_default();
-            keys::protect(dir, &keys, passphrase, params)?;
-            tracing::info!(generation, "the data key was replaced");
+        if keys.next.is_some() {
+            // Failing to re-key (a full disk, say) must not lock the user out: the
+            // profile opens as it is, and the next open tries again.
+            match rekey::replace_key(dir, &db, &tree, &keys, &envelope, passphrase) {
+                Ok((new_tree, new_keys)) => {
+                    tree = new_tree;
+                    keys = new_keys;
+                    tracing::info!(generation = keys.generation, "the data key was replaced");
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not replace the data key yet; will try at the next start");
+                }
+            }
         }
-        rekey::drop_other_generations(dir, &db, keys.generation).map_err(failed)?;
+        if let Err(e) = rekey::drop_other_generations(dir, &db, &tree, keys.generation) {
+            tracing::warn!(error = %e, "could not clear what an earlier data key left");
+        }
         Store::assemble(dir, db, tree, keys, envelope.protection(), lock)
     }
 

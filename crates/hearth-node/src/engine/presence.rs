@@ -268,7 +268,12 @@ impl Engine {
         let Some(partner) = &mut self.partner else {
             return;
         };
-        let mut merged = addrs;
+        // Whatever the source (the partner, the DHT, the LAN), an address too long
+        // to be one is not kept: the remembered ones are a small setting.
+        let mut merged: Vec<String> = addrs
+            .into_iter()
+            .filter(|a| a.len() <= hearth_core::wire::MAX_ADDR_TEXT)
+            .collect();
         merged.extend(partner.addrs.iter().cloned());
         let mut seen = HashSet::new();
         merged.retain(|a| seen.insert(a.clone()));
