@@ -537,9 +537,10 @@ impl EventLoop {
                 peer_id,
                 connection_id,
                 num_established,
+                cause,
                 ..
             } => {
-                tracing::debug!(%peer_id, "connection closed");
+                tracing::debug!(%peer_id, ?cause, "connection closed");
                 let before = self.best_route(&peer_id);
                 self.superseded.remove(&connection_id);
                 if let Some(connections) = self.routes.get_mut(&peer_id) {
