@@ -30,9 +30,16 @@ use crate::cipher::Cipher;
 use crate::error::{OpenError, StoreError};
 use crate::keys::{self, DataKeys, Envelope};
 
+/// How replacing the key went wrong: before the commit the profile is as it was;
+/// at the commit, whether the new key record reached the disk is not known, so
+/// nothing may be assumed until the next open reads it back.
+pub(crate) enum ReplaceFailed {
+    BeforeCommit(StoreError),
+    AtCommit(OpenError),
+}
+
 /// Steps 1 and 2 for the pending key in `keys`: returns the new tree and keys once
-/// committed. On an error nothing is committed, and the profile still opens as it
-/// was.
+/// committed.
 pub(crate) fn replace_key(
     profile: &Path,
     db: &sled::Db,
@@ -40,16 +47,15 @@ pub(crate) fn replace_key(
     keys: &DataKeys,
     envelope: &Envelope,
     passphrase: Option<&str>,
-) -> Result<(sled::Tree, DataKeys), OpenError> {
-    let failed = |e: StoreError| OpenError::Unopenable {
-        path: profile.to_path_buf(),
-        reason: format!("could not replace the data key: {e}"),
-    };
+) -> Result<(sled::Tree, DataKeys), ReplaceFailed> {
     let Some(next) = &keys.next else {
-        return Err(failed(StoreError::Corrupt("no key to replace it with")));
+        return Err(ReplaceFailed::BeforeCommit(StoreError::Corrupt(
+            "no key to replace it with",
+        )));
     };
     let generation = keys.generation + 1;
-    let new_tree = copy_under(profile, db, tree, &keys.key, next, generation).map_err(failed)?;
+    let new_tree = copy_under(profile, db, tree, &keys.key, next, generation)
+        .map_err(ReplaceFailed::BeforeCommit)?;
     let new_keys = DataKeys {
         key: next.clone(),
         generation,
@@ -63,7 +69,8 @@ pub(crate) fn replace_key(
         &new_keys,
         passphrase,
         envelope.params().unwrap_or_default(),
-    )?;
+    )
+    .map_err(ReplaceFailed::AtCommit)?;
     Ok((new_tree, new_keys))
 }
 

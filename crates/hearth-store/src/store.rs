@@ -285,9 +285,12 @@ impl Store {
                     keys = new_keys;
                     tracing::info!(generation = keys.generation, "the data key was replaced");
                 }
-                Err(e) => {
+                Err(rekey::ReplaceFailed::BeforeCommit(e)) => {
                     tracing::warn!(error = %e, "could not replace the data key yet; will try at the next start");
                 }
+                // The new key may or may not be on disk: writing on under either
+                // key could lose what is written. The next open reads it back.
+                Err(rekey::ReplaceFailed::AtCommit(e)) => return Err(e),
             }
         }
         if let Err(e) = rekey::drop_other_generations(dir, &db, &tree, keys.generation) {
