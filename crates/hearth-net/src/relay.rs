@@ -18,7 +18,7 @@ use libp2p::multiaddr::Protocol as AddrPart;
 use libp2p::swarm::{ConnectionId, NetworkBehaviour, SwarmEvent};
 use libp2p::{Multiaddr, PeerId, autonat, identify, kad, ping, relay};
 
-use crate::stack::{self, Role};
+use crate::stack::{self, Role, ip_of};
 use crate::{NetError, keypair};
 
 /// How a relay runs. Its `Debug` leaves the secret key out.
@@ -414,14 +414,6 @@ fn quota_address(ip: IpAddr) -> IpAddr {
                 IpAddr::V6(segments.into())
             }
         },
-    }
-}
-
-fn ip_of(addr: &Multiaddr) -> Option<IpAddr> {
-    match addr.iter().next()? {
-        AddrPart::Ip4(ip) => Some(IpAddr::V4(ip)),
-        AddrPart::Ip6(ip) => Some(IpAddr::V6(ip)),
-        _ => None,
     }
 }
 

@@ -111,3 +111,13 @@ pub(crate) fn identify(key: &Keypair, hide_listen_addrs: bool) -> identify::Beha
 pub(crate) fn kad_config() -> kad::Config {
     kad::Config::new(StreamProtocol::new(KAD_PROTOCOL))
 }
+
+/// The IP address an address starts with, if any.
+pub(crate) fn ip_of(addr: &Multiaddr) -> Option<std::net::IpAddr> {
+    use libp2p::multiaddr::Protocol as AddrPart;
+    match addr.iter().next()? {
+        AddrPart::Ip4(ip) => Some(ip.into()),
+        AddrPart::Ip6(ip) => Some(ip.into()),
+        _ => None,
+    }
+}
