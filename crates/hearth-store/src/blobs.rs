@@ -1,13 +1,24 @@
 //! Attachments at rest: one file per attachment under `files/`, cut into fixed-size
 //! chunks, each chunk sealed with XChaCha20-Poly1305 under a random key of that file's
-//! own. The key, the chunk hashes and which chunks are here live sealed in the
-//! database, so deleting a file's records and its file leaves nothing that opens it.
+//! own. The chunk hashes and which chunks are here live sealed in the database.
+//!
+//! The file's key is made of two halves, and each lives in one place: a secret in
+//! the file's meta record (sealed in the database) and a salt in the file's own
+//! header. Deleting a file overwrites its header before unlinking it. sled keeps a
+//! deleted record's old value in its log until it reclaims the space, so the
+//! secret may linger there, sealed under the data key; without the salt it opens
+//! nothing, even for someone who has the passphrase and carves the file's freed
+//! blocks off the disk. (On a copy-on-write file system or flash that remaps
+//! writes, the old header may survive in blocks the file system no longer uses.)
+//! Files written by builds before this kept the whole key in the meta record and
+//! have no header; they still open.
 //!
 //! A file's name on disk is a keyed hash of the message it belongs to: the directory
 //! shows how many files there are and how big, nothing of who sent what.
 //!
-//! Chunk `i` sits at `i * (chunk_size + 16)`; its nonce is `i`, which is safe because
-//! a slot is only ever written with the one plaintext its hash allows.
+//! Chunk `i` sits at `header + i * (chunk_size + 16)`; its nonce is `i`, which is
+//! safe because a slot is only ever written with the one plaintext its hash allows
+//! under that file's key (a download started again gets a new salt, so a new key).
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Read};
@@ -26,6 +37,10 @@ use crate::error::StoreError;
 const FILES_DIR: &str = "files";
 const STAGING_PREFIX: &str = "staging-";
 const TAG_LEN: u64 = 16;
+/// The header of a file whose key is split: magic, then the salt, then zeros.
+const HEADER_LEN: u64 = 64;
+const HEADER_MAGIC: &[u8; 8] = b"hearthF2";
+const SALT_LEN: usize = 32;
 use hearth_core::limits::MAX_CHUNKS;
 
 mod prefix {
@@ -47,9 +62,46 @@ struct Meta {
     chunk_size: u32,
     hash: [u8; 32],
     chunks_root: [u8; 32],
+    /// With `split_key`, the half of the file's key kept here; without (files from
+    /// older builds), the whole key.
     key: [u8; 32],
     complete: bool,
     paused: bool,
+    /// The other half of the key is the salt in the file's header.
+    split_key: bool,
+}
+
+/// A meta record as builds before split keys wrote it.
+#[derive(Serialize, Deserialize)]
+struct LegacyMeta {
+    id: OpId,
+    size: u64,
+    chunk_size: u32,
+    hash: [u8; 32],
+    chunks_root: [u8; 32],
+    key: [u8; 32],
+    complete: bool,
+    paused: bool,
+}
+
+/// Opens a meta record of either shape. postcard refuses trailing bytes and
+/// missing ones, so a record decodes as exactly one of them.
+fn decode_meta(plain: &[u8]) -> Option<Meta> {
+    if let Ok(meta) = wire::decode::<Meta>(plain, 4096) {
+        return Some(meta);
+    }
+    let old: LegacyMeta = wire::decode(plain, 4096).ok()?;
+    Some(Meta {
+        id: old.id,
+        size: old.size,
+        chunk_size: old.chunk_size,
+        hash: old.hash,
+        chunks_root: old.chunks_root,
+        key: old.key,
+        complete: old.complete,
+        paused: old.paused,
+        split_key: false,
+    })
 }
 
 impl Meta {
@@ -61,6 +113,80 @@ impl Meta {
         let start = u64::from(index) * u64::from(self.chunk_size);
         u64::from(self.chunk_size).min(self.size.saturating_sub(start))
     }
+
+    /// Where chunk `index` sits in the file.
+    fn slot(&self, index: u32) -> u64 {
+        let header = if self.split_key { HEADER_LEN } else { 0 };
+        header + slot_offset(self.chunk_size, index)
+    }
+
+    /// The key the chunks are sealed under, from the file's header when it is split.
+    fn chunk_cipher(&self, file: &File) -> Result<ChunkCipher, StoreError> {
+        if !self.split_key {
+            return Ok(ChunkCipher::new(&self.key));
+        }
+        let salt = read_salt(file)?.ok_or(StoreError::Corrupt("a file's header is missing"))?;
+        Ok(ChunkCipher::new(&split_key(&self.key, &salt)))
+    }
+}
+
+/// The chunk key of a file whose key is split between `secret` and `salt`.
+fn split_key(secret: &[u8; 32], salt: &[u8; SALT_LEN]) -> Zeroizing<[u8; 32]> {
+    let mut material = Zeroizing::new([0u8; 64]);
+    material[..32].copy_from_slice(secret);
+    material[32..].copy_from_slice(salt);
+    Zeroizing::new(blake3::derive_key(
+        "hearth 2026 attachment chunk key",
+        material.as_ref(),
+    ))
+}
+
+/// Writes a header with a new random salt at the start of `file`, durably, and
+/// returns the salt.
+fn write_header(file: &File) -> Result<Zeroizing<[u8; SALT_LEN]>, StoreError> {
+    let mut salt = Zeroizing::new([0u8; SALT_LEN]);
+    rand::thread_rng().fill_bytes(salt.as_mut());
+    let mut header = Zeroizing::new([0u8; HEADER_LEN as usize]);
+    header[..HEADER_MAGIC.len()].copy_from_slice(HEADER_MAGIC);
+    header[HEADER_MAGIC.len()..HEADER_MAGIC.len() + SALT_LEN].copy_from_slice(salt.as_ref());
+    file.write_all_at(header.as_ref(), 0)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io_error("cannot write into the files directory", e))?;
+    Ok(salt)
+}
+
+/// The salt in `file`'s header, or `None` if it has no header (not written yet, or
+/// overwritten).
+fn read_salt(file: &File) -> Result<Option<Zeroizing<[u8; SALT_LEN]>>, StoreError> {
+    let mut header = Zeroizing::new([0u8; HEADER_LEN as usize]);
+    match file.read_exact_at(header.as_mut(), 0) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(io_error("cannot read the file", e)),
+    }
+    if &header[..HEADER_MAGIC.len()] != HEADER_MAGIC {
+        return Ok(None);
+    }
+    let mut salt = Zeroizing::new([0u8; SALT_LEN]);
+    salt.copy_from_slice(&header[HEADER_MAGIC.len()..HEADER_MAGIC.len() + SALT_LEN]);
+    Ok(Some(salt))
+}
+
+/// Overwrites the header of the file at `path` with zeros, durably, so its salt is
+/// gone from the disk before the file is unlinked. A file without a header (from an
+/// older build) is left as it is.
+fn wipe_header(path: &Path) -> Result<(), StoreError> {
+    let file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io_error("cannot delete the file", e)),
+    };
+    if read_salt(&file)?.is_none() {
+        return Ok(());
+    }
+    file.write_all_at(&[0u8; HEADER_LEN as usize], 0)
+        .and_then(|()| file.sync_data())
+        .map_err(|e| io_error("cannot delete the file", e))
 }
 
 /// How far a file is.
@@ -182,7 +308,7 @@ pub(crate) const META_PREFIX: u8 = prefix::META;
 
 /// The attachment a file's meta record (opened) belongs to.
 pub(crate) fn meta_id(plain: &[u8]) -> Option<OpId> {
-    wire::decode::<Meta>(plain, 4096).ok().map(|meta| meta.id)
+    decode_meta(plain).map(|meta| meta.id)
 }
 
 fn io_error(what: &str, e: io::Error) -> StoreError {
@@ -249,6 +375,15 @@ impl BlobStore {
             .map_err(|_| StoreError::Corrupt("file record does not decode"))
     }
 
+    fn open_record(&self, key: &[u8], value: &[u8]) -> Result<Meta, StoreError> {
+        let plain = self
+            .inner
+            .cipher
+            .open(key, value)
+            .ok_or(StoreError::Corrupt("file record does not decrypt"))?;
+        decode_meta(&plain).ok_or(StoreError::Corrupt("file record does not decode"))
+    }
+
     fn put<T: Serialize>(&self, p: u8, id: OpId, value: &T) -> Result<(), StoreError> {
         let key = self.key(p, id);
         self.inner
@@ -258,7 +393,11 @@ impl BlobStore {
     }
 
     fn meta(&self, id: OpId) -> Result<Option<Meta>, StoreError> {
-        self.get(prefix::META, id, 4096)
+        let key = self.key(prefix::META, id);
+        match self.inner.tree.get(&key)? {
+            Some(value) => self.open_record(&key, &value).map(Some),
+            None => Ok(None),
+        }
     }
 
     fn hashes(&self, id: OpId) -> Result<Option<Vec<[u8; 32]>>, StoreError> {
@@ -280,6 +419,7 @@ impl BlobStore {
             return Ok(());
         };
         for entry in entries.flatten() {
+            wipe_header(&entry.path())?;
             fs::remove_file(entry.path()).map_err(|e| io_error("cannot delete the file", e))?;
         }
         Ok(())
@@ -334,11 +474,13 @@ impl BlobStore {
                 key,
                 complete: true,
                 paused: false,
+                split_key: true,
             },
             hashes: Vec::new(),
             committed: false,
         };
-        let aead = ChunkCipher::new(&key);
+        let salt = write_header(&file)?;
+        let aead = ChunkCipher::new(&split_key(&key, &salt));
         let mut whole = blake3::Hasher::new();
         let mut buf = vec![0u8; chunk_size as usize];
         let mut size = 0u64;
@@ -357,7 +499,7 @@ impl BlobStore {
             let index = staged.hashes.len() as u32;
             staged.hashes.push(*blake3::hash(chunk).as_bytes());
             let sealed = aead.seal(index, chunk);
-            file.write_all_at(&sealed, slot_offset(chunk_size, index))
+            file.write_all_at(&sealed, staged.meta.slot(index))
                 .map_err(|e| io_error("cannot write into the files directory", e))?;
             if n < buf.len() {
                 break;
@@ -397,6 +539,15 @@ impl BlobStore {
         self.ensure_dir()?;
         let mut key = [0u8; 32];
         rand::thread_rng().fill_bytes(&mut key);
+        // The file and its header first: a record never names a file without one.
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(self.path(id))
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        write_header(&file)?;
         self.put(
             prefix::META,
             id,
@@ -409,6 +560,7 @@ impl BlobStore {
                 key,
                 complete: false,
                 paused: false,
+                split_key: true,
             },
         )
     }
@@ -427,13 +579,7 @@ impl BlobStore {
         let mut out = Vec::new();
         for entry in self.inner.tree.scan_prefix([prefix::META]) {
             let (key, value) = entry?;
-            let plain = self
-                .inner
-                .cipher
-                .open(&key, &value)
-                .ok_or(StoreError::Corrupt("file record does not decrypt"))?;
-            let meta: Meta =
-                wire::decode(&plain, 4096).map_err(|_| StoreError::Corrupt("file record"))?;
+            let meta = self.open_record(&key, &value)?;
             let have = self.have(meta.id, &meta)?;
             out.push(status_of(&meta, &have));
         }
@@ -472,7 +618,7 @@ impl BlobStore {
         let hashes = self
             .hashes(id)?
             .ok_or(StoreError::Invalid("chunk list not known yet"))?;
-        let have = self.have(id, &meta)?;
+        let mut have = self.have(id, &meta)?;
         self.ensure_dir()?;
         let file = OpenOptions::new()
             .read(true)
@@ -481,9 +627,24 @@ impl BlobStore {
             .truncate(false)
             .open(self.path(id))
             .map_err(|e| io_error("cannot write into the files directory", e))?;
+        let aead = match (meta.split_key, read_salt(&file)?) {
+            (false, _) => ChunkCipher::new(&meta.key),
+            (true, Some(salt)) => ChunkCipher::new(&split_key(&meta.key, &salt)),
+            // The file went missing under an unfinished download: what it held is
+            // lost with its salt, so the download starts over under a new one.
+            (true, None) if !meta.complete => {
+                file.set_len(0)
+                    .map_err(|e| io_error("cannot write into the files directory", e))?;
+                let salt = write_header(&file)?;
+                have.iter_mut().for_each(|b| *b = 0);
+                self.put(prefix::HAVE, id, &have)?;
+                ChunkCipher::new(&split_key(&meta.key, &salt))
+            }
+            (true, None) => return Err(StoreError::Corrupt("a file's header is missing")),
+        };
         Ok(BlobWriter {
             store: self.clone(),
-            aead: ChunkCipher::new(&meta.key),
+            aead,
             file,
             meta,
             // Hashing as chunks arrive works only from the first chunk on.
@@ -505,7 +666,7 @@ impl BlobStore {
         }
         let file = File::open(self.path(id)).map_err(|e| io_error("cannot read the file", e))?;
         Ok(BlobReader {
-            aead: ChunkCipher::new(&meta.key),
+            aead: meta.chunk_cipher(&file)?,
             file,
             meta,
             next: 0,
@@ -514,8 +675,10 @@ impl BlobStore {
         })
     }
 
-    /// Deletes the file of `id`: its chunks, its key, its records.
+    /// Deletes the file of `id`: its chunks, its key (the header's salt overwritten
+    /// first), its records.
     pub fn delete(&self, id: OpId) -> Result<(), StoreError> {
+        wipe_header(&self.path(id))?;
         match fs::remove_file(self.path(id)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -630,7 +793,7 @@ fn open_chunk(
 ) -> Result<Vec<u8>, StoreError> {
     let len = meta.chunk_len(index) + TAG_LEN;
     let mut sealed = vec![0u8; len as usize];
-    file.read_exact_at(&mut sealed, slot_offset(meta.chunk_size, index))
+    file.read_exact_at(&mut sealed, meta.slot(index))
         .map_err(|e| io_error("cannot read the file", e))?;
     aead.open(index, sealed)
         .ok_or(StoreError::Corrupt("a file chunk does not decrypt"))
@@ -694,7 +857,7 @@ impl BlobWriter {
         }
         let sealed = self.aead.seal(index, data);
         self.file
-            .write_all_at(&sealed, slot_offset(self.meta.chunk_size, index))
+            .write_all_at(&sealed, self.meta.slot(index))
             .map_err(|e| io_error("cannot write into the files directory", e))?;
         self.have[(index / 8) as usize] |= 1 << (index % 8);
         self.dirty = true;
@@ -830,10 +993,202 @@ impl Read for BlobReader {
 
 #[cfg(test)]
 mod tests {
+    use std::fs::{self, File};
+    use std::io::Read;
+    use std::os::unix::fs::FileExt;
+
     use chacha20poly1305::aead::{Aead, KeyInit, Payload};
     use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+    use hearth_core::{Attachment, DeviceId, OpId, limits, wire};
 
-    use super::{CHUNK_AAD, ChunkCipher};
+    use super::{
+        CHUNK_AAD, ChunkCipher, HEADER_LEN, LegacyMeta, TAG_LEN, chunks_root, prefix, slot_offset,
+        split_key,
+    };
+    use crate::Store;
+
+    const ME: DeviceId = DeviceId([7; 32]);
+    const CHUNK: u32 = *limits::CHUNK_BYTES_RANGE.start();
+
+    fn content(len: usize) -> Vec<u8> {
+        (0..len as u32).map(|i| (i * 13 + i / 7) as u8).collect()
+    }
+
+    /// What someone who has the passphrase and the disk after a delete can try: the
+    /// file's blocks (still readable through `carved`, as freed blocks are to a
+    /// forensic tool) and the meta record sled's log still holds.
+    fn opens_chunk_zero(carved: &File, meta: &super::Meta, plain: &[u8]) -> bool {
+        let mut header = [0u8; HEADER_LEN as usize];
+        let _ = carved.read_exact_at(&mut header, 0);
+        let mut salt = [0u8; 32];
+        salt.copy_from_slice(&header[8..40]);
+        let len = (u64::from(CHUNK) + TAG_LEN) as usize;
+        let candidates = [
+            ChunkCipher::new(&meta.key),
+            ChunkCipher::new(&split_key(&meta.key, &salt)),
+        ];
+        [0, HEADER_LEN].into_iter().any(|start| {
+            let mut sealed = vec![0u8; len];
+            carved.read_exact_at(&mut sealed, start).is_ok()
+                && candidates.iter().any(|aead| {
+                    aead.open(0, sealed.clone())
+                        .is_some_and(|p| p == plain[..CHUNK as usize])
+                })
+        })
+    }
+
+    /// Deleted means the file's key is gone: its meta record (as sled's log may keep
+    /// it) and the file's freed blocks together no longer open a chunk, though they
+    /// did before the delete, for a file sent and for one received.
+    #[test]
+    fn a_deleted_files_key_is_gone_even_with_its_record_and_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), Some("fjalëkalim")).unwrap();
+        let blobs = store.blobs();
+        let plain = content(3 * CHUNK as usize + 100);
+        let sent = OpId { author: ME, seq: 1 };
+        let staged = blobs.stage(&plain[..], CHUNK).unwrap();
+        let imported = staged.imported();
+        blobs.commit(staged, sent).unwrap();
+
+        let received = OpId { author: ME, seq: 2 };
+        let attachment = Attachment {
+            name: "letër.bin".into(),
+            mime: "application/octet-stream".into(),
+            size: imported.size,
+            hash: imported.hash,
+            chunk_size: CHUNK,
+            chunks_root: imported.chunks_root,
+            thumbnail: None,
+            view_once: false,
+            expires_after_open_secs: None,
+        };
+        blobs.expect(received, &attachment).unwrap();
+        let hashes = blobs.manifest(sent).unwrap().unwrap();
+        blobs.set_manifest(received, &hashes).unwrap();
+        let mut writer = blobs.writer(received).unwrap();
+        for (index, chunk) in plain.chunks(CHUNK as usize).enumerate() {
+            assert!(writer.write_chunk(index as u32, chunk).unwrap());
+        }
+        writer.finish().unwrap();
+
+        for id in [sent, received] {
+            let mut back = Vec::new();
+            blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+            assert_eq!(back, plain, "the file reads back before the delete");
+            let meta = blobs.meta(id).unwrap().unwrap();
+            assert!(meta.split_key);
+            let carved = File::open(blobs.path(id)).unwrap();
+            assert!(
+                opens_chunk_zero(&carved, &meta, &plain),
+                "the attack works while the file exists"
+            );
+            blobs.delete(id).unwrap();
+            assert!(!blobs.path(id).exists());
+            assert!(
+                !opens_chunk_zero(&carved, &meta, &plain),
+                "the record and the freed blocks still open the file"
+            );
+        }
+    }
+
+    /// A file written by a build that kept the whole key in its record (no header)
+    /// still reads back.
+    #[test]
+    fn a_file_from_before_split_keys_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let id = OpId { author: ME, seq: 1 };
+        let plain = content(2 * CHUNK as usize + 5);
+        let key = [9u8; 32];
+        let aead = ChunkCipher::new(&key);
+        blobs.ensure_dir().unwrap();
+        let file = File::create(blobs.path(id)).unwrap();
+        let hashes: Vec<[u8; 32]> = plain
+            .chunks(CHUNK as usize)
+            .map(|c| *blake3::hash(c).as_bytes())
+            .collect();
+        for (index, chunk) in plain.chunks(CHUNK as usize).enumerate() {
+            file.write_all_at(
+                &aead.seal(index as u32, chunk),
+                slot_offset(CHUNK, index as u32),
+            )
+            .unwrap();
+        }
+        let legacy = LegacyMeta {
+            id,
+            size: plain.len() as u64,
+            chunk_size: CHUNK,
+            hash: *blake3::hash(&plain).as_bytes(),
+            chunks_root: chunks_root(&hashes),
+            key,
+            complete: true,
+            paused: false,
+        };
+        let record = blobs.key(prefix::META, id);
+        blobs
+            .inner
+            .tree
+            .insert(
+                &record[..],
+                blobs.inner.cipher.seal(&record, &wire::encode(&legacy)),
+            )
+            .unwrap();
+        blobs.put(prefix::HASHES, id, &hashes).unwrap();
+
+        let mut back = Vec::new();
+        blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back, plain);
+        assert_eq!(blobs.list().unwrap().len(), 1);
+        blobs.delete(id).unwrap();
+        assert!(blobs.status(id).unwrap().is_none());
+    }
+
+    /// A download whose file went missing (its salt with it) starts over rather
+    /// than writing chunks nothing could open.
+    #[test]
+    fn a_download_whose_file_vanished_starts_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let plain = content(2 * CHUNK as usize);
+        let source = OpId { author: ME, seq: 1 };
+        let staged = blobs.stage(&plain[..], CHUNK).unwrap();
+        let imported = staged.imported();
+        blobs.commit(staged, source).unwrap();
+        let hashes = blobs.manifest(source).unwrap().unwrap();
+
+        let id = OpId { author: ME, seq: 2 };
+        let attachment = Attachment {
+            name: "foto.jpg".into(),
+            mime: "image/jpeg".into(),
+            size: imported.size,
+            hash: imported.hash,
+            chunk_size: CHUNK,
+            chunks_root: imported.chunks_root,
+            thumbnail: None,
+            view_once: false,
+            expires_after_open_secs: None,
+        };
+        blobs.expect(id, &attachment).unwrap();
+        blobs.set_manifest(id, &hashes).unwrap();
+        let mut writer = blobs.writer(id).unwrap();
+        assert!(writer.write_chunk(0, &plain[..CHUNK as usize]).unwrap());
+        writer.checkpoint().unwrap();
+        drop(writer);
+        fs::remove_file(blobs.path(id)).unwrap();
+
+        let mut writer = blobs.writer(id).unwrap();
+        assert_eq!(writer.missing(), vec![0, 1], "nothing counts as held");
+        for (index, chunk) in plain.chunks(CHUNK as usize).enumerate() {
+            assert!(writer.write_chunk(index as u32, chunk).unwrap());
+        }
+        writer.finish().unwrap();
+        let mut back = Vec::new();
+        blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back, plain);
+    }
 
     /// Files sealed with the portable XChaCha20-Poly1305 open with the fast one,
     /// and the other way round: the bytes are the same.

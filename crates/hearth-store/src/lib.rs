@@ -20,7 +20,7 @@
 //! data.key      the data key itself, only when no passphrase is set (mode 0600)
 //! db/           the sled database; every value in it is ciphertext
 //! files/        attachments, one file each, every chunk sealed under the file's
-//!               own key (which lives sealed in the database)
+//!               own key (half sealed in the database, half in the file's header)
 //! ```
 
 mod backup;
