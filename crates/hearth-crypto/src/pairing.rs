@@ -208,6 +208,13 @@ impl Pairing {
         Pairing::new(input, Stage::ResponderSpake)
     }
 
+    /// Whether the next message fed in is the one that tries the code: the
+    /// responder's wait for Noise message 3. A device that limits guesses counts
+    /// one here, before feeding it in.
+    pub fn next_tries_the_code(&self) -> bool {
+        matches!(self.stage, Stage::ResponderLast(_))
+    }
+
     fn noise(&self, spake_key: &[u8], initiator: bool) -> Result<HandshakeState, PairingError> {
         let mut psk = Zeroizing::new([0u8; 32]);
         Hkdf::<Sha256>::new(Some(CONTEXT), spake_key)

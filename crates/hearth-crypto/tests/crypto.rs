@@ -206,3 +206,43 @@ fn rendezvous_records_open_only_for_the_partner_and_keys_change_daily() {
     assert!(at_bob.open(20_000, &tampered).is_err());
     assert!(at_bob.open(20_000, &[0u8; 10]).is_err());
 }
+
+/// The responder can tell which message carries the guess before reading it, so a
+/// device counts a try exactly when a code is tried: the message after which a wrong
+/// code fails.
+#[test]
+fn the_responder_knows_which_message_tries_the_code() {
+    let (ka, kb) = (
+        StaticKeypair::generate().unwrap(),
+        StaticKeypair::generate().unwrap(),
+    );
+    let input = |code: &'static [u8], key| PairingInput {
+        code,
+        initiator: ALICE,
+        responder: BOB,
+        local_static: key,
+        profile: Vec::new(),
+    };
+    let (mut alice, first) = Pairing::initiator(input(b"111111", &ka)).unwrap();
+    let mut bob = Pairing::responder(input(b"222222", &kb)).unwrap();
+    let mut msg = first;
+    let mut tried_at = Vec::new();
+    for n in 1.. {
+        let tries = bob.next_tries_the_code();
+        tried_at.push(tries);
+        let reply = match bob.receive(&msg) {
+            Ok(Progress::Send(reply)) => reply,
+            Err(PairingError::CodeMismatch) => {
+                assert!(tries, "message {n} failed on the code without trying it");
+                break;
+            }
+            other => panic!("message {n}: {other:?}"),
+        };
+        assert!(!alice.next_tries_the_code(), "the initiator never counts");
+        msg = match alice.receive(&reply) {
+            Ok(Progress::Send(next)) => next,
+            other => panic!("the initiator at message {n}: {other:?}"),
+        };
+    }
+    assert_eq!(tried_at, [false, false, true]);
+}

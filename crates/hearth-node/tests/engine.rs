@@ -732,6 +732,202 @@ async fn a_stalling_stranger_neither_burns_tries_nor_blocks_a_real_pairing() {
     stranger.shutdown().await;
 }
 
+/// A stranger device that dials Alice and runs the pairing handshake by hand.
+struct Stranger {
+    net: hearth_net::Net,
+    _events: tokio::sync::mpsc::Receiver<hearth_net::NetEvent>,
+    alice: DeviceId,
+    me: Vec<u8>,
+    them: Vec<u8>,
+    static_key: hearth_crypto::StaticKeypair,
+}
+
+impl Stranger {
+    async fn dial(alice: &Device) -> Stranger {
+        let alice_device = device_of(alice).await;
+        let key = hearth_net::generate_identity();
+        let device = hearth_net::device_id_of(&key).unwrap();
+        let (net, events) = raw_node(key, None);
+        net.dial(Some(alice_device), vec![alice.addr()])
+            .await
+            .unwrap();
+        Stranger {
+            net,
+            _events: events,
+            alice: alice_device,
+            me: hearth_net::peer_id_bytes(device).unwrap(),
+            them: hearth_net::peer_id_bytes(alice_device).unwrap(),
+            static_key: hearth_crypto::StaticKeypair::generate().unwrap(),
+        }
+    }
+
+    /// Starts a handshake with `code` and returns Alice's first answer. A stream
+    /// reset before any answer (libp2p-stream resets a stream that arrives in the
+    /// same poll as another) is what a real initiator retries, on a new stream.
+    async fn start(
+        &self,
+        code: &[u8],
+    ) -> (
+        hearth_crypto::Pairing,
+        hearth_net::FramedStream,
+        hearth_core::wire::PairFrame,
+    ) {
+        use hearth_core::wire::{self, PairFrame};
+        for _ in 0..20 {
+            let (pairing, first) = hearth_crypto::Pairing::initiator(hearth_crypto::PairingInput {
+                code,
+                initiator: &self.me,
+                responder: &self.them,
+                local_static: &self.static_key,
+                profile: Vec::new(),
+            })
+            .unwrap();
+            let Ok(mut stream) = self.net.open(self.alice, hearth_net::Protocol::Pair).await else {
+                continue;
+            };
+            if stream
+                .send(&wire::encode(&PairFrame::Start(first)))
+                .await
+                .is_err()
+            {
+                continue;
+            }
+            if let Ok(Ok(bytes)) = tokio::time::timeout(Duration::from_secs(5), stream.recv()).await
+            {
+                return (pairing, stream, wire::decode_pair(&bytes).unwrap());
+            }
+        }
+        panic!("Alice never answered a start");
+    }
+}
+
+/// Attempts are answered side by side: four strangers stalling in the middle of a
+/// handshake at once are each answered, none is told "busy", and Bob, with the
+/// right code, pairs while they stall.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn strangers_stalling_at_once_hold_nobody_up() {
+    use hearth_core::wire::PairFrame;
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = set_up_pair(root.path()).await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let stranger = Stranger::dial(&alice).await;
+        let (_, stream, answer) = stranger.start(b"000000").await;
+        assert!(
+            matches!(answer, PairFrame::Step(_)),
+            "a stranger was not answered: {answer:?}"
+        );
+        stalled.push((stranger, stream));
+    }
+
+    bob.handle.dial(alice.addr()).await.unwrap();
+    let mut result = bob.handle.pair(code.clone()).await;
+    for _ in 0..20 {
+        if result.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        result = bob.handle.pair(code.clone()).await;
+    }
+    assert_eq!(result.unwrap().partner.name, "Alice");
+    assert_eq!(
+        alice.count_events(|e| matches!(e, NodeEvent::PairingFailed(_))),
+        0,
+        "no try was spent and nothing alarming was shown"
+    );
+    for (stranger, stream) in stalled {
+        drop(stream);
+        stranger.net.shutdown().await;
+    }
+}
+
+/// Guesses that arrive at once share the code's three tries: of five strangers
+/// sending a wrong guess together, three are told it was wrong and two are refused;
+/// the code is then dead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guesses_sent_at_once_get_three_tries_in_all() {
+    use hearth_core::wire::{self, PairFrame, PairRefusal};
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, _bob) = set_up_pair(root.path()).await;
+    let code = alice.handle.nearby_code().await.unwrap();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    // Each stranger runs the handshake up to its guess and holds it.
+    let mut ready = Vec::new();
+    for _ in 0..5 {
+        let stranger = Stranger::dial(&alice).await;
+        let (mut pairing, mut stream, answer) = stranger.start(wrong.as_bytes()).await;
+        let PairFrame::Step(msg) = answer else {
+            panic!("a stranger was not answered: {answer:?}");
+        };
+        let hearth_crypto::Progress::Send(next) = pairing.receive(&msg).unwrap() else {
+            panic!("the handshake ended early");
+        };
+        stream
+            .send(&wire::encode(&PairFrame::Step(next)))
+            .await
+            .unwrap();
+        let bytes = stream.recv().await.unwrap();
+        let PairFrame::Step(msg) = wire::decode_pair(&bytes).unwrap() else {
+            panic!("no second step");
+        };
+        let hearth_crypto::Progress::Send(guess) = pairing.receive(&msg).unwrap() else {
+            panic!("the handshake ended early");
+        };
+        ready.push((stranger, stream, guess));
+    }
+    // All five guesses at once.
+    let answers = futures::future::join_all(ready.iter_mut().map(|(_, stream, guess)| async {
+        stream
+            .send(&wire::encode(&PairFrame::Step(guess.clone())))
+            .await
+            .unwrap();
+        let bytes = tokio::time::timeout(Duration::from_secs(10), stream.recv())
+            .await
+            .expect("Alice answers every guess")
+            .expect("Alice answers before closing");
+        wire::decode_pair(&bytes).unwrap()
+    }))
+    .await;
+    let wrong_code = answers
+        .iter()
+        .filter(|a| matches!(a, PairFrame::Failed))
+        .count();
+    // Refused for want of tries, or (once the third wrong guess has been counted
+    // and the code dropped) because no code is on offer any more.
+    let no_tries = answers
+        .iter()
+        .filter(|a| {
+            matches!(
+                a,
+                PairFrame::Unavailable(PairRefusal::TooManyTries | PairRefusal::NotPairing)
+            )
+        })
+        .count();
+    assert_eq!((wrong_code, no_tries), (3, 2), "{answers:?}");
+    alice
+        .wait_event("the code dying", |e| {
+            matches!(
+                e,
+                NodeEvent::PairingFailed(PairingFailure::WrongCodeTried { tries_left: 0 })
+            )
+        })
+        .await;
+    let stranger = Stranger::dial(&alice).await;
+    let (_, _, answer) = stranger.start(code.as_bytes()).await;
+    assert!(
+        matches!(answer, PairFrame::Unavailable(_)),
+        "even the right code is refused now: {answer:?}"
+    );
+    for (stranger, stream, _) in ready {
+        drop(stream);
+        stranger.net.shutdown().await;
+    }
+    stranger.net.shutdown().await;
+}
+
 /// "The words differ" on one device ends the pairing on both: each forgets the
 /// partner and everything shared, and they can pair again from nothing. A device
 /// that was away when it happened hears of it when they next meet.

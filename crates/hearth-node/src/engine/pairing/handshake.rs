@@ -18,47 +18,59 @@ const OPEN_TIMEOUT: Duration = Duration::from_secs(10);
 const FIRST_FRAME: Duration = Duration::from_secs(3);
 /// How long the other device may take over each later step of the handshake.
 const STEP: Duration = Duration::from_secs(5);
-/// How long an attempt may sit waiting on its peer before another device's attempt
-/// may take its place. While it waits it has sent no guess (the code is only tried
-/// with the handshake's last message), so nothing is lost by ending it, and a device
-/// that opens an attempt and stalls cannot keep the real partner out.
-const STALL_GRACE: Duration = Duration::from_secs(2);
+/// How many attempts this device answers at once as the responder. Attempts run side
+/// by side, so a device that opens one and stalls holds nobody up; the code's tries
+/// are counted by the engine when an attempt brings its guess (message 3), so running
+/// several at once gives no extra guesses.
+const MAX_LIVE: usize = 8;
 
-/// The one attempt at a time this device answers as the responder.
+/// The attempts this device is answering as the responder.
 #[derive(Default)]
-pub(crate) struct Slot {
-    holder: std::sync::Mutex<Option<Holder>>,
+pub(crate) struct Attempts {
+    live: std::sync::Mutex<Vec<Holder>>,
 }
 
 struct Holder {
     attempt: u64,
+    peer: DeviceId,
     /// Since when it has waited on its peer's next message; `None` while working.
     waiting_since: Option<std::time::Instant>,
     cancel: std::sync::Arc<tokio::sync::Notify>,
 }
 
-impl Slot {
-    fn holder(&self) -> std::sync::MutexGuard<'_, Option<Holder>> {
+impl Attempts {
+    fn live(&self) -> std::sync::MutexGuard<'_, Vec<Holder>> {
         // A panic while holding this lock leaves plain data behind: keep using it.
-        self.holder.lock().unwrap_or_else(|e| e.into_inner())
+        self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Takes the slot for `attempt`, ending a holder stalled past [`STALL_GRACE`];
-    /// `None` if a live attempt holds it.
-    fn take(&self, attempt: u64) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        let mut holder = self.holder();
-        if let Some(current) = holder.as_ref() {
-            let stalled = current
-                .waiting_since
-                .is_some_and(|since| since.elapsed() >= STALL_GRACE);
-            if !stalled {
-                return None;
+    /// Makes room for `attempt` from `peer`: an earlier attempt of the same peer ends
+    /// (a real initiator runs one at a time, and starts again after a failure); when
+    /// [`MAX_LIVE`] are under way, the one that has waited on its peer longest ends.
+    /// A real handshake waits for one round trip at a time, so the one waiting
+    /// longest is the likeliest to be stalling. `None` if every attempt is working.
+    fn take(&self, attempt: u64, peer: DeviceId) -> Option<std::sync::Arc<tokio::sync::Notify>> {
+        let mut live = self.live();
+        live.retain(|holder| {
+            let same = holder.peer == peer;
+            if same {
+                holder.cancel.notify_one();
             }
-            current.cancel.notify_one();
+            !same
+        });
+        if live.len() >= MAX_LIVE {
+            let longest = live
+                .iter()
+                .enumerate()
+                .filter_map(|(i, h)| h.waiting_since.map(|since| (since, i)))
+                .min()
+                .map(|(_, i)| i)?;
+            live.swap_remove(longest).cancel.notify_one();
         }
         let cancel = std::sync::Arc::new(tokio::sync::Notify::new());
-        *holder = Some(Holder {
+        live.push(Holder {
             attempt,
+            peer,
             waiting_since: None,
             cancel: cancel.clone(),
         });
@@ -66,18 +78,14 @@ impl Slot {
     }
 
     fn waiting(&self, attempt: u64, waiting: bool) {
-        if let Some(holder) = self.holder().as_mut().filter(|h| h.attempt == attempt) {
+        if let Some(holder) = self.live().iter_mut().find(|h| h.attempt == attempt) {
             holder.waiting_since = waiting.then(std::time::Instant::now);
         }
     }
 
-    /// Lets the slot go, if `attempt` holds it. Called once the engine has been told
-    /// how the attempt ended.
+    /// Forgets `attempt`. Called once the engine has been told how it ended.
     pub(crate) fn release(&self, attempt: u64) {
-        let mut holder = self.holder();
-        if holder.as_ref().is_some_and(|h| h.attempt == attempt) {
-            *holder = None;
-        }
+        self.live().retain(|h| h.attempt != attempt);
     }
 }
 
@@ -266,21 +274,19 @@ async fn initiate_once(net: &Net, setup: &PairSetup) -> Result<PairOutcome, Pair
 
 /// Answers an inbound pairing stream. `offer` is whether this device is taking
 /// pairings now, for answering a probe (never with the user's name, which goes only to
-/// the device that completes the handshake). A start takes the responder `slot` (or is
-/// told this device is busy) and only then asks the engine, through `setup`, for the
-/// code as it stands: a code that has been tried too often, expired or been replaced
-/// is never used. The caller reports the result to the engine before it lets the slot
-/// go, so the next attempt's setup already counts this one's guess.
-pub(crate) async fn respond<F>(
+/// the device that completes the handshake). A start takes a place among the
+/// [`Attempts`] (or is told this device is busy) and only then asks the engine,
+/// through `ask`, for the code as it stands; before the guess is read, it asks the
+/// engine again for one of the code's tries. A code that has been tried too often,
+/// expired or been replaced is never used, however many attempts run at once.
+pub(crate) async fn respond(
     mut stream: FramedStream,
     offer: Result<bool, Refusal>,
-    setup: impl FnOnce() -> F,
-    slot: std::sync::Arc<Slot>,
+    ask: impl AskEngine,
+    attempts: std::sync::Arc<Attempts>,
+    peer: DeviceId,
     attempt: u64,
-) -> Responded
-where
-    F: std::future::Future<Output = Result<PairSetup, Refusal>>,
-{
+) -> Responded {
     // A stream that says nothing in time, or closes first, tried no code.
     let Ok(Ok(first)) = tokio::time::timeout(FIRST_FRAME, recv(&mut stream)).await else {
         return Responded::Probed;
@@ -309,12 +315,12 @@ where
             (PairFrame::Start(msg), Ok(_)) => msg,
             _ => return Responded::Handshake(Err(PairFail::Protocol)),
         };
-        let Some(cancel) = slot.take(attempt) else {
+        let Some(cancel) = attempts.take(attempt, peer) else {
             let _ = send(&mut stream, &PairFrame::Unavailable(Refusal::Busy)).await;
             let _ = stream.close().await;
             return Responded::Probed;
         };
-        let setup = match setup().await {
+        let setup = match ask.setup().await {
             Ok(setup) => setup,
             Err(refusal) => {
                 let _ = send(&mut stream, &PairFrame::Unavailable(refusal)).await;
@@ -322,11 +328,11 @@ where
                 return Responded::Probed;
             }
         };
-        // The handshake first: one that has its last message in hand finishes (and
-        // its guess counts) even if another attempt asks for the slot meanwhile.
+        // The handshake first: one that has its guess in hand finishes (and its
+        // guess counts) even if it is asked to make room meanwhile.
         let result = tokio::select! {
             biased;
-            result = respond_handshake(&mut stream, first, setup, &slot, attempt) => result,
+            result = respond_handshake(&mut stream, first, setup, &ask, &attempts, attempt) => result,
             () = cancel.notified() => Err(PairFail::Abandoned),
         };
         Responded::Handshake(result)
@@ -336,11 +342,23 @@ where
         .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)))
 }
 
+/// What an answering attempt asks of the engine, which alone holds the code and
+/// counts its tries.
+pub(crate) trait AskEngine {
+    /// The code as it stands, if this device takes pairings now.
+    fn setup(&self) -> impl std::future::Future<Output = Result<PairSetup, Refusal>> + Send;
+    /// One of the code's tries, for the guess this attempt is about to read; refused
+    /// when the tries are spent (or promised to attempts under way), or the code
+    /// this attempt was given is no longer the one on screen.
+    fn guess(&self) -> impl std::future::Future<Output = Result<(), Refusal>> + Send;
+}
+
 async fn respond_handshake(
     stream: &mut FramedStream,
     first: Vec<u8>,
     setup: PairSetup,
-    slot: &Slot,
+    ask: &impl AskEngine,
+    attempts: &Attempts,
     attempt: u64,
 ) -> Result<PairOutcome, PairFail> {
     let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
@@ -348,6 +366,14 @@ async fn respond_handshake(
         Pairing::responder(input(&setup, &them, &me)?).map_err(|_| PairFail::Protocol)?;
     let mut msg = first;
     loop {
+        if pairing.next_tries_the_code()
+            && let Err(refusal) = ask.guess().await
+        {
+            let _ = send(stream, &PairFrame::Unavailable(refusal)).await;
+            let _ = stream.close().await;
+            // No guess was read: nothing the user needs to see.
+            return Err(PairFail::Abandoned);
+        }
         match pairing.receive(&msg) {
             Ok(Progress::Send(next)) => send(stream, &PairFrame::Step(next)).await?,
             Ok(Progress::Done { send: last, paired }) => {
@@ -363,9 +389,9 @@ async fn respond_handshake(
                 return Err(crypto_fail(e));
             }
         }
-        slot.waiting(attempt, true);
+        attempts.waiting(attempt, true);
         let next = tokio::time::timeout(STEP, recv(stream)).await;
-        slot.waiting(attempt, false);
+        attempts.waiting(attempt, false);
         msg = match next.map_err(|_| PairFail::Timeout)?? {
             PairFrame::Step(msg) => msg,
             // The initiator gave up before sending its guess.
@@ -379,5 +405,64 @@ fn crypto_fail(e: PairingError) -> PairFail {
     match e {
         PairingError::CodeMismatch => PairFail::CodeMismatch,
         _ => PairFail::Protocol,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use hearth_core::DeviceId;
+    use tokio::sync::Notify;
+
+    use super::{Attempts, MAX_LIVE};
+
+    async fn ended(cancel: &Arc<Notify>) -> bool {
+        tokio::time::timeout(Duration::from_millis(20), cancel.notified())
+            .await
+            .is_ok()
+    }
+
+    /// Attempts run side by side; a peer's new attempt ends its old one; when all
+    /// are taken, the one that has waited longest makes room, and if none waits the
+    /// newcomer is told this device is busy.
+    #[tokio::test]
+    async fn attempts_make_room_for_each_other() {
+        let attempts = Attempts::default();
+        let first = attempts.take(1, DeviceId([1; 32])).unwrap();
+        let second = attempts.take(2, DeviceId([2; 32])).unwrap();
+        assert!(
+            !ended(&first).await && !ended(&second).await,
+            "side by side"
+        );
+
+        let again = attempts.take(3, DeviceId([1; 32])).unwrap();
+        assert!(ended(&first).await, "the same peer's old attempt ends");
+        assert!(!ended(&second).await);
+
+        let mut others = Vec::new();
+        for n in 4..4 + MAX_LIVE as u64 - 2 {
+            others.push(attempts.take(n, DeviceId([n as u8; 32])).unwrap());
+        }
+        assert!(
+            attempts.take(99, DeviceId([99; 32])).is_none(),
+            "all working: busy"
+        );
+        attempts.waiting(2, true);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        attempts.waiting(3, true);
+        let newcomer = attempts.take(100, DeviceId([100; 32])).unwrap();
+        assert!(ended(&second).await, "the one waiting longest made room");
+        assert!(!ended(&again).await, "the one waiting less is kept");
+        for other in &others {
+            assert!(!ended(other).await);
+        }
+        attempts.release(100);
+        assert!(
+            attempts.take(101, DeviceId([101; 32])).is_some(),
+            "a place freed"
+        );
+        assert!(!ended(&newcomer).await);
     }
 }

@@ -7,7 +7,7 @@
 //! the stream is in [`handshake`], run as tasks that report back as
 //! [`PairingInternal`].
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use hearth_core::DeviceId;
@@ -46,10 +46,16 @@ pub(crate) enum PairingCommand {
 
 /// What pairing tasks report.
 pub(crate) enum PairingInternal {
-    /// An attempt holds the responder slot: the code as it stands now.
+    /// An attempt answering `peer` started: the code as it stands now.
     Setup {
         peer: DeviceId,
+        attempt: u64,
         reply: tokio::sync::oneshot::Sender<Result<PairSetup, Refusal>>,
+    },
+    /// An attempt is about to read its guess: one of the code's tries.
+    Guess {
+        attempt: u64,
+        reply: tokio::sync::oneshot::Sender<Result<(), Refusal>>,
     },
     /// A try at telling the former partner the pairing ended.
     Notified {
@@ -60,7 +66,10 @@ pub(crate) enum PairingInternal {
         addrs: Vec<String>,
         reply: Reply<PairedInfo>,
     },
-    Responded(Responded),
+    Responded {
+        attempt: u64,
+        responded: Responded,
+    },
 }
 
 impl From<PairingInternal> for Internal {
@@ -76,14 +85,31 @@ struct Offer {
     failures: u32,
     /// Six digits on screen, rather than an invite.
     nearby: bool,
+    /// Attempts under way that were given this code.
+    given: HashSet<u64>,
+    /// Those of them holding one of its tries, their guess being read.
+    guessing: HashSet<u64>,
+}
+
+impl Offer {
+    fn new(code: Vec<u8>, expires_at_ms: i64, nearby: bool) -> Offer {
+        Offer {
+            code,
+            expires_at_ms,
+            failures: 0,
+            nearby,
+            given: HashSet::new(),
+            guessing: HashSet::new(),
+        }
+    }
 }
 
 /// The pairing room's state.
 #[derive(Default)]
 pub(crate) struct Pairing {
     offer: Option<Offer>,
-    /// The one attempt answered at a time, shared with the task answering it.
-    slot: std::sync::Arc<handshake::Slot>,
+    /// The attempts being answered, shared with the tasks answering them.
+    answering: std::sync::Arc<handshake::Attempts>,
     /// Numbers attempts, so a late report never clears another's slot.
     attempts: u64,
     initiating: bool,
@@ -91,6 +117,40 @@ pub(crate) struct Pairing {
     pub(super) nearby: HashMap<DeviceId, Vec<String>>,
     /// Invites asked for before the network reported an address to put in them.
     waiting_invites: Vec<(Instant, Reply<InviteInfo>)>,
+}
+
+/// How an answering attempt reaches the engine.
+struct Ask {
+    internal: tokio::sync::mpsc::Sender<Internal>,
+    peer: DeviceId,
+    attempt: u64,
+}
+
+impl handshake::AskEngine for Ask {
+    async fn setup(&self) -> Result<PairSetup, Refusal> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let message = PairingInternal::Setup {
+            peer: self.peer,
+            attempt: self.attempt,
+            reply,
+        };
+        if self.internal.send(message.into()).await.is_err() {
+            return Err(Refusal::NotPairing);
+        }
+        answer.await.unwrap_or(Err(Refusal::NotPairing))
+    }
+
+    async fn guess(&self) -> Result<(), Refusal> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let message = PairingInternal::Guess {
+            attempt: self.attempt,
+            reply,
+        };
+        if self.internal.send(message.into()).await.is_err() {
+            return Err(Refusal::NotPairing);
+        }
+        answer.await.unwrap_or(Err(Refusal::NotPairing))
+    }
 }
 
 impl Engine {
@@ -116,12 +176,11 @@ impl Engine {
             PairingCommand::NearbyCode(reply) => {
                 let result = self.ready_to_pair().map(|()| {
                     let code = hearth_crypto::nearby_code();
-                    self.pairing.offer = Some(Offer {
-                        code: code.as_bytes().to_vec(),
-                        expires_at_ms: now_ms() + self.config.nearby_code_ttl.as_millis() as i64,
-                        failures: 0,
-                        nearby: true,
-                    });
+                    self.pairing.offer = Some(Offer::new(
+                        code.as_bytes().to_vec(),
+                        now_ms() + self.config.nearby_code_ttl.as_millis() as i64,
+                        true,
+                    ));
                     code
                 });
                 let _ = reply.send(result);
@@ -198,12 +257,7 @@ impl Engine {
             secret,
             expires_at_ms,
         };
-        self.pairing.offer = Some(Offer {
-            code: secret.to_vec(),
-            expires_at_ms,
-            failures: 0,
-            nearby: false,
-        });
+        self.pairing.offer = Some(Offer::new(secret.to_vec(), expires_at_ms, false));
         Ok(InviteInfo {
             code: invite.to_text(),
             qr_bytes: invite.to_bytes(),
@@ -353,31 +407,42 @@ impl Engine {
     /// are taking pairings from it now.
     pub(super) fn incoming_pairing(&mut self, peer: DeviceId, stream: FramedStream) {
         let offer = self.offer_for(peer).map(|setup| setup.showing_code);
-        let slot = self.pairing.slot.clone();
+        let answering = self.pairing.answering.clone();
         self.pairing.attempts += 1;
         let attempt = self.pairing.attempts;
         let internal = self.internal_tx.clone();
-        let ask = internal.clone();
-        let setup = move || async move {
-            let (reply, answer) = tokio::sync::oneshot::channel();
-            if ask
-                .send(PairingInternal::Setup { peer, reply }.into())
-                .await
-                .is_err()
-            {
-                return Err(Refusal::NotPairing);
-            }
-            answer.await.unwrap_or(Err(Refusal::NotPairing))
+        let ask = Ask {
+            internal: internal.clone(),
+            peer,
+            attempt,
         };
         self.spawn(async move {
-            let outcome = handshake::respond(stream, offer, setup, slot.clone(), attempt).await;
-            // Told before the slot is free: the engine counts this attempt's guess
-            // before the next attempt can ask for the code.
+            let responded =
+                handshake::respond(stream, offer, ask, answering.clone(), peer, attempt).await;
+            // However it ended, the engine hears of it, and lets its try go.
             let _ = internal
-                .send(PairingInternal::Responded(outcome).into())
+                .send(PairingInternal::Responded { attempt, responded }.into())
                 .await;
-            slot.release(attempt);
+            answering.release(attempt);
         });
+    }
+
+    /// Promises one of the code's tries to `attempt`, about to read its guess, if
+    /// it was given the code on screen and tries are left once every guess being
+    /// read now is counted as wrong.
+    fn promise_guess(&mut self, attempt: u64) -> Result<(), Refusal> {
+        let Some(offer) = &mut self.pairing.offer else {
+            return Err(Refusal::NotPairing);
+        };
+        if !offer.given.contains(&attempt) {
+            // The code it was given has been replaced.
+            return Err(Refusal::NotPairing);
+        }
+        if offer.failures + offer.guessing.len() as u32 >= MAX_PAIRING_FAILURES {
+            return Err(Refusal::TooManyTries);
+        }
+        offer.guessing.insert(attempt);
+        Ok(())
     }
 
     /// This device's code, if it is taking pairings from `peer` now.
@@ -448,8 +513,19 @@ impl Engine {
     pub(super) async fn on_pairing_internal(&mut self, message: PairingInternal) {
         match message {
             PairingInternal::Notified { delivered } => self.on_notified(delivered),
-            PairingInternal::Setup { peer, reply } => {
-                let _ = reply.send(self.offer_for(peer));
+            PairingInternal::Setup {
+                peer,
+                attempt,
+                reply,
+            } => {
+                let setup = self.offer_for(peer);
+                if let (Ok(_), Some(offer)) = (&setup, &mut self.pairing.offer) {
+                    offer.given.insert(attempt);
+                }
+                let _ = reply.send(setup);
+            }
+            PairingInternal::Guess { attempt, reply } => {
+                let _ = reply.send(self.promise_guess(attempt));
             }
             PairingInternal::Initiated {
                 result,
@@ -463,7 +539,15 @@ impl Engine {
                 };
                 let _ = reply.send(result);
             }
-            PairingInternal::Responded(responded) => {
+            PairingInternal::Responded { attempt, responded } => {
+                // Whether this attempt's guess was read under the code on screen.
+                let guessed = match &mut self.pairing.offer {
+                    Some(offer) => {
+                        offer.given.remove(&attempt);
+                        offer.guessing.remove(&attempt)
+                    }
+                    None => false,
+                };
                 match responded {
                     Responded::Probed => {}
                     Responded::Handshake(Ok(outcome)) => {
@@ -472,7 +556,11 @@ impl Engine {
                             Err(e) => self.emit(NodeEvent::Error(e.to_string())).await,
                         }
                     }
-                    Responded::Handshake(Err(PairFail::CodeMismatch)) => {
+                    // A guess was read and no pairing came of it: a wrong try,
+                    // however the attempt ended after (a peer that cuts its attempt
+                    // short after sending its guess learns the answer all the same).
+                    Responded::Handshake(Err(e)) if guessed => {
+                        tracing::debug!(reason = %e, "a pairing attempt guessed wrong");
                         let left = match &mut self.pairing.offer {
                             Some(offer) => {
                                 offer.failures += 1;
@@ -486,12 +574,16 @@ impl Engine {
                         let failure = PairFail::WrongCodeTried { tries_left: left };
                         self.emit(NodeEvent::PairingFailed(failure)).await;
                     }
-                    // Broken off, stalled or garbled before any guess: a stranger's
-                    // doing as often as not; nothing the user needs to see.
+                    // Broken off, stalled or garbled before any guess, or a guess
+                    // against a code since replaced: a stranger's doing as often as
+                    // not; nothing the user needs to see.
                     Responded::Handshake(Err(
-                        e @ (PairFail::Abandoned | PairFail::Timeout | PairFail::Protocol),
+                        e @ (PairFail::Abandoned
+                        | PairFail::Timeout
+                        | PairFail::Protocol
+                        | PairFail::CodeMismatch),
                     )) => {
-                        tracing::debug!(reason = %e, "a pairing attempt ended before any guess");
+                        tracing::debug!(reason = %e, "a pairing attempt ended without a try");
                     }
                     Responded::Handshake(Err(e)) => {
                         self.emit(NodeEvent::PairingFailed(e)).await;
