@@ -8,9 +8,14 @@ pub mod limits {
     pub const MAX_TEXT_BYTES: usize = 16 * 1024;
     /// Longest reaction, in bytes: one emoji, perhaps with modifiers and joiners.
     pub const MAX_EMOJI_BYTES: usize = 64;
-    /// Most reactions one person keeps on one message; a newer one replaces the
+    /// Most reactions one person shows on one message; a newer one replaces the
     /// oldest.
     pub const MAX_REACTIONS_PER_PERSON: usize = 6;
+    /// Most reactions one person's state keeps on one message, removed ones
+    /// included: a removal must be remembered (an older add that arrives late must
+    /// not bring the reaction back), but removing a few must not push out one still
+    /// shown.
+    pub const REACTION_ENTRIES_PER_PERSON: usize = 16;
     /// Largest encoded state of one message (its edit, reactions, when opened).
     pub const MAX_STATE_BYTES: usize = 24 * 1024;
     /// How far ahead of every Lamport time seen a partner's op may be. An honest

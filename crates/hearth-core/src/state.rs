@@ -17,9 +17,10 @@ pub struct MessageState {
     /// Set once the author deletes the message; a delete is never undone.
     deleted: bool,
     /// Per (reactor, emoji): whether it is present now, decided by the latest add or
-    /// remove in Lamport order. At most [`limits::MAX_REACTIONS_PER_PERSON`] per
+    /// remove in Lamport order. At most [`limits::REACTION_ENTRIES_PER_PERSON`] per
     /// reactor: those with the newest add or remove. Keeping the newest is the same
-    /// whatever order the ops come in, so the fold stays commutative.
+    /// whatever order the ops come in, so the fold stays commutative. Of those
+    /// present, the newest [`limits::MAX_REACTIONS_PER_PERSON`] are shown.
     reactions: BTreeMap<(DeviceId, String), ((Lamport, u64), bool)>,
     /// For attachments: the earliest wall time at which the partner (anyone but the
     /// author) opened it. The earliest, so the fold does not depend on order.
@@ -79,11 +80,11 @@ impl MessageState {
         }
     }
 
-    /// Drops `reactor`'s reactions beyond the newest few.
+    /// Drops `reactor`'s reactions, present or removed, beyond the newest few.
     fn keep_newest_reactions_of(&mut self, reactor: DeviceId) {
         loop {
             let mine = self.reactions.iter().filter(|((by, _), _)| *by == reactor);
-            if mine.clone().count() <= limits::MAX_REACTIONS_PER_PERSON {
+            if mine.clone().count() <= limits::REACTION_ENTRIES_PER_PERSON {
                 return;
             }
             let oldest = mine
@@ -113,14 +114,25 @@ impl MessageState {
         self.opened_at_ms
     }
 
-    /// The reactions present now, in a stable order.
+    /// The reactions present now, each person's newest few, in a stable order.
     pub fn reactions(&self) -> Vec<Reaction> {
         if self.deleted {
             return Vec::new();
         }
-        self.reactions
+        let present: Vec<_> = self
+            .reactions
             .iter()
             .filter(|(_, (_, present))| *present)
+            .collect();
+        present
+            .iter()
+            .filter(|((by, _), (order, _))| {
+                let newer = present
+                    .iter()
+                    .filter(|((other, _), (other_order, _))| other == by && other_order > order)
+                    .count();
+                newer < limits::MAX_REACTIONS_PER_PERSON
+            })
             .map(|((by, emoji), _)| Reaction {
                 by: *by,
                 emoji: emoji.clone(),

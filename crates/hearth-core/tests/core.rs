@@ -538,15 +538,74 @@ fn reactions_on_a_message_are_few_whatever_is_sent() {
     assert!(wire::encode(&state).len() <= limits::MAX_STATE_BYTES);
 }
 
+/// Reactions a person removed do not push out the ones they still show: with five
+/// shown and three added then taken back, a new one makes six, all shown. A seventh
+/// replaces the oldest.
+#[test]
+fn removed_reactions_leave_room_for_new_ones() {
+    let target = OpId {
+        author: ALICE,
+        seq: 1,
+    };
+    let mut state = MessageState::default();
+    let mut seq = 0u64;
+    let mut react = |state: &mut MessageState, emoji: &str, add: bool| {
+        seq += 1;
+        let op = Op {
+            id: OpId { author: BOB, seq },
+            lamport: Lamport(seq),
+            wall_ms: 0,
+            body: if add {
+                OpBody::ReactionAdd {
+                    target,
+                    emoji: emoji.into(),
+                }
+            } else {
+                OpBody::ReactionRemove {
+                    target,
+                    emoji: emoji.into(),
+                }
+            },
+        };
+        state.apply(target, &op);
+    };
+    let shown = |state: &MessageState| {
+        let mut emoji: Vec<String> = state.reactions().into_iter().map(|r| r.emoji).collect();
+        emoji.sort();
+        emoji
+    };
+    for emoji in ["❤️", "😂", "🔥", "🌙", "⭐"] {
+        react(&mut state, emoji, true);
+    }
+    for emoji in ["🎉", "🙏", "😢"] {
+        react(&mut state, emoji, true);
+        react(&mut state, emoji, false);
+    }
+    react(&mut state, "🇦🇱", true);
+    let mut expected = vec!["❤️", "😂", "🔥", "🌙", "⭐", "🇦🇱"];
+    expected.sort();
+    assert_eq!(shown(&state), expected);
+    react(&mut state, "🌹", true);
+    assert_eq!(state.reactions().len(), limits::MAX_REACTIONS_PER_PERSON);
+    assert!(
+        !shown(&state).contains(&"❤️".to_string()),
+        "the oldest went"
+    );
+    assert!(shown(&state).contains(&"🌹".to_string()));
+}
+
 proptest! {
     /// However many reactions come, in whatever order, both devices keep the same.
     #[test]
     fn reactions_keep_the_newest_few_in_any_order(
-        picks in proptest::collection::vec((0..10usize, any::<bool>(), 1..200u64), 1..60),
+        picks in proptest::collection::vec((0..24usize, any::<bool>(), 1..200u64), 1..80),
         shuffle_seed in any::<u64>(),
     ) {
         let target = OpId { author: ALICE, seq: 1 };
-        let emoji = ["❤️", "😂", "👍🏽", "🇦🇱", "🔥", "🥹", "🌙", "⭐", "🎉", "🙏"];
+        let emoji = [
+            "❤️", "😂", "👍🏽", "🇦🇱", "🔥", "🥹", "🌙", "⭐", "🎉", "🙏", "😍", "😢",
+            "😮", "😡", "👏", "💯", "🌹", "☕", "🍕", "🎶", "🐱", "🌊", "🏔", "✈",
+        ];
         let ops: Vec<Op> = picks.iter().enumerate().map(|(i, &(e, add, lamport))| Op {
             id: OpId { author: BOB, seq: i as u64 + 1 },
             lamport: Lamport(lamport),
