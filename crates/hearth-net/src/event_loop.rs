@@ -722,7 +722,10 @@ impl EventLoop {
         let allowed = match protocol {
             // Pairing is for devices that have no partner yet.
             Protocol::Pair => self.swarm.behaviour().gate.is_open(),
-            Protocol::Sync | Protocol::File => partner,
+            Protocol::File => partner,
+            // And, while this device has no partner, anyone: a former partner may
+            // bring a notice that the pairing ended, which is answered and no more.
+            Protocol::Sync => partner || self.swarm.behaviour().gate.is_open(),
             // A mailbox's devices, and anyone while its invite is open (to join).
             Protocol::Mailbox => {
                 let gate = &self.swarm.behaviour().gate;

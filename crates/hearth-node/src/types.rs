@@ -186,6 +186,10 @@ pub struct Status {
     /// How the last pairing ended, once one of the two ended it (until a new
     /// pairing).
     pub ended: Option<Ended>,
+    /// "The words differ" ended a pairing here, and the former partner's device
+    /// has not yet confirmed it ended there too (it is told when they next meet,
+    /// for a day).
+    pub telling_former_partner: bool,
 }
 
 /// How a pairing ended: one of the two chose to end it (`uncouple`).

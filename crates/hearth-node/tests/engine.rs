@@ -977,6 +977,80 @@ async fn the_words_differ_unpairs_both_and_a_new_pairing_works() {
     assert!(alice.handle.status().await.unwrap().paired);
 }
 
+/// A notice that the pairing ended counts only once the other device has acted on
+/// it: a device that read it and went away before acting (here a stand-in with
+/// Bob's identity that reads it and answers nothing) is told again when it comes
+/// back, and once it is paired with nobody its answer ends the telling.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_end_of_a_pairing_is_told_until_the_other_device_acted_on_it() {
+    use hearth_core::wire::{self, SyncFrame};
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let alice_device = device_of(&alice).await;
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    let bob_identity: [u8; 32] = hearth_store::Store::open(&bob_dir, None)
+        .unwrap()
+        .setting("identity")
+        .unwrap()
+        .unwrap();
+
+    alice.handle.reject_pairing().await.unwrap();
+    assert!(alice.handle.status().await.unwrap().telling_former_partner);
+
+    // Bob's device reads the notice and is gone before acting on it.
+    let (stand_in, mut events) = raw_node(bob_identity, Some(alice_device));
+    stand_in
+        .dial(Some(alice_device), vec![alice.addr()])
+        .await
+        .unwrap();
+    let notice = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Some(hearth_net::NetEvent::Incoming {
+                protocol: hearth_net::Protocol::Sync,
+                mut stream,
+                ..
+            }) = events.recv().await
+            {
+                let bytes = stream.recv().await.unwrap();
+                return wire::decode_frame(&bytes).unwrap();
+            }
+        }
+    })
+    .await
+    .expect("Alice tells Bob's device");
+    assert!(matches!(notice, SyncFrame::Unpair { .. }), "{notice:?}");
+    stand_in.shutdown().await;
+    drop(events);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        alice.handle.status().await.unwrap().telling_former_partner,
+        "a notice read but not acted on is not delivered"
+    );
+
+    // Bob's device comes back, still paired as far as it knows, and is told.
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.wait_event("unpaired by the partner", |e| {
+        matches!(e, NodeEvent::Unpaired { by_partner: true })
+    })
+    .await;
+    assert!(!bob.handle.status().await.unwrap().paired);
+
+    // Paired with nobody now, it answers the next notice, and the telling ends.
+    for _ in 0..100 {
+        if !alice.handle.status().await.unwrap().telling_former_partner {
+            break;
+        }
+        let _ = bob.handle.dial(alice.addr()).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        !alice.handle.status().await.unwrap().telling_former_partner,
+        "Bob's answer was heard"
+    );
+}
+
 /// Streams opened before any guess do not each carry the code: however many a
 /// stranger opens at once, it gets three guesses in all, and then none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -234,6 +234,7 @@ impl Engine {
                 stream,
             } => match protocol {
                 Protocol::Pair => self.incoming_pairing(peer, stream),
+                Protocol::Sync if self.partner.is_none() => self.answer_notice(stream),
                 Protocol::Sync | Protocol::File
                     if self.partner.as_ref().is_none_or(|p| p.device != peer) => {}
                 Protocol::Sync => self.incoming_sync(stream),

@@ -120,6 +120,7 @@ impl Engine {
             dht: self.internet.dht.clone(),
             mailbox: self.mailbox.status.clone(),
             ended: self.ended_info(),
+            telling_former_partner: self.notice_pending(),
         }
     }
 }

@@ -3,7 +3,10 @@
 //! nothing. The device where the user said so ends it at once and tells the other
 //! with a notice ([`SyncFrame::Unpair`]) now, or when they next meet (within a
 //! day); the notice names the pairing by its safety words, so it can never end a
-//! later one.
+//! later one. It counts as delivered only when the other device answers it with
+//! the same notice, which a device does once it is paired with nobody (so it has
+//! acted on the notice, or never had that pairing): a device that crashed after
+//! reading it is told again when it comes back.
 
 use std::time::Duration;
 
@@ -21,6 +24,8 @@ const SETTING_NOTICE: &str = "unpair-notice";
 const NOTICE_TTL_MS: i64 = 24 * 3600 * 1000;
 /// How long one try at delivering it may take.
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long an unpaired device waits for a notice on a stream opened to it.
+const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A notice that the pairing ended, for the device that was the partner.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -139,6 +144,31 @@ impl Engine {
             .is_some_and(|n| n.device == device)
     }
 
+    /// A device opened a sync stream to this one, which is paired with nobody: if
+    /// it brings a notice, answer it with the same notice, saying that whatever
+    /// pairing it names is over here.
+    pub(in crate::engine) fn answer_notice(&mut self, mut stream: hearth_net::FramedStream) {
+        self.spawn(async move {
+            let Ok(Ok(bytes)) = tokio::time::timeout(ANSWER_TIMEOUT, stream.recv()).await else {
+                return;
+            };
+            if let Ok(frame @ SyncFrame::Unpair { .. }) = wire::decode_frame(&bytes) {
+                let _ = stream.send(&wire::encode_frame(&frame)).await;
+                tracing::debug!("answered a notice that a pairing ended");
+            }
+            let _ = stream.close().await;
+        });
+    }
+
+    /// Whether a notice still waits to reach the former partner.
+    pub(in crate::engine) fn notice_pending(&self) -> bool {
+        self.store
+            .setting::<Notice>(SETTING_NOTICE)
+            .ok()
+            .flatten()
+            .is_some_and(|n| n.until_ms >= now_ms())
+    }
+
     /// A new pairing makes an old notice moot.
     pub(super) fn drop_notice(&mut self) {
         let _ = self.store.remove_setting(SETTING_NOTICE);
@@ -153,7 +183,19 @@ async fn deliver(net: &Net, notice: &Notice) -> bool {
         return false;
     };
     let frame = wire::encode_frame(&SyncFrame::Unpair { tag: notice.tag });
-    let sent = stream.send(&frame).await.is_ok();
+    if stream.send(&frame).await.is_err() {
+        return false;
+    }
+    // Delivered once the other device answers with the same notice: it is paired
+    // with nobody now. A device still paired acts on it and restarts its network
+    // without answering; the next try, when they meet again, hears the answer.
+    let answered = match stream.recv().await {
+        Ok(bytes) => matches!(
+            wire::decode_frame(&bytes),
+            Ok(SyncFrame::Unpair { tag }) if tag == notice.tag
+        ),
+        Err(_) => false,
+    };
     let _ = stream.close().await;
-    sent
+    answered
 }
