@@ -23,11 +23,22 @@ const STEP: Duration = Duration::from_secs(5);
 /// are counted by the engine when an attempt brings its guess (message 3), so running
 /// several at once gives no extra guesses.
 const MAX_LIVE: usize = 8;
+/// How many attempts one peer may start in [`RATE_WINDOW`]: a person retyping a
+/// code starts a few; each start costs this device a SPAKE2 and a Noise handshake.
+const STARTS_PER_PEER: usize = 10;
+const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The attempts this device is answering as the responder.
 #[derive(Default)]
 pub(crate) struct Attempts {
-    live: std::sync::Mutex<Vec<Holder>>,
+    inner: std::sync::Mutex<Inner>,
+}
+
+#[derive(Default)]
+struct Inner {
+    live: Vec<Holder>,
+    /// When each peer started its recent attempts, within [`RATE_WINDOW`].
+    started: std::collections::HashMap<DeviceId, Vec<std::time::Instant>>,
 }
 
 struct Holder {
@@ -39,18 +50,32 @@ struct Holder {
 }
 
 impl Attempts {
-    fn live(&self) -> std::sync::MutexGuard<'_, Vec<Holder>> {
+    fn inner(&self) -> std::sync::MutexGuard<'_, Inner> {
         // A panic while holding this lock leaves plain data behind: keep using it.
-        self.live.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Makes room for `attempt` from `peer`: an earlier attempt of the same peer ends
     /// (a real initiator runs one at a time, and starts again after a failure); when
     /// [`MAX_LIVE`] are under way, the one that has waited on its peer longest ends.
     /// A real handshake waits for one round trip at a time, so the one waiting
-    /// longest is the likeliest to be stalling. `None` if every attempt is working.
+    /// longest is the likeliest to be stalling. `None` if every attempt is working,
+    /// or `peer` started [`STARTS_PER_PEER`] attempts within the last minute.
     fn take(&self, attempt: u64, peer: DeviceId) -> Option<std::sync::Arc<tokio::sync::Notify>> {
-        let mut live = self.live();
+        let mut inner = self.inner();
+        let now = std::time::Instant::now();
+        inner.started.retain(|_, times| {
+            times.retain(|t| now.duration_since(*t) < RATE_WINDOW);
+            !times.is_empty()
+        });
+        if inner
+            .started
+            .get(&peer)
+            .is_some_and(|times| times.len() >= STARTS_PER_PEER)
+        {
+            return None;
+        }
+        let live = &mut inner.live;
         live.retain(|holder| {
             let same = holder.peer == peer;
             if same {
@@ -74,18 +99,19 @@ impl Attempts {
             waiting_since: None,
             cancel: cancel.clone(),
         });
+        inner.started.entry(peer).or_default().push(now);
         Some(cancel)
     }
 
     fn waiting(&self, attempt: u64, waiting: bool) {
-        if let Some(holder) = self.live().iter_mut().find(|h| h.attempt == attempt) {
+        if let Some(holder) = self.inner().live.iter_mut().find(|h| h.attempt == attempt) {
             holder.waiting_since = waiting.then(std::time::Instant::now);
         }
     }
 
     /// Forgets `attempt`. Called once the engine has been told how it ended.
     pub(crate) fn release(&self, attempt: u64) {
-        self.live().retain(|h| h.attempt != attempt);
+        self.inner().live.retain(|h| h.attempt != attempt);
     }
 }
 
@@ -464,5 +490,18 @@ mod tests {
             "a place freed"
         );
         assert!(!ended(&newcomer).await);
+    }
+
+    /// One peer starts at most a few attempts a minute; others are not held back.
+    #[test]
+    fn a_peer_starting_attempt_after_attempt_is_held_back() {
+        let attempts = Attempts::default();
+        let peer = DeviceId([1; 32]);
+        for n in 0..super::STARTS_PER_PEER as u64 {
+            assert!(attempts.take(n, peer).is_some(), "start {n}");
+            attempts.release(n);
+        }
+        assert!(attempts.take(99, peer).is_none(), "one too many");
+        assert!(attempts.take(100, DeviceId([2; 32])).is_some());
     }
 }
