@@ -1051,6 +1051,56 @@ async fn the_end_of_a_pairing_is_told_until_the_other_device_acted_on_it() {
     );
 }
 
+/// A backup older than the last messages: Alice restores it on a new computer,
+/// and her own messages written after the backup come back from Bob's device, so
+/// she writes again, numbered after them, and Bob gets what she writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_device_gets_back_what_it_wrote_after_the_backup() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    alice.handle.send("para kopjes", None).await.unwrap();
+    bob.wait_history("the first", |h| h.len() == 1).await;
+    let backup = root.path().join("alice.hearth");
+    alice
+        .handle
+        .backup(&backup, "një verë e gjatë")
+        .await
+        .unwrap();
+    for text in ["pas kopjes 1", "pas kopjes 2"] {
+        alice.handle.send(text, None).await.unwrap();
+    }
+    bob.wait_history("all three", |h| h.len() == 3).await;
+    let port = alice.port;
+    alice.handle.shutdown().await;
+
+    let new_dir = root.path().join("alice-new");
+    hearth_node::restore(&backup, "një verë e gjatë", &new_dir, None, |_, _| {}).unwrap();
+    let alice = Device::start("alice", &new_dir, port).await;
+    let history = alice
+        .wait_history("the messages written after the backup", |h| h.len() == 3)
+        .await;
+    assert_eq!(
+        texts(&history),
+        ["para kopjes", "pas kopjes 1", "pas kopjes 2"]
+    );
+    let mut sent = alice.handle.send("nga kompjuteri i ri", None).await;
+    for _ in 0..100 {
+        if sent.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sent = alice.handle.send("nga kompjuteri i ri", None).await;
+    }
+    let sent = sent.expect("the restored device writes again");
+    assert_eq!(sent.id.0.seq, 4, "numbered after what Bob held");
+    let history = bob.wait_history("the new message", |h| h.len() == 4).await;
+    assert_eq!(
+        texts(&history).last().map(String::as_str),
+        Some("nga kompjuteri i ri")
+    );
+}
+
 /// Streams opened before any guess do not each carry the code: however many a
 /// stranger opens at once, it gets three guesses in all, and then none.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -103,6 +103,15 @@ pub(crate) struct SyncMachine {
     ack_pending: bool,
     /// The partner's ops came with a gap: tell it again what we hold.
     hello_pending: bool,
+    /// This device was restored from a backup and may lack the end of its own log,
+    /// which the partner's device holds: it takes its own ops from the partner.
+    restoring: bool,
+    /// Our own ops the partner sent back (while restoring), being stored: once
+    /// durable, the partner plainly holds our log up to here.
+    own_tail: Option<u64>,
+    /// The partner lacks the end of its own log (it was restored): how far of it
+    /// has been handed back this session.
+    returning: Option<u64>,
 }
 
 impl SyncMachine {
@@ -114,7 +123,17 @@ impl SyncMachine {
             next_session: 0,
             ack_pending: false,
             hello_pending: false,
+            restoring: false,
+            own_tail: None,
+            returning: None,
         }
+    }
+
+    /// Whether this device was restored and still waits to reach the partner's: only
+    /// then are ops of its own log taken from the partner. The partner's device is
+    /// trusted for them, as it is for the rest of what it holds.
+    pub(crate) fn set_restoring(&mut self, restoring: bool) {
+        self.restoring = restoring;
     }
 
     /// Whether a session is open (a writer running or being started).
@@ -204,6 +223,14 @@ impl SyncMachine {
                     .iter()
                     .find(|(author, _)| *author == self.me)
                     .map_or(0, |(_, seq)| *seq);
+                let theirs_of_theirs = have
+                    .iter()
+                    .find(|(author, _)| *author == self.partner)
+                    .map_or(0, |(_, seq)| *seq);
+                // Less of its own log than we hold: a restored backup. Hand the rest
+                // back, so it can write again without reusing its numbers.
+                self.returning =
+                    (theirs_of_theirs < log.held(self.partner)).then_some(theirs_of_theirs);
                 if theirs_of_mine > log.held(self.me) {
                     tracing::warn!(
                         theirs = theirs_of_mine,
@@ -227,11 +254,17 @@ impl SyncMachine {
                 self.pump(log, &mut out);
             }
             SyncFrame::Ops { ops } => {
-                if ops.iter().any(|op| op.id.author != self.partner) {
+                let all_by = |author| ops.iter().all(|op| op.id.author == author);
+                if all_by(self.partner) {
+                    if !ops.is_empty() {
+                        out.push(Output::Store(ops));
+                    }
+                } else if self.restoring && all_by(self.me) {
+                    self.own_tail = ops.last().map(|op| op.id.seq);
+                    out.push(Output::Store(ops));
+                } else {
                     out.push(Output::Violation("ops not written by the partner".into()));
                     self.session = None;
-                } else if !ops.is_empty() {
-                    out.push(Output::Store(ops));
                 }
             }
             SyncFrame::Ack { author, up_to } => {
@@ -254,19 +287,31 @@ impl SyncMachine {
         let mut out = Vec::new();
         match result {
             Stored::Durable => {
-                self.ack_pending = true;
+                match self.own_tail.take() {
+                    // Our own ops, back from the partner: it holds them, so they
+                    // are neither acknowledged to it nor sent to it again.
+                    Some(up_to) => {
+                        self.ack(up_to, log, &mut out);
+                        if let Some(session) = &mut self.session {
+                            session.sent_up_to = session.sent_up_to.max(up_to);
+                        }
+                    }
+                    None => self.ack_pending = true,
+                }
                 self.pump(log, &mut out);
             }
             Stored::Gap => {
+                self.own_tail = None;
                 tracing::debug!("gap in the partner's ops; asking again");
                 self.hello_pending = true;
                 self.pump(log, &mut out);
             }
             Stored::Refused(why) => {
+                self.own_tail = None;
                 out.push(Output::Violation(format!("ops rejected: {why}")));
                 self.session = None;
             }
-            Stored::Failed => {}
+            Stored::Failed => self.own_tail = None,
         }
         out
     }
@@ -318,12 +363,15 @@ impl SyncMachine {
             let Some(session) = &self.session else {
                 return;
             };
-            if session.in_flight >= WRITER_QUEUE || session.sent_up_to >= log.held(self.me) {
+            if session.in_flight >= WRITER_QUEUE {
                 return;
+            }
+            if session.sent_up_to >= log.held(self.me) {
+                break;
             }
             let ops = match next_batch(log, self.me, session.sent_up_to) {
                 Ok(ops) if !ops.is_empty() => ops,
-                Ok(_) => return,
+                Ok(_) => break,
                 Err(e) => {
                     tracing::warn!(error = %e, "could not read ops to send");
                     return;
@@ -334,6 +382,30 @@ impl SyncMachine {
             if let Some(session) = &mut self.session {
                 session.sent_up_to = last;
             }
+        }
+        // Then the end of the partner's own log, if it lacks it.
+        while let Some(returned) = self.returning {
+            if self
+                .session
+                .as_ref()
+                .is_none_or(|s| s.in_flight >= WRITER_QUEUE)
+            {
+                return;
+            }
+            let ops = match next_batch(log, self.partner, returned) {
+                Ok(ops) if !ops.is_empty() => ops,
+                Ok(_) => {
+                    self.returning = None;
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not read the partner's ops to return");
+                    return;
+                }
+            };
+            let last = ops.last().map_or(returned, |op| op.id.seq);
+            self.send(SyncFrame::Ops { ops }, out);
+            self.returning = (last < log.held(self.partner)).then_some(last);
         }
     }
 }

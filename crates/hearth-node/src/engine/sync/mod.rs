@@ -161,9 +161,13 @@ impl Engine {
                 .map_or(0, |(_, seq)| *seq);
             self.partner_holds_of_mine(theirs);
         }
+        // Only a restored device takes ops of its own log from the partner.
+        let restoring = matches!(&message, SyncInternal::Frame(SyncFrame::Ops { .. }, _))
+            && self.restored_waiting();
         let Some(machine) = &mut self.sync.machine else {
             return;
         };
+        machine.set_restoring(restoring);
         let outputs = match message {
             SyncInternal::Frame(frame, permit) => {
                 let outputs = machine.frame(frame, &self.store);

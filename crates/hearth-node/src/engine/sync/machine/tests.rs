@@ -9,7 +9,8 @@
 //! - `wrote` / `wrote S`: the writer (of session S) wrote a frame; `closed S`
 //! - frames from B: `hello A=x B=y`, `ops B 3..5` (ops by B, seqs 3 to 5), `ack A 4`,
 //!   `partner-typing`
-//! - `disk-fails`: the next store of ops fails
+//! - `disk-fails`: the next store of ops fails; `restoring`: A was restored from a
+//!   backup and may take its own ops from B
 //!
 //! A `Store` output is applied to the in-memory log at once and the result fed back,
 //! as the engine does; an `Acked` output is recorded.
@@ -164,6 +165,10 @@ fn run(script: &str) -> String {
             }
             ["disk-fails"] => {
                 disk_fails = true;
+                Vec::new()
+            }
+            ["restoring"] => {
+                machine.set_restoring(true);
                 Vec::new()
             }
             ["partner-typing"] => machine.frame(SyncFrame::Typing, &log),
@@ -768,4 +773,103 @@ fn batches_fit_the_frame_limit_whatever_the_ops() {
         }
     }
     assert_eq!(sent, (1..=300).collect::<Vec<_>>());
+}
+
+/// A restored device takes the end of its own log back from the partner's, and
+/// counts it as held there: nothing of it is acknowledged or sent back. A device
+/// not restored calls the same frame a violation.
+#[test]
+fn a_restored_device_takes_its_own_ops_back_from_the_partner() {
+    check(
+        "
+        append 2
+        restoring
+        connect
+        hello A=5 B=0
+        ops A 3..5
+        append 1
+        ",
+        expect![[r#"
+            > append 2
+            > restoring
+            > connect
+              open-writer 1
+              send 1 hello A=2
+              send 1 ops A 1..2
+            > hello A=5 B=0
+              acked 2
+            > ops A 3..5
+              store A 3..5 -> Durable
+              acked 5
+            > append 1
+              send 1 ops A 6..6
+            held [A=6] acked A=5
+        "#]],
+    );
+    check(
+        "
+        append 2
+        connect
+        hello A=5 B=0
+        ops A 3..5
+        ",
+        expect![[r#"
+            > append 2
+            > connect
+              open-writer 1
+              send 1 hello A=2
+              send 1 ops A 1..2
+            > hello A=5 B=0
+              acked 2
+            > ops A 3..5
+              violation: ops not written by the partner
+            held [A=2] acked A=2
+        "#]],
+    );
+}
+
+/// The partner holds less of its own log than this device does (it was restored
+/// from a backup): the rest goes back to it, after this device's own ops, once.
+#[test]
+fn a_partner_that_lacks_its_own_ops_gets_them_back() {
+    check(
+        "
+        connect
+        ops B 1..5
+        wrote
+        wrote
+        disconnect
+        append 1
+        connect
+        hello A=0 B=2
+        wrote
+        wrote
+        wrote
+        hello A=1 B=5
+        ",
+        expect![[r#"
+            > connect
+              open-writer 1
+              send 1 hello
+            > ops B 1..5
+              store B 1..5 -> Durable
+              send 1 ack B 5
+            > wrote
+            > wrote
+            > disconnect
+            > append 1
+            > connect
+              open-writer 2
+              send 2 hello A=1 B=5
+              send 2 ops A 1..1
+            > hello A=0 B=2
+              send 2 ops B 3..5
+            > wrote
+            > wrote
+            > wrote
+            > hello A=1 B=5
+              acked 1
+            held [A=1 B=5] acked A=1
+        "#]],
+    );
 }
