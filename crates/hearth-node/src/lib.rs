@@ -79,6 +79,38 @@ pub struct Faults {
     pub frame_timeout: Option<Duration>,
     /// Pretend the profile's disk has this much free space.
     pub free_space: Option<u64>,
+    /// Seal a file being sent only as fast as the test lets through this gate: a
+    /// chunk per permit.
+    pub seal_gate: Option<Arc<SealGate>>,
+}
+
+/// Permits a test hands out, one per chunk a sending device may seal.
+#[derive(Debug, Default)]
+pub struct SealGate {
+    permits: std::sync::Mutex<u32>,
+    opened: std::sync::Condvar,
+}
+
+impl SealGate {
+    /// Lets `n` more chunks through.
+    pub fn open(&self, n: u32) {
+        let mut permits = self.permits.lock().unwrap_or_else(|e| e.into_inner());
+        *permits += n;
+        self.opened.notify_all();
+    }
+
+    /// Waits (on a blocking thread) for one permit, or until `stop` is set.
+    pub(crate) fn pass(&self, stop: &std::sync::atomic::AtomicBool) {
+        let mut permits = self.permits.lock().unwrap_or_else(|e| e.into_inner());
+        while *permits == 0 && !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            permits = self
+                .opened
+                .wait_timeout(permits, Duration::from_millis(100))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        *permits = permits.saturating_sub(1);
+    }
 }
 
 /// How long a download waits for each message from the partner's device (a chunk of

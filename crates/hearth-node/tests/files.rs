@@ -365,6 +365,123 @@ async fn a_big_files_message_reaches_the_partner_before_the_file_is_sealed() {
     assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
 }
 
+/// Sending and sealing run together: the partner receives the first chunks of a
+/// file while the sender is still sealing the rest (here held back by a gate the
+/// test opens), and the whole file arrives bit-exact once it is sealed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
+    let alice_gate = gate.clone();
+    let (alice, bob) = paired_pair_with(root.path(), move |config| {
+        config.faults.seal_gate = Some(alice_gate);
+    })
+    .await;
+    let (path, bytes) = random_file(root.path(), "udhëtim.mp4", 12 * MIB + 5);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    // Five of thirteen chunks sealed (past the receiver's first checkpoint, at
+    // 4 MiB, which reports progress): Bob gets some, and cannot have it all.
+    gate.open(5);
+    bob.wait_event("part of the file", |e| {
+        matches!(e, NodeEvent::Transfer { id, done, incoming: true, .. }
+            if *id == sent.id && *done > 0)
+    })
+    .await;
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::TransferDone { id, .. } if *id == sent.id)),
+        0,
+        "it cannot be whole before it is sealed"
+    );
+    let history = alice.history().await;
+    assert_eq!(
+        history
+            .iter()
+            .find(|m| m.id == sent.id)
+            .and_then(|m| m.attachment.as_ref())
+            .map(|a| a.file),
+        Some(FileState::Preparing),
+        "the sender is still sealing"
+    );
+    gate.open(1_000);
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+    alice
+        .wait_history("sealed here", |h| {
+            h.iter().any(|m| {
+                m.id == sent.id
+                    && m.attachment
+                        .as_ref()
+                        .is_some_and(|a| a.file == FileState::Ready)
+            })
+        })
+        .await;
+    let saved = root.path().join("udhëtim-kopje.mp4");
+    bob.handle.save_file(sent.id, &saved).await.unwrap();
+    assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
+}
+
+/// Deleted while it is still being sealed and served: sealing stops, the partner
+/// is served nothing more and shows it gone, and neither keeps a file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_deleted_while_it_is_being_sealed_stops_everywhere() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
+    let alice_gate = gate.clone();
+    let (alice, bob) = paired_pair_with(root.path(), move |config| {
+        config.faults.seal_gate = Some(alice_gate);
+    })
+    .await;
+    let (path, _) = random_file(root.path(), "gabim.bin", 8 * MIB);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    // Past the receiver's first checkpoint (4 MiB), which reports progress.
+    gate.open(5);
+    bob.wait_event("part of the file", |e| {
+        matches!(e, NodeEvent::Transfer { id, done, incoming: true, .. }
+            if *id == sent.id && *done > 0)
+    })
+    .await;
+    alice.handle.delete(sent.id).await.unwrap();
+    for device in [&alice, &bob] {
+        device
+            .wait_history("the delete", |h| {
+                h.iter().any(|m| m.id == sent.id && m.deleted)
+            })
+            .await;
+    }
+    gate.open(1_000);
+    // Whatever was under way has stopped: neither keeps a file of it.
+    let files_of = |device: &Device| {
+        std::fs::read_dir(device.dir.join("files"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    for device in [&alice, &bob] {
+        for _ in 0..100 {
+            if files_of(device) == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(files_of(device), 0, "{} keeps a file", device.name);
+    }
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::TransferDone { id, .. } if *id == sent.id)),
+        0
+    );
+}
+
 /// Stopped while it seals a file it already announced, the sender seals it again
 /// at its next start, and the partner gets the file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

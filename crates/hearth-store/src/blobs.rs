@@ -249,6 +249,176 @@ impl Staged {
     }
 }
 
+/// What a first pass over a file found: enough to announce it before it is sealed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hashed {
+    /// What the file is.
+    pub imported: Imported,
+    /// The hash of every chunk.
+    pub hashes: Vec<[u8; 32]>,
+}
+
+/// A file being sealed into the store while its chunks are already served: a
+/// chunk can be read as soon as it is sealed. Made by [`BlobStore::begin_sealing`],
+/// filled by [`Sealing::seal_from`], tied to its message by
+/// [`BlobStore::commit_sealing`]; dropped before that, its file goes.
+pub struct Sealing {
+    path: PathBuf,
+    file: File,
+    aead: ChunkCipher,
+    meta: Meta,
+    hashes: Vec<[u8; 32]>,
+    /// How many chunks are sealed, and whether sealing ended (done, failed or
+    /// cancelled): readers wait on it.
+    progress: std::sync::Mutex<SealProgress>,
+    changed: std::sync::Condvar,
+    committed: std::sync::atomic::AtomicBool,
+}
+
+#[derive(Clone, Copy, Default)]
+struct SealProgress {
+    sealed: u32,
+    ended: Option<SealEnd>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum SealEnd {
+    Done,
+    Failed,
+    Cancelled,
+}
+
+impl Drop for Sealing {
+    fn drop(&mut self) {
+        if !self.committed.load(std::sync::atomic::Ordering::SeqCst) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+impl Sealing {
+    /// The hash of every chunk, as the first pass found them.
+    pub fn manifest(&self) -> &[[u8; 32]] {
+        &self.hashes
+    }
+
+    /// What the file is.
+    pub fn imported(&self) -> Imported {
+        Imported {
+            size: self.meta.size,
+            hash: self.meta.hash,
+            chunk_size: self.meta.chunk_size,
+            chunks_root: self.meta.chunks_root,
+        }
+    }
+
+    /// How many chunks the file has.
+    pub fn chunk_count(&self) -> u32 {
+        self.meta.chunk_count() as u32
+    }
+
+    /// The length of chunk `index`.
+    pub fn chunk_len(&self, index: u32) -> u64 {
+        self.meta.chunk_len(index)
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, SealProgress> {
+        // Plain counters: a panic elsewhere leaves them usable.
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn end(&self, end: SealEnd) {
+        let mut progress = self.progress();
+        if progress.ended.is_none() {
+            progress.ended = Some(end);
+        }
+        self.changed.notify_all();
+    }
+
+    /// Stops the sealing (the message was deleted) and every reader waiting on it.
+    pub fn cancel(&self) {
+        self.end(SealEnd::Cancelled);
+    }
+
+    /// Whether sealing was stopped or failed: nothing more will be served from it.
+    pub fn is_abandoned(&self) -> bool {
+        matches!(
+            self.progress().ended,
+            Some(SealEnd::Failed | SealEnd::Cancelled)
+        )
+    }
+
+    /// Reads the file again, checks each chunk against the hash the first pass
+    /// found (a file changed in between is refused), and seals it in place; calls
+    /// `before_chunk` before each. Readers of a chunk wait until it is sealed.
+    pub fn seal_from(
+        &self,
+        mut reader: impl Read,
+        mut before_chunk: impl FnMut(u32),
+    ) -> Result<(), StoreError> {
+        let result = (|| {
+            let mut buf = vec![0u8; self.meta.chunk_size as usize];
+            for index in 0..self.chunk_count() {
+                before_chunk(index);
+                if self.progress().ended.is_some() {
+                    return Err(StoreError::Invalid("the sending was stopped"));
+                }
+                let len = self.meta.chunk_len(index) as usize;
+                let n = read_full(&mut reader, &mut buf[..len])
+                    .map_err(|e| io_error("cannot read the file", e))?;
+                if n != len || blake3::hash(&buf[..len]).as_bytes() != &self.hashes[index as usize]
+                {
+                    return Err(StoreError::Invalid("the file changed while it was sent"));
+                }
+                let sealed = self.aead.seal(index, &buf[..len]);
+                self.file
+                    .write_all_at(&sealed, self.meta.slot(index))
+                    .map_err(|e| io_error("cannot write into the files directory", e))?;
+                let mut progress = self.progress();
+                progress.sealed = index + 1;
+                self.changed.notify_all();
+            }
+            // Nothing more than the first pass saw.
+            if read_full(&mut reader, &mut buf[..1])
+                .map_err(|e| io_error("cannot read the file", e))?
+                != 0
+            {
+                return Err(StoreError::Invalid("the file changed while it was sent"));
+            }
+            self.file
+                .sync_all()
+                .map_err(|e| io_error("cannot write into the files directory", e))
+        })();
+        self.end(if result.is_ok() {
+            SealEnd::Done
+        } else {
+            SealEnd::Failed
+        });
+        result
+    }
+
+    /// Chunk `index`, decrypted, once it is sealed; waits for it. An error if
+    /// sealing stopped before it.
+    pub fn chunk(&self, index: u32) -> Result<Vec<u8>, StoreError> {
+        if index >= self.chunk_count() {
+            return Err(StoreError::Invalid("no such chunk"));
+        }
+        let mut progress = self.progress();
+        while progress.sealed <= index {
+            if progress.ended.is_some() {
+                return Err(StoreError::Invalid("the file is no longer being sent"));
+            }
+            progress = self
+                .changed
+                .wait_timeout(progress, std::time::Duration::from_millis(200))
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        drop(progress);
+        open_chunk(&self.aead, &self.file, &self.meta, index)
+    }
+}
+
 /// The root that fixes a list of chunk hashes.
 pub fn chunks_root(hashes: &[[u8; 32]]) -> [u8; 32] {
     let mut hasher = blake3::Hasher::new();
@@ -514,6 +684,112 @@ impl BlobStore {
         staged.meta.hash = *whole.finalize().as_bytes();
         staged.meta.chunks_root = chunks_root(&staged.hashes);
         Ok(staged)
+    }
+
+    /// The first pass over a file being sent: its size and hashes, read without
+    /// writing anything. Refuses empty files and files over 4 GiB.
+    pub fn hash(&self, mut reader: impl Read, chunk_size: u32) -> Result<Hashed, StoreError> {
+        if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
+            return Err(StoreError::Invalid("chunk size out of range"));
+        }
+        let mut whole = blake3::Hasher::new();
+        let mut hashes = Vec::new();
+        let mut buf = vec![0u8; chunk_size as usize];
+        let mut size = 0u64;
+        loop {
+            let n = read_full(&mut reader, &mut buf)
+                .map_err(|e| io_error("cannot read the file", e))?;
+            if n == 0 {
+                break;
+            }
+            size += n as u64;
+            if size > limits::MAX_FILE_BYTES {
+                return Err(StoreError::Invalid("file larger than 4 GiB"));
+            }
+            whole.update(&buf[..n]);
+            hashes.push(*blake3::hash(&buf[..n]).as_bytes());
+            if n < buf.len() {
+                break;
+            }
+        }
+        if size == 0 {
+            return Err(StoreError::Invalid("the file is empty"));
+        }
+        Ok(Hashed {
+            imported: Imported {
+                size,
+                hash: *whole.finalize().as_bytes(),
+                chunk_size,
+                chunks_root: chunks_root(&hashes),
+            },
+            hashes,
+        })
+    }
+
+    /// Makes the file that [`Sealing::seal_from`] fills, for a file the first pass
+    /// described.
+    pub fn begin_sealing(&self, hashed: Hashed) -> Result<Sealing, StoreError> {
+        self.ensure_dir()?;
+        let mut tag = [0u8; 8];
+        rand::thread_rng().fill_bytes(&mut tag);
+        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        let path = self.inner.dir.join(format!("{STAGING_PREFIX}{tag}"));
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        let mut key = [0u8; 32];
+        rand::thread_rng().fill_bytes(&mut key);
+        let salt = match write_header(&file) {
+            Ok(salt) => salt,
+            Err(e) => {
+                let _ = fs::remove_file(&path);
+                return Err(e);
+            }
+        };
+        Ok(Sealing {
+            path,
+            file,
+            aead: ChunkCipher::new(&split_key(&key, &salt)),
+            meta: Meta {
+                id: OpId {
+                    author: hearth_core::DeviceId([0; 32]),
+                    seq: 0,
+                },
+                size: hashed.imported.size,
+                chunk_size: hashed.imported.chunk_size,
+                hash: hashed.imported.hash,
+                chunks_root: hashed.imported.chunks_root,
+                key,
+                complete: true,
+                paused: false,
+                split_key: true,
+            },
+            hashes: hashed.hashes,
+            progress: std::sync::Mutex::new(SealProgress::default()),
+            changed: std::sync::Condvar::new(),
+            committed: std::sync::atomic::AtomicBool::new(false),
+        })
+    }
+
+    /// Ties a file sealed to the end to the message that shares it. Readers of the
+    /// [`Sealing`] keep reading it under its new name.
+    pub fn commit_sealing(&self, sealing: &Sealing, id: OpId) -> Result<(), StoreError> {
+        if sealing.progress().ended != Some(SealEnd::Done) {
+            return Err(StoreError::Invalid("the file is not sealed yet"));
+        }
+        let mut meta = sealing.meta.clone();
+        meta.id = id;
+        fs::rename(&sealing.path, self.path(id))
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        sealing
+            .committed
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        self.put(prefix::HASHES, id, &sealing.hashes)?;
+        self.put(prefix::META, id, &meta)?;
+        Ok(())
     }
 
     /// Ties a staged file to the message that shares it.
@@ -1090,6 +1366,84 @@ mod tests {
                 "the record and the freed blocks still open the file"
             );
         }
+    }
+
+    /// A file is served while it is sealed: a chunk can be read as soon as it is
+    /// sealed (and not before), the whole file reads back once committed, and the
+    /// staging file is gone.
+    #[test]
+    fn chunks_are_read_as_they_are_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let plain = content(4 * CHUNK as usize + 10);
+        let hashed = blobs.hash(&plain[..], CHUNK).unwrap();
+        assert_eq!(hashed.hashes.len(), 5);
+        let sealing = std::sync::Arc::new(blobs.begin_sealing(hashed).unwrap());
+        let (gate_tx, gate_rx) = std::sync::mpsc::channel::<()>();
+        let sealer = {
+            let sealing = sealing.clone();
+            let plain = plain.clone();
+            std::thread::spawn(move || {
+                sealing.seal_from(&plain[..], |_| {
+                    let _ = gate_rx.recv();
+                })
+            })
+        };
+        gate_tx.send(()).unwrap();
+        assert_eq!(
+            sealing.chunk(0).unwrap(),
+            plain[..CHUNK as usize],
+            "chunk 0 once sealed"
+        );
+        let reader = {
+            let sealing = sealing.clone();
+            std::thread::spawn(move || sealing.chunk(4))
+        };
+        for _ in 0..4 {
+            gate_tx.send(()).unwrap();
+        }
+        assert_eq!(reader.join().unwrap().unwrap(), plain[4 * CHUNK as usize..]);
+        sealer.join().unwrap().unwrap();
+        let id = OpId { author: ME, seq: 1 };
+        blobs.commit_sealing(&sealing, id).unwrap();
+        drop(sealing);
+        let mut back = Vec::new();
+        blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back, plain);
+        let left: Vec<_> = fs::read_dir(blobs.dir()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "only the committed file");
+    }
+
+    /// A file that changed between the two passes is refused, readers waiting for
+    /// its chunks are told, and nothing stays behind.
+    #[test]
+    fn a_file_that_changed_while_sealed_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let plain = content(3 * CHUNK as usize);
+        let sealing = std::sync::Arc::new(
+            blobs
+                .begin_sealing(blobs.hash(&plain[..], CHUNK).unwrap())
+                .unwrap(),
+        );
+        let mut changed = plain.clone();
+        changed[2 * CHUNK as usize + 7] ^= 1;
+        let reader = {
+            let sealing = sealing.clone();
+            std::thread::spawn(move || sealing.chunk(2))
+        };
+        assert!(sealing.seal_from(&changed[..], |_| {}).is_err());
+        assert!(reader.join().unwrap().is_err());
+        assert!(sealing.is_abandoned());
+        assert!(
+            blobs
+                .commit_sealing(&sealing, OpId { author: ME, seq: 1 })
+                .is_err()
+        );
+        drop(sealing);
+        assert_eq!(fs::read_dir(blobs.dir()).unwrap().count(), 0);
     }
 
     /// A file written by a build that kept the whole key in its record (no header)

@@ -36,7 +36,9 @@ pub use backup::{
     BackupError, BackupReader, BackupSource, BackupSummary, BackupWriter, FORMAT_VERSION, MAGIC,
     Record,
 };
-pub use blobs::{BlobReader, BlobStatus, BlobStore, BlobWriter, Imported, Staged, chunks_root};
+pub use blobs::{
+    BlobReader, BlobStatus, BlobStore, BlobWriter, Hashed, Imported, Sealing, Staged, chunks_root,
+};
 pub use error::{OpenError, StoreError};
 pub use keys::{KdfParams, KeyProtection};
 pub use mailbox::{MailboxError, MailboxStore, Numbered};

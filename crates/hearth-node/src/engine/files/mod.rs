@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use hearth_core::{Attachment, Message, Op, OpBody, OpId, Thumbnail, limits};
 use hearth_net::FramedStream;
-use hearth_store::{BlobStore, Staged};
+use hearth_store::{BlobStore, Sealing, Staged};
 
 mod from_mailbox;
 pub(crate) mod transfer;
@@ -78,11 +78,14 @@ pub(crate) enum FileInternal {
         result: Box<Result<(PathBuf, Attachment), NodeError>>,
         reply: Reply<MessageView>,
     },
+    /// The first pass over the file of a message already written found its hashes:
+    /// announce it, and serve it as it is sealed.
+    Hashed { id: OpId, sealing: Arc<Sealing> },
     /// The file of a message already written is sealed in the store (or could not
     /// be).
-    Staged {
+    Sealed {
         id: OpId,
-        result: Box<Result<Staged, NodeError>>,
+        result: Box<Result<Arc<Sealing>, NodeError>>,
     },
     FileRead {
         id: OpId,
@@ -120,6 +123,11 @@ pub(super) struct Files {
     /// One clone per sealing thread: the engine waits for them to let go of the
     /// store before it says the profile is free.
     sealing: Arc<()>,
+    /// Files announced and being sealed, served as they are: shared with the tasks
+    /// serving the partner.
+    pub(super) sealing_now: transfer::SealingNow,
+    /// A test's hold on how fast files are sealed.
+    seal_gate: Option<Arc<crate::SealGate>>,
     faults: Arc<ServeFaults>,
     /// How long a download waits for each message from the partner.
     frame_timeout: Duration,
@@ -139,6 +147,8 @@ impl Files {
             staging: HashMap::new(),
             stop_sealing: Arc::new(AtomicBool::new(false)),
             sealing: Arc::new(()),
+            sealing_now: transfer::SealingNow::default(),
+            seal_gate: faults.seal_gate.clone(),
             faults: Arc::new(ServeFaults::new(faults)),
             frame_timeout: faults.frame_timeout.unwrap_or(crate::FRAME_TIMEOUT),
             free_space: faults.free_space,
@@ -331,12 +341,17 @@ fn stage(
         }
         FileSource::Bytes { bytes, .. } => blobs.stage(bytes.as_slice(), CHUNK_BYTES),
     }
-    .map_err(|e| match e {
-        // Its size was checked when it was described: it changed since (grew past
-        // 4 GiB, or was emptied).
+    .map_err(|e| staging_error(e, name))
+}
+
+/// What reading a file into the store found wrong. Its size was checked when it
+/// was described, so a refusal means it changed since (grew past 4 GiB, was
+/// emptied, or differs between the two passes).
+fn staging_error(e: hearth_store::StoreError, name: &str) -> NodeError {
+    match e {
         hearth_store::StoreError::Invalid(_) => Refusal::FileChanged(name.to_string()).into(),
         other => other.into(),
-    })
+    }
 }
 
 /// Describes and stages a file in one go, off the engine's thread: for bytes in
@@ -555,7 +570,8 @@ impl Engine {
                 let result = self.on_described(*result).await;
                 let _ = reply.send(result);
             }
-            FileInternal::Staged { id, result } => self.on_staged(id, *result).await,
+            FileInternal::Hashed { id, sealing } => self.on_hashed(id, sealing).await,
+            FileInternal::Sealed { id, result } => self.on_sealed(id, *result).await,
             FileInternal::FileRead { id, result, reply } => {
                 self.on_file_read(id, result, reply).await;
             }
@@ -631,64 +647,146 @@ impl Engine {
         Ok(self.view(&message))
     }
 
+    /// Seals the file of message `id` from `path`, in two passes on a blocking
+    /// thread: the first finds its hashes, and the file is announced then
+    /// ([`Engine::on_hashed`]); the second seals it, and the partner is served
+    /// each chunk as soon as it is sealed. The partner starts receiving about as
+    /// soon as it could have, rather than after the whole file is sealed.
     fn start_staging(&mut self, id: OpId, path: PathBuf) {
         let blobs = self.files.blobs.clone();
         let internal = self.internal_tx.clone();
         let stop = self.files.stop_sealing.clone();
-        let sealing = self.files.sealing.clone();
+        let sealing_token = self.files.sealing.clone();
+        let gate = self.files.seal_gate.clone();
+        // What the message says of the file, and what was announced already (a
+        // restart after the announcement): a file that differs is not sent.
+        let (expected, announced) = match self.store.message(id) {
+            Ok(Some(message)) => match message.attachment() {
+                Some(a) => (a.size, (!a.is_pending()).then_some(a.hash)),
+                None => return,
+            },
+            _ => return,
+        };
         self.spawn(async move {
             let result = tokio::task::spawn_blocking(move || {
                 let name = path
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let staged = stage(&blobs, &FileSource::Path(path), &name, stop);
+                let open = || {
+                    std::fs::File::open(&path)
+                        .map(|file| Stoppable {
+                            inner: std::io::BufReader::with_capacity(1 << 20, file),
+                            stop: stop.clone(),
+                        })
+                        .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))
+                };
+                let changed = || -> NodeError { Refusal::FileChanged(name.clone()).into() };
+                let sealed = (|| {
+                    let hashed = blobs
+                        .hash(open()?, CHUNK_BYTES)
+                        .map_err(|e| staging_error(e, &name))?;
+                    if hashed.imported.size != expected
+                        || announced.is_some_and(|hash| hash != hashed.imported.hash)
+                    {
+                        return Err(changed());
+                    }
+                    let sealing = Arc::new(blobs.begin_sealing(hashed)?);
+                    let hashed = FileInternal::Hashed {
+                        id,
+                        sealing: sealing.clone(),
+                    };
+                    if internal.blocking_send(hashed.into()).is_err() {
+                        return Err(file_error("Hearth is stopping"));
+                    }
+                    sealing
+                        .seal_from(open()?, |_| {
+                            if let Some(gate) = &gate {
+                                gate.pass(&stop);
+                            }
+                        })
+                        .map_err(|e| staging_error(e, &name))?;
+                    Ok(sealing)
+                })();
                 // The store first, then the sign that this thread is done with it.
                 drop(blobs);
-                drop(sealing);
-                staged
+                drop(sealing_token);
+                (sealed, internal)
             })
-            .await
-            .unwrap_or_else(|e| Err(file_error(e)));
-            let staged = FileInternal::Staged {
+            .await;
+            let (result, internal) = match result {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::warn!(error = %e, "a sealing thread failed");
+                    return;
+                }
+            };
+            let sealed = FileInternal::Sealed {
                 id,
                 result: Box::new(result),
             };
-            let _ = internal.send(staged.into()).await;
+            let _ = internal.send(sealed.into()).await;
         });
     }
 
-    /// The file of message `id` is sealed: tie it to the message and tell the
-    /// partner its hashes. If it could not be read, or changed size meanwhile, the
-    /// message is deleted on both devices and the reason shown.
-    async fn on_staged(&mut self, id: OpId, result: Result<Staged, NodeError>) {
+    /// The file of message `id` has its hashes: serve it as it is sealed, and tell
+    /// the partner (once: a file sealed again after a restart was announced).
+    async fn on_hashed(&mut self, id: OpId, sealing: Arc<Sealing>) {
+        let pending = match self.store.message(id) {
+            Ok(Some(message)) if !message.state.is_deleted() => {
+                message.attachment().is_some_and(Attachment::is_pending)
+            }
+            // Deleted meanwhile: stop.
+            _ => {
+                sealing.cancel();
+                return;
+            }
+        };
+        let imported = sealing.imported();
+        self.files.sealing_now.insert(id, sealing);
+        if pending {
+            let body = OpBody::FileReady {
+                target: id,
+                hash: imported.hash,
+                chunks_root: imported.chunks_root,
+            };
+            if let Err(e) = self.write(body).await {
+                tracing::warn!(error = %e, "could not announce a file being sealed");
+            }
+        }
+    }
+
+    /// The file of message `id` is sealed: tie it to the message. If it could not
+    /// be read, or changed meanwhile, the message is deleted on both devices and
+    /// the reason shown.
+    async fn on_sealed(&mut self, id: OpId, result: Result<Arc<Sealing>, NodeError>) {
         self.files.staging.remove(&id);
         self.save_staging();
-        let attachment = match self.store.message(id) {
-            Ok(Some(message)) if !message.state.is_deleted() => message.attachment().cloned(),
-            // Deleted while it was being read: the staged copy goes with `result`.
-            _ => None,
+        self.files.sealing_now.remove(id);
+        let message = match self.store.message(id) {
+            Ok(Some(message)) if !message.state.is_deleted() => message,
+            // Deleted while it was being read: the sealed copy goes with `result`.
+            _ => return,
         };
-        let Some(attachment) = attachment else {
-            return;
-        };
-        let ready = result.and_then(|staged| {
-            let imported = staged.imported();
-            if imported.size != attachment.size {
-                return Err(Refusal::FileChanged(attachment.name.clone()).into());
-            }
-            self.files.blobs.commit(staged, id)?;
-            Ok(imported)
+        let ready = result.and_then(|sealing| {
+            self.files.blobs.commit_sealing(&sealing, id)?;
+            Ok(sealing.imported())
         });
         match ready {
             Ok(imported) => {
-                let body = OpBody::FileReady {
-                    target: id,
-                    hash: imported.hash,
-                    chunks_root: imported.chunks_root,
-                };
-                if let Err(e) = self.write(body).await {
-                    tracing::warn!(error = %e, "could not announce a sealed file");
+                // Announced when its hashes were found; unless that write failed.
+                if message.attachment().is_some_and(Attachment::is_pending) {
+                    let body = OpBody::FileReady {
+                        target: id,
+                        hash: imported.hash,
+                        chunks_root: imported.chunks_root,
+                    };
+                    if let Err(e) = self.write(body).await {
+                        tracing::warn!(error = %e, "could not announce a sealed file");
+                    }
+                } else {
+                    self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                        .await;
                 }
             }
             Err(e) => {
@@ -736,6 +834,15 @@ impl Engine {
             let path = PathBuf::from(path);
             match self.files.blobs.status(id) {
                 Ok(Some(status)) if status.complete => {
+                    let pending = self
+                        .store
+                        .message(id)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|m| m.attachment().is_some_and(Attachment::is_pending));
+                    if !pending {
+                        continue;
+                    }
                     let body = OpBody::FileReady {
                         target: id,
                         hash: status.hash,
@@ -999,6 +1106,10 @@ impl Engine {
         if let Some(task) = self.files.running.remove(&id) {
             task.abort();
         }
+        // Being sealed: stop, and serve nothing more of it.
+        if let Some(sealing) = self.files.sealing_now.remove(id) {
+            sealing.cancel();
+        }
         self.files.wanted.remove(&id);
         self.files.expiring.remove(&id);
         if let Err(e) = self.files.blobs.delete(id) {
@@ -1082,6 +1193,7 @@ impl Engine {
         self.spawn(transfer::serve(
             stream,
             self.files.blobs.clone(),
+            self.files.sealing_now.clone(),
             self.me,
             self.files.faults.clone(),
             self.internal_tx.clone(),
@@ -1166,8 +1278,10 @@ impl Engine {
                     paused: s.paused,
                 },
                 // Its message went first; the file is still being sealed by its
-                // sender.
-                None if a.is_pending() => FileState::Preparing,
+                // sender (here, perhaps after its hashes went out).
+                None if a.is_pending() || self.files.sealing_now.contains(message.op.id) => {
+                    FileState::Preparing
+                }
                 None => FileState::Missing,
             }
         };

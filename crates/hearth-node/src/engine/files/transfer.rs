@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use hearth_core::wire::{self, FileFrame};
 use hearth_core::{DeviceId, OpId};
 use hearth_net::{FramedStream, Net, Protocol};
-use hearth_store::{BlobStore, BlobWriter};
+use hearth_store::{BlobReader, BlobStore, BlobWriter, Sealing};
 use tokio::sync::{mpsc, oneshot};
 
 use super::FileInternal;
@@ -41,6 +41,80 @@ const READ_AHEAD: usize = 4;
 const OPEN_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a serving side waits for the next request before it lets the stream go.
 const SERVE_IDLE: Duration = Duration::from_secs(120);
+
+/// This device's files announced and still being sealed, by message: served from
+/// the [`Sealing`] as its chunks are sealed. Shared by the engine (which adds and
+/// removes them) and the tasks serving the partner.
+#[derive(Clone, Default)]
+pub(crate) struct SealingNow(Arc<std::sync::Mutex<std::collections::HashMap<OpId, Arc<Sealing>>>>);
+
+impl SealingNow {
+    fn map(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<OpId, Arc<Sealing>>> {
+        // A plain map: a panic elsewhere leaves it usable.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn insert(&self, id: OpId, sealing: Arc<Sealing>) {
+        self.map().insert(id, sealing);
+    }
+
+    pub(crate) fn remove(&self, id: OpId) -> Option<Arc<Sealing>> {
+        self.map().remove(&id)
+    }
+
+    fn get(&self, id: OpId) -> Option<Arc<Sealing>> {
+        self.map().get(&id).cloned()
+    }
+
+    pub(crate) fn contains(&self, id: OpId) -> bool {
+        self.map().contains_key(&id)
+    }
+}
+
+/// Where the chunks served come from: the sealed file, or one still being sealed.
+enum Source {
+    Sealed(Box<BlobReader>),
+    Sealing(Arc<Sealing>),
+}
+
+impl Source {
+    fn size(&self) -> u64 {
+        match self {
+            Source::Sealed(reader) => reader.size(),
+            Source::Sealing(sealing) => sealing.imported().size,
+        }
+    }
+
+    fn chunk_count(&self) -> u32 {
+        match self {
+            Source::Sealed(reader) => reader.chunk_count(),
+            Source::Sealing(sealing) => sealing.chunk_count(),
+        }
+    }
+
+    fn chunk_len(&self, index: u32) -> u64 {
+        match self {
+            Source::Sealed(reader) => reader.chunk_len(index),
+            Source::Sealing(sealing) => sealing.chunk_len(index),
+        }
+    }
+
+    /// Chunk `index`; one being sealed is waited for.
+    fn chunk(&self, index: u32) -> Result<Vec<u8>, hearth_store::StoreError> {
+        match self {
+            Source::Sealed(reader) => reader.chunk(index),
+            Source::Sealing(sealing) => sealing.chunk(index),
+        }
+    }
+
+    /// Whether it may still be served: not deleted (or, being sealed, stopped).
+    fn still_here(&self, blobs: &BlobStore, id: OpId) -> bool {
+        match self {
+            Source::Sealed(_) => matches!(blobs.status(id), Ok(Some(_))),
+            Source::Sealing(sealing) => !sealing.is_abandoned(),
+        }
+    }
+}
 
 async fn send(stream: &mut FramedStream, frame: &FileFrame) -> Result<(), hearth_net::FrameError> {
     match tokio::time::timeout(crate::FRAME_TIMEOUT, stream.send(&wire::encode(frame))).await {
@@ -272,15 +346,23 @@ fn write_chunks(
 pub(crate) async fn serve(
     mut stream: FramedStream,
     blobs: BlobStore,
+    sealing: SealingNow,
     me: DeviceId,
     faults: Arc<ServeFaults>,
     internal: mpsc::Sender<Internal>,
 ) {
     while let Ok(Ok(bytes)) = tokio::time::timeout(SERVE_IDLE, stream.recv()).await {
         let result = match wire::decode_file(&bytes) {
-            Ok(FileFrame::GetManifest(id)) => serve_manifest(&mut stream, &blobs, me, id).await,
+            Ok(FileFrame::GetManifest(id)) => {
+                serve_manifest(&mut stream, &blobs, &sealing, me, id).await
+            }
             Ok(FileFrame::GetChunks { id, chunks }) => {
-                serve_chunks(&mut stream, &blobs, me, id, chunks, &faults, &internal).await
+                let files = Files {
+                    blobs: &blobs,
+                    sealing: &sealing,
+                    me,
+                };
+                serve_chunks(&mut stream, files, id, chunks, &faults, &internal).await
             }
             // An answer where a request belongs, or bytes that do not decode.
             _ => break,
@@ -296,29 +378,51 @@ async fn unavailable(stream: &mut FramedStream, why: &str) -> Result<(), hearth_
     send(stream, &FileFrame::Unavailable(why.to_string())).await
 }
 
-fn servable(blobs: &BlobStore, me: DeviceId, id: OpId) -> Option<&'static str> {
-    if id.author != me {
-        return Some("not this device's file");
-    }
-    match blobs.status(id) {
-        Ok(Some(status)) if status.complete => None,
-        Ok(_) => Some("the file is gone"),
-        Err(_) => Some("the file cannot be read"),
+/// The files a serving task may send from.
+#[derive(Clone, Copy)]
+struct Files<'a> {
+    blobs: &'a BlobStore,
+    sealing: &'a SealingNow,
+    me: DeviceId,
+}
+
+impl Files<'_> {
+    /// Where the chunks of `id` come from, or why they cannot be served.
+    fn source(&self, id: OpId) -> Result<Source, String> {
+        if id.author != self.me {
+            return Err("not this device's file".into());
+        }
+        match self.blobs.status(id) {
+            Ok(Some(status)) if status.complete => self
+                .blobs
+                .reader(id)
+                .map(|reader| Source::Sealed(Box::new(reader)))
+                .map_err(|e| e.to_string()),
+            Ok(_) => match self.sealing.get(id) {
+                Some(sealing) if !sealing.is_abandoned() => Ok(Source::Sealing(sealing)),
+                _ => Err("the file is gone".into()),
+            },
+            Err(_) => Err("the file cannot be read".into()),
+        }
     }
 }
 
 async fn serve_manifest(
     stream: &mut FramedStream,
     blobs: &BlobStore,
+    sealing: &SealingNow,
     me: DeviceId,
     id: OpId,
 ) -> Result<(), hearth_net::FrameError> {
-    if let Some(why) = servable(blobs, me, id) {
-        return unavailable(stream, why).await;
-    }
-    match blobs.manifest(id) {
-        Ok(Some(hashes)) => send(stream, &FileFrame::Manifest(hashes)).await,
-        _ => unavailable(stream, "the file cannot be read").await,
+    let files = Files { blobs, sealing, me };
+    let hashes = match files.source(id) {
+        Ok(Source::Sealed(_)) => blobs.manifest(id).ok().flatten(),
+        Ok(Source::Sealing(sealing)) => Some(sealing.manifest().to_vec()),
+        Err(why) => return unavailable(stream, &why).await,
+    };
+    match hashes {
+        Some(hashes) => send(stream, &FileFrame::Manifest(hashes)).await,
+        None => unavailable(stream, "the file cannot be read").await,
     }
 }
 
@@ -342,20 +446,17 @@ impl ServeFaults {
 
 async fn serve_chunks(
     stream: &mut FramedStream,
-    blobs: &BlobStore,
-    me: DeviceId,
+    files: Files<'_>,
     id: OpId,
     chunks: Vec<u32>,
     faults: &ServeFaults,
     internal: &mpsc::Sender<Internal>,
 ) -> Result<(), hearth_net::FrameError> {
-    if let Some(why) = servable(blobs, me, id) {
-        return unavailable(stream, why).await;
-    }
-    let reader = match blobs.reader(id) {
-        Ok(reader) => reader,
-        Err(e) => return unavailable(stream, &e.to_string()).await,
+    let reader = match files.source(id) {
+        Ok(source) => Arc::new(source),
+        Err(why) => return unavailable(stream, &why).await,
     };
+    let source = reader.clone();
     let total = reader.size();
     let count = reader.chunk_count();
     // Each chunk once, whatever the request repeats: a 64 KiB request naming chunk
@@ -407,7 +508,7 @@ async fn serve_chunks(
             tokio::time::sleep(delay).await;
         }
         // Deleted meanwhile (or view-once opened, or expired): not one more chunk.
-        if !matches!(blobs.status(id), Ok(Some(_))) {
+        if !source.still_here(files.blobs, id) {
             reading.abort();
             return unavailable(stream, "the file is gone").await;
         }
