@@ -736,9 +736,10 @@ impl EventLoop {
             tracing::debug!(%peer_id, ?protocol, "refused a stream from a device that is not the partner");
             drop(stream);
             // While unpaired, a device that has just finished pairing with us may open
-            // its sync stream a moment before we have recorded the pairing: refuse the
-            // stream but keep the connection. Once paired, the gate has already turned
-            // strangers away, so anything refused here is misbehaving.
+            // its file stream a moment before we have recorded the pairing: refuse the
+            // stream but keep the connection (its sync stream goes to the engine,
+            // which reads a notice from it or nothing). Once paired, the gate has
+            // already turned strangers away, so anything refused here is misbehaving.
             if !self.swarm.behaviour().gate.is_open() {
                 let _ = self.swarm.disconnect_peer_id(peer_id);
             }

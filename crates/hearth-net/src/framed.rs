@@ -41,6 +41,13 @@ impl FramedStream {
         FramedStream { stream, max }
     }
 
+    /// Lowers the largest frame this stream takes, for a reader that expects only
+    /// small ones from whoever opened it: a bigger frame is refused before it is
+    /// read, not buffered.
+    pub fn limit(&mut self, max: usize) {
+        self.max = self.max.min(max);
+    }
+
     /// Sends one frame.
     pub async fn send(&mut self, frame: &[u8]) -> Result<(), FrameError> {
         write_frame(&mut self.stream, frame, self.max).await

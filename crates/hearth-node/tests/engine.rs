@@ -843,9 +843,10 @@ async fn strangers_stalling_at_once_hold_nobody_up() {
     }
 }
 
-/// Guesses that arrive at once share the code's three tries: of five strangers
-/// sending a wrong guess together, three are told it was wrong and two are refused;
-/// the code is then dead.
+/// Guesses that arrive at once share the code's three tries: five strangers send a
+/// wrong guess together, and again whenever they are told the device is busy (one
+/// guess is read at a time); three are told it was wrong and two are refused, and
+/// then even the right code is refused.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn guesses_sent_at_once_get_three_tries_in_all() {
     use hearth_core::wire::{self, PairFrame, PairRefusal};
@@ -854,41 +855,58 @@ async fn guesses_sent_at_once_get_three_tries_in_all() {
     let (alice, _bob) = set_up_pair(root.path()).await;
     let code = alice.handle.nearby_code().await.unwrap();
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
-    // Each stranger runs the handshake up to its guess and holds it.
-    let mut ready = Vec::new();
+    let mut strangers = Vec::new();
     for _ in 0..5 {
-        let stranger = Stranger::dial(&alice).await;
-        let (mut pairing, mut stream, answer) = stranger.start(wrong.as_bytes()).await;
-        let PairFrame::Step(msg) = answer else {
-            panic!("a stranger was not answered: {answer:?}");
-        };
-        let hearth_crypto::Progress::Send(next) = pairing.receive(&msg).unwrap() else {
-            panic!("the handshake ended early");
-        };
-        stream
-            .send(&wire::encode(&PairFrame::Step(next)))
-            .await
-            .unwrap();
-        let bytes = stream.recv().await.unwrap();
-        let PairFrame::Step(msg) = wire::decode_pair(&bytes).unwrap() else {
-            panic!("no second step");
-        };
-        let hearth_crypto::Progress::Send(guess) = pairing.receive(&msg).unwrap() else {
-            panic!("the handshake ended early");
-        };
-        ready.push((stranger, stream, guess));
+        strangers.push(Stranger::dial(&alice).await);
     }
-    // All five guesses at once.
-    let answers = futures::future::join_all(ready.iter_mut().map(|(_, stream, guess)| async {
-        stream
-            .send(&wire::encode(&PairFrame::Step(guess.clone())))
-            .await
-            .unwrap();
-        let bytes = tokio::time::timeout(Duration::from_secs(10), stream.recv())
-            .await
-            .expect("Alice answers every guess")
-            .expect("Alice answers before closing");
-        wire::decode_pair(&bytes).unwrap()
+    // Runs the handshake up to the guess; the guess, once every stranger is ready.
+    let ready = tokio::sync::Barrier::new(strangers.len());
+    let answers = futures::future::join_all(strangers.iter().map(|stranger| {
+        let (ready, wrong) = (&ready, wrong.clone());
+        async move {
+            let mut first_round = true;
+            for _ in 0..100 {
+                let (mut pairing, mut stream, answer) = stranger.start(wrong.as_bytes()).await;
+                let PairFrame::Step(msg) = answer else {
+                    if first_round {
+                        ready.wait().await;
+                    }
+                    return answer;
+                };
+                let hearth_crypto::Progress::Send(next) = pairing.receive(&msg).unwrap() else {
+                    panic!("the handshake ended early");
+                };
+                stream
+                    .send(&wire::encode(&PairFrame::Step(next)))
+                    .await
+                    .unwrap();
+                let bytes = stream.recv().await.unwrap();
+                let PairFrame::Step(msg) = wire::decode_pair(&bytes).unwrap() else {
+                    panic!("no second step");
+                };
+                let hearth_crypto::Progress::Send(guess) = pairing.receive(&msg).unwrap() else {
+                    panic!("the handshake ended early");
+                };
+                if std::mem::take(&mut first_round) {
+                    ready.wait().await;
+                }
+                stream
+                    .send(&wire::encode(&PairFrame::Step(guess)))
+                    .await
+                    .unwrap();
+                let bytes = tokio::time::timeout(Duration::from_secs(10), stream.recv())
+                    .await
+                    .expect("Alice answers every guess")
+                    .expect("Alice answers before closing");
+                match wire::decode_pair(&bytes).unwrap() {
+                    PairFrame::Unavailable(PairRefusal::Busy) => {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    answer => return answer,
+                }
+            }
+            panic!("Alice stayed busy");
+        }
     }))
     .await;
     let wrong_code = answers
@@ -897,7 +915,7 @@ async fn guesses_sent_at_once_get_three_tries_in_all() {
         .count();
     // Refused for want of tries, or (once the third wrong guess has been counted
     // and the code dropped) because no code is on offer any more.
-    let no_tries = answers
+    let refused = answers
         .iter()
         .filter(|a| {
             matches!(
@@ -906,7 +924,7 @@ async fn guesses_sent_at_once_get_three_tries_in_all() {
             )
         })
         .count();
-    assert_eq!((wrong_code, no_tries), (3, 2), "{answers:?}");
+    assert_eq!((wrong_code, refused), (3, 2), "{answers:?}");
     alice
         .wait_event("the code dying", |e| {
             matches!(
@@ -915,17 +933,16 @@ async fn guesses_sent_at_once_get_three_tries_in_all() {
             )
         })
         .await;
-    let stranger = Stranger::dial(&alice).await;
-    let (_, _, answer) = stranger.start(code.as_bytes()).await;
+    let late = Stranger::dial(&alice).await;
+    let (_, _, answer) = late.start(code.as_bytes()).await;
     assert!(
         matches!(answer, PairFrame::Unavailable(_)),
         "even the right code is refused now: {answer:?}"
     );
-    for (stranger, stream, _) in ready {
-        drop(stream);
+    for stranger in strangers {
         stranger.net.shutdown().await;
     }
-    stranger.net.shutdown().await;
+    late.net.shutdown().await;
 }
 
 /// "The words differ" on one device ends the pairing on both: each forgets the

@@ -172,6 +172,20 @@ fn read_salt(file: &File) -> Result<Option<Zeroizing<[u8; SALT_LEN]>>, StoreErro
     Ok(Some(salt))
 }
 
+/// Whether `path` is the only name of its file, so unlinking it frees the file.
+pub(crate) fn is_only_name(path: &Path) -> bool {
+    fs::metadata(path).is_ok_and(|m| std::os::unix::fs::MetadataExt::nlink(&m) == 1)
+}
+
+/// [`wipe_header`], for a file about to be unlinked: if the wipe fails (a
+/// read-only file, a full copy-on-write disk), the file is unlinked all the same,
+/// which is still better than keeping it.
+pub(crate) fn wipe_before_unlink(path: &Path) {
+    if let Err(e) = wipe_header(path) {
+        tracing::warn!(error = %e, "could not overwrite a file's key before deleting it");
+    }
+}
+
 /// Overwrites the header of the file at `path` with zeros, durably, so its salt is
 /// gone from the disk before the file is unlinked. A file without a header (from an
 /// older build) is left as it is.
@@ -468,6 +482,19 @@ pub(crate) fn file_path(dir: &Path, name: &[u8; 16]) -> PathBuf {
     dir.join(format!("{name}.blob"))
 }
 
+/// The name [`file_path`] gave `file`, if it is one.
+fn parse_file_name(file: &str) -> Option<[u8; 16]> {
+    let hex = file.strip_suffix(".blob")?;
+    if hex.len() != 32 {
+        return None;
+    }
+    let mut name = [0u8; 16];
+    for (i, byte) in name.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(name)
+}
+
 /// The files directory of the profile in `profile`.
 pub(crate) fn files_dir(profile: &Path) -> PathBuf {
     profile.join(FILES_DIR)
@@ -589,23 +616,35 @@ impl BlobStore {
             return Ok(());
         };
         for entry in entries.flatten() {
-            wipe_header(&entry.path())?;
+            wipe_before_unlink(&entry.path());
             fs::remove_file(entry.path()).map_err(|e| io_error("cannot delete the file", e))?;
         }
         Ok(())
     }
 
-    /// Removes files left half-imported by a crash.
+    /// Removes files left half-imported by a crash, and files no record names (a
+    /// crash between making a file and recording it, or in the middle of deleting
+    /// one), their headers wiped first.
     pub fn sweep(&self) -> Result<(), StoreError> {
         let Ok(entries) = fs::read_dir(&self.inner.dir) else {
             return Ok(());
         };
         for entry in entries.flatten() {
-            if entry
-                .file_name()
-                .to_string_lossy()
-                .starts_with(STAGING_PREFIX)
-            {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let orphan = match parse_file_name(&name) {
+                Some(name) => {
+                    let mut key = vec![prefix::META];
+                    key.extend_from_slice(&name);
+                    !self.inner.tree.contains_key(key)?
+                }
+                None => name.starts_with(STAGING_PREFIX),
+            };
+            if orphan {
+                // A link another name shares (left by a re-key that did not
+                // commit) is only unlinked: its header is the live file's.
+                if is_only_name(&entry.path()) {
+                    wipe_before_unlink(&entry.path());
+                }
                 let _ = fs::remove_file(entry.path());
             }
         }
@@ -914,6 +953,7 @@ impl BlobStore {
                 let salt = write_header(&file)?;
                 have.iter_mut().for_each(|b| *b = 0);
                 self.put(prefix::HAVE, id, &have)?;
+                self.inner.tree.flush()?;
                 ChunkCipher::new(&split_key(&meta.key, &salt))
             }
             (true, None) => return Err(StoreError::Corrupt("a file's header is missing")),
@@ -954,7 +994,7 @@ impl BlobStore {
     /// Deletes the file of `id`: its chunks, its key (the header's salt overwritten
     /// first), its records.
     pub fn delete(&self, id: OpId) -> Result<(), StoreError> {
-        wipe_header(&self.path(id))?;
+        wipe_before_unlink(&self.path(id));
         match fs::remove_file(self.path(id)) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -1444,6 +1484,36 @@ mod tests {
         );
         drop(sealing);
         assert_eq!(fs::read_dir(blobs.dir()).unwrap().count(), 0);
+    }
+
+    /// A file no record names (a crash between the two) is swept at the next
+    /// start; one that has its record stays.
+    #[test]
+    fn files_no_record_names_are_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let plain = content(CHUNK as usize + 3);
+        let (kept, orphan) = (OpId { author: ME, seq: 1 }, OpId { author: ME, seq: 2 });
+        for id in [kept, orphan] {
+            let staged = blobs.stage(&plain[..], CHUNK).unwrap();
+            blobs.commit(staged, id).unwrap();
+        }
+        blobs
+            .inner
+            .tree
+            .remove(blobs.key(prefix::META, orphan))
+            .unwrap();
+        let carved = File::open(blobs.path(orphan)).unwrap();
+        blobs.sweep().unwrap();
+        assert!(blobs.path(kept).exists());
+        assert!(!blobs.path(orphan).exists());
+        let mut header = [0u8; HEADER_LEN as usize];
+        carved.read_exact_at(&mut header, 0).unwrap();
+        assert_eq!(
+            header, [0u8; HEADER_LEN as usize],
+            "its salt was wiped first"
+        );
     }
 
     /// A file written by a build that kept the whole key in its record (no header)

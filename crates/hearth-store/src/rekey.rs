@@ -225,7 +225,14 @@ fn unlink_files_of(tree: &sled::Tree, dir: &Path, keep: &sled::Tree) -> Result<(
         if keep.contains_key(&key)? {
             continue;
         }
-        match fs::remove_file(blobs::file_path(dir, &name)) {
+        let path = blobs::file_path(dir, &name);
+        // The only name of its file (a copy made where there are no hard links):
+        // its key goes with it. Never for a link another name shares: the header
+        // is the same bytes for both.
+        if blobs::is_only_name(&path) {
+            blobs::wipe_before_unlink(&path);
+        }
+        match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(StoreError::Files(format!("cannot remove a file: {e}"))),

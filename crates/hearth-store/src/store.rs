@@ -18,8 +18,10 @@ use crate::error::{OpenError, StoreError};
 use crate::keys::{self, DataKeys, KdfParams, KeyProtection};
 use crate::rekey;
 
-/// The newest schema this build reads and the one it writes.
-pub const SCHEMA_VERSION: u32 = 1;
+/// The newest schema this build reads and the one it writes. 2: attachment files
+/// have a header holding half their key; a build that reads only 1 would read
+/// those files wrong, so it is told the profile is newer instead.
+pub const SCHEMA_VERSION: u32 = 2;
 
 const LOCK_FILE: &str = "hearth.lock";
 const DB_DIR: &str = "db";
@@ -295,6 +297,13 @@ impl Store {
         }
         if let Err(e) = rekey::drop_other_generations(dir, &db, &tree, keys.generation) {
             tracing::warn!(error = %e, "could not clear what an earlier data key left");
+        }
+        // Everything of schema 1 reads as it is; from here on this build may write
+        // what only schema 2 reads.
+        if schema < SCHEMA_VERSION {
+            tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+                .and_then(|_| tree.flush())
+                .map_err(|e| unopenable(e.to_string()))?;
         }
         Store::assemble(dir, db, tree, keys, envelope.protection(), lock)
     }
@@ -850,6 +859,12 @@ impl Store {
         .into_iter()
         .chain(crate::blobs::RECORD_PREFIXES)
         {
+            // The files first (their headers wiped as they go): a crash after this
+            // leaves records naming files that are gone, which read as gone, never
+            // files no record names.
+            if p == crate::blobs::META_PREFIX {
+                self.blobs().remove_files()?;
+            }
             for entry in self.tree.scan_prefix([p]) {
                 let (key, _) = entry?;
                 batch.remove(key);
@@ -863,7 +878,6 @@ impl Store {
         self.acked.clear();
         self.read.clear();
         self.last_lamport.clear();
-        self.blobs().remove_files()?;
         Ok(())
     }
 

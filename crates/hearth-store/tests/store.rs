@@ -208,12 +208,39 @@ fn a_newer_schema_is_refused_not_rewritten() {
             err,
             OpenError::NewerSchema {
                 found: 99,
-                supported: 1
+                supported: hearth_store::SCHEMA_VERSION
             }
         ),
         "{err}"
     );
     assert!(err.to_string().contains("update Hearth"));
+}
+
+/// A profile of schema 1 opens as it is and is marked schema 2 from then on, so a
+/// build that reads only 1 refuses it rather than misreading its files.
+#[test]
+fn an_older_schema_opens_and_is_marked_newer() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut store = Store::create(dir.path(), None).unwrap();
+        store.append_local(ME, 1, text("e vjetër")).unwrap();
+        store.flush().unwrap();
+    }
+    let schema = |value: u32| {
+        let db = open_sled_when_free(&dir.path().join("db"));
+        let tree = db.open_tree("hearth").unwrap();
+        if value > 0 {
+            tree.insert(b"m/schema", &value.to_be_bytes()).unwrap();
+            db.flush().unwrap();
+        }
+        let found = tree.get(b"m/schema").unwrap().unwrap();
+        u32::from_be_bytes(found.as_ref().try_into().unwrap())
+    };
+    schema(1);
+    let store = Store::open(dir.path(), None).unwrap();
+    assert_eq!(store.page_before(None, 10).unwrap().len(), 1);
+    drop(store);
+    assert_eq!(schema(0), hearth_store::SCHEMA_VERSION);
 }
 
 #[test]

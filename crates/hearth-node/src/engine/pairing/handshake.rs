@@ -26,6 +26,12 @@ const MAX_LIVE: usize = 8;
 /// How many attempts one peer may start in [`RATE_WINDOW`]: a person retyping a
 /// code starts a few; each start costs this device a SPAKE2 and a Noise handshake.
 const STARTS_PER_PEER: usize = 10;
+/// How long an attempt must have waited on its peer before a newcomer may take its
+/// place when all are taken.
+const STALL_GRACE: Duration = Duration::from_secs(1);
+/// Peers whose recent starts are remembered; past this the record starts afresh
+/// (only a flood of new identities gets there).
+const REMEMBERED_PEERS: usize = 4096;
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
 /// The attempts this device is answering as the responder.
@@ -68,6 +74,9 @@ impl Attempts {
             times.retain(|t| now.duration_since(*t) < RATE_WINDOW);
             !times.is_empty()
         });
+        if inner.started.len() >= REMEMBERED_PEERS {
+            inner.started.clear();
+        }
         if inner
             .started
             .get(&peer)
@@ -84,10 +93,13 @@ impl Attempts {
             !same
         });
         if live.len() >= MAX_LIVE {
+            // Only one that has waited past a round trip's worth: a real handshake
+            // waiting on its peer for a moment is never pushed out.
             let longest = live
                 .iter()
                 .enumerate()
                 .filter_map(|(i, h)| h.waiting_since.map(|since| (since, i)))
+                .filter(|(since, _)| since.elapsed() >= STALL_GRACE)
                 .min()
                 .map(|(_, i)| i)?;
             live.swap_remove(longest).cancel.notify_one();
@@ -155,8 +167,12 @@ pub(crate) struct PairOutcome {
 pub(crate) enum Responded {
     /// It only asked whether this device is waiting.
     Probed,
-    /// It ran the handshake.
-    Handshake(Result<PairOutcome, PairFail>),
+    /// It ran the handshake. `code_right`: its guess was read and was right,
+    /// whatever happened after (the last message may still have failed to go out).
+    Handshake {
+        result: Result<PairOutcome, PairFail>,
+        code_right: bool,
+    },
 }
 
 async fn send(stream: &mut FramedStream, frame: &PairFrame) -> Result<(), PairFail> {
@@ -317,6 +333,11 @@ pub(crate) async fn respond(
     let Ok(Ok(first)) = tokio::time::timeout(FIRST_FRAME, recv(&mut stream)).await else {
         return Responded::Probed;
     };
+    let code_right = std::sync::atomic::AtomicBool::new(false);
+    let handshake = |result| Responded::Handshake {
+        result,
+        code_right: code_right.load(std::sync::atomic::Ordering::SeqCst),
+    };
     let run = async {
         let first = match (first, offer) {
             (PairFrame::Probe, Ok(showing_code)) => {
@@ -339,7 +360,7 @@ pub(crate) async fn respond(
                 return Responded::Probed;
             }
             (PairFrame::Start(msg), Ok(_)) => msg,
-            _ => return Responded::Handshake(Err(PairFail::Protocol)),
+            _ => return handshake(Err(PairFail::Protocol)),
         };
         let Some(cancel) = attempts.take(attempt, peer) else {
             let _ = send(&mut stream, &PairFrame::Unavailable(Refusal::Busy)).await;
@@ -358,14 +379,15 @@ pub(crate) async fn respond(
         // guess counts) even if it is asked to make room meanwhile.
         let result = tokio::select! {
             biased;
-            result = respond_handshake(&mut stream, first, setup, &ask, &attempts, attempt) => result,
+            result = respond_handshake(&mut stream, first, setup, &ask, &attempts, attempt, &code_right) => result,
             () = cancel.notified() => Err(PairFail::Abandoned),
         };
-        Responded::Handshake(result)
+        handshake(result)
     };
-    tokio::time::timeout(PAIRING_TIMEOUT, run)
-        .await
-        .unwrap_or(Responded::Handshake(Err(PairFail::Timeout)))
+    match tokio::time::timeout(PAIRING_TIMEOUT, run).await {
+        Ok(responded) => responded,
+        Err(_) => handshake(Err(PairFail::Timeout)),
+    }
 }
 
 /// What an answering attempt asks of the engine, which alone holds the code and
@@ -386,6 +408,7 @@ async fn respond_handshake(
     ask: &impl AskEngine,
     attempts: &Attempts,
     attempt: u64,
+    code_right: &std::sync::atomic::AtomicBool,
 ) -> Result<PairOutcome, PairFail> {
     let (me, them) = (peer_bytes(setup.me)?, peer_bytes(setup.them)?);
     let mut pairing =
@@ -403,6 +426,7 @@ async fn respond_handshake(
         match pairing.receive(&msg) {
             Ok(Progress::Send(next)) => send(stream, &PairFrame::Step(next)).await?,
             Ok(Progress::Done { send: last, paired }) => {
+                code_right.store(true, std::sync::atomic::Ordering::SeqCst);
                 if let Some(last) = last {
                     send(stream, &PairFrame::Step(last)).await?;
                 }
@@ -451,8 +475,8 @@ mod tests {
     }
 
     /// Attempts run side by side; a peer's new attempt ends its old one; when all
-    /// are taken, the one that has waited longest makes room, and if none waits the
-    /// newcomer is told this device is busy.
+    /// are taken, the one that has waited longest (past a grace) makes room, and if
+    /// none has, the newcomer is told this device is busy.
     #[tokio::test]
     async fn attempts_make_room_for_each_other() {
         let attempts = Attempts::default();
@@ -476,7 +500,11 @@ mod tests {
             "all working: busy"
         );
         attempts.waiting(2, true);
-        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert!(
+            attempts.take(99, DeviceId([99; 32])).is_none(),
+            "one waiting a moment is not pushed out"
+        );
+        tokio::time::sleep(super::STALL_GRACE + Duration::from_millis(50)).await;
         attempts.waiting(3, true);
         let newcomer = attempts.take(100, DeviceId([100; 32])).unwrap();
         assert!(ended(&second).await, "the one waiting longest made room");

@@ -117,6 +117,8 @@ pub(crate) struct Pairing {
     pub(super) nearby: HashMap<DeviceId, Vec<String>>,
     /// Invites asked for before the network reported an address to put in them.
     waiting_invites: Vec<(Instant, Reply<InviteInfo>)>,
+    /// Telling the former partner that the pairing ended.
+    notice: unpair::Telling,
 }
 
 /// How an answering attempt reaches the engine.
@@ -419,11 +421,12 @@ impl Engine {
         self.spawn(async move {
             let responded =
                 handshake::respond(stream, offer, ask, answering.clone(), peer, attempt).await;
-            // However it ended, the engine hears of it, and lets its try go.
+            // Its place first (its try is the engine's to count), then however it
+            // ended, the engine hears of it, and lets its try go.
+            answering.release(attempt);
             let _ = internal
                 .send(PairingInternal::Responded { attempt, responded }.into())
                 .await;
-            answering.release(attempt);
         });
     }
 
@@ -440,6 +443,11 @@ impl Engine {
         }
         if offer.failures + offer.guessing.len() as u32 >= MAX_PAIRING_FAILURES {
             return Err(Refusal::TooManyTries);
+        }
+        // One guess read at a time: two right ones must not both pair. Reading one
+        // is a moment's work; the other initiator asks again.
+        if !offer.guessing.is_empty() {
+            return Err(Refusal::Busy);
         }
         offer.guessing.insert(attempt);
         Ok(())
@@ -472,6 +480,10 @@ impl Engine {
         outcome: PairOutcome,
         addrs: Vec<String>,
     ) -> Result<PairedInfo, NodeError> {
+        // Set once: a second pairing never replaces the first.
+        if self.partner.is_some() {
+            return Err(NodeError::AlreadyPaired);
+        }
         let mut known = addrs;
         if let Some(found) = self.pairing.nearby.get(&outcome.partner) {
             known.extend(found.iter().cloned());
@@ -550,16 +562,21 @@ impl Engine {
                 };
                 match responded {
                     Responded::Probed => {}
-                    Responded::Handshake(Ok(outcome)) => {
-                        match self.complete_pairing(outcome, Vec::new()).await {
-                            Ok(info) => self.emit(NodeEvent::Paired(info)).await,
-                            Err(e) => self.emit(NodeEvent::Error(e.to_string())).await,
-                        }
-                    }
-                    // A guess was read and no pairing came of it: a wrong try,
-                    // however the attempt ended after (a peer that cuts its attempt
-                    // short after sending its guess learns the answer all the same).
-                    Responded::Handshake(Err(e)) if guessed => {
+                    Responded::Handshake {
+                        result: Ok(outcome),
+                        ..
+                    } => match self.complete_pairing(outcome, Vec::new()).await {
+                        Ok(info) => self.emit(NodeEvent::Paired(info)).await,
+                        Err(e) => self.emit(NodeEvent::Error(e.to_string())).await,
+                    },
+                    // A guess was read, was not found right, and no pairing came of
+                    // it: a wrong try, however the attempt ended after (a peer that
+                    // cuts its attempt short after sending its guess learns the
+                    // answer all the same).
+                    Responded::Handshake {
+                        result: Err(e),
+                        code_right: false,
+                    } if guessed => {
                         tracing::debug!(reason = %e, "a pairing attempt guessed wrong");
                         let left = match &mut self.pairing.offer {
                             Some(offer) => {
@@ -577,15 +594,19 @@ impl Engine {
                     // Broken off, stalled or garbled before any guess, or a guess
                     // against a code since replaced: a stranger's doing as often as
                     // not; nothing the user needs to see.
-                    Responded::Handshake(Err(
-                        e @ (PairFail::Abandoned
-                        | PairFail::Timeout
-                        | PairFail::Protocol
-                        | PairFail::CodeMismatch),
-                    )) => {
+                    Responded::Handshake {
+                        result:
+                            Err(
+                                e @ (PairFail::Abandoned
+                                | PairFail::Timeout
+                                | PairFail::Protocol
+                                | PairFail::CodeMismatch),
+                            ),
+                        ..
+                    } => {
                         tracing::debug!(reason = %e, "a pairing attempt ended without a try");
                     }
-                    Responded::Handshake(Err(e)) => {
+                    Responded::Handshake { result: Err(e), .. } => {
                         self.emit(NodeEvent::PairingFailed(e)).await;
                     }
                 }
@@ -615,5 +636,6 @@ impl Engine {
         {
             self.pairing.offer = None;
         }
+        self.retry_notice();
     }
 }

@@ -26,6 +26,14 @@ const NOTICE_TTL_MS: i64 = 24 * 3600 * 1000;
 const NOTICE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long an unpaired device waits for a notice on a stream opened to it.
 const ANSWER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Streams answered at once, and the largest frame read from one: a notice is a few
+/// dozen bytes, and anyone may open such a stream to a device that is not paired.
+const ANSWERING: usize = 4;
+const NOTICE_FRAME: usize = 256;
+/// How often a notice not yet confirmed is tried again, besides whenever the
+/// former partner's device connects: one that acted on it and restarted has no
+/// reason to dial this device.
+const NOTICE_RETRY: Duration = Duration::from_secs(30);
 
 /// A notice that the pairing ended, for the device that was the partner.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -116,6 +124,11 @@ impl Engine {
             let _ = self.store.remove_setting(SETTING_NOTICE);
             return;
         }
+        if self.pairing.notice.in_flight {
+            return;
+        }
+        self.pairing.notice.in_flight = true;
+        self.pairing.notice.tried = Some(std::time::Instant::now());
         let net = self.net.clone();
         let internal = self.internal_tx.clone();
         self.spawn(async move {
@@ -129,6 +142,7 @@ impl Engine {
     }
 
     pub(super) fn on_notified(&mut self, delivered: bool) {
+        self.pairing.notice.in_flight = false;
         if delivered {
             tracing::info!("the former partner's device was told the pairing ended");
             let _ = self.store.remove_setting(SETTING_NOTICE);
@@ -148,7 +162,14 @@ impl Engine {
     /// it brings a notice, answer it with the same notice, saying that whatever
     /// pairing it names is over here.
     pub(in crate::engine) fn answer_notice(&mut self, mut stream: hearth_net::FramedStream) {
+        let answering = self.pairing.notice.answering.clone();
+        if answering.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= ANSWERING {
+            answering.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            return;
+        }
+        stream.limit(NOTICE_FRAME);
         self.spawn(async move {
+            let _done = Answering(answering);
             let Ok(Ok(bytes)) = tokio::time::timeout(ANSWER_TIMEOUT, stream.recv()).await else {
                 return;
             };
@@ -158,6 +179,22 @@ impl Engine {
             }
             let _ = stream.close().await;
         });
+    }
+
+    /// Each tick: tries a notice not yet confirmed again, every [`NOTICE_RETRY`].
+    pub(super) fn retry_notice(&mut self) {
+        if self.partner.is_some()
+            || self.pairing.notice.in_flight
+            || self
+                .pairing
+                .notice
+                .tried
+                .is_some_and(|t| t.elapsed() < NOTICE_RETRY)
+        {
+            return;
+        }
+        self.pairing.notice.tried = Some(std::time::Instant::now());
+        self.send_notice();
     }
 
     /// Whether a notice still waits to reach the former partner.
@@ -172,6 +209,24 @@ impl Engine {
     /// A new pairing makes an old notice moot.
     pub(super) fn drop_notice(&mut self) {
         let _ = self.store.remove_setting(SETTING_NOTICE);
+    }
+}
+
+/// How a notice waiting to reach the former partner is being told, and how many
+/// streams are being answered: part of the pairing room's state.
+#[derive(Default)]
+pub(super) struct Telling {
+    in_flight: bool,
+    tried: Option<std::time::Instant>,
+    answering: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a stream being answered until it is done.
+struct Answering(std::sync::Arc<std::sync::atomic::AtomicUsize>);
+
+impl Drop for Answering {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
