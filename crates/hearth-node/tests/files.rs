@@ -12,7 +12,7 @@ use std::time::Duration;
 use common::*;
 use hearth_node::{
     Author, FileSource, FileState, MessageId, MessageView, NodeError, NodeEvent, Refusal,
-    SendOptions, hex,
+    SendOptions, TransferFailure, hex,
 };
 use rand::RngCore;
 
@@ -514,6 +514,59 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
         unreachable!()
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+}
+
+/// A file announced, then changed on disk before the sender could seal it (it was
+/// stopped in between): at its next start the sender finds it is not the file it
+/// announced, and withdraws the message on both devices rather than sending another.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_after_it_was_announced_is_withdrawn() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
+    let alice_gate = gate.clone();
+    let (alice, bob) = paired_pair_with(root.path(), move |config| {
+        config.faults.seal_gate = Some(alice_gate);
+    })
+    .await;
+    let (path, mut bytes) = random_file(root.path(), "projekt.bin", 6 * MIB);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path.clone()), SendOptions::default())
+        .await
+        .unwrap();
+    // Announced (Bob starts on it), and not yet sealed: the gate holds it.
+    bob.wait_event("the download starting", |e| {
+        matches!(e, NodeEvent::Transfer { id, incoming: true, .. } if *id == sent.id)
+            || matches!(e, NodeEvent::MessageChanged(m) if m.id == sent.id
+                && m.attachment.as_ref().is_some_and(|a| matches!(a.file, FileState::Arriving { .. })))
+    })
+    .await;
+    let (name, dir, port) = (alice.name, alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    drop(alice);
+    // Edited in place, the same size.
+    bytes[MIB] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let alice = Device::start(name, &dir, port).await;
+    alice
+        .wait_event("the file refused", |e| {
+            matches!(e, NodeEvent::TransferFailed { id, reason: TransferFailure::NotSent(_) }
+                if *id == sent.id)
+        })
+        .await;
+    for device in [&alice, &bob] {
+        device
+            .wait_history("the message withdrawn", |h| {
+                h.iter().any(|m| m.id == sent.id && m.deleted)
+            })
+            .await;
+    }
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::TransferDone { id, .. } if *id == sent.id)),
+        0
+    );
 }
 
 /// Deleted is gone: a text with its edits, a photo with its thumbnail, and an opened

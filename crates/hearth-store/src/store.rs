@@ -300,10 +300,13 @@ impl Store {
         }
         // Everything of schema 1 reads as it is; from here on this build may write
         // what only schema 2 reads.
-        if schema < SCHEMA_VERSION {
-            tree.insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
+        // (A full disk must not lock the user out: the next open tries again.)
+        if schema < SCHEMA_VERSION
+            && let Err(e) = tree
+                .insert(SCHEMA_KEY, &SCHEMA_VERSION.to_be_bytes())
                 .and_then(|_| tree.flush())
-                .map_err(|e| unopenable(e.to_string()))?;
+        {
+            tracing::warn!(error = %e, "could not mark the profile's schema");
         }
         Store::assemble(dir, db, tree, keys, envelope.protection(), lock)
     }
@@ -859,12 +862,6 @@ impl Store {
         .into_iter()
         .chain(crate::blobs::RECORD_PREFIXES)
         {
-            // The files first (their headers wiped as they go): a crash after this
-            // leaves records naming files that are gone, which read as gone, never
-            // files no record names.
-            if p == crate::blobs::META_PREFIX {
-                self.blobs().remove_files()?;
-            }
             for entry in self.tree.scan_prefix([p]) {
                 let (key, _) = entry?;
                 batch.remove(key);
@@ -878,6 +875,12 @@ impl Store {
         self.acked.clear();
         self.read.clear();
         self.last_lamport.clear();
+        // The files after the atomic write, their headers wiped as they go. A crash
+        // or a failure in between leaves files no record names, which the next
+        // start's sweep wipes and removes.
+        if let Err(e) = self.blobs().remove_files() {
+            tracing::warn!(error = %e, "could not remove every file; the next start will");
+        }
         Ok(())
     }
 

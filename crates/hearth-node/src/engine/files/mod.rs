@@ -23,6 +23,10 @@ use crate::{FileSource, Reply, SendOptions};
 
 /// The files being sealed after their message was written: `Vec<(OpId, path)>`.
 pub(super) const SETTING_STAGING: &str = "files-staging";
+/// Of those, the ones already announced (their `FileReady` written), with the
+/// hash announced and the seq of that op: `Vec<(OpId, [u8; 32], u64)>`. A file
+/// sealed again after a restart must be the one announced.
+pub(super) const SETTING_ANNOUNCED: &str = "files-announced";
 /// Downloads at once.
 const MAX_DOWNLOADS: usize = 2;
 /// Waits before trying a failed download again.
@@ -118,6 +122,9 @@ pub(super) struct Files {
     /// This device's files being sealed after their message was written, and where
     /// each is read from.
     staging: HashMap<OpId, PathBuf>,
+    /// Of those, the ones announced: the hash announced, and the seq of the
+    /// `FileReady` op that did.
+    announced: HashMap<OpId, ([u8; 32], u64)>,
     /// Set when the engine stops: sealing threads stop at their next read.
     stop_sealing: Arc<AtomicBool>,
     /// One clone per sealing thread: the engine waits for them to let go of the
@@ -145,6 +152,7 @@ impl Files {
             wanted: BTreeMap::new(),
             expiring: HashMap::new(),
             staging: HashMap::new(),
+            announced: HashMap::new(),
             stop_sealing: Arc::new(AtomicBool::new(false)),
             sealing: Arc::new(()),
             sealing_now: transfer::SealingNow::default(),
@@ -178,6 +186,16 @@ impl Files {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
         tracing::warn!("a file was still being sealed when the engine stopped");
+    }
+}
+
+/// Ends a [`Sealing`] when dropped, however its thread stops (a no-op once it
+/// sealed to the end), so no reader waits for chunks that will never come.
+struct EndsSealing(Arc<Sealing>);
+
+impl Drop for EndsSealing {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 
@@ -660,13 +678,19 @@ impl Engine {
         let gate = self.files.seal_gate.clone();
         // What the message says of the file, and what was announced already (a
         // restart after the announcement): a file that differs is not sent.
-        let (expected, announced) = match self.store.message(id) {
-            Ok(Some(message)) => match message.attachment() {
-                Some(a) => (a.size, (!a.is_pending()).then_some(a.hash)),
-                None => return,
-            },
-            _ => return,
+        let expected = match self.store.message(id) {
+            Ok(Some(message)) if !message.file_is_gone(now_ms()) => {
+                message.attachment().map(|a| a.size)
+            }
+            _ => None,
         };
+        let Some(expected) = expected else {
+            self.files.staging.remove(&id);
+            self.save_staging();
+            return;
+        };
+        let announced = self.files.announced.get(&id).map(|(hash, _)| *hash);
+        let report = self.internal_tx.clone();
         self.spawn(async move {
             let result = tokio::task::spawn_blocking(move || {
                 let name = path
@@ -692,6 +716,9 @@ impl Engine {
                         return Err(changed());
                     }
                     let sealing = Arc::new(blobs.begin_sealing(hashed)?);
+                    // However this ends (an error, a panic), readers waiting for
+                    // its chunks are let go; after a seal to the end, a no-op.
+                    let _ends = EndsSealing(sealing.clone());
                     let hashed = FileInternal::Hashed {
                         id,
                         sealing: sealing.clone(),
@@ -714,45 +741,46 @@ impl Engine {
                 (sealed, internal)
             })
             .await;
-            let (result, internal) = match result {
-                Ok(done) => done,
+            let result = match result {
+                Ok((result, _)) => result,
                 Err(e) => {
                     tracing::warn!(error = %e, "a sealing thread failed");
-                    return;
+                    Err(file_error(e))
                 }
             };
             let sealed = FileInternal::Sealed {
                 id,
                 result: Box::new(result),
             };
-            let _ = internal.send(sealed.into()).await;
+            let _ = report.send(sealed.into()).await;
         });
     }
 
     /// The file of message `id` has its hashes: serve it as it is sealed, and tell
     /// the partner (once: a file sealed again after a restart was announced).
     async fn on_hashed(&mut self, id: OpId, sealing: Arc<Sealing>) {
-        let pending = match self.store.message(id) {
-            Ok(Some(message)) if !message.state.is_deleted() => {
-                message.attachment().is_some_and(Attachment::is_pending)
-            }
-            // Deleted meanwhile: stop.
-            _ => {
-                sealing.cancel();
-                return;
-            }
-        };
+        let here = matches!(self.store.message(id), Ok(Some(m)) if !m.file_is_gone(now_ms()));
+        if !here {
+            // Deleted (or gone) meanwhile: stop.
+            sealing.cancel();
+            return;
+        }
         let imported = sealing.imported();
         self.files.sealing_now.insert(id, sealing);
-        if pending {
-            let body = OpBody::FileReady {
-                target: id,
-                hash: imported.hash,
-                chunks_root: imported.chunks_root,
-            };
-            if let Err(e) = self.write(body).await {
-                tracing::warn!(error = %e, "could not announce a file being sealed");
+        if self.files.announced.contains_key(&id) {
+            return;
+        }
+        let body = OpBody::FileReady {
+            target: id,
+            hash: imported.hash,
+            chunks_root: imported.chunks_root,
+        };
+        match self.write(body).await {
+            Ok(op) => {
+                self.files.announced.insert(id, (imported.hash, op.id.seq));
+                self.save_staging();
             }
+            Err(e) => tracing::warn!(error = %e, "could not announce a file being sealed"),
         }
     }
 
@@ -760,22 +788,36 @@ impl Engine {
     /// be read, or changed meanwhile, the message is deleted on both devices and
     /// the reason shown.
     async fn on_sealed(&mut self, id: OpId, result: Result<Arc<Sealing>, NodeError>) {
-        self.files.staging.remove(&id);
-        self.save_staging();
-        self.files.sealing_now.remove(id);
+        let done_with = |engine: &mut Engine| {
+            // Committed (or failed) first; only then is the file no longer served as
+            // being sealed, nor sealed again at the next start.
+            if let Some(sealing) = engine.files.sealing_now.remove(id) {
+                sealing.cancel();
+            }
+            engine.files.staging.remove(&id);
+            engine.files.announced.remove(&id);
+            engine.save_staging();
+        };
         let message = match self.store.message(id) {
-            Ok(Some(message)) if !message.state.is_deleted() => message,
-            // Deleted while it was being read: the sealed copy goes with `result`.
-            _ => return,
+            Ok(Some(message)) if !message.file_is_gone(now_ms()) => message,
+            // Deleted (or opened and gone) while it was being read: the sealed copy
+            // goes with `result`.
+            _ => {
+                done_with(self);
+                return;
+            }
         };
         let ready = result.and_then(|sealing| {
             self.files.blobs.commit_sealing(&sealing, id)?;
             Ok(sealing.imported())
         });
+        let announced = self.files.announced.get(&id).copied();
+        done_with(self);
         match ready {
             Ok(imported) => {
-                // Announced when its hashes were found; unless that write failed.
-                if message.attachment().is_some_and(Attachment::is_pending) {
+                let Some((_, ready_seq)) = announced else {
+                    // Its announcement could not be written when its hashes were
+                    // found: now.
                     let body = OpBody::FileReady {
                         target: id,
                         hash: imported.hash,
@@ -784,10 +826,11 @@ impl Engine {
                     if let Err(e) = self.write(body).await {
                         tracing::warn!(error = %e, "could not announce a sealed file");
                     }
-                } else {
-                    self.emit(NodeEvent::MessageChanged(self.view(&message)))
-                        .await;
-                }
+                    return;
+                };
+                self.sealed_after_deposit(id, ready_seq);
+                self.emit(NodeEvent::MessageChanged(self.view(&message)))
+                    .await;
             }
             Err(e) => {
                 tracing::warn!(error = %e, "a file could not be sent");
@@ -817,6 +860,15 @@ impl Engine {
         if let Err(e) = self.store.set_setting(SETTING_STAGING, &staging) {
             tracing::warn!(error = %e, "could not remember the files being sent");
         }
+        let announced: Vec<(OpId, [u8; 32], u64)> = self
+            .files
+            .announced
+            .iter()
+            .map(|(id, (hash, seq))| (*id, *hash, *seq))
+            .collect();
+        if let Err(e) = self.store.set_setting(SETTING_ANNOUNCED, &announced) {
+            tracing::warn!(error = %e, "could not remember the files announced");
+        }
     }
 
     /// At start: files whose message was written but whose staging did not finish.
@@ -830,17 +882,24 @@ impl Engine {
                 return;
             }
         };
+        let announced: Vec<(OpId, [u8; 32], u64)> = self
+            .store
+            .setting(SETTING_ANNOUNCED)
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+        self.files.announced = announced
+            .into_iter()
+            .filter(|(id, _, _)| staging.iter().any(|(s, _)| s == id))
+            .map(|(id, hash, seq)| (id, (hash, seq)))
+            .collect();
         for (id, path) in staging {
             let path = PathBuf::from(path);
             match self.files.blobs.status(id) {
                 Ok(Some(status)) if status.complete => {
-                    let pending = self
-                        .store
-                        .message(id)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|m| m.attachment().is_some_and(Attachment::is_pending));
-                    if !pending {
+                    // Committed just before the stop: announced already, or not.
+                    if let Some((_, ready_seq)) = self.files.announced.remove(&id) {
+                        self.sealed_after_deposit(id, ready_seq);
                         continue;
                     }
                     let body = OpBody::FileReady {
@@ -1043,6 +1102,8 @@ impl Engine {
                 true
             }
         };
+        // Asked again (a second announcement from the partner): a pause stays.
+        let paused = paused || self.files.wanted.get(&id).is_some_and(|w| w.paused);
         self.files.wanted.insert(
             id,
             Want {
@@ -1279,9 +1340,17 @@ impl Engine {
                 },
                 // Its message went first; the file is still being sealed by its
                 // sender (here, perhaps after its hashes went out).
-                None if a.is_pending() || self.files.sealing_now.contains(message.op.id) => {
-                    FileState::Preparing
+                // This device's own file: being sealed, or not here at all (a
+                // restored profile whose backup was made while it was sealed).
+                None if message.op.id.author == self.me => {
+                    let id = message.op.id;
+                    if self.files.staging.contains_key(&id) || self.files.sealing_now.contains(id) {
+                        FileState::Preparing
+                    } else {
+                        FileState::Missing
+                    }
                 }
+                None if a.is_pending() => FileState::Preparing,
                 None => FileState::Missing,
             }
         };

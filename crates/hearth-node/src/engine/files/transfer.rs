@@ -107,11 +107,15 @@ impl Source {
         }
     }
 
-    /// Whether it may still be served: not deleted (or, being sealed, stopped).
-    fn still_here(&self, blobs: &BlobStore, id: OpId) -> bool {
+    /// Whether it may still be served: not deleted (being sealed: not stopped, and
+    /// still being sealed or committed since).
+    fn still_here(&self, files: &Files<'_>, id: OpId) -> bool {
+        let in_store = || matches!(files.blobs.status(id), Ok(Some(_)));
         match self {
-            Source::Sealed(_) => matches!(blobs.status(id), Ok(Some(_))),
-            Source::Sealing(sealing) => !sealing.is_abandoned(),
+            Source::Sealed(_) => in_store(),
+            Source::Sealing(sealing) => {
+                !sealing.is_abandoned() && (files.sealing.contains(id) || in_store())
+            }
         }
     }
 }
@@ -224,6 +228,7 @@ async fn run_download(
 
     let mut received = 0u64;
     let mut idle_rounds = 0;
+    let mut last_missing: Option<usize> = None;
     let outcome = async {
         loop {
             let (tx, missing) = oneshot::channel();
@@ -237,6 +242,14 @@ async fn run_download(
             if missing.is_empty() {
                 return Ok(());
             }
+            // Nothing more held than after the last round: every chunk it brought
+            // was damaged (or not what was announced).
+            match last_missing {
+                Some(before) if missing.len() >= before => idle_rounds += 1,
+                Some(_) => idle_rounds = 0,
+                None => {}
+            }
+            last_missing = Some(missing.len());
             if idle_rounds >= MAX_IDLE_ROUNDS {
                 return Err(failed("the partner's device keeps sending damaged chunks"));
             }
@@ -266,12 +279,10 @@ async fn run_download(
                     _ => return Err(failed("the partner's device answered with nonsense")),
                 }
             }
-            // A round that brought every chunk asked for is progress; the next Sync
-            // tells whether they were all good.
+            // A round that brought fewer chunks than asked for is idle; one that
+            // brought them all is progress only if the next Sync finds fewer missing.
             if got < asked {
                 idle_rounds += 1;
-            } else {
-                idle_rounds = 0;
             }
         }
     }
@@ -508,7 +519,7 @@ async fn serve_chunks(
             tokio::time::sleep(delay).await;
         }
         // Deleted meanwhile (or view-once opened, or expired): not one more chunk.
-        if !source.still_here(files.blobs, id) {
+        if !source.still_here(&files, id) {
             reading.abort();
             return unavailable(stream, "the file is gone").await;
         }

@@ -682,6 +682,26 @@ impl Engine {
         Some((letters, after, told, files))
     }
 
+    /// A file of this device's is now whole here, announced by its op `ready_seq`:
+    /// if that op is at the mailbox already (it went before the file was sealed, so
+    /// its file was not queued then), the file goes there next.
+    pub(super) fn sealed_after_deposit(&mut self, id: OpId, ready_seq: u64) {
+        if self.mailbox.letters.is_none() || self.mailbox.deposited < ready_seq {
+            return;
+        }
+        let whole = self
+            .files
+            .blobs
+            .status(id)
+            .ok()
+            .flatten()
+            .is_some_and(|s| s.complete && s.size <= MAX_FILE_BYTES);
+        if whole && !self.mailbox.files.iter().any(|(f, _)| *f == id) {
+            self.mailbox.files.push((id, 0));
+            self.save_mailbox_files();
+        }
+    }
+
     /// The file an op of this device's makes ready to fetch, if it is whole here and
     /// small enough to leave at the mailbox.
     fn file_for_mailbox(&self, op: OpId, body: &OpBody) -> Option<OpId> {

@@ -29,8 +29,8 @@ const STARTS_PER_PEER: usize = 10;
 /// How long an attempt must have waited on its peer before a newcomer may take its
 /// place when all are taken.
 const STALL_GRACE: Duration = Duration::from_secs(1);
-/// Peers whose recent starts are remembered; past this the record starts afresh
-/// (only a flood of new identities gets there).
+/// Peers whose recent starts are remembered; past this, new ones are not (only a
+/// flood of new identities gets there).
 const REMEMBERED_PEERS: usize = 4096;
 const RATE_WINDOW: Duration = Duration::from_secs(60);
 
@@ -74,9 +74,7 @@ impl Attempts {
             times.retain(|t| now.duration_since(*t) < RATE_WINDOW);
             !times.is_empty()
         });
-        if inner.started.len() >= REMEMBERED_PEERS {
-            inner.started.clear();
-        }
+
         if inner
             .started
             .get(&peer)
@@ -111,7 +109,11 @@ impl Attempts {
             waiting_since: None,
             cancel: cancel.clone(),
         });
-        inner.started.entry(peer).or_default().push(now);
+        // Past the bound, only peers already remembered are counted: a flood of new
+        // identities does not wipe what the others did.
+        if inner.started.len() < REMEMBERED_PEERS || inner.started.contains_key(&peer) {
+            inner.started.entry(peer).or_default().push(now);
+        }
         Some(cancel)
     }
 

@@ -434,6 +434,10 @@ impl Engine {
     /// it was given the code on screen and tries are left once every guess being
     /// read now is counted as wrong.
     fn promise_guess(&mut self, attempt: u64) -> Result<(), Refusal> {
+        // Pairing out by its own code meanwhile: not both.
+        if self.pairing.initiating || self.partner.is_some() {
+            return Err(Refusal::NotPairing);
+        }
         let Some(offer) = &mut self.pairing.offer else {
             return Err(Refusal::NotPairing);
         };

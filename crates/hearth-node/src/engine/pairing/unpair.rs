@@ -99,6 +99,7 @@ impl Engine {
         self.store.forget_history(&[
             SETTING_PARTNER,
             super::super::files::SETTING_STAGING,
+            super::super::files::SETTING_ANNOUNCED,
             super::super::internet::SETTING_NEWEST_RECORD,
             super::super::mailbox::SETTINGS[0],
             super::super::mailbox::SETTINGS[1],
