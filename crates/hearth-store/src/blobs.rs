@@ -653,22 +653,8 @@ impl BlobStore {
 
     /// Reads a file the user is sending into the store, sealed, computing its
     /// hashes on the way. Refuses empty files and files over 4 GiB.
-    pub fn stage(&self, mut reader: impl Read, chunk_size: u32) -> Result<Staged, StoreError> {
-        if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
-            return Err(StoreError::Invalid("chunk size out of range"));
-        }
-        self.ensure_dir()?;
-        let mut tag = [0u8; 8];
-        rand::thread_rng().fill_bytes(&mut tag);
-        let tag: String = tag.iter().map(|b| format!("{b:02x}")).collect();
-        let path = self.inner.dir.join(format!("{STAGING_PREFIX}{tag}"));
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .map_err(|e| io_error("cannot write into the files directory", e))?;
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
+    pub fn stage(&self, reader: impl Read, chunk_size: u32) -> Result<Staged, StoreError> {
+        let (path, file) = self.new_staging_file()?;
         let mut staged = Staged {
             path,
             meta: Meta {
@@ -680,7 +666,7 @@ impl BlobStore {
                 chunk_size,
                 hash: [0; 32],
                 chunks_root: [0; 32],
-                key,
+                key: random_key(),
                 complete: true,
                 paused: false,
                 split_key: true,
@@ -689,85 +675,30 @@ impl BlobStore {
             committed: false,
         };
         let salt = write_header(&file)?;
-        let aead = ChunkCipher::new(&split_key(&key, &salt));
-        let mut whole = blake3::Hasher::new();
-        let mut buf = vec![0u8; chunk_size as usize];
-        let mut size = 0u64;
-        loop {
-            let n = read_full(&mut reader, &mut buf)
-                .map_err(|e| io_error("cannot read the file", e))?;
-            if n == 0 {
-                break;
-            }
-            let chunk = &buf[..n];
-            size += n as u64;
-            if size > limits::MAX_FILE_BYTES {
-                return Err(StoreError::Invalid("file larger than 4 GiB"));
-            }
-            whole.update(chunk);
-            let index = staged.hashes.len() as u32;
-            staged.hashes.push(*blake3::hash(chunk).as_bytes());
-            let sealed = aead.seal(index, chunk);
-            file.write_all_at(&sealed, staged.meta.slot(index))
-                .map_err(|e| io_error("cannot write into the files directory", e))?;
-            if n < buf.len() {
-                break;
-            }
-        }
-        if size == 0 {
-            return Err(StoreError::Invalid("the file is empty"));
-        }
+        let aead = ChunkCipher::new(&split_key(&staged.meta.key, &salt));
+        let meta = staged.meta.clone();
+        let hashed = read_chunks(reader, chunk_size, |index, chunk| {
+            file.write_all_at(&aead.seal(index, chunk), meta.slot(index))
+                .map_err(|e| io_error("cannot write into the files directory", e))
+        })?;
         file.sync_all()
             .map_err(|e| io_error("cannot write into the files directory", e))?;
-        staged.meta.size = size;
-        staged.meta.hash = *whole.finalize().as_bytes();
-        staged.meta.chunks_root = chunks_root(&staged.hashes);
+        staged.meta.size = hashed.imported.size;
+        staged.meta.hash = hashed.imported.hash;
+        staged.meta.chunks_root = hashed.imported.chunks_root;
+        staged.hashes = hashed.hashes;
         Ok(staged)
     }
 
     /// The first pass over a file being sent: its size and hashes, read without
     /// writing anything. Refuses empty files and files over 4 GiB.
-    pub fn hash(&self, mut reader: impl Read, chunk_size: u32) -> Result<Hashed, StoreError> {
-        if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
-            return Err(StoreError::Invalid("chunk size out of range"));
-        }
-        let mut whole = blake3::Hasher::new();
-        let mut hashes = Vec::new();
-        let mut buf = vec![0u8; chunk_size as usize];
-        let mut size = 0u64;
-        loop {
-            let n = read_full(&mut reader, &mut buf)
-                .map_err(|e| io_error("cannot read the file", e))?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            if size > limits::MAX_FILE_BYTES {
-                return Err(StoreError::Invalid("file larger than 4 GiB"));
-            }
-            whole.update(&buf[..n]);
-            hashes.push(*blake3::hash(&buf[..n]).as_bytes());
-            if n < buf.len() {
-                break;
-            }
-        }
-        if size == 0 {
-            return Err(StoreError::Invalid("the file is empty"));
-        }
-        Ok(Hashed {
-            imported: Imported {
-                size,
-                hash: *whole.finalize().as_bytes(),
-                chunk_size,
-                chunks_root: chunks_root(&hashes),
-            },
-            hashes,
-        })
+    pub fn hash(&self, reader: impl Read, chunk_size: u32) -> Result<Hashed, StoreError> {
+        read_chunks(reader, chunk_size, |_, _| Ok(()))
     }
 
-    /// Makes the file that [`Sealing::seal_from`] fills, for a file the first pass
-    /// described.
-    pub fn begin_sealing(&self, hashed: Hashed) -> Result<Sealing, StoreError> {
+    /// A new file in the files directory, named as a staging file is (swept at
+    /// start if nothing commits it).
+    fn new_staging_file(&self) -> Result<(PathBuf, File), StoreError> {
         self.ensure_dir()?;
         let mut tag = [0u8; 8];
         rand::thread_rng().fill_bytes(&mut tag);
@@ -779,8 +710,14 @@ impl BlobStore {
             .create_new(true)
             .open(&path)
             .map_err(|e| io_error("cannot write into the files directory", e))?;
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
+        Ok((path, file))
+    }
+
+    /// Makes the file that [`Sealing::seal_from`] fills, for a file the first pass
+    /// described.
+    pub fn begin_sealing(&self, hashed: Hashed) -> Result<Sealing, StoreError> {
+        let (path, file) = self.new_staging_file()?;
+        let key = random_key();
         let salt = match write_header(&file) {
             Ok(salt) => salt,
             Err(e) => {
@@ -852,8 +789,7 @@ impl BlobStore {
             return Err(StoreError::Invalid("file has too many chunks"));
         }
         self.ensure_dir()?;
-        let mut key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut key);
+        let key = random_key();
         // The file and its header first: a record never names a file without one.
         let file = OpenOptions::new()
             .read(true)
@@ -1113,6 +1049,60 @@ fn open_chunk(
         .map_err(|e| io_error("cannot read the file", e))?;
     aead.open(index, sealed)
         .ok_or(StoreError::Corrupt("a file chunk does not decrypt"))
+}
+
+/// A new random key (or half of one).
+fn random_key() -> [u8; 32] {
+    let mut key = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut key);
+    key
+}
+
+/// Reads a file being sent in chunks of `chunk_size`, handing each to `each` with
+/// its index, and finds its size and hashes. Refuses a chunk size out of range,
+/// empty files and files over 4 GiB.
+fn read_chunks(
+    mut reader: impl Read,
+    chunk_size: u32,
+    mut each: impl FnMut(u32, &[u8]) -> Result<(), StoreError>,
+) -> Result<Hashed, StoreError> {
+    if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
+        return Err(StoreError::Invalid("chunk size out of range"));
+    }
+    let mut whole = blake3::Hasher::new();
+    let mut hashes = Vec::new();
+    let mut buf = vec![0u8; chunk_size as usize];
+    let mut size = 0u64;
+    loop {
+        let n =
+            read_full(&mut reader, &mut buf).map_err(|e| io_error("cannot read the file", e))?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        if size > limits::MAX_FILE_BYTES {
+            return Err(StoreError::Invalid("file larger than 4 GiB"));
+        }
+        let chunk = &buf[..n];
+        whole.update(chunk);
+        hashes.push(*blake3::hash(chunk).as_bytes());
+        each(hashes.len() as u32 - 1, chunk)?;
+        if n < buf.len() {
+            break;
+        }
+    }
+    if size == 0 {
+        return Err(StoreError::Invalid("the file is empty"));
+    }
+    Ok(Hashed {
+        imported: Imported {
+            size,
+            hash: *whole.finalize().as_bytes(),
+            chunk_size,
+            chunks_root: chunks_root(&hashes),
+        },
+        hashes,
+    })
 }
 
 fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {

@@ -770,17 +770,34 @@ impl Engine {
         if self.files.announced.contains_key(&id) {
             return;
         }
+        if let Some(seq) = self
+            .announce_file(id, imported.hash, imported.chunks_root)
+            .await
+        {
+            self.files.announced.insert(id, (imported.hash, seq));
+            self.save_staging();
+        }
+    }
+
+    /// Writes the op that tells the partner the file of message `id` can be fetched,
+    /// with its hashes; returns that op's seq.
+    async fn announce_file(
+        &mut self,
+        id: OpId,
+        hash: [u8; 32],
+        chunks_root: [u8; 32],
+    ) -> Option<u64> {
         let body = OpBody::FileReady {
             target: id,
-            hash: imported.hash,
-            chunks_root: imported.chunks_root,
+            hash,
+            chunks_root,
         };
         match self.write(body).await {
-            Ok(op) => {
-                self.files.announced.insert(id, (imported.hash, op.id.seq));
-                self.save_staging();
+            Ok(op) => Some(op.id.seq),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not announce a file");
+                None
             }
-            Err(e) => tracing::warn!(error = %e, "could not announce a file being sealed"),
         }
     }
 
@@ -818,14 +835,8 @@ impl Engine {
                 let Some((_, ready_seq)) = announced else {
                     // Its announcement could not be written when its hashes were
                     // found: now.
-                    let body = OpBody::FileReady {
-                        target: id,
-                        hash: imported.hash,
-                        chunks_root: imported.chunks_root,
-                    };
-                    if let Err(e) = self.write(body).await {
-                        tracing::warn!(error = %e, "could not announce a sealed file");
-                    }
+                    self.announce_file(id, imported.hash, imported.chunks_root)
+                        .await;
                     return;
                 };
                 self.sealed_after_deposit(id, ready_seq);
@@ -902,14 +913,8 @@ impl Engine {
                         self.sealed_after_deposit(id, ready_seq);
                         continue;
                     }
-                    let body = OpBody::FileReady {
-                        target: id,
-                        hash: status.hash,
-                        chunks_root: status.chunks_root,
-                    };
-                    if let Err(e) = self.write(body).await {
-                        tracing::warn!(error = %e, "could not announce a sealed file");
-                    }
+                    self.announce_file(id, status.hash, status.chunks_root)
+                        .await;
                 }
                 _ => {
                     tracing::info!(file = %MessageId(id), "sealing a file again after a restart");
