@@ -738,11 +738,11 @@ impl Engine {
                 // The store first, then the sign that this thread is done with it.
                 drop(blobs);
                 drop(sealing_token);
-                (sealed, internal)
+                sealed
             })
             .await;
             let result = match result {
-                Ok((result, _)) => result,
+                Ok(result) => result,
                 Err(e) => {
                     tracing::warn!(error = %e, "a sealing thread failed");
                     Err(file_error(e))
