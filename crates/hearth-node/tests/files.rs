@@ -58,6 +58,18 @@ fn blob_files(dir: &Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Alice and Bob paired, Alice sealing a file she sends only as fast as the gate
+/// lets her.
+async fn paired_with_gate(root: &Path) -> (std::sync::Arc<hearth_node::SealGate>, Device, Device) {
+    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
+    let alice_gate = gate.clone();
+    let (alice, bob) = paired_pair_with(root, move |config| {
+        config.faults.seal_gate = Some(alice_gate);
+    })
+    .await;
+    (gate, alice, bob)
+}
+
 /// Waits until `device` shows the file of message `id` as gone for good.
 async fn wait_gone(device: &Device, id: MessageId, what: &str) {
     device
@@ -372,12 +384,7 @@ async fn a_big_files_message_reaches_the_partner_before_the_file_is_sealed() {
 async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
-    let alice_gate = gate.clone();
-    let (alice, bob) = paired_pair_with(root.path(), move |config| {
-        config.faults.seal_gate = Some(alice_gate);
-    })
-    .await;
+    let (gate, alice, bob) = paired_with_gate(root.path()).await;
     let (path, bytes) = random_file(root.path(), "udhëtim.mp4", 12 * MIB + 5);
     let sent = alice
         .handle
@@ -433,12 +440,7 @@ async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
 async fn a_file_deleted_while_it_is_being_sealed_stops_everywhere() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
-    let alice_gate = gate.clone();
-    let (alice, bob) = paired_pair_with(root.path(), move |config| {
-        config.faults.seal_gate = Some(alice_gate);
-    })
-    .await;
+    let (gate, alice, bob) = paired_with_gate(root.path()).await;
     let (path, _) = random_file(root.path(), "gabim.bin", 8 * MIB);
     let sent = alice
         .handle
@@ -523,12 +525,7 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
 async fn a_file_changed_after_it_was_announced_is_withdrawn() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let gate = std::sync::Arc::new(hearth_node::SealGate::default());
-    let alice_gate = gate.clone();
-    let (alice, bob) = paired_pair_with(root.path(), move |config| {
-        config.faults.seal_gate = Some(alice_gate);
-    })
-    .await;
+    let (_gate, alice, bob) = paired_with_gate(root.path()).await;
     let (path, mut bytes) = random_file(root.path(), "projekt.bin", 6 * MIB);
     let sent = alice
         .handle

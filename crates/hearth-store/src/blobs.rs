@@ -1316,6 +1316,21 @@ mod tests {
     const ME: DeviceId = DeviceId([7; 32]);
     const CHUNK: u32 = *limits::CHUNK_BYTES_RANGE.start();
 
+    /// The attachment op that shares a file imported as `imported`.
+    fn attachment_of(imported: &super::Imported) -> Attachment {
+        Attachment {
+            name: "letër.bin".into(),
+            mime: "application/octet-stream".into(),
+            size: imported.size,
+            hash: imported.hash,
+            chunk_size: imported.chunk_size,
+            chunks_root: imported.chunks_root,
+            thumbnail: None,
+            view_once: false,
+            expires_after_open_secs: None,
+        }
+    }
+
     fn content(len: usize) -> Vec<u8> {
         (0..len as u32).map(|i| (i * 13 + i / 7) as u8).collect()
     }
@@ -1358,17 +1373,7 @@ mod tests {
         blobs.commit(staged, sent).unwrap();
 
         let received = OpId { author: ME, seq: 2 };
-        let attachment = Attachment {
-            name: "letër.bin".into(),
-            mime: "application/octet-stream".into(),
-            size: imported.size,
-            hash: imported.hash,
-            chunk_size: CHUNK,
-            chunks_root: imported.chunks_root,
-            thumbnail: None,
-            view_once: false,
-            expires_after_open_secs: None,
-        };
+        let attachment = attachment_of(&imported);
         blobs.expect(received, &attachment).unwrap();
         let hashes = blobs.manifest(sent).unwrap().unwrap();
         blobs.set_manifest(received, &hashes).unwrap();
@@ -1574,17 +1579,7 @@ mod tests {
         let hashes = blobs.manifest(source).unwrap().unwrap();
 
         let id = OpId { author: ME, seq: 2 };
-        let attachment = Attachment {
-            name: "foto.jpg".into(),
-            mime: "image/jpeg".into(),
-            size: imported.size,
-            hash: imported.hash,
-            chunk_size: CHUNK,
-            chunks_root: imported.chunks_root,
-            thumbnail: None,
-            view_once: false,
-            expires_after_open_secs: None,
-        };
+        let attachment = attachment_of(&imported);
         blobs.expect(id, &attachment).unwrap();
         blobs.set_manifest(id, &hashes).unwrap();
         let mut writer = blobs.writer(id).unwrap();
