@@ -129,8 +129,9 @@ pub enum FileState {
     Gone,
     /// Not on this device and not coming (lost before it was sent).
     Missing,
-    /// The message is here; its sender is still sealing the file, after which it
-    /// starts arriving.
+    /// The sender is still reading the file for its hashes, after which it starts
+    /// arriving; on the sender's own device, until its copy is sealed into the
+    /// store (which waits for the partner's fetch to end).
     Preparing,
 }
 

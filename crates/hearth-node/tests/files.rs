@@ -46,6 +46,16 @@ async fn arrived(device: &Device, id: MessageId) -> NodeEvent {
         .await
 }
 
+/// Waits until the sender shows its own copy of the file of message `id` sealed.
+async fn sealed_by_sender(device: &Device, id: MessageId) {
+    device
+        .wait_event("the sender's copy sealed", |e| {
+            matches!(e, NodeEvent::MessageChanged(m)
+                if m.id == id && m.attachment.as_ref().is_some_and(|a| a.file == FileState::Ready))
+        })
+        .await;
+}
+
 /// `.blob` files in a profile: the chunks of every attachment it holds.
 fn blob_files(dir: &Path) -> usize {
     std::fs::read_dir(dir.join("files"))
@@ -59,12 +69,16 @@ fn blob_files(dir: &Path) -> usize {
 }
 
 /// Alice and Bob paired, Alice sealing a file she sends only as fast as the gate
-/// lets her.
-async fn paired_with_gate(root: &Path) -> (std::sync::Arc<hearth_node::SealGate>, Device, Device) {
+/// lets her, and serving each chunk after `serve_delay` (if any).
+async fn paired_with_gate(
+    root: &Path,
+    serve_delay: Option<Duration>,
+) -> (std::sync::Arc<hearth_node::SealGate>, Device, Device) {
     let gate = std::sync::Arc::new(hearth_node::SealGate::default());
     let alice_gate = gate.clone();
     let (alice, bob) = paired_pair_with(root, move |config| {
         config.faults.seal_gate = Some(alice_gate);
+        config.faults.serve_delay = serve_delay;
     })
     .await;
     (gate, alice, bob)
@@ -205,6 +219,7 @@ async fn view_once_is_gone_from_both_devices_once_opened() {
         "veiled: no thumbnail"
     );
     arrived(&bob, sent.id).await;
+    sealed_by_sender(&alice, sent.id).await;
     assert_eq!(blob_files(&alice.dir), 1);
     assert_eq!(blob_files(&bob.dir), 1);
 
@@ -371,39 +386,32 @@ async fn a_big_files_message_reaches_the_partner_before_the_file_is_sealed() {
         unreachable!()
     };
     assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
-    assert_eq!(alice.count_events(sealed_here), 1);
+    // The sender's own copy is sealed once the partner has fetched it.
+    sealed_by_sender(&alice, sent.id).await;
     let saved = root.path().join("film-copy.mkv");
     bob.handle.save_file(sent.id, &saved).await.unwrap();
     assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
 }
 
-/// Sending and sealing run together: the partner receives the first chunks of a
-/// file while the sender is still sealing the rest (here held back by a gate the
-/// test opens), and the whole file arrives bit-exact once it is sealed.
+/// The partner does not wait for the sender's own copy: while the sender has not
+/// sealed a single chunk into its store (held back by a gate the test opens), the
+/// partner gets the whole file from the original, checked chunk by chunk; the
+/// sender seals its copy afterwards, and both are bit-exact.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
+async fn the_partner_receives_a_file_before_the_sender_has_sealed_it() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (gate, alice, bob) = paired_with_gate(root.path()).await;
+    let (gate, alice, bob) = paired_with_gate(root.path(), None).await;
     let (path, bytes) = random_file(root.path(), "udhëtim.mp4", 12 * MIB + 5);
     let sent = alice
         .handle
-        .send_file(FileSource::Path(path), SendOptions::default())
+        .send_file(FileSource::Path(path.clone()), SendOptions::default())
         .await
         .unwrap();
-    // Five of thirteen chunks sealed (past the receiver's first checkpoint, at
-    // 4 MiB, which reports progress): Bob gets some, and cannot have it all.
-    gate.open(5);
-    bob.wait_event("part of the file", |e| {
-        matches!(e, NodeEvent::Transfer { id, done, incoming: true, .. }
-            if *id == sent.id && *done > 0)
-    })
-    .await;
-    assert_eq!(
-        bob.count_events(|e| matches!(e, NodeEvent::TransferDone { id, .. } if *id == sent.id)),
-        0,
-        "it cannot be whole before it is sealed"
-    );
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
     let history = alice.history().await;
     assert_eq!(
         history
@@ -412,13 +420,9 @@ async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
             .and_then(|m| m.attachment.as_ref())
             .map(|a| a.file),
         Some(FileState::Preparing),
-        "the sender is still sealing"
+        "the sender has not sealed it yet"
     );
     gate.open(1_000);
-    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
-        unreachable!()
-    };
-    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
     alice
         .wait_history("sealed here", |h| {
             h.iter().any(|m| {
@@ -429,18 +433,23 @@ async fn the_partner_receives_a_file_while_it_is_still_being_sealed() {
             })
         })
         .await;
-    let saved = root.path().join("udhëtim-kopje.mp4");
-    bob.handle.save_file(sent.id, &saved).await.unwrap();
-    assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
+    // The sender's copy is its own: the original can go.
+    std::fs::remove_file(&path).unwrap();
+    for (device, name) in [(&alice, "udhëtim-a.mp4"), (&bob, "udhëtim-b.mp4")] {
+        let saved = root.path().join(name);
+        device.handle.save_file(sent.id, &saved).await.unwrap();
+        assert_eq!(std::fs::read(&saved).unwrap(), bytes, "bit-exact");
+    }
 }
 
-/// Deleted while it is still being sealed and served: sealing stops, the partner
-/// is served nothing more and shows it gone, and neither keeps a file.
+/// Deleted while it is still being served (and not yet sealed): serving and
+/// sealing stop, the partner shows it gone, and neither keeps a file.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_deleted_while_it_is_being_sealed_stops_everywhere() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (gate, alice, bob) = paired_with_gate(root.path()).await;
+    // Served slowly, so the delete comes while Bob still lacks most of it.
+    let (gate, alice, bob) = paired_with_gate(root.path(), Some(Duration::from_millis(250))).await;
     let (path, _) = random_file(root.path(), "gabim.bin", 8 * MIB);
     let sent = alice
         .handle
@@ -525,7 +534,8 @@ async fn a_file_still_being_sealed_at_a_restart_is_sealed_again_and_arrives() {
 async fn a_file_changed_after_it_was_announced_is_withdrawn() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let (_gate, alice, bob) = paired_with_gate(root.path()).await;
+    // Served slowly, so Bob cannot have it all before Alice stops.
+    let (_gate, alice, bob) = paired_with_gate(root.path(), Some(Duration::from_millis(500))).await;
     let (path, mut bytes) = random_file(root.path(), "projekt.bin", 6 * MIB);
     let sent = alice
         .handle

@@ -282,6 +282,9 @@ pub struct Sealing {
     aead: ChunkCipher,
     meta: Meta,
     hashes: Vec<[u8; 32]>,
+    /// The file being sent, where chunks not sealed yet are served from (each
+    /// checked against its hash first), so the partner need not wait for them.
+    original: Option<File>,
     /// How many chunks are sealed, and whether sealing ended (done, failed or
     /// cancelled): readers wait on it.
     progress: std::sync::Mutex<SealProgress>,
@@ -293,7 +296,19 @@ pub struct Sealing {
 struct SealProgress {
     sealed: u32,
     ended: Option<SealEnd>,
+    /// When a chunk was last read to be served.
+    served_at: Option<std::time::Instant>,
 }
+
+/// How long a file served from its original waits for the partner to start
+/// fetching it before it is sealed into the store.
+const FETCH_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+/// How long after the partner last fetched a chunk the fetch counts as over.
+const FETCH_QUIET: std::time::Duration = std::time::Duration::from_millis(500);
+/// How long sealing waits at most for the partner's fetch to end: on a slow link
+/// the file is sealed (and the original may go) while the partner still fetches.
+/// A crash before it is sealed seals it again at the next start.
+const FETCH_WAIT_AT_MOST: std::time::Duration = std::time::Duration::from_secs(60);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum SealEnd {
@@ -371,6 +386,7 @@ impl Sealing {
         mut before_chunk: impl FnMut(u32),
     ) -> Result<(), StoreError> {
         let result = (|| {
+            self.wait_for_fetch()?;
             let mut buf = vec![0u8; self.meta.chunk_size as usize];
             for index in 0..self.chunk_count() {
                 before_chunk(index);
@@ -411,13 +427,70 @@ impl Sealing {
         result
     }
 
-    /// Chunk `index`, decrypted, once it is sealed; waits for it. An error if
-    /// sealing stopped before it.
+    /// Serves chunks not sealed yet from `original`, the file being sent, and lets
+    /// [`Sealing::seal_from`] wait for the partner's fetch to end: the partner gets
+    /// the file without waiting for this device's own copy, and the two do not
+    /// share the CPU and the disk.
+    pub fn serving_from(mut self, original: File) -> Sealing {
+        self.original = Some(original);
+        self
+    }
+
+    /// With an original to serve from: waits for the partner to start fetching
+    /// (up to [`FETCH_GRACE`]) and then while it fetches (a chunk served within
+    /// [`FETCH_QUIET`]), [`FETCH_WAIT_AT_MOST`] in all. An error if the sending was
+    /// stopped meanwhile.
+    fn wait_for_fetch(&self) -> Result<(), StoreError> {
+        if self.original.is_none() {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        let mut progress = self.progress();
+        loop {
+            if progress.ended.is_some() {
+                return Err(StoreError::Invalid("the sending was stopped"));
+            }
+            let fetching = match progress.served_at {
+                Some(at) => at.elapsed() < FETCH_QUIET,
+                None => started.elapsed() < FETCH_GRACE,
+            };
+            if !fetching || started.elapsed() >= FETCH_WAIT_AT_MOST {
+                return Ok(());
+            }
+            progress = self
+                .changed
+                .wait_timeout(progress, FETCH_QUIET / 4)
+                .map(|(guard, _)| guard)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+    }
+
+    /// Chunk `index`: decrypted once it is sealed, read from the original (checked
+    /// against its hash) before that, or else waited for. An error if sealing
+    /// stopped before it, or if the original no longer holds it.
     pub fn chunk(&self, index: u32) -> Result<Vec<u8>, StoreError> {
         if index >= self.chunk_count() {
             return Err(StoreError::Invalid("no such chunk"));
         }
         let mut progress = self.progress();
+        if let Some(original) = &self.original
+            && progress.sealed <= index
+            && progress.ended.is_none()
+        {
+            progress.served_at = Some(std::time::Instant::now());
+            drop(progress);
+            let mut plain = vec![0u8; self.meta.chunk_len(index) as usize];
+            original
+                .read_exact_at(
+                    &mut plain,
+                    u64::from(index) * u64::from(self.meta.chunk_size),
+                )
+                .map_err(|e| io_error("cannot read the file", e))?;
+            if blake3::hash(&plain).as_bytes() != &self.hashes[index as usize] {
+                return Err(StoreError::Invalid("the file changed while it was sent"));
+            }
+            return Ok(plain);
+        }
         while progress.sealed <= index {
             if progress.ended.is_some() {
                 return Err(StoreError::Invalid("the file is no longer being sent"));
@@ -428,6 +501,7 @@ impl Sealing {
                 .map(|(guard, _)| guard)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
+        progress.served_at = Some(std::time::Instant::now());
         drop(progress);
         open_chunk(&self.aead, &self.file, &self.meta, index)
     }
@@ -744,6 +818,7 @@ impl BlobStore {
                 split_key: true,
             },
             hashes: hashed.hashes,
+            original: None,
             progress: std::sync::Mutex::new(SealProgress::default()),
             changed: std::sync::Condvar::new(),
             committed: std::sync::atomic::AtomicBool::new(false),
@@ -1180,19 +1255,31 @@ impl BlobWriter {
     /// Makes the chunks written so far durable, and records them, so a restart
     /// resumes after them.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
+        match self.take_checkpoint()? {
+            Some(checkpoint) => checkpoint.make_durable(),
+            None => Ok(()),
+        }
+    }
+
+    /// The chunks written so far, to be made durable by [`Checkpoint::make_durable`]
+    /// (on another thread, while this writer goes on); `None` if nothing was written
+    /// since the last one. Checkpoints must be made durable in the order they were
+    /// taken.
+    pub fn take_checkpoint(&mut self) -> Result<Option<Checkpoint>, StoreError> {
         if !self.dirty {
-            return Ok(());
+            return Ok(None);
         }
-        self.file
-            .sync_data()
+        let file = self
+            .file
+            .try_clone()
             .map_err(|e| io_error("cannot write into the files directory", e))?;
-        if self.store.meta(self.meta.id)?.is_none() {
-            return Err(StoreError::Files("the file was deleted".into()));
-        }
-        self.store.put(prefix::HAVE, self.meta.id, &self.have)?;
-        self.store.inner.tree.flush()?;
         self.dirty = false;
-        Ok(())
+        Ok(Some(Checkpoint {
+            store: self.store.clone(),
+            file,
+            id: self.meta.id,
+            have: self.have.clone(),
+        }))
     }
 
     /// Once every chunk is here: checks the whole file's hash and marks it complete.
@@ -1234,6 +1321,30 @@ impl BlobWriter {
             .remove(self.store.key(prefix::HAVE, id))?;
         self.store.inner.tree.flush()?;
         Ok(self.meta.hash)
+    }
+}
+
+/// The chunks a [`BlobWriter`] had written when it was taken: once they are on
+/// disk, they are recorded as held, and a restart resumes after them.
+pub struct Checkpoint {
+    store: BlobStore,
+    file: File,
+    id: OpId,
+    have: Vec<u8>,
+}
+
+impl Checkpoint {
+    /// Flushes the file to disk, then records its chunks as held.
+    pub fn make_durable(self) -> Result<(), StoreError> {
+        self.file
+            .sync_data()
+            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        if self.store.meta(self.id)?.is_none() {
+            return Err(StoreError::Files("the file was deleted".into()));
+        }
+        self.store.put(prefix::HAVE, self.id, &self.have)?;
+        self.store.inner.tree.flush()?;
+        Ok(())
     }
 }
 
@@ -1450,6 +1561,49 @@ mod tests {
         assert_eq!(left.len(), 1, "only the committed file");
     }
 
+    /// Served from the original before anything is sealed: the chunks are the
+    /// file's; a chunk the original no longer holds as hashed is refused, not
+    /// served; and a cancel lets the sealing thread, waiting for the fetch to end,
+    /// go at once.
+    #[test]
+    fn chunks_are_served_from_the_original_before_they_are_sealed() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let mut plain = content(3 * CHUNK as usize + 7);
+        let original = dir.path().join("original.bin");
+        fs::write(&original, &plain).unwrap();
+        let hashed = blobs.hash(&plain[..], CHUNK).unwrap();
+        let sealing = std::sync::Arc::new(
+            blobs
+                .begin_sealing(hashed)
+                .unwrap()
+                .serving_from(File::open(&original).unwrap()),
+        );
+        assert_eq!(sealing.chunk(3).unwrap(), plain[3 * CHUNK as usize..]);
+        assert_eq!(
+            sealing.chunk(0).unwrap(),
+            plain[..CHUNK as usize],
+            "nothing sealed, and nothing waited for"
+        );
+
+        plain[CHUNK as usize] ^= 1;
+        fs::write(&original, &plain).unwrap();
+        assert!(sealing.chunk(1).is_err(), "a changed chunk is not served");
+
+        // Just served: the sealing thread waits for the fetch to end; a cancel
+        // (the message deleted, the engine stopping) ends the wait.
+        let sealer = {
+            let sealing = sealing.clone();
+            let plain = plain.clone();
+            std::thread::spawn(move || sealing.seal_from(&plain[..], |_| {}))
+        };
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(!sealer.is_finished(), "waits while the partner fetches");
+        sealing.cancel();
+        assert!(sealer.join().unwrap().is_err());
+    }
+
     /// A file that changed between the two passes is refused, readers waiting for
     /// its chunks are told, and nothing stays behind.
     #[test]
@@ -1593,6 +1747,51 @@ mod tests {
         for (index, chunk) in plain.chunks(CHUNK as usize).enumerate() {
             assert!(writer.write_chunk(index as u32, chunk).unwrap());
         }
+        writer.finish().unwrap();
+        let mut back = Vec::new();
+        blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+        assert_eq!(back, plain);
+    }
+
+    /// A checkpoint made durable after more chunks were written records only the
+    /// chunks written before it was taken: a restart asks again for the rest.
+    #[test]
+    fn a_checkpoint_records_what_was_written_when_it_was_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        let plain = content(3 * CHUNK as usize);
+        let source = OpId { author: ME, seq: 1 };
+        let staged = blobs.stage(&plain[..], CHUNK).unwrap();
+        let imported = staged.imported();
+        blobs.commit(staged, source).unwrap();
+        let hashes = blobs.manifest(source).unwrap().unwrap();
+        let id = OpId { author: ME, seq: 2 };
+        blobs.expect(id, &attachment_of(&imported)).unwrap();
+        blobs.set_manifest(id, &hashes).unwrap();
+
+        let mut writer = blobs.writer(id).unwrap();
+        let chunks: Vec<&[u8]> = plain.chunks(CHUNK as usize).collect();
+        assert!(writer.write_chunk(0, chunks[0]).unwrap());
+        let first = writer.take_checkpoint().unwrap().expect("chunk 0 is new");
+        assert!(
+            writer.take_checkpoint().unwrap().is_none(),
+            "nothing new since"
+        );
+        assert!(writer.write_chunk(2, chunks[2]).unwrap());
+        let flusher = std::thread::spawn(move || first.make_durable());
+        flusher.join().unwrap().unwrap();
+        assert_eq!(
+            writer.have_bytes(),
+            2 * u64::from(CHUNK),
+            "held in this run"
+        );
+        drop(writer);
+
+        let mut writer = blobs.writer(id).unwrap();
+        assert_eq!(writer.missing(), vec![1, 2], "only chunk 0 was durable");
+        assert!(writer.write_chunk(1, chunks[1]).unwrap());
+        assert!(writer.write_chunk(2, chunks[2]).unwrap());
         writer.finish().unwrap();
         let mut back = Vec::new();
         blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();

@@ -37,7 +37,8 @@ pub use backup::{
     Record,
 };
 pub use blobs::{
-    BlobReader, BlobStatus, BlobStore, BlobWriter, Hashed, Imported, Sealing, Staged, chunks_root,
+    BlobReader, BlobStatus, BlobStore, BlobWriter, Checkpoint, Hashed, Imported, Sealing, Staged,
+    chunks_root,
 };
 pub use error::{OpenError, StoreError};
 pub use keys::{KdfParams, KeyProtection};

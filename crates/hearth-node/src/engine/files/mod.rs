@@ -179,6 +179,8 @@ impl Files {
     /// those files again.
     pub(super) async fn stop_sealing(&self) {
         self.stop_sealing.store(true, Ordering::SeqCst);
+        // Those waiting for the partner's fetch to end, too.
+        self.sealing_now.cancel_all();
         for _ in 0..500 {
             if Arc::strong_count(&self.sealing) == 1 {
                 return;
@@ -697,25 +699,32 @@ impl Engine {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let open = || {
-                    std::fs::File::open(&path)
-                        .map(|file| Stoppable {
-                            inner: std::io::BufReader::with_capacity(1 << 20, file),
-                            stop: stop.clone(),
-                        })
-                        .map_err(|e| file_error(format!("cannot read {}: {e}", path.display())))
+                let unreadable =
+                    |e: std::io::Error| file_error(format!("cannot read {}: {e}", path.display()));
+                // Opened once (below): both passes and the serving read the same
+                // file, even if it is renamed or replaced meanwhile.
+                let open = |original: &std::fs::File| {
+                    let mut file = original.try_clone().map_err(unreadable)?;
+                    std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(0))
+                        .map_err(unreadable)?;
+                    Ok::<_, NodeError>(Stoppable {
+                        inner: std::io::BufReader::with_capacity(1 << 20, file),
+                        stop: stop.clone(),
+                    })
                 };
                 let changed = || -> NodeError { Refusal::FileChanged(name.clone()).into() };
                 let sealed = (|| {
+                    let original = std::fs::File::open(&path).map_err(unreadable)?;
                     let hashed = blobs
-                        .hash(open()?, CHUNK_BYTES)
+                        .hash(open(&original)?, CHUNK_BYTES)
                         .map_err(|e| staging_error(e, &name))?;
                     if hashed.imported.size != expected
                         || announced.is_some_and(|hash| hash != hashed.imported.hash)
                     {
                         return Err(changed());
                     }
-                    let sealing = Arc::new(blobs.begin_sealing(hashed)?);
+                    let serving = original.try_clone().map_err(unreadable)?;
+                    let sealing = Arc::new(blobs.begin_sealing(hashed)?.serving_from(serving));
                     // However this ends (an error, a panic), readers waiting for
                     // its chunks are let go; after a seal to the end, a no-op.
                     let _ends = EndsSealing(sealing.clone());
@@ -727,7 +736,7 @@ impl Engine {
                         return Err(file_error("Hearth is stopping"));
                     }
                     sealing
-                        .seal_from(open()?, |_| {
+                        .seal_from(open(&original)?, |_| {
                             if let Some(gate) = &gate {
                                 gate.pass(&stop);
                             }

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use hearth_core::wire::{self, FileFrame};
 use hearth_core::{DeviceId, OpId};
 use hearth_net::{FramedStream, Net, Protocol};
-use hearth_store::{BlobReader, BlobStore, BlobWriter, Sealing};
+use hearth_store::{BlobReader, BlobStore, BlobWriter, Checkpoint, Sealing};
 use tokio::sync::{mpsc, oneshot};
 
 use super::FileInternal;
@@ -69,6 +69,11 @@ impl SealingNow {
     pub(crate) fn contains(&self, id: OpId) -> bool {
         self.map().contains_key(&id)
     }
+
+    /// Stops every sealing and what is served from it.
+    pub(crate) fn cancel_all(&self) {
+        self.map().values().for_each(|sealing| sealing.cancel());
+    }
 }
 
 /// Where the chunks served come from: the sealed file, or one still being sealed.
@@ -99,7 +104,7 @@ impl Source {
         }
     }
 
-    /// Chunk `index`; one being sealed is waited for.
+    /// Chunk `index` (see [`Sealing::chunk`] for a file not sealed yet).
     fn chunk(&self, index: u32) -> Result<Vec<u8>, hearth_store::StoreError> {
         match self {
             Source::Sealed(reader) => reader.chunk(index),
@@ -302,19 +307,18 @@ async fn run_download(
     })
 }
 
-/// The blocking side of a download: verifies, seals and writes chunks; makes them
-/// durable every few MiB and reports progress then.
+/// The blocking side of a download: verifies, seals and writes chunks, and reports
+/// progress. What is written is made durable every few MiB by a second thread
+/// while writing goes on (the disk flushes while the network brings the next
+/// chunks), in the order it was written; a restart resumes after the last chunks
+/// made durable. Returns once everything written is durable.
 fn write_chunks(
     mut writer: BlobWriter,
     mut rx: mpsc::Receiver<ToWriter>,
     id: OpId,
     progress: mpsc::Sender<Internal>,
 ) -> Result<(BlobWriter, u32), hearth_store::StoreError> {
-    let mut rejected = 0u32;
-    let mut since_checkpoint = 0u64;
-    let mut last_checkpoint = Instant::now();
-    let checkpoint = |writer: &mut BlobWriter| -> Result<(), hearth_store::StoreError> {
-        writer.checkpoint()?;
+    let report = |writer: &BlobWriter| {
         let _ = progress.try_send(
             FileInternal::Progress {
                 id,
@@ -324,33 +328,71 @@ fn write_chunks(
             }
             .into(),
         );
-        Ok(())
     };
-    while let Some(message) = rx.blocking_recv() {
-        match message {
-            ToWriter::Chunk(index, data) => {
-                if writer.write_chunk(index, &data)? {
-                    since_checkpoint += data.len() as u64;
-                } else {
-                    rejected += 1;
-                    tracing::warn!(file = %crate::MessageId(id), index, "a chunk failed its hash check; asking again");
-                }
-                if since_checkpoint >= CHECKPOINT_BYTES
-                    || last_checkpoint.elapsed() >= CHECKPOINT_EVERY
-                {
-                    checkpoint(&mut writer)?;
-                    since_checkpoint = 0;
-                    last_checkpoint = Instant::now();
+    // One checkpoint waiting while one is flushed: a disk slower than the network
+    // holds the writer back, and so the partner's sending.
+    let (to_disk, checkpoints) = std::sync::mpsc::sync_channel::<Checkpoint>(1);
+    std::thread::scope(|scope| {
+        let flusher = scope.spawn(move || {
+            for checkpoint in checkpoints {
+                checkpoint.make_durable()?;
+            }
+            Ok::<(), hearth_store::StoreError>(())
+        });
+        let hand_over = |writer: &mut BlobWriter| -> Result<(), hearth_store::StoreError> {
+            if let Some(checkpoint) = writer.take_checkpoint()?
+                && to_disk.send(checkpoint).is_err()
+            {
+                // The flusher stopped on an error, which joining it returns.
+                return Err(hearth_store::StoreError::Files(
+                    "the file could not be made durable".into(),
+                ));
+            }
+            Ok(())
+        };
+        let written: Result<u32, hearth_store::StoreError> = (|| {
+            let mut rejected = 0u32;
+            let mut since_checkpoint = 0u64;
+            let mut last_checkpoint = Instant::now();
+            while let Some(message) = rx.blocking_recv() {
+                match message {
+                    ToWriter::Chunk(index, data) => {
+                        if writer.write_chunk(index, &data)? {
+                            since_checkpoint += data.len() as u64;
+                        } else {
+                            rejected += 1;
+                            tracing::warn!(file = %crate::MessageId(id), index, "a chunk failed its hash check; asking again");
+                        }
+                        if since_checkpoint >= CHECKPOINT_BYTES
+                            || last_checkpoint.elapsed() >= CHECKPOINT_EVERY
+                        {
+                            hand_over(&mut writer)?;
+                            report(&writer);
+                            since_checkpoint = 0;
+                            last_checkpoint = Instant::now();
+                        }
+                    }
+                    ToWriter::Sync(reply) => {
+                        hand_over(&mut writer)?;
+                        report(&writer);
+                        since_checkpoint = 0;
+                        let _ = reply.send(writer.missing());
+                    }
                 }
             }
-            ToWriter::Sync(reply) => {
-                checkpoint(&mut writer)?;
-                since_checkpoint = 0;
-                let _ = reply.send(writer.missing());
-            }
-        }
-    }
-    Ok((writer, rejected))
+            Ok(rejected)
+        })();
+        drop(to_disk);
+        let flushed = flusher.join().unwrap_or_else(|_| {
+            Err(hearth_store::StoreError::Files(
+                "the file could not be made durable".into(),
+            ))
+        });
+        // A flusher's error first: the writer's refusal to go on after it says less.
+        flushed?;
+        let rejected = written?;
+        Ok((writer, rejected))
+    })
 }
 
 /// Answers the partner's requests for the files of this device's attachments.
