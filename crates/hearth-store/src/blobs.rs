@@ -975,10 +975,11 @@ impl BlobStore {
             file,
             meta,
             // Hashing as chunks arrive works only from the first chunk on.
-            whole: have
-                .iter()
-                .all(|b| *b == 0)
-                .then(|| (blake3::Hasher::new(), 0)),
+            whole: if have.iter().all(|b| *b == 0) {
+                WholeHash::start()
+            } else {
+                None
+            },
             hashes,
             have,
             dirty: false,
@@ -1202,9 +1203,62 @@ pub struct BlobWriter {
     hashes: Vec<[u8; 32]>,
     have: Vec<u8>,
     dirty: bool,
-    /// The whole file's hash so far and the next chunk it needs, while chunks have
-    /// come in order in this run; `None` once one came out of order.
-    whole: Option<(blake3::Hasher, u32)>,
+    /// The whole file's hash, taken while chunks have come in order in this run;
+    /// `None` once one came out of order.
+    whole: Option<WholeHash>,
+}
+
+/// The whole file's hash, taken on a thread of its own from chunks handed to it in
+/// order, so the writer only checks each chunk's own hash.
+struct WholeHash {
+    chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
+    hasher: std::thread::JoinHandle<blake3::Hasher>,
+    /// The chunk it needs next.
+    next: u32,
+}
+
+impl WholeHash {
+    /// `None` if no thread can be started (the file is read back at the end).
+    fn start() -> Option<WholeHash> {
+        let (chunks, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let hasher = std::thread::Builder::new()
+            .name("hearth-file-hash".into())
+            .spawn(move || {
+                let mut whole = blake3::Hasher::new();
+                for chunk in rx {
+                    whole.update(&chunk);
+                }
+                whole
+            })
+            .ok()?;
+        Some(WholeHash {
+            chunks,
+            hasher,
+            next: 0,
+        })
+    }
+
+    /// Hands it chunk `index`; `None` if that is not the next one (or the thread
+    /// is gone): the hash is then taken from the disk at the end.
+    fn push(mut self, index: u32, chunk: Vec<u8>) -> Option<WholeHash> {
+        if index != self.next || self.chunks.send(chunk).is_err() {
+            return None;
+        }
+        self.next += 1;
+        Some(self)
+    }
+
+    /// The hash of the chunks handed to it, once all `count` were.
+    fn finish(self, count: u64) -> Option<blake3::Hasher> {
+        let WholeHash {
+            chunks,
+            hasher,
+            next,
+        } = self;
+        drop(chunks);
+        let whole = hasher.join().ok()?;
+        (u64::from(next) == count).then_some(whole)
+    }
 }
 
 impl BlobWriter {
@@ -1227,28 +1281,27 @@ impl BlobWriter {
 
     /// Stores chunk `index` if its bytes hash to what the manifest says. Returns
     /// false, storing nothing, if they do not.
-    pub fn write_chunk(&mut self, index: u32, data: &[u8]) -> Result<bool, StoreError> {
+    pub fn write_chunk(
+        &mut self,
+        index: u32,
+        data: impl Into<Vec<u8>>,
+    ) -> Result<bool, StoreError> {
+        let data = data.into();
         let Some(expected) = self.hashes.get(index as usize) else {
             return Ok(false);
         };
         if data.len() as u64 != self.meta.chunk_len(index)
-            || blake3::hash(data).as_bytes() != expected
+            || blake3::hash(&data).as_bytes() != expected
         {
             return Ok(false);
         }
-        let sealed = self.aead.seal(index, data);
+        let sealed = self.aead.seal(index, &data);
         self.file
             .write_all_at(&sealed, self.meta.slot(index))
             .map_err(|e| io_error("cannot write into the files directory", e))?;
         self.have[(index / 8) as usize] |= 1 << (index % 8);
         self.dirty = true;
-        self.whole = match self.whole.take() {
-            Some((mut whole, next)) if next == index => {
-                whole.update(data);
-                Some((whole, next + 1))
-            }
-            _ => None,
-        };
+        self.whole = self.whole.take().and_then(|whole| whole.push(index, data));
         Ok(true)
     }
 
@@ -1291,9 +1344,10 @@ impl BlobWriter {
             return Err(StoreError::Invalid("the file has not fully arrived"));
         }
         self.checkpoint()?;
-        let whole = match self.whole.take() {
-            Some((whole, next)) if u64::from(next) == self.meta.chunk_count() => whole,
-            _ => {
+        let count = self.meta.chunk_count();
+        let whole = match self.whole.take().and_then(|whole| whole.finish(count)) {
+            Some(whole) => whole,
+            None => {
                 let mut whole = blake3::Hasher::new();
                 for index in 0..self.meta.chunk_count() as u32 {
                     let chunk = open_chunk(&self.aead, &self.file, &self.meta, index)?;

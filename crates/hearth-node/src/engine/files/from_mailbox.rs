@@ -67,7 +67,7 @@ impl Engine {
         let Some((_, writer, received)) = self.files.from_mailbox.as_mut() else {
             return;
         };
-        let good = match blocking(|| writer.write_chunk(index, &data)) {
+        let good = match blocking(|| writer.write_chunk(index, data.as_slice())) {
             Ok(good) => good,
             Err(e) => {
                 // Left for a direct download, or the next letters.

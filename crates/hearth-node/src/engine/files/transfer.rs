@@ -357,8 +357,9 @@ fn write_chunks(
             while let Some(message) = rx.blocking_recv() {
                 match message {
                     ToWriter::Chunk(index, data) => {
-                        if writer.write_chunk(index, &data)? {
-                            since_checkpoint += data.len() as u64;
+                        let len = data.len() as u64;
+                        if writer.write_chunk(index, data)? {
+                            since_checkpoint += len;
                         } else {
                             rejected += 1;
                             tracing::warn!(file = %crate::MessageId(id), index, "a chunk failed its hash check; asking again");
