@@ -1145,7 +1145,9 @@ fn read_chunks(
     if !limits::CHUNK_BYTES_RANGE.contains(&chunk_size) {
         return Err(StoreError::Invalid("chunk size out of range"));
     }
-    let mut whole = blake3::Hasher::new();
+    // The whole file's hash beside this thread, which takes each chunk's.
+    let no_hash = || StoreError::Files("the file's hash could not be taken".into());
+    let mut whole = WholeHash::start().ok_or_else(no_hash)?;
     let mut hashes = Vec::new();
     let mut buf = vec![0u8; chunk_size as usize];
     let mut size = 0u64;
@@ -1160,7 +1162,9 @@ fn read_chunks(
             return Err(StoreError::Invalid("file larger than 4 GiB"));
         }
         let chunk = &buf[..n];
-        whole.update(chunk);
+        whole = whole
+            .push(hashes.len() as u32, chunk.to_vec())
+            .ok_or_else(no_hash)?;
         hashes.push(*blake3::hash(chunk).as_bytes());
         each(hashes.len() as u32 - 1, chunk)?;
         if n < buf.len() {
@@ -1170,6 +1174,7 @@ fn read_chunks(
     if size == 0 {
         return Err(StoreError::Invalid("the file is empty"));
     }
+    let whole = whole.finish(hashes.len() as u64).ok_or_else(no_hash)?;
     Ok(Hashed {
         imported: Imported {
             size,
@@ -1209,7 +1214,7 @@ pub struct BlobWriter {
 }
 
 /// The whole file's hash, taken on a thread of its own from chunks handed to it in
-/// order, so the writer only checks each chunk's own hash.
+/// order, while the thread that hands them takes each chunk's own hash.
 struct WholeHash {
     chunks: std::sync::mpsc::SyncSender<Vec<u8>>,
     hasher: std::thread::JoinHandle<blake3::Hasher>,
