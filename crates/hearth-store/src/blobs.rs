@@ -1777,6 +1777,20 @@ mod tests {
         assert!(blobs.status(id).unwrap().is_none());
     }
 
+    /// `plain` committed as this device's file, and expected again, with its
+    /// manifest, as the download of another message, whose id this returns.
+    fn expect_download(blobs: &super::BlobStore, plain: &[u8]) -> OpId {
+        let source = OpId { author: ME, seq: 1 };
+        let staged = blobs.stage(plain, CHUNK).unwrap();
+        let imported = staged.imported();
+        blobs.commit(staged, source).unwrap();
+        let hashes = blobs.manifest(source).unwrap().unwrap();
+        let id = OpId { author: ME, seq: 2 };
+        blobs.expect(id, &attachment_of(&imported)).unwrap();
+        blobs.set_manifest(id, &hashes).unwrap();
+        id
+    }
+
     /// A download whose file went missing (its salt with it) starts over rather
     /// than writing chunks nothing could open.
     #[test]
@@ -1785,16 +1799,7 @@ mod tests {
         let store = Store::create(dir.path(), None).unwrap();
         let blobs = store.blobs();
         let plain = content(2 * CHUNK as usize);
-        let source = OpId { author: ME, seq: 1 };
-        let staged = blobs.stage(&plain[..], CHUNK).unwrap();
-        let imported = staged.imported();
-        blobs.commit(staged, source).unwrap();
-        let hashes = blobs.manifest(source).unwrap().unwrap();
-
-        let id = OpId { author: ME, seq: 2 };
-        let attachment = attachment_of(&imported);
-        blobs.expect(id, &attachment).unwrap();
-        blobs.set_manifest(id, &hashes).unwrap();
+        let id = expect_download(&blobs, &plain);
         let mut writer = blobs.writer(id).unwrap();
         assert!(writer.write_chunk(0, &plain[..CHUNK as usize]).unwrap());
         writer.checkpoint().unwrap();
@@ -1820,14 +1825,7 @@ mod tests {
         let store = Store::create(dir.path(), None).unwrap();
         let blobs = store.blobs();
         let plain = content(3 * CHUNK as usize);
-        let source = OpId { author: ME, seq: 1 };
-        let staged = blobs.stage(&plain[..], CHUNK).unwrap();
-        let imported = staged.imported();
-        blobs.commit(staged, source).unwrap();
-        let hashes = blobs.manifest(source).unwrap().unwrap();
-        let id = OpId { author: ME, seq: 2 };
-        blobs.expect(id, &attachment_of(&imported)).unwrap();
-        blobs.set_manifest(id, &hashes).unwrap();
+        let id = expect_download(&blobs, &plain);
 
         let mut writer = blobs.writer(id).unwrap();
         let chunks: Vec<&[u8]> = plain.chunks(CHUNK as usize).collect();
