@@ -1314,7 +1314,7 @@ impl BlobWriter {
     /// resumes after them.
     pub fn checkpoint(&mut self) -> Result<(), StoreError> {
         match self.take_checkpoint()? {
-            Some(checkpoint) => checkpoint.make_durable(),
+            Some(checkpoint) => checkpoint.make_durable().map(|_| ()),
             None => Ok(()),
         }
     }
@@ -1337,6 +1337,7 @@ impl BlobWriter {
             file,
             id: self.meta.id,
             have: self.have.clone(),
+            have_bytes: self.have_bytes(),
         }))
     }
 
@@ -1390,11 +1391,13 @@ pub struct Checkpoint {
     file: File,
     id: OpId,
     have: Vec<u8>,
+    have_bytes: u64,
 }
 
 impl Checkpoint {
-    /// Flushes the file to disk, then records its chunks as held.
-    pub fn make_durable(self) -> Result<(), StoreError> {
+    /// Flushes the file to disk, then records its chunks as held. Returns the
+    /// bytes of the file now held for good.
+    pub fn make_durable(self) -> Result<u64, StoreError> {
         self.file
             .sync_data()
             .map_err(|e| io_error("cannot write into the files directory", e))?;
@@ -1403,7 +1406,7 @@ impl Checkpoint {
         }
         self.store.put(prefix::HAVE, self.id, &self.have)?;
         self.store.inner.tree.flush()?;
-        Ok(())
+        Ok(self.have_bytes)
     }
 }
 
@@ -1837,7 +1840,11 @@ mod tests {
         );
         assert!(writer.write_chunk(2, chunks[2]).unwrap());
         let flusher = std::thread::spawn(move || first.make_durable());
-        flusher.join().unwrap().unwrap();
+        assert_eq!(
+            flusher.join().unwrap().unwrap(),
+            u64::from(CHUNK),
+            "durable: chunk 0 only"
+        );
         assert_eq!(
             writer.have_bytes(),
             2 * u64::from(CHUNK),

@@ -307,8 +307,8 @@ async fn run_download(
     })
 }
 
-/// The blocking side of a download: verifies, seals and writes chunks, and reports
-/// progress. What is written is made durable every few MiB by a second thread
+/// The blocking side of a download: verifies, seals and writes chunks. What is
+/// written is made durable every few MiB (and reported as progress) by a second thread
 /// while writing goes on (the disk flushes while the network brings the next
 /// chunks), in the order it was written; a restart resumes after the last chunks
 /// made durable. Returns once everything written is durable.
@@ -318,12 +318,14 @@ fn write_chunks(
     id: OpId,
     progress: mpsc::Sender<Internal>,
 ) -> Result<(BlobWriter, u32), hearth_store::StoreError> {
-    let report = |writer: &BlobWriter| {
+    let total = writer.size();
+    // Progress is what is on disk for good: what a restart would not fetch again.
+    let report = move |done: u64| {
         let _ = progress.try_send(
             FileInternal::Progress {
                 id,
-                done: writer.have_bytes(),
-                total: writer.size(),
+                done,
+                total,
                 incoming: true,
             }
             .into(),
@@ -335,7 +337,7 @@ fn write_chunks(
     std::thread::scope(|scope| {
         let flusher = scope.spawn(move || {
             for checkpoint in checkpoints {
-                checkpoint.make_durable()?;
+                report(checkpoint.make_durable()?);
             }
             Ok::<(), hearth_store::StoreError>(())
         });
@@ -368,14 +370,12 @@ fn write_chunks(
                             || last_checkpoint.elapsed() >= CHECKPOINT_EVERY
                         {
                             hand_over(&mut writer)?;
-                            report(&writer);
                             since_checkpoint = 0;
                             last_checkpoint = Instant::now();
                         }
                     }
                     ToWriter::Sync(reply) => {
                         hand_over(&mut writer)?;
-                        report(&writer);
                         since_checkpoint = 0;
                         let _ = reply.send(writer.missing());
                     }
