@@ -32,6 +32,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::cipher::Cipher;
+use crate::direct::{DirectWriter, Written};
 use crate::error::StoreError;
 
 const FILES_DIR: &str = "files";
@@ -969,17 +970,24 @@ impl BlobStore {
             }
             (true, None) => return Err(StoreError::Corrupt("a file's header is missing")),
         };
+        // Chunks are expected in order from the first one not held.
+        let first_missing = (0..meta.chunk_count() as u32).find(|&i| !bit(&have, i));
+        let direct = first_missing.and_then(|index| {
+            let sealed = meta.chunk_size as usize + TAG_LEN as usize;
+            DirectWriter::open(&self.path(id), &file, meta.slot(index), sealed)
+        });
         Ok(BlobWriter {
             store: self.clone(),
             aead,
             file,
             meta,
             // Hashing as chunks arrive works only from the first chunk on.
-            whole: if have.iter().all(|b| *b == 0) {
+            whole: if first_missing == Some(0) {
                 WholeHash::start()
             } else {
                 None
             },
+            direct,
             hashes,
             have,
             dirty: false,
@@ -1089,17 +1097,27 @@ impl ChunkCipher {
     }
 
     fn seal(&self, index: u32, plain: &[u8]) -> Vec<u8> {
-        let (key, nonce) = self.for_chunk(index);
         let mut sealed = Vec::with_capacity(plain.len() + TAG_LEN as usize);
         sealed.extend_from_slice(plain);
-        // Sealing fails only for inputs larger than ChaCha20's 256 GiB.
-        if key
-            .seal_in_place_append_tag(nonce, ring::aead::Aad::from(CHUNK_AAD), &mut sealed)
-            .is_err()
-        {
-            sealed.clear();
-        }
+        sealed.extend_from_slice(&[0; TAG_LEN as usize]);
+        self.seal_in_place(index, &mut sealed);
         sealed
+    }
+
+    /// Seals chunk `index`, held in `buf` before the last [`TAG_LEN`] bytes, in
+    /// place; the tag goes into those bytes.
+    fn seal_in_place(&self, index: u32, buf: &mut [u8]) {
+        let (key, nonce) = self.for_chunk(index);
+        let (body, tag) = buf.split_at_mut(buf.len() - TAG_LEN as usize);
+        match key.seal_in_place_separate_tag(nonce, ring::aead::Aad::from(CHUNK_AAD), body) {
+            Ok(sealed) => tag.copy_from_slice(sealed.as_ref()),
+            // Sealing fails only for inputs larger than ChaCha20's 256 GiB; zeros
+            // then fail to open rather than plaintext being kept.
+            Err(_) => {
+                body.fill(0);
+                tag.fill(0);
+            }
+        }
     }
 
     fn open(&self, index: u32, mut sealed: Vec<u8>) -> Option<Vec<u8>> {
@@ -1211,6 +1229,9 @@ pub struct BlobWriter {
     /// The whole file's hash, taken while chunks have come in order in this run;
     /// `None` once one came out of order.
     whole: Option<WholeHash>,
+    /// Chunks that come in order go to the disk past the page cache; `None` once one
+    /// came out of order (or where the file system takes no direct writes).
+    direct: Option<DirectWriter>,
 }
 
 /// The whole file's hash, taken on a thread of its own from chunks handed to it in
@@ -1300,14 +1321,41 @@ impl BlobWriter {
         {
             return Ok(false);
         }
-        let sealed = self.aead.seal(index, &data);
-        self.file
-            .write_all_at(&sealed, self.meta.slot(index))
-            .map_err(|e| io_error("cannot write into the files directory", e))?;
+        if !self.write_direct(index, &data)? {
+            let sealed = self.aead.seal(index, &data);
+            self.file
+                .write_all_at(&sealed, self.meta.slot(index))
+                .map_err(|e| io_error("cannot write into the files directory", e))?;
+        }
         self.have[(index / 8) as usize] |= 1 << (index % 8);
         self.dirty = true;
         self.whole = self.whole.take().and_then(|whole| whole.push(index, data));
         Ok(true)
+    }
+
+    /// Seals and writes chunk `index` past the page cache if it continues the chunks
+    /// written so; false if it does not, and is to be written through the page
+    /// cache (as every chunk after it).
+    fn write_direct(&mut self, index: u32, data: &[u8]) -> Result<bool, StoreError> {
+        let io = |e| io_error("cannot write into the files directory", e);
+        let len = data.len() + TAG_LEN as usize;
+        let slot = self.meta.slot(index);
+        let Some(direct) = self.direct.as_mut() else {
+            return Ok(false);
+        };
+        if direct.next_offset() == slot
+            && let Some(room) = direct.spare(len)
+        {
+            room[..data.len()].copy_from_slice(data);
+            self.aead.seal_in_place(index, room);
+            direct.append(len).map_err(io)?;
+            return Ok(true);
+        }
+        // Out of order: everything the direct writer was given goes to the file
+        // first.
+        direct.settle().and_then(Written::wait).map_err(io)?;
+        self.direct = None;
+        Ok(false)
     }
 
     /// Makes the chunks written so far durable, and records them, so a restart
@@ -1327,6 +1375,16 @@ impl BlobWriter {
         if !self.dirty {
             return Ok(None);
         }
+        // Every chunk recorded must be in the file before it is flushed, the end of
+        // the last one too.
+        let written = match self.direct.as_mut() {
+            Some(direct) => Some(
+                direct
+                    .settle()
+                    .map_err(|e| io_error("cannot write into the files directory", e))?,
+            ),
+            None => None,
+        };
         let file = self
             .file
             .try_clone()
@@ -1334,6 +1392,7 @@ impl BlobWriter {
         self.dirty = false;
         Ok(Some(Checkpoint {
             store: self.store.clone(),
+            written,
             file,
             id: self.meta.id,
             have: self.have.clone(),
@@ -1388,6 +1447,8 @@ impl BlobWriter {
 /// disk, they are recorded as held, and a restart resumes after them.
 pub struct Checkpoint {
     store: BlobStore,
+    /// When the chunks written past the page cache are all in the file.
+    written: Option<Written>,
     file: File,
     id: OpId,
     have: Vec<u8>,
@@ -1398,8 +1459,9 @@ impl Checkpoint {
     /// Flushes the file to disk, then records its chunks as held. Returns the
     /// bytes of the file now held for good.
     pub fn make_durable(self) -> Result<u64, StoreError> {
-        self.file
-            .sync_data()
+        self.written
+            .map_or(Ok(()), Written::wait)
+            .and_then(|()| self.file.sync_data())
             .map_err(|e| io_error("cannot write into the files directory", e))?;
         if self.store.meta(self.id)?.is_none() {
             return Err(StoreError::Files("the file was deleted".into()));
@@ -1860,6 +1922,42 @@ mod tests {
         let mut back = Vec::new();
         blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
         assert_eq!(back, plain);
+    }
+
+    /// Chunks that come in order are written past the page cache, a block at a
+    /// time with the rest held back; a checkpoint between them still records only
+    /// chunks wholly in the file, and a restart resumes (in order again) after them.
+    #[test]
+    fn a_download_in_order_resumes_after_its_last_checkpoint() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::create(dir.path(), None).unwrap();
+        let blobs = store.blobs();
+        // A short last chunk, so the file ends off a block boundary.
+        let plain = content(6 * CHUNK as usize + 1234);
+        let id = expect_download(&blobs, &plain);
+        let chunks: Vec<&[u8]> = plain.chunks(CHUNK as usize).collect();
+
+        let mut writer = blobs.writer(id).unwrap();
+        for (index, chunk) in chunks.iter().enumerate().take(3) {
+            assert!(writer.write_chunk(index as u32, *chunk).unwrap());
+        }
+        writer.checkpoint().unwrap();
+        // Written after the checkpoint, then the process dies.
+        assert!(writer.write_chunk(3, chunks[3]).unwrap());
+        drop(writer);
+
+        let mut writer = blobs.writer(id).unwrap();
+        assert_eq!(writer.missing(), vec![3, 4, 5, 6]);
+        for (index, chunk) in chunks.iter().enumerate().skip(3) {
+            assert!(writer.write_chunk(index as u32, *chunk).unwrap());
+            writer.checkpoint().unwrap();
+        }
+        writer.finish().unwrap();
+        let mut back = Vec::new();
+        blobs.reader(id).unwrap().read_to_end(&mut back).unwrap();
+        assert!(back == plain, "the file read back differs");
+        let sealed = slot_offset(CHUNK, 6) + HEADER_LEN + 1234 + TAG_LEN;
+        assert_eq!(fs::metadata(blobs.path(id)).unwrap().len(), sealed);
     }
 
     /// Files sealed with the portable XChaCha20-Poly1305 open with the fast one,

@@ -26,6 +26,7 @@
 mod backup;
 mod blobs;
 mod cipher;
+mod direct;
 mod error;
 mod keys;
 mod mailbox;
