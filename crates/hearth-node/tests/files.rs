@@ -456,7 +456,8 @@ async fn a_file_deleted_while_it_is_being_sealed_stops_everywhere() {
         .send_file(FileSource::Path(path), SendOptions::default())
         .await
         .unwrap();
-    // Past the receiver's first checkpoint (4 MiB), which reports progress.
+    // Past the receiver's first checkpoint (half a second of chunks at this pace),
+    // which reports progress.
     gate.open(5);
     bob.wait_event("part of the file", |e| {
         matches!(e, NodeEvent::Transfer { id, done, incoming: true, .. }

@@ -11,18 +11,26 @@
 //! after a 64-byte header) are not. So a [`DirectWriter`] takes a stream of bytes
 //! that continues where the last one ended, hands the whole blocks it holds to a
 //! thread that writes them, and keeps the rest (less than one block) for the next
-//! append. A direct write returns only once the disk has the bytes, so that thread
-//! waits for the disk while the caller seals the next chunk.
+//! append. A direct write returns once the device has taken the bytes (the fsync of
+//! a checkpoint makes them durable), so that thread waits for the disk while the
+//! caller seals the next chunk.
+//!
+//! Nothing before the offset the stream starts at is ever written: the part of the
+//! first block before it (a file's header, with half of its key, or chunks held
+//! from before a restart) is not even read, and the rest of that block goes through
+//! the page cache. A file deleted while its first chunks are still being written
+//! keeps its header wiped.
 //!
 //! [`DirectWriter::settle`] writes the rest through the page cache, when a checkpoint
 //! needs everything appended in the file, and returns a [`Written`] that says when
 //! the thread has written all that came before. The block holding the rest is written
-//! again, whole, with the next append.
+//! again, whole and with the same bytes at the start, with the next append (ext4 and
+//! XFS flush and drop the cached page first).
 //!
-//! Where the file system does not take direct writes (tmpfs, some network file
-//! systems, anything but Linux), `open` finds none; where it refuses one midway, the
-//! thread writes those bytes and all after them through the page cache: nothing is
-//! lost, it is only slower.
+//! Where the file system does not take direct writes (tmpfs before Linux 6.6, some
+//! network file systems, anything but Linux), `open` finds none; where one is
+//! refused midway, the thread writes those bytes and all after them through the page
+//! cache: nothing is lost, it is only slower.
 
 use std::fs::File;
 use std::io;
@@ -98,10 +106,9 @@ impl Written {
 }
 
 impl DirectWriter {
-    /// Opens `path` for direct writes of a stream that continues at file offset
-    /// `offset`, taking up to `max_append` bytes at a time. The bytes of the block
-    /// before `offset` are read from `buffered` (the same file), since that block is
-    /// written whole. `None` where direct writes cannot be had.
+    /// Opens `path` (the file `buffered` has open) for direct writes of a stream
+    /// that starts at file offset `offset`, taking up to `max_append` bytes at a
+    /// time. `None` where direct writes cannot be had.
     pub(crate) fn open(
         path: &Path,
         buffered: &File,
@@ -109,23 +116,15 @@ impl DirectWriter {
         max_append: usize,
     ) -> Option<DirectWriter> {
         let direct = open_direct(path)?;
+        if !same_file(&direct, buffered) {
+            return None;
+        }
         let buffered_copy = buffered.try_clone().ok()?;
         let room = max_append.checked_add(ALIGN)?;
         let at = offset - offset % ALIGN as u64;
         let held = (offset - at) as usize;
-        let mut block = Block::new(room)?;
-        let before = block.bytes_mut(0..held);
-        let mut read = 0;
-        while read < before.len() {
-            match buffered.read_at(&mut before[read..], at + read as u64) {
-                // Past the end of the file: zeros, as a read would find there.
-                Ok(0) => break,
-                Ok(n) => read += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return None,
-            }
-        }
-        before[read..].fill(0);
+        // The bytes before `offset` in its block are never written, nor read.
+        let block = Block::new(room)?;
         let (free_tx, free) = mpsc::sync_channel(BUFFERS);
         for _ in 1..BUFFERS {
             free_tx.send(Block::new(room)?).ok()?;
@@ -133,7 +132,7 @@ impl DirectWriter {
         let (jobs, queue) = mpsc::sync_channel(BUFFERS);
         let thread = std::thread::Builder::new()
             .name("hearth-file-write".into())
-            .spawn(move || write_jobs(direct, buffered_copy, queue, free_tx))
+            .spawn(move || write_jobs(direct, buffered_copy, offset, queue, free_tx))
             .ok()?;
         Some(DirectWriter {
             jobs: Some(jobs),
@@ -217,12 +216,14 @@ fn stopped() -> io::Error {
     io::Error::other("the file's writer stopped")
 }
 
-/// The writing thread: jobs in order. A refused direct write goes through the page
-/// cache instead, as every write after it; any other error is answered to every mark
-/// from then on, since bytes are missing from the file.
+/// The writing thread: jobs in order, never a byte before `floor`. A refused direct
+/// write goes through the page cache instead, as every write after it; any other
+/// error is answered to every mark from then on, since bytes are missing from the
+/// file.
 fn write_jobs(
     direct: File,
     buffered: File,
+    floor: u64,
     jobs: mpsc::Receiver<Job>,
     free: mpsc::SyncSender<Block>,
 ) {
@@ -234,12 +235,24 @@ fn write_jobs(
     for job in jobs {
         match job {
             Job::Blocks { block, len, at } => {
-                let bytes = block.bytes(len);
+                let mut bytes = block.bytes(len);
+                let mut at = at;
+                if at < floor {
+                    // The first block: only its part from `floor` on, through the
+                    // page cache; the blocks after it directly.
+                    let skip = (floor - at) as usize;
+                    if let Err(e) = buffered.write_all_at(&bytes[skip..ALIGN], floor) {
+                        keep(&mut failed, e);
+                    }
+                    bytes = &bytes[ALIGN..];
+                    at += ALIGN as u64;
+                }
                 let written = match &direct {
-                    Some(file) => file.write_all_at(bytes, at).or_else(|_| {
+                    _ if bytes.is_empty() => Ok(()),
+                    Some(file) => file.write_all_at(bytes, at).or_else(|e| {
                         // Refused, or cut short (which leaves the next write
                         // misaligned): the page cache takes it, and all after it.
-                        tracing::debug!("direct writes refused; writing through the page cache");
+                        tracing::warn!(error = %e, "direct writes refused; writing through the page cache");
                         direct = None;
                         buffered.write_all_at(bytes, at)
                     }),
@@ -252,7 +265,8 @@ fn write_jobs(
                 let _ = free.try_send(block);
             }
             Job::Rest { bytes, at } => {
-                if let Err(e) = buffered.write_all_at(&bytes, at) {
+                let skip = floor.saturating_sub(at).min(bytes.len() as u64) as usize;
+                if let Err(e) = buffered.write_all_at(&bytes[skip..], at + skip as u64) {
                     keep(&mut failed, e);
                 }
             }
@@ -264,6 +278,15 @@ fn write_jobs(
                 let _ = reply.send(result);
             }
         }
+    }
+}
+
+/// Whether two open files are the same file (not one put in the other's place).
+fn same_file(a: &File, b: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (a.metadata(), b.metadata()) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
     }
 }
 
@@ -381,6 +404,28 @@ mod tests {
             return;
         };
         assert!(on_disk == [before, parts.concat()].concat());
+    }
+
+    /// A file deleted while its first chunks are being written has its header
+    /// wiped first: the stream must not put it back.
+    #[test]
+    fn nothing_before_the_start_of_the_stream_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let buffered = open(&path);
+        buffered.write_all_at(&pattern(64, 9), 0).unwrap();
+        let Some(mut writer) = direct(&path, &buffered, 64) else {
+            return;
+        };
+        buffered.write_all_at(&[0; 64], 0).unwrap();
+        let part = pattern(3 * ALIGN, 2);
+        writer.spare(part.len()).unwrap().copy_from_slice(&part);
+        writer.append(part.len()).unwrap();
+        writer.settle().unwrap().wait().unwrap();
+        drop(writer);
+        let on_disk = fs::read(&path).unwrap();
+        assert_eq!(on_disk[..64], [0; 64], "the wiped header came back");
+        assert!(on_disk[64..] == part[..]);
     }
 
     #[test]
