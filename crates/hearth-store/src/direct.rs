@@ -99,9 +99,7 @@ pub(crate) struct Written(mpsc::Receiver<io::Result<()>>);
 impl Written {
     /// Waits until they are; the first error the writing met, if any.
     pub(crate) fn wait(self) -> io::Result<()> {
-        self.0
-            .recv()
-            .unwrap_or_else(|_| Err(io::Error::other("the file's writer stopped")))
+        self.0.recv().unwrap_or_else(|_| Err(stopped()))
     }
 }
 

@@ -301,7 +301,11 @@ async fn run_download(
     .await;
     drop(to_writer);
     let (writer, rejected) = worker.await.map_err(failed)?.map_err(failed)?;
-    outcome?;
+    if let Err(e) = outcome {
+        // Dropping it waits for what it still writes: not on an async worker.
+        let _ = tokio::task::spawn_blocking(move || drop(writer)).await;
+        return Err(e);
+    }
     let hash = tokio::task::spawn_blocking(move || writer.finish())
         .await
         .map_err(failed)?
