@@ -150,6 +150,12 @@ notify-hidden = { $count ->
    *[other] { $count } new messages
 }
 
+tray-open = Open Hearth
+tray-quit = Quit Hearth
+tray-still-running = Hearth is still running in the tray, so your partner's messages still reach you. Quit it from the tray's menu.
+settings-keep-running = Keep Hearth running in the tray when I close the window
+settings-no-tray = This desktop has no tray: closing the window quits Hearth, and messages wait until it runs again.
+
 ## Files
 file-attach = Attach files
 file-pick-title = Send files

@@ -150,6 +150,12 @@ notify-hidden = { $count ->
    *[other] { $count } mesazhe të reja
 }
 
+tray-open = Hap Hearth
+tray-quit = Dil nga Hearth
+tray-still-running = Hearth vazhdon të punojë te shiriti i sistemit, që mesazhet e partnerit të të vijnë prapë. E mbyll plotësisht nga menyja e tij.
+settings-keep-running = Mbaje Hearth të hapur te shiriti i sistemit kur mbyll dritaren
+settings-no-tray = Ky desktop nuk ka shirit sistemi: mbyllja e dritares e mbyll Hearth, dhe mesazhet presin derisa ta hapësh sërish.
+
 ## Skedarët
 file-attach = Bashkëngjit skedarë
 file-pick-title = Dërgo skedarë

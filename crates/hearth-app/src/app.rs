@@ -17,9 +17,11 @@ use hearth_node::{
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::background::{Background, Notice, TrayState};
 use crate::files::{Thumb, clipboard_png};
 use crate::i18n::{Lang, Tr};
 use crate::prefs::{Pref, Prefs, ThemeChoice};
+use crate::tray::TrayTexts;
 use crate::views::Action;
 use crate::views::pairing::PairScreen;
 use crate::views::picker::{Picker, PickerError, PickerMode};
@@ -40,6 +42,10 @@ pub struct AppOptions {
     pub dial: Vec<String>,
     /// When the process started, for the "first frame" log line.
     pub launched: Instant,
+    /// Whether this is the user's desktop app: an icon in the tray keeps Hearth
+    /// running when the window closes, and a second start on the same profile shows
+    /// this window (tests turn it off).
+    pub desktop: bool,
 }
 
 /// Messages loaded per page of history.
@@ -225,6 +231,8 @@ pub struct HearthApp {
     milestones: u8,
     /// With `HEARTH_FRAME_STATS` set: CPU time of recent frames, logged every 300.
     frame_times: Option<Vec<f32>>,
+    /// The tray icon, the hidden window and quitting.
+    pub(crate) background: Background,
 }
 
 impl HearthApp {
@@ -279,7 +287,15 @@ impl HearthApp {
             pasted: None,
             milestones: 0,
             frame_times: std::env::var_os("HEARTH_FRAME_STATS").map(|_| Vec::new()),
+            background: Background::new(),
         };
+        if app.options.desktop {
+            let texts = app.tray_texts();
+            app.background
+                .start_tray(app.runtime.handle(), texts, &app.ctx);
+            app.background
+                .listen_for_second_start(&app.options.profile_dir, &app.ctx);
+        }
         match hearth_node::profile_state(&app.options.profile_dir) {
             Ok(ProfileState::New) => app.screen = Screen::Welcome,
             Ok(ProfileState::KeyFile) => app.start_engine(None),
@@ -688,6 +704,10 @@ impl HearthApp {
                 self.prefs.hide_text = on;
                 self.save_pref(Pref::HideText);
             }
+            Action::SetKeepRunning(on) => {
+                self.prefs.keep_running = on;
+                self.save_pref(Pref::KeepRunning);
+            }
         }
     }
 
@@ -998,7 +1018,7 @@ impl HearthApp {
                 let theirs = message.author == Author::Partner;
                 if theirs {
                     self.partner_typing_until = None;
-                    if !self.ctx.input(|i| i.focused) {
+                    if !self.in_view() {
                         if self.unread_from.is_none() {
                             self.unread_from = Some(message.id);
                         }
@@ -1110,10 +1130,17 @@ impl HearthApp {
         } else {
             message.text.clone().unwrap_or_default()
         };
+        self.desktop_notification(&title, &body);
+    }
+
+    fn desktop_notification(&self, title: &str, body: &str) {
+        if !self.options.notifications {
+            return;
+        }
         // A desktop without a notification service simply shows nothing.
         if let Err(e) = notify_rust::Notification::new()
-            .summary(&title)
-            .body(&body)
+            .summary(title)
+            .body(body)
             .appname("Hearth")
             .show()
         {
@@ -1121,9 +1148,27 @@ impl HearthApp {
         }
     }
 
+    /// What the tray icon says, in the window's language.
+    fn tray_texts(&self) -> TrayTexts {
+        TrayTexts {
+            open: self.tr.t("tray-open"),
+            quit: self.tr.t("tray-quit"),
+            waiting: match self.pending_notifications {
+                0 => String::new(),
+                n => self.tr.t1("notify-hidden", "count", n),
+            },
+        }
+    }
+
+    /// Whether the user can see the window: focused, and not hidden in the tray (a
+    /// window manager may leave focus on a window it has just unmapped).
+    fn in_view(&self) -> bool {
+        self.ctx.input(|i| i.focused) && !self.background.hidden()
+    }
+
     /// Marks the partner's newest loaded message read while the chat is in view.
     fn mark_read(&mut self) {
-        if !matches!(self.screen, Screen::Chat) || !self.ctx.input(|i| i.focused) {
+        if !matches!(self.screen, Screen::Chat) || !self.in_view() {
             return;
         }
         self.pending_notifications = 0;
@@ -1199,8 +1244,21 @@ impl HearthApp {
 }
 
 impl eframe::App for HearthApp {
-    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
+    /// Runs every frame, also while the window is hidden in the tray: the engine's
+    /// events (and their notifications) are taken here, not in `ui`.
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain();
+        if let Some(Notice::StillRunning) = self.background.frame(ctx, self.prefs.keep_running) {
+            let body = self.tr.t("tray-still-running");
+            self.desktop_notification("Hearth", &body);
+        }
+        if self.background.tray_state() == TrayState::Shown {
+            let texts = self.tray_texts();
+            self.background.set_texts(self.runtime.handle(), texts);
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, frame: &mut eframe::Frame) {
         self.take_dropped_and_pasted(&ui.ctx().clone());
         for action in crate::views::show(self, ui) {
             self.apply(action);
@@ -1211,6 +1269,7 @@ impl eframe::App for HearthApp {
     }
 
     fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        self.background.stop();
         if let Some(node) = self.node.take() {
             let draft = self.composer.clone();
             self.runtime.block_on(async move {

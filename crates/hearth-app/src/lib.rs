@@ -12,17 +12,24 @@
 //! [`i18n`], numbers and units included.
 
 mod app;
+mod background;
 pub mod desktop;
 mod files;
 pub mod i18n;
 mod prefs;
 mod theme;
+mod tray;
 mod views;
 
 pub use app::{AppOptions, HearthApp};
 
-/// Opens the window and runs until it is closed.
+/// Opens the window and runs until Hearth quits. When a window already runs on this
+/// profile (a desktop app, started again from the menu), that one is shown instead.
 pub fn run(options: AppOptions) -> eframe::Result {
+    if options.desktop && background::hand_over(&options.profile_dir) {
+        tracing::info!("Hearth already runs on this profile: its window is shown");
+        return Ok(());
+    }
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Hearth")
         .with_app_id("hearth")

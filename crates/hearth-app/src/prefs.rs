@@ -40,15 +40,18 @@ pub(crate) enum Pref {
     HideText,
     /// The composer's text, so a half-written message survives a restart.
     Draft,
+    /// Closing the window leaves Hearth running in the tray.
+    KeepRunning,
 }
 
 impl Pref {
     /// Every choice, to load them all at once.
-    pub(crate) const ALL: [Pref; 4] = [
+    pub(crate) const ALL: [Pref; 5] = [
         Pref::Theme,
         Pref::Notifications,
         Pref::HideText,
         Pref::Draft,
+        Pref::KeepRunning,
     ];
 
     /// The app setting's name. Profiles on disk hold these: never rename one.
@@ -58,6 +61,7 @@ impl Pref {
             Pref::Notifications => "notifications",
             Pref::HideText => "hide_text",
             Pref::Draft => "draft",
+            Pref::KeepRunning => "keep_running",
         }
     }
 }
@@ -72,6 +76,8 @@ pub(crate) struct Prefs {
     pub(crate) hide_text: bool,
     /// The draft as last saved (the composer holds the live text).
     pub(crate) draft: String,
+    /// Closing the window leaves Hearth running in the tray (where there is one).
+    pub(crate) keep_running: bool,
 }
 
 impl Default for Prefs {
@@ -81,6 +87,7 @@ impl Default for Prefs {
             notifications: true,
             hide_text: false,
             draft: String::new(),
+            keep_running: true,
         }
     }
 }
@@ -94,6 +101,7 @@ impl Prefs {
             Pref::Notifications => on_off(self.notifications),
             Pref::HideText => on_off(self.hide_text),
             Pref::Draft => self.draft.clone(),
+            Pref::KeepRunning => on_off(self.keep_running),
         }
     }
 
@@ -104,6 +112,7 @@ impl Prefs {
             Pref::Notifications => self.notifications = value == "on",
             Pref::HideText => self.hide_text = value == "on",
             Pref::Draft => self.draft = value.to_string(),
+            Pref::KeepRunning => self.keep_running = value == "on",
         }
     }
 }
@@ -119,6 +128,7 @@ mod tests {
             notifications: false,
             hide_text: true,
             draft: "po vij, mos u mërzit".into(),
+            keep_running: false,
         };
         let mut loaded = Prefs::default();
         for pref in Pref::ALL {
@@ -130,6 +140,15 @@ mod tests {
     #[test]
     fn stored_names_stay_as_profiles_on_disk_have_them() {
         let keys = Pref::ALL.map(Pref::key);
-        assert_eq!(keys, ["theme", "notifications", "hide_text", "draft"]);
+        assert_eq!(
+            keys,
+            [
+                "theme",
+                "notifications",
+                "hide_text",
+                "draft",
+                "keep_running"
+            ]
+        );
     }
 }

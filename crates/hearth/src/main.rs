@@ -149,6 +149,7 @@ fn main() -> anyhow::Result<()> {
                 notifications: true,
                 dial: cli.dial,
                 launched,
+                desktop: true,
             })
             .map_err(|e| anyhow::anyhow!("the window could not open: {e}"))?;
             Ok(())

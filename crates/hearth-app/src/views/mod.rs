@@ -128,6 +128,7 @@ pub(crate) enum Action {
     SetTheme(ThemeChoice),
     SetNotifications(bool),
     SetHideText(bool),
+    SetKeepRunning(bool),
     /// Start Hearth when this user logs in, or not.
     SetStartAtLogin(bool),
     /// Write a backup to this file under this passphrase.

@@ -6,6 +6,7 @@ use hearth_node::Profile;
 
 use super::{Action, choice_row, column, error, labelled, labelled_edit, language_picker, title};
 use crate::app::{HearthApp, Screen};
+use crate::background::TrayState;
 use crate::prefs::ThemeChoice;
 
 /// The settings screen's form.
@@ -70,6 +71,7 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
     let tr = &app.tr;
     let prefs = &app.prefs;
     let app_start_at_login = app.start_at_login;
+    let tray = app.background.tray_state();
     let protection = match app.status.as_ref().map(|s| s.key_protection) {
         Some("passphrase") => tr.t("key-protection-passphrase"),
         _ => tr.t("key-protection-key-file"),
@@ -157,6 +159,21 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
                 .changed()
             {
                 out.push(Action::SetStartAtLogin(at_login));
+            }
+            match tray {
+                TrayState::Shown => {
+                    let mut keep = prefs.keep_running;
+                    if ui
+                        .checkbox(&mut keep, tr.t("settings-keep-running"))
+                        .changed()
+                    {
+                        out.push(Action::SetKeepRunning(keep));
+                    }
+                }
+                TrayState::Missing => {
+                    ui.label(RichText::new(tr.t("settings-no-tray")).small());
+                }
+                TrayState::Off | TrayState::Starting => {}
             }
             let mut hide_text = prefs.hide_text;
             if ui
