@@ -82,6 +82,8 @@ pub struct Faults {
     /// Seal a file being sent only as fast as the test lets through this gate: a
     /// chunk per permit.
     pub seal_gate: Option<Arc<SealGate>>,
+    /// The first file this node seals fails at its end, as a full disk would.
+    pub fail_sealing_once: bool,
 }
 
 /// Permits a test hands out, one per chunk a sending device may seal.

@@ -577,6 +577,57 @@ async fn a_file_changed_after_it_was_announced_is_withdrawn() {
     );
 }
 
+/// The sender's disk fills as it seals its own copy of a file it sent: the message
+/// is not withdrawn (the partner may well have the file already, served from the
+/// original), the sender is told, and its own copy is sealed at its next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_the_sender_could_not_keep_is_not_withdrawn() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair_with(root.path(), |config| {
+        config.faults.fail_sealing_once = true;
+    })
+    .await;
+    let (path, bytes) = random_file(root.path(), "kujtime-nga-vera.bin", 3 * MIB);
+    let sent = alice
+        .handle
+        .send_file(FileSource::Path(path), SendOptions::default())
+        .await
+        .unwrap();
+    alice
+        .wait_event("the sealing failing", |e| {
+            matches!(e, NodeEvent::TransferFailed { id, reason: TransferFailure::Unreadable(_) }
+                if *id == sent.id)
+        })
+        .await;
+    // A withdrawal would be written before this message, so Bob would have it by
+    // the time this arrives.
+    let after = alice
+        .handle
+        .send("did the photos come?", None)
+        .await
+        .unwrap();
+    bob.wait_history("the next message", |h| h.iter().any(|m| m.id == after.id))
+        .await;
+    for device in [&alice, &bob] {
+        let history = device.history().await;
+        let file = history.iter().find(|m| m.id == sent.id).unwrap();
+        assert!(!file.deleted, "{}: the file's message stays", device.name);
+    }
+
+    let (name, dir, port) = (alice.name, alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    drop(alice);
+    let alice = Device::start(name, &dir, port).await;
+    sealed_by_sender(&alice, sent.id).await;
+    assert_eq!(alice.handle.open_file(sent.id).await.unwrap(), bytes);
+    let NodeEvent::TransferDone { blake3, .. } = arrived(&bob, sent.id).await else {
+        unreachable!()
+    };
+    assert_eq!(blake3, hex(blake3::hash(&bytes).as_bytes()));
+    assert_eq!(bob.handle.open_file(sent.id).await.unwrap(), bytes);
+}
+
 /// Deleted is gone: a text with its edits, a photo with its thumbnail, and an opened
 /// view-once photo leave nothing of what they said or showed in either profile, not
 /// even sealed; the timeline keeps a tombstone ("deleted", "opened — gone").

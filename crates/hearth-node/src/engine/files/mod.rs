@@ -135,6 +135,8 @@ pub(super) struct Files {
     pub(super) sealing_now: transfer::SealingNow,
     /// A test's hold on how fast files are sealed.
     seal_gate: Option<Arc<crate::SealGate>>,
+    /// A test's full disk at the end of the next sealing.
+    fail_sealing_once: Arc<AtomicBool>,
     faults: Arc<ServeFaults>,
     /// How long a download waits for each message from the partner.
     frame_timeout: Duration,
@@ -157,6 +159,7 @@ impl Files {
             sealing: Arc::new(()),
             sealing_now: transfer::SealingNow::default(),
             seal_gate: faults.seal_gate.clone(),
+            fail_sealing_once: Arc::new(AtomicBool::new(faults.fail_sealing_once)),
             faults: Arc::new(ServeFaults::new(faults)),
             frame_timeout: faults.frame_timeout.unwrap_or(crate::FRAME_TIMEOUT),
             free_space: faults.free_space,
@@ -678,6 +681,7 @@ impl Engine {
         let stop = self.files.stop_sealing.clone();
         let sealing_token = self.files.sealing.clone();
         let gate = self.files.seal_gate.clone();
+        let fail_once = self.files.fail_sealing_once.clone();
         // What the message says of the file, and what was announced already (a
         // restart after the announcement): a file that differs is not sent.
         let expected = match self.store.message(id) {
@@ -742,6 +746,9 @@ impl Engine {
                             }
                         })
                         .map_err(|e| staging_error(e, &name))?;
+                    if fail_once.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                        return Err(file_error("no space left on the profile's disk"));
+                    }
                     Ok(sealing)
                 })();
                 // The store first, then the sign that this thread is done with it.
@@ -810,10 +817,14 @@ impl Engine {
         }
     }
 
-    /// The file of message `id` is sealed: tie it to the message. If it could not
-    /// be read, or changed meanwhile, the message is deleted on both devices and
-    /// the reason shown.
+    /// The file of message `id` is sealed: tie it to the message. If it changed
+    /// meanwhile (or cannot be sent at all), the message is withdrawn on both
+    /// devices and the reason shown. If this device could not seal it for another
+    /// reason (its disk is full, a read failed), the message stays: the partner may
+    /// have the whole file already, served from the original, and the sealing is
+    /// tried again at the next start.
     async fn on_sealed(&mut self, id: OpId, result: Result<Arc<Sealing>, NodeError>) {
+        let path = self.files.staging.get(&id).cloned();
         let done_with = |engine: &mut Engine| {
             // Committed (or failed) first; only then is the file no longer served as
             // being sealed, nor sealed again at the next start.
@@ -852,20 +863,31 @@ impl Engine {
                 self.emit(NodeEvent::MessageChanged(self.view(&message)))
                     .await;
             }
-            Err(e) => {
-                tracing::warn!(error = %e, "a file could not be sent");
-                let reason = match e {
-                    NodeError::Refused(refusal) => TransferFailure::NotSent(refusal),
-                    other => TransferFailure::Unreadable(other.to_string()),
-                };
+            Err(NodeError::Refused(refusal)) => {
+                tracing::warn!(%refusal, "a file could not be sent");
                 self.emit(NodeEvent::TransferFailed {
                     id: MessageId(id),
-                    reason,
+                    reason: TransferFailure::NotSent(refusal),
                 })
                 .await;
                 if let Err(e) = self.write(OpBody::Delete { target: id }).await {
                     tracing::warn!(error = %e, "could not withdraw a file that failed");
                 }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a file could not be sealed; trying again at the next start");
+                if let Some(path) = path {
+                    self.files.staging.insert(id, path);
+                    if let Some(announced) = announced {
+                        self.files.announced.insert(id, announced);
+                    }
+                    self.save_staging();
+                }
+                self.emit(NodeEvent::TransferFailed {
+                    id: MessageId(id),
+                    reason: TransferFailure::Unreadable(e.to_string()),
+                })
+                .await;
             }
         }
     }
