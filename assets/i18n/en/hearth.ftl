@@ -340,3 +340,51 @@ backup-fail-newer = this backup was made by a newer Hearth; update Hearth first.
 backup-fail-passphrase = the passphrase does not open this backup.
 backup-fail-damaged = this backup is damaged ({ $detail }); nothing was restored from it.
 backup-fail-io = the file could not be read or written: { $detail }
+
+## The couple's days
+days-title = Our days
+days-hint = Dates you both see, kept on both your devices. Each of you is reminded on the day, in your own time zone.
+days-together-since = Together since (YYYY-MM-DD)
+days-meeting = Next time we meet (YYYY-MM-DD)
+days-meeting-place = Where (optional)
+days-anniversaries = Dates to remember, every year
+days-new-date = Date (YYYY-MM-DD)
+days-new-title = What it is
+days-save = Save our days
+days-add = Add this date
+days-remove = Remove
+days-remove-named = Remove { $title }
+days-none = No dates to remember yet.
+days-together = { $days ->
+    [one] Together 1 day
+   *[other] Together { $days } days
+}
+days-until-meeting = { $days ->
+    [one] 1 day until { $place }
+   *[other] { $days } days until { $place }
+}
+days-until-meeting-unnamed = { $days ->
+    [one] 1 day until we meet
+   *[other] { $days } days until we meet
+}
+days-meeting-today = We meet today!
+days-anniversary-in = { $days ->
+    [0] { $title }: today
+    [one] { $title }: tomorrow
+   *[other] { $title }: in { $days } days
+}
+reminder-anniversary = { $years ->
+    [0] Today: { $title }
+    [one] Today: { $title }, 1 year
+   *[other] Today: { $title }, { $years } years
+}
+reminder-together = { $years ->
+    [one] One year together today ❤
+   *[other] { $years } years together today ❤
+}
+reminder-meeting = The day has come: you meet { $name } today.
+error-days = Your days were not changed: { $detail }
+refused-bad-date = “{ $date }” is not a date; write it as YYYY-MM-DD, between 1900 and 2200.
+refused-day-title-too-long = That title is too long.
+refused-too-many-days = At most { $max } dates to remember; remove one first.
+refused-no-such-day = That date is no longer there.

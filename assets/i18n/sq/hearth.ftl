@@ -340,3 +340,51 @@ backup-fail-newer = kjo kopje u bë nga një Hearth më i ri; përditësoni Hear
 backup-fail-passphrase = fjalëkalimi nuk e hap këtë kopje.
 backup-fail-damaged = kjo kopje është e dëmtuar ({ $detail }); nuk u rikthye asgjë prej saj.
 backup-fail-io = skedari nuk u lexua ose nuk u shkrua: { $detail }
+
+## The couple's days
+days-title = Ditët tona
+days-hint = Data që i shihni të dy, të ruajtura në pajisjet e të dyve. Secili kujtohet ditën që vjen, sipas orës së vet.
+days-together-since = Bashkë që nga (VVVV-MM-DD)
+days-meeting = Herën tjetër që takohemi (VVVV-MM-DD)
+days-meeting-place = Ku (nuk është e detyrueshme)
+days-anniversaries = Data për t’i kujtuar, çdo vit
+days-new-date = Data (VVVV-MM-DD)
+days-new-title = Çfarë është
+days-save = Ruaj ditët tona
+days-add = Shto këtë datë
+days-remove = Hiq
+days-remove-named = Hiq { $title }
+days-none = Ende asnjë datë për ta kujtuar.
+days-together = { $days ->
+    [one] Bashkë prej 1 dite
+   *[other] Bashkë prej { $days } ditësh
+}
+days-until-meeting = { $days ->
+    [one] { $place }: edhe 1 ditë
+   *[other] { $place }: edhe { $days } ditë
+}
+days-until-meeting-unnamed = { $days ->
+    [one] Edhe 1 ditë dhe takohemi
+   *[other] Edhe { $days } ditë dhe takohemi
+}
+days-meeting-today = Sot takohemi!
+days-anniversary-in = { $days ->
+    [0] { $title }: sot
+    [one] { $title }: nesër
+   *[other] { $title }: pas { $days } ditësh
+}
+reminder-anniversary = { $years ->
+    [0] Sot: { $title }
+    [one] Sot: { $title }, 1 vit
+   *[other] Sot: { $title }, { $years } vjet
+}
+reminder-together = { $years ->
+    [one] Sot mbushim një vit bashkë ❤
+   *[other] Sot mbushim { $years } vjet bashkë ❤
+}
+reminder-meeting = Erdhi dita: sot takohesh me { $name }.
+error-days = Ditët nuk u ndryshuan: { $detail }
+refused-bad-date = “{ $date }” nuk është datë; shkruaje si VVVV-MM-DD, ndërmjet 1900 dhe 2200.
+refused-day-title-too-long = Ky titull është shumë i gjatë.
+refused-too-many-days = Deri në { $max } data për t’i kujtuar; hiq një më parë.
+refused-no-such-day = Kjo datë nuk është më.

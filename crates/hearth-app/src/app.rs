@@ -87,6 +87,8 @@ pub(crate) enum UiResult {
     Mailbox(MailboxStatus),
     /// A backup was written.
     BackedUp(hearth_node::BackupInfo),
+    /// The couple's days, after asking or changing them.
+    Days(hearth_node::DaysView),
     Saved(PathBuf),
     /// A command failed; the toast says which and why.
     Failed {
@@ -130,6 +132,7 @@ pub(crate) enum Attempt {
     Unpair,
     Mailbox,
     Backup,
+    Days,
 }
 
 impl Attempt {
@@ -153,6 +156,7 @@ impl Attempt {
             Attempt::Unpair => "error-unpair",
             Attempt::Mailbox => "error-mailbox",
             Attempt::Backup => "error-backup",
+            Attempt::Days => "error-days",
         }
     }
 }
@@ -170,7 +174,7 @@ pub(crate) enum Screen {
     Memories,
     SafetyWords(PairedInfo),
     Chat,
-    Settings(SettingsForm),
+    Settings(Box<SettingsForm>),
 }
 
 /// The Hearth window.
@@ -225,6 +229,8 @@ pub struct HearthApp {
     pub(crate) thumbs: std::cell::RefCell<HashMap<MessageId, Thumb>>,
     /// Loaded Memories, oldest first.
     pub(crate) memories: Vec<MessageView>,
+    /// The couple's days, as the engine last told them.
+    pub(crate) days: Option<hearth_node::DaysView>,
     /// A picture pasted from the clipboard, waiting for "send".
     pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
@@ -276,6 +282,7 @@ impl HearthApp {
             prefs_loaded: false,
             scroll_to_bottom: true,
             pending_notifications: 0,
+            days: None,
             toast: None,
             transfers: HashMap::new(),
             start_at_login: crate::desktop::starts_at_login(),
@@ -553,7 +560,9 @@ impl HearthApp {
                     .as_ref()
                     .and_then(|s| s.profile.clone())
                     .unwrap_or_default();
-                self.screen = Screen::Settings(SettingsForm::new(profile));
+                let mut form = SettingsForm::new(profile);
+                form.fill_days(self.days.as_ref());
+                self.screen = Screen::Settings(Box::new(form));
             }
             Action::OpenMemories => {
                 self.screen = Screen::Memories;
@@ -629,6 +638,29 @@ impl HearthApp {
                         node.init(profile).await,
                         UiResult::Status,
                     )
+                });
+            }
+            Action::SetDay {
+                kind,
+                id,
+                date,
+                title,
+            } => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.days_error = None;
+                }
+                self.with_node(move |node| async move {
+                    let result = node.set_day(kind, id, date, title).await;
+                    UiResult::or_failed(Attempt::Days, result, UiResult::Days)
+                });
+            }
+            Action::RemoveDay(id) => {
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.days_error = None;
+                }
+                self.with_node(move |node| async move {
+                    let result = node.remove_day(id).await;
+                    UiResult::or_failed(Attempt::Days, result, UiResult::Days)
                 });
             }
             Action::SetNetwork { internet, relays } => {
@@ -740,6 +772,7 @@ impl HearthApp {
                 self.node = Some(node);
                 self.events = Some(events);
                 self.refresh_status();
+                self.refresh_days();
                 for addr in self.options.dial.clone() {
                     self.with_node(move |node| async move {
                         UiResult::or_failed(Attempt::Connect, node.dial(addr).await, |()| {
@@ -767,6 +800,14 @@ impl HearthApp {
                 }
             }
             UiResult::Status(status) => self.apply_status(status),
+            UiResult::Days(days) => {
+                // After a change the form shows what is set now, the new date's
+                // fields empty again.
+                if let Screen::Settings(form) = &mut self.screen {
+                    form.fill_days(Some(&days));
+                }
+                self.days = Some(days);
+            }
             UiResult::BackedUp(info) => {
                 if let Screen::Settings(form) = &mut self.screen {
                     form.backup_state = Some(self.tr.t2(
@@ -798,6 +839,9 @@ impl HearthApp {
                     }
                     (Screen::Settings(form), Attempt::Backup) => {
                         form.backup_state = Some(message);
+                    }
+                    (Screen::Settings(form), Attempt::Days) => {
+                        form.days_error = Some(message);
                     }
                     _ => self.toast(message),
                 }
@@ -952,6 +996,23 @@ impl HearthApp {
     fn paired(&mut self, info: PairedInfo) {
         self.screen = Screen::SafetyWords(info);
         self.refresh_status();
+        self.refresh_days();
+    }
+
+    fn refresh_days(&mut self) {
+        self.with_node(|node| async move {
+            UiResult::or_failed(Attempt::Days, node.days().await, UiResult::Days)
+        });
+    }
+
+    /// A reminder of one of the couple's days: a notification, and a word in the
+    /// window.
+    fn remind(&mut self, day: &hearth_node::DayView) {
+        let text = crate::views::day_reminder(&self.tr, day, &self.partner_name());
+        if self.options.notifications && self.prefs.notifications {
+            self.desktop_notification("Hearth", &text);
+        }
+        self.toast(text);
     }
 
     fn create_profile(&mut self) {
@@ -1111,6 +1172,8 @@ impl HearthApp {
                 );
                 self.toast(message);
             }
+            NodeEvent::Days(days) => self.days = Some(days),
+            NodeEvent::Reminder(day) => self.remind(&day),
             NodeEvent::Error(detail) => {
                 let message = self.tr.t1("error-engine", "detail", detail);
                 self.toast(message);

@@ -237,6 +237,10 @@ impl Tr {
             Refusal::RestoredWaiting => self.t("refused-restored-waiting"),
             Refusal::AlreadyEnding => self.t("refused-already-ending"),
             Refusal::Damaged(detail) => self.t1("refused-damaged", "detail", *detail),
+            Refusal::BadDate(date) => self.t1("refused-bad-date", "date", date.as_str()),
+            Refusal::DayTitleTooLong => self.t("refused-day-title-too-long"),
+            Refusal::TooManyDays { max } => self.t1("refused-too-many-days", "max", *max),
+            Refusal::NoSuchDay => self.t("refused-no-such-day"),
         }
     }
 

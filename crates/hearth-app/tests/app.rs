@@ -929,3 +929,49 @@ fn a_message_to_a_partner_who_is_away_waits_at_the_mailbox() {
     });
     let _ = stop.send(());
 }
+
+#[test]
+fn our_days_set_in_settings_show_in_both_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = paired_windows(dir.path());
+    alice.get_by_label("Settings").click();
+    until(&mut alice, "our days", |h| shows(h, "Our days"));
+
+    // A date that is no date is refused, saying how to write one, and stays.
+    let together = "Together since (YYYY-MM-DD)";
+    type_into(&mut alice, together, "2021-02-30");
+    alice.get_by_label("Save our days").click_accesskit();
+    until(&mut alice, "the error", |h| shows(h, "is not a date"));
+    assert!(alice.query_all_by_value("2021-02-30").next().is_some());
+    alice.get_by_label(together).focus();
+    alice.step();
+    alice.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    alice.step();
+    alice.get_by_label(together).type_text("2021-06-12");
+    alice.step();
+
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Tirane").unwrap())
+        .date();
+    let meeting = today.checked_add(jiff::Span::new().days(12)).unwrap();
+    type_into(
+        &mut alice,
+        "Next time we meet (YYYY-MM-DD)",
+        &meeting.to_string(),
+    );
+    type_into(&mut alice, "Where (optional)", "Tirana");
+    alice.get_by_label("Save our days").click_accesskit();
+    until(&mut alice, "the error gone", |h| !shows(h, "is not a date"));
+    alice.get_by_label("Back to chat").scroll_to_me();
+    alice.step();
+    alice.get_by_label("Back to chat").click_accesskit();
+
+    // Both headers count the same days.
+    let since = jiff::civil::date(2021, 6, 12)
+        .until((jiff::Unit::Day, today))
+        .unwrap()
+        .get_days();
+    let line = format!("Together {since} days  ·  12 days until Tirana");
+    until(&mut alice, "the days in the header", |h| shows(h, &line));
+    until(&mut bob, "the days in Bob's header", |h| shows(h, &line));
+}

@@ -6,6 +6,7 @@
 //! and never reads a clock: wall times come in from the caller. Everything that decodes
 //! untrusted bytes enforces a size limit and returns a typed error instead of panicking.
 
+mod days;
 mod ids;
 mod message_id;
 mod op;
@@ -13,6 +14,7 @@ mod state;
 mod timeline;
 pub mod wire;
 
+pub use days::{CivilDate, DayChange, DayEntry, DayKey, DayKind, Days};
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
 pub use message_id::{BadMessageId, MessageId};
 pub use op::{Attachment, BodyError, Erased, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};

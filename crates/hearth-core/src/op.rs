@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::days::DayChange;
 use crate::ids::{DeviceId, Lamport, OpId, TimelinePos};
 
 /// Size limits that every op must respect, on creation and on decoding.
@@ -24,6 +25,8 @@ pub mod limits {
     pub const MAX_LAMPORT_JUMP: u64 = 1 << 32;
     /// Longest display name, language tag or time zone name, in bytes.
     pub const MAX_PROFILE_FIELD_BYTES: usize = 128;
+    /// Longest title of one of the couple's days ("Tirana"), in bytes.
+    pub const MAX_DAY_TITLE_BYTES: usize = 200;
     /// Largest payload of an op kind this build does not know, kept as it came.
     pub const MAX_UNSUPPORTED_PAYLOAD_BYTES: usize = 32 * 1024;
     /// Largest file one attachment carries: 4 GiB.
@@ -76,6 +79,7 @@ impl Op {
                     a.name.len() + a.mime.len() + a.thumbnail.as_ref().map_or(0, |t| t.jpeg.len())
                 }
                 OpBody::Unsupported { payload, .. } => payload.len(),
+                OpBody::Day(d) => d.title.len(),
                 OpBody::Delete { .. }
                 | OpBody::ReadMarker { .. }
                 | OpBody::Opened { .. }
@@ -176,6 +180,9 @@ pub enum OpBody {
         /// Both devices delete the shared history too.
         delete_history: bool,
     },
+    /// Sets or removes one of the couple's days (together since, the next meeting,
+    /// an anniversary): see [`crate::Days`].
+    Day(DayChange),
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -290,6 +297,10 @@ pub enum BodyError {
     ThumbnailTooLarge,
     /// A thumbnail on view-once or expiring media.
     ThumbnailOnEphemeral,
+    /// A day's title over [`limits::MAX_DAY_TITLE_BYTES`].
+    DayTitleTooLong,
+    /// A day that is not a date of the calendar.
+    BadDate,
 }
 
 impl BodyError {
@@ -308,6 +319,8 @@ impl BodyError {
             BodyError::TooManyChunks => "file cut into too many chunks",
             BodyError::ThumbnailTooLarge => "thumbnail too large",
             BodyError::ThumbnailOnEphemeral => "view-once and expiring media carry no thumbnail",
+            BodyError::DayTitleTooLong => "day title too long",
+            BodyError::BadDate => "not a date of the calendar",
         }
     }
 }
@@ -361,6 +374,8 @@ pub enum OpKind {
     Erased = 11,
     /// [`OpBody::Uncouple`]
     Uncouple = 12,
+    /// [`OpBody::Day`]
+    Day = 13,
 }
 
 impl OpBody {
@@ -464,6 +479,14 @@ impl OpBody {
                     }
                 }
             }
+            OpBody::Day(d) => {
+                if d.title.len() > MAX_DAY_TITLE_BYTES {
+                    return Err(BodyError::DayTitleTooLong);
+                }
+                if d.date.is_some_and(|date| !date.is_valid()) {
+                    return Err(BodyError::BadDate);
+                }
+            }
             OpBody::Delete { .. }
             | OpBody::ReadMarker { .. }
             | OpBody::Opened { .. }
@@ -488,6 +511,7 @@ impl OpBody {
             OpBody::FileReady { .. } => OpKind::FileReady,
             OpBody::Erased(_) => OpKind::Erased,
             OpBody::Uncouple { .. } => OpKind::Uncouple,
+            OpBody::Day(_) => OpKind::Day,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -512,6 +536,7 @@ impl OpBody {
             } => postcard::to_allocvec(&(target, hash, chunks_root)),
             OpBody::Erased(e) => postcard::to_allocvec(e),
             OpBody::Uncouple { delete_history } => postcard::to_allocvec(delete_history),
+            OpBody::Day(d) => postcard::to_allocvec(d),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -562,6 +587,7 @@ impl OpBody {
             12 => OpBody::Uncouple {
                 delete_history: exact(p)?,
             },
+            13 => OpBody::Day(exact(p)?),
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -5,8 +5,8 @@
 
 use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
 use hearth_core::{
-    DeviceId, Lamport, MessageState, Op, OpBody, OpId, ProfileChange, Timeline, is_reaction_emoji,
-    limits,
+    CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport, MessageState, Op, OpBody, OpId,
+    ProfileChange, Timeline, is_reaction_emoji, limits,
 };
 use proptest::prelude::*;
 
@@ -64,6 +64,12 @@ fn every_op_kind_round_trips() {
             kind: 8,
             view_once: true,
             expires_after_open_secs: Some(60),
+        }),
+        OpBody::Day(DayChange {
+            kind: DayKind::Anniversary,
+            entry: Some(target),
+            date: CivilDate::new(2024, 2, 29),
+            title: "Dita kur u njohëm".into(),
         }),
         OpBody::Unsupported {
             kind: 900,
@@ -670,5 +676,160 @@ proptest! {
             shuffled.apply(op);
         }
         prop_assert_eq!(in_order.messages(), shuffled.messages());
+    }
+}
+
+#[test]
+fn days_are_dates_of_the_calendar() {
+    assert_eq!(CivilDate::parse("2024-02-29"), CivilDate::new(2024, 2, 29));
+    assert_eq!(
+        CivilDate::parse("2024-02-29").unwrap().to_string(),
+        "2024-02-29"
+    );
+    for bad in [
+        "2023-02-29",
+        "2024-13-01",
+        "2024-04-31",
+        "24-01-01",
+        "2024-1-1",
+        "",
+        "x",
+    ] {
+        assert_eq!(CivilDate::parse(bad), None, "{bad}");
+    }
+    let d = |text| CivilDate::parse(text).unwrap();
+    assert_eq!(d("1970-01-01").day_number(), 0);
+    assert_eq!(
+        d("2000-03-01").day_number() - d("2000-02-28").day_number(),
+        2
+    );
+    assert_eq!(
+        d("2027-01-10").day_number() - d("2026-12-29").day_number(),
+        12
+    );
+    // Every year: later this year, next year, and the 29th of February on the 28th.
+    assert_eq!(
+        d("2019-12-31").next_yearly(d("2026-12-04")),
+        d("2026-12-31")
+    );
+    assert_eq!(
+        d("2019-03-08").next_yearly(d("2026-12-04")),
+        d("2027-03-08")
+    );
+    assert_eq!(
+        d("2024-02-29").next_yearly(d("2026-12-04")),
+        d("2027-02-28")
+    );
+    assert_eq!(
+        d("2024-02-29").next_yearly(d("2027-12-04")),
+        d("2028-02-29")
+    );
+    assert_eq!(
+        d("2020-12-04").next_yearly(d("2026-12-04")),
+        d("2026-12-04")
+    );
+    // A peer's day that is no date, or a title past the limit, is refused.
+    let day = |date, title: &str| {
+        OpBody::Day(DayChange {
+            kind: DayKind::Meeting,
+            entry: None,
+            date,
+            title: title.into(),
+        })
+    };
+    let impossible = CivilDate {
+        year: 2025,
+        month: 2,
+        day: 30,
+    };
+    assert!(day(Some(impossible), "").validate().is_err());
+    assert!(
+        day(None, &"a".repeat(limits::MAX_DAY_TITLE_BYTES + 1))
+            .validate()
+            .is_err()
+    );
+    assert!(day(None, "Tirana").validate().is_ok());
+}
+
+#[test]
+fn a_removed_day_stays_removed_when_an_older_change_comes_late() {
+    let op = |author, seq, lamport, date: Option<CivilDate>| Op {
+        id: OpId { author, seq },
+        lamport: Lamport(lamport),
+        wall_ms: 0,
+        body: OpBody::Day(DayChange {
+            kind: DayKind::Meeting,
+            entry: None,
+            date,
+            title: "Tirana".into(),
+        }),
+    };
+    let set = op(ALICE, 1, 5, CivilDate::new(2027, 1, 10));
+    let removed = op(BOB, 1, 6, None);
+    let mut days = Days::default();
+    assert!(days.apply(&removed));
+    assert!(!days.apply(&set), "an older change does not win");
+    assert_eq!(days.get(DayKey::Meeting), None);
+    assert_eq!(days.entries().count(), 0);
+}
+
+proptest! {
+    /// Both partners set, change and remove days offline; whatever order their ops
+    /// reach each device in, with repeats, both hold the same days.
+    #[test]
+    fn days_converge_in_any_order(
+        changes in proptest::collection::vec(
+            (any::<bool>(), 0..3u8, 0..4usize, proptest::option::weighted(0.8, 1..28u8), 1..50u64),
+            1..60,
+        ),
+        shuffle_seed in any::<u64>(),
+    ) {
+        let mut seqs = [0u64; 2];
+        let mut ops: Vec<Op> = Vec::new();
+        for (by_bob, kind, entry, day, lamport) in changes {
+            let author = if by_bob { BOB } else { ALICE };
+            let seq = &mut seqs[usize::from(by_bob)];
+            *seq += 1;
+            let kind = [DayKind::TogetherSince, DayKind::Meeting, DayKind::Anniversary][usize::from(kind)];
+            // An anniversary change names one added earlier, or adds a new one.
+            let entry = ops.iter().filter(|o| matches!(&o.body, OpBody::Day(d)
+                if d.kind == DayKind::Anniversary && d.entry.is_none())).nth(entry).map(|o| o.id);
+            ops.push(Op {
+                id: OpId { author, seq: *seq },
+                lamport: Lamport(lamport),
+                wall_ms: 0,
+                body: OpBody::Day(DayChange {
+                    kind,
+                    entry,
+                    date: day.and_then(|d| CivilDate::new(2020, 6, d)),
+                    title: format!("{kind:?} {lamport}"),
+                }),
+            });
+        }
+        let mut in_order = Days::default();
+        for op in &ops {
+            in_order.apply(op);
+        }
+        let mut shuffled = ops.clone();
+        shuffled.extend(ops.iter().step_by(2).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut replayed = Days::default();
+        for op in &shuffled {
+            replayed.apply(op);
+        }
+        prop_assert_eq!(&replayed, &in_order);
+        // The winner of each entry is its latest change in the timeline's order.
+        if let Some(latest) = ops.iter().filter(|o| matches!(&o.body, OpBody::Day(d)
+            if d.kind == DayKind::Meeting)).max_by_key(|o| o.pos())
+        {
+            let OpBody::Day(d) = &latest.body else { unreachable!() };
+            prop_assert_eq!(in_order.get(DayKey::Meeting).map(|e| e.date), d.date.map(Some));
+        }
     }
 }

@@ -24,8 +24,8 @@ use tracing::Instrument;
 
 pub use engine::backup::restore;
 use engine::{
-    BackupCommand, ChatCommand, FileCommand, MailboxCommand, NetworkCommand, PairingCommand,
-    ProfileCommand,
+    BackupCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand, NetworkCommand,
+    PairingCommand, ProfileCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -37,10 +37,10 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, Connection, Delivery, Ended,
-    FileState, InviteInfo, MailboxFailure, MailboxStatus, MessageId, MessageView, NodeError,
-    NodeEvent, PairedInfo, PairingFailure, Partner, Profile, ReactionView, Refusal, Status,
-    TransferFailure, device_label, hex,
+    AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, Connection, DayKindView,
+    DayView, DaysView, Delivery, Ended, FileState, InviteInfo, MailboxFailure, MailboxStatus,
+    MessageId, MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile,
+    ReactionView, Refusal, Status, TransferFailure, device_label, hex,
 };
 
 /// How to start a node.
@@ -179,6 +179,7 @@ pub(crate) enum Command {
     Network(NetworkCommand),
     Mailbox(MailboxCommand),
     Backup(BackupCommand),
+    Days(DaysCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -370,6 +371,41 @@ impl NodeHandle {
             })
         })
         .await
+    }
+
+    /// The couple's days, with today's counts.
+    pub async fn days(&self) -> Result<DaysView, NodeError> {
+        self.ask(|r| Command::Days(DaysCommand::Get(r))).await
+    }
+
+    /// Sets one of the couple's days: the day they are together since, the next
+    /// meeting, or an anniversary (`id` names one to change; `None` adds one).
+    /// `date` is `YYYY-MM-DD`. Written to the shared log: both devices hold it.
+    pub async fn set_day(
+        &self,
+        kind: DayKindView,
+        id: Option<String>,
+        date: impl Into<String>,
+        title: impl Into<String>,
+    ) -> Result<DaysView, NodeError> {
+        let (date, title) = (date.into(), title.into());
+        self.ask(|reply| {
+            Command::Days(DaysCommand::Set {
+                kind,
+                id,
+                date,
+                title,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Removes one of the couple's days, by its [`DayView::id`], on both devices.
+    pub async fn remove_day(&self, id: impl Into<String>) -> Result<DaysView, NodeError> {
+        let id = id.into();
+        self.ask(|reply| Command::Days(DaysCommand::Remove { id, reply }))
+            .await
     }
 
     /// Dials an address.

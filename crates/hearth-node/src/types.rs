@@ -349,8 +349,62 @@ pub enum NodeEvent {
         /// Bytes of files to copy.
         total: u64,
     },
+    /// The couple's days changed (here or on the partner's device), or a new day
+    /// began: the counts are for today.
+    Days(DaysView),
+    /// One of the couple's days is today: an anniversary, the day they got
+    /// together, the day they meet. Said once a day per date, on each device in
+    /// its own time zone.
+    Reminder(DayView),
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
+}
+
+/// The couple's days as this device sees them today (in its user's time zone).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct DaysView {
+    /// Today's date here, `YYYY-MM-DD`.
+    pub today: String,
+    /// The day they have been together since.
+    pub together_since: Option<DayView>,
+    /// The next time they meet.
+    pub meeting: Option<DayView>,
+    /// Anniversaries and other dates to remember, soonest first.
+    pub anniversaries: Vec<DayView>,
+}
+
+/// One of the couple's days.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DayView {
+    /// What names it in `set_day` and `remove_day`: `together_since`, `meeting`,
+    /// or an anniversary's own id.
+    pub id: String,
+    /// Which kind of day.
+    pub kind: DayKindView,
+    /// Its date, `YYYY-MM-DD`.
+    pub date: String,
+    /// What it is ("Tirana"); may be empty.
+    pub title: String,
+    /// Who set it last.
+    pub set_by: Author,
+    /// Days from today: since it (together since), until it (the meeting; negative
+    /// once past), until it next comes round (an anniversary; 0 on the day).
+    pub days: i64,
+    /// For an anniversary or together since: the years it will be on its next
+    /// day (0 when its first day has not come yet).
+    pub years: Option<i64>,
+}
+
+/// Which of the couple's days.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DayKindView {
+    /// The day they have been together since.
+    TogetherSince,
+    /// The next time they meet.
+    Meeting,
+    /// An anniversary or another date to remember.
+    Anniversary,
 }
 
 /// Why a file did not move: what the UI says (in the user's language) and scripts
@@ -503,6 +557,21 @@ pub enum Refusal {
     /// it holds no more of this device's log than the backup did.
     #[error("restored from a backup: waiting to reach the partner's device once before writing")]
     RestoredWaiting,
+    /// A day that is not a date of the calendar, or not in `YYYY-MM-DD`.
+    #[error("{0} is not a date; write it as YYYY-MM-DD, between 1900 and 2200")]
+    BadDate(String),
+    /// A day's title over its limit.
+    #[error("that title is too long")]
+    DayTitleTooLong,
+    /// More anniversaries than a couple keeps.
+    #[error("at most {max} dates to remember; remove one first")]
+    TooManyDays {
+        /// How many a couple keeps.
+        max: usize,
+    },
+    /// No such day (it was removed, or the id is not one).
+    #[error("there is no such date")]
+    NoSuchDay,
 }
 
 impl Refusal {
@@ -540,6 +609,10 @@ impl Refusal {
             Refusal::BackupNeedsPassphrase => "backup_needs_passphrase",
             Refusal::ProfileExists => "profile_exists",
             Refusal::RestoredWaiting => "restored_waiting",
+            Refusal::BadDate(_) => "bad_date",
+            Refusal::DayTitleTooLong => "day_title_too_long",
+            Refusal::TooManyDays { .. } => "too_many_days",
+            Refusal::NoSuchDay => "no_such_day",
         }
     }
 
@@ -552,6 +625,7 @@ impl Refusal {
             BodyError::TextEmpty => Refusal::EmptyText,
             BodyError::TextTooLong => Refusal::TextTooLong,
             BodyError::NotAnEmoji => Refusal::NotAnEmoji,
+            BodyError::DayTitleTooLong => Refusal::DayTitleTooLong,
             other => Refusal::Damaged(other.reason()),
         }
     }

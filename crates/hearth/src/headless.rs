@@ -5,7 +5,8 @@
 use std::path::PathBuf;
 
 use hearth_node::{
-    FileSource, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile, SendOptions,
+    DayKindView, FileSource, Node, NodeConfig, NodeError, NodeEvent, NodeHandle, Profile,
+    SendOptions,
 };
 use serde_json::{Value, json};
 use tokio::io::{AsyncWriteExt, BufReader};
@@ -137,6 +138,8 @@ fn event_json(event: NodeEvent) -> Value {
             json!({"event": "transfer_failed", "id": id, "code": reason.code(), "reason": reason.to_string()})
         }
         NodeEvent::Mailbox(status) => tagged("mailbox", &status),
+        NodeEvent::Days(days) => tagged("days", &days),
+        NodeEvent::Reminder(day) => tagged("reminder", &day),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::BackupProgress { done, total } => {
             json!({"event": "backup_progress", "done": done, "total": total})
@@ -315,6 +318,23 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .backup(path, passphrase)
             .await
             .map(|b| tagged("backup_done", &b)),
+        Request::Days => node.days().await.map(|d| tagged("days", &d)),
+        Request::SetDay {
+            kind,
+            date,
+            title,
+            id,
+        } => {
+            let kind = match kind {
+                request::DayKind::TogetherSince => DayKindView::TogetherSince,
+                request::DayKind::Meeting => DayKindView::Meeting,
+                request::DayKind::Anniversary => DayKindView::Anniversary,
+            };
+            node.set_day(kind, id, date, title)
+                .await
+                .map(|d| tagged("days", &d))
+        }
+        Request::RemoveDay { id } => node.remove_day(id).await.map(|d| tagged("days", &d)),
         Request::Uncouple { delete_history } => node
             .uncouple(delete_history)
             .await

@@ -98,7 +98,29 @@ pub(crate) enum Request {
         path: PathBuf,
         passphrase: String,
     },
+    Days,
+    SetDay {
+        kind: DayKind,
+        /// `YYYY-MM-DD`.
+        date: String,
+        #[serde(default)]
+        title: String,
+        /// An anniversary to change; without it, one is added.
+        id: Option<String>,
+    },
+    RemoveDay {
+        id: String,
+    },
     Quit,
+}
+
+/// Which of the couple's days `set_day` sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum DayKind {
+    TogetherSince,
+    Meeting,
+    Anniversary,
 }
 
 /// Reads one line: the command, and the `req` to answer with. An error says what

@@ -79,6 +79,11 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         ("time", now.strftime("%H:%M").to_string().into()),
         ("name", name.clone().into()),
     );
+    let days_line = app
+        .days
+        .as_ref()
+        .filter(|_| !ended)
+        .and_then(|d| super::days::header_line(tr, d));
     let presence = if ended {
         tr.t("chat-ended")
     } else if typing {
@@ -136,6 +141,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                 );
             }
         });
+        if let Some(line) = &days_line {
+            ui.label(RichText::new(format!("❤ {line}")).small().color(p.accent));
+        }
         ui.add_space(4.0);
     });
     // The partner's clock moves on: redraw once a minute for it.

@@ -19,6 +19,7 @@ use crate::theme::palette;
 
 mod attachment;
 mod chat;
+mod days;
 mod memories;
 pub(crate) mod pairing;
 pub(crate) mod picker;
@@ -26,6 +27,8 @@ pub(crate) mod settings;
 mod timeline;
 pub(crate) mod viewer;
 pub(crate) mod welcome;
+
+pub(crate) use days::day_reminder;
 
 /// What a view asks of the app.
 pub(crate) enum Action {
@@ -114,6 +117,15 @@ pub(crate) enum Action {
         name: String,
         time_zone: String,
     },
+    /// Set one of the couple's days (`id`: the anniversary to change).
+    SetDay {
+        kind: hearth_node::DayKindView,
+        id: Option<String>,
+        date: String,
+        title: String,
+    },
+    /// Remove one of the couple's days, by its id.
+    RemoveDay(String),
     /// Look for the partner across the internet or not, through these relays.
     SetNetwork {
         internet: bool,

@@ -39,6 +39,14 @@ pub(crate) struct SettingsForm {
     pub(crate) backup_state: Option<String>,
     /// Why joining the mailbox failed.
     pub(crate) mailbox_error: Option<String>,
+    /// The couple's days being edited ([`super::days`]).
+    pub(crate) together_since: String,
+    pub(crate) meeting_date: String,
+    pub(crate) meeting_place: String,
+    pub(crate) new_day_date: String,
+    pub(crate) new_day_title: String,
+    /// Why the last change to the days was refused.
+    pub(crate) days_error: Option<String>,
 }
 
 impl SettingsForm {
@@ -63,6 +71,12 @@ impl SettingsForm {
             backup_repeat: String::new(),
             backup_state: None,
             mailbox_error: None,
+            together_since: String::new(),
+            meeting_date: String::new(),
+            meeting_place: String::new(),
+            new_day_date: String::new(),
+            new_day_title: String::new(),
+            days_error: None,
         }
     }
 }
@@ -101,6 +115,7 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
         .status
         .as_ref()
         .is_some_and(|s| s.paired && s.ended.is_none());
+    let days = app.days.clone();
     let now_ms = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -237,6 +252,10 @@ pub(super) fn settings(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) 
             mailbox_section(tr, ui, form, &mailbox, &partner, now_ms, out);
             ui.separator();
             backup_section(tr, ui, form, out);
+            if paired_now {
+                ui.separator();
+                super::days::days_section(tr, ui, form, days.as_ref(), out);
+            }
             ui.separator();
             ui.label(RichText::new(protection).small());
             labelled_edit(

@@ -13,6 +13,7 @@
 //! | [`files`] | downloads, expiries, the file store | [`FileCommand`] |
 //! | [`internet`] | relays, DHT servers, routes, rendezvous | (via [`NetworkCommand`]) |
 //! | [`mailbox`] | the couple's mailbox: what is left there, what was collected | [`MailboxCommand`] |
+//! | [`days`] | the couple's days (together since, meeting, anniversaries), today's reminders | [`DaysCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
 //! to [`presence`] (which hands each on), a task's report to the room that spawned
@@ -36,6 +37,7 @@ use tracing::Instrument;
 
 pub(crate) mod backup;
 pub(crate) mod chat;
+pub(crate) mod days;
 pub(crate) mod files;
 mod internet;
 pub(crate) mod mailbox;
@@ -47,6 +49,7 @@ mod views;
 
 pub(crate) use backup::BackupCommand;
 pub(crate) use chat::ChatCommand;
+pub(crate) use days::DaysCommand;
 pub(crate) use files::FileCommand;
 pub use files::{human_size, mime_for};
 pub(crate) use mailbox::MailboxCommand;
@@ -94,6 +97,7 @@ pub(crate) struct Engine {
     files: files::Files,
     internet: internet::Internet,
     mailbox: mailbox::MailboxRoom,
+    days: days::DaysRoom,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
     /// In a restored profile: how far the partner's device said it holds this
@@ -148,6 +152,7 @@ impl Engine {
 
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
         let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
+        let days = days::DaysRoom::load(&store)?;
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -181,6 +186,7 @@ impl Engine {
             files,
             internet,
             mailbox,
+            days,
             ended,
             restore_seen: None,
         };
@@ -241,6 +247,7 @@ impl Engine {
             Command::Network(command) => self.on_network_command(command).await,
             Command::Mailbox(command) => self.on_mailbox_command(command).await,
             Command::Backup(command) => self.on_backup_command(command).await,
+            Command::Days(command) => self.on_days_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -266,6 +273,7 @@ impl Engine {
         self.maintain_internet().await;
         self.maintain_presence().await;
         self.maintain_mailbox().await;
+        self.maintain_days().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs

@@ -110,6 +110,7 @@ impl Engine {
                         .await;
                 }
             }
+            OpBody::Day(_) => self.on_day_op(op).await,
             OpBody::Uncouple { .. } if op.id.author != self.me => {
                 self.partner_uncoupled(op).await;
             }

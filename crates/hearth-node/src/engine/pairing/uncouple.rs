@@ -172,9 +172,14 @@ impl Engine {
             task.abort();
         }
         self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
-        self.store
-            .forget_history(&[SETTING_ENDED, super::super::files::SETTING_STAGING])?;
+        self.store.forget_history(&[
+            SETTING_ENDED,
+            super::super::files::SETTING_STAGING,
+            super::super::days::SETTING_DAYS,
+            super::super::days::SETTING_REMINDED,
+        ])?;
         self.flush()?;
+        self.forget_days();
         Ok(())
     }
 

@@ -105,8 +105,11 @@ impl Engine {
             super::super::mailbox::SETTINGS[1],
             super::super::mailbox::SETTINGS[2],
             super::super::mailbox::SETTINGS[3],
+            super::super::days::SETTING_DAYS,
+            super::super::days::SETTING_REMINDED,
         ])?;
         self.flush()?;
+        self.forget_days();
         self.partner = None;
         self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
