@@ -1,4 +1,5 @@
-//! The headless protocol's answers to ids it cannot use.
+//! The headless protocol's answers to ids it cannot use, and the couple's rhythm
+//! (moods, days) over it.
 
 use serde_json::json;
 
@@ -41,6 +42,28 @@ fn headless_says_which_message_ids_it_cannot_use() {
     bob.wait("the edit", |e| {
         e["event"] == "message_changed" && e["id"] == id.as_str() && e["text"] == "ende këtu, zemër"
     });
+    // A mood is a message with a mood, and arrives on the partner's strip.
+    let mood = alice.ask(json!({"cmd": "mood", "mood": "missing", "note": "më mungon"}));
+    assert_eq!(mood["event"], "message", "{mood}");
+    assert_eq!(mood["mood"]["mood"], "missing", "{mood}");
+    bob.wait("the mood", |e| {
+        e["event"] == "moods"
+            && e["partner"][0]["mood"] == "missing"
+            && e["partner"][0]["note"] == "më mungon"
+    });
+    let strip = bob.ask(json!({"cmd": "moods", "limit": 7}));
+    assert_eq!(strip["partner"][0]["id"], mood["id"], "{strip}");
+    let unknown_mood = alice.ask(json!({"cmd": "mood", "mood": "ecstatic"}));
+    assert_eq!(unknown_mood["reason"], "unknown_mood", "{unknown_mood}");
+    // A day set on one is on both.
+    let day = alice
+        .ask(json!({"cmd": "set_day", "kind": "meeting", "date": "2030-01-02", "title": "Tirana"}));
+    assert_eq!(day["meeting"]["title"], "Tirana", "{day}");
+    bob.wait("the meeting", |e| {
+        e["event"] == "days" && e["meeting"]["date"] == "2030-01-02"
+    });
+    let not_a_date = alice.ask(json!({"cmd": "set_day", "kind": "meeting", "date": "2030-02-30"}));
+    assert_eq!(not_a_date["reason"], "bad_date", "{not_a_date}");
     // The words differ: both sides end the pairing.
     let rejected = alice.ask(json!({"cmd": "reject_pairing"}));
     assert_eq!(rejected["event"], "ok", "{rejected}");

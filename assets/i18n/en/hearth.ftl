@@ -388,3 +388,25 @@ refused-bad-date = “{ $date }” is not a date; write it as YYYY-MM-DD, betwee
 refused-day-title-too-long = That title is too long.
 refused-too-many-days = At most { $max } dates to remember; remove one first.
 refused-no-such-day = That date is no longer there.
+
+## Moods
+mood-button = How I feel
+mood-title = How do you feel today?
+mood-about = Shared in the chat and on the strip below. Only the two of you see it.
+mood-note = A few words (optional)
+mood-share = Share
+mood-strip = The last four weeks
+mood-strip-me = You
+mood-feeling = Feeling: { $mood }
+mood-joy = Joyful
+mood-loved = Loved
+mood-calm = Calm
+mood-excited = Excited
+mood-missing = Missing you
+mood-tired = Tired
+mood-low = Low
+mood-stressed = Stressed
+mood-unknown = a mood this version does not know
+error-mood = Your mood was not shared: { $detail }
+refused-unknown-mood = “{ $mood }” is not one of the moods.
+refused-mood-note-too-long = That note is too long.

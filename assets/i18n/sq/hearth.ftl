@@ -388,3 +388,25 @@ refused-bad-date = “{ $date }” nuk është datë; shkruaje si VVVV-MM-DD, nd
 refused-day-title-too-long = Ky titull është shumë i gjatë.
 refused-too-many-days = Deri në { $max } data për t’i kujtuar; hiq një më parë.
 refused-no-such-day = Kjo datë nuk është më.
+
+## Moods
+mood-button = Si ndihem
+mood-title = Si ndihesh sot?
+mood-about = Ndahet në bisedë dhe në shiritin më poshtë. E shihni vetëm ju të dy.
+mood-note = Disa fjalë (nëse do)
+mood-share = Ndaje
+mood-strip = Katër javët e fundit
+mood-strip-me = Ti
+mood-feeling = Ndjenja: { $mood }
+mood-joy = Gëzim
+mood-loved = Dashuri
+mood-calm = Qetësi
+mood-excited = Entuziazëm
+mood-missing = Mall
+mood-tired = Lodhje
+mood-low = Trishtim
+mood-stressed = Stres
+mood-unknown = një ndjenjë që ky version nuk e njeh
+error-mood = Ndjenja jote nuk u nda: { $detail }
+refused-unknown-mood = “{ $mood }” nuk është një nga ndjenjat.
+refused-mood-note-too-long = Ky shënim është shumë i gjatë.

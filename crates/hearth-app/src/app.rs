@@ -89,6 +89,10 @@ pub(crate) enum UiResult {
     BackedUp(hearth_node::BackupInfo),
     /// The couple's days, after asking or changing them.
     Days(hearth_node::DaysView),
+    /// The mood strip, after asking.
+    Moods(hearth_node::MoodsView),
+    /// A mood was shared.
+    MoodShared(MessageView),
     Saved(PathBuf),
     /// A command failed; the toast says which and why.
     Failed {
@@ -133,6 +137,7 @@ pub(crate) enum Attempt {
     Mailbox,
     Backup,
     Days,
+    Mood,
 }
 
 impl Attempt {
@@ -157,6 +162,7 @@ impl Attempt {
             Attempt::Mailbox => "error-mailbox",
             Attempt::Backup => "error-backup",
             Attempt::Days => "error-days",
+            Attempt::Mood => "error-mood",
         }
     }
 }
@@ -231,6 +237,10 @@ pub struct HearthApp {
     pub(crate) memories: Vec<MessageView>,
     /// The couple's days, as the engine last told them.
     pub(crate) days: Option<hearth_node::DaysView>,
+    /// The mood strip, as the engine last told it.
+    pub(crate) moods: Option<hearth_node::MoodsView>,
+    /// The "how I feel today" window, when open.
+    pub(crate) mood_form: Option<crate::views::moods::MoodForm>,
     /// A picture pasted from the clipboard, waiting for "send".
     pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
@@ -283,6 +293,8 @@ impl HearthApp {
             scroll_to_bottom: true,
             pending_notifications: 0,
             days: None,
+            moods: None,
+            mood_form: None,
             toast: None,
             transfers: HashMap::new(),
             start_at_login: crate::desktop::starts_at_login(),
@@ -654,6 +666,16 @@ impl HearthApp {
                     UiResult::or_failed(Attempt::Days, result, UiResult::Days)
                 });
             }
+            Action::OpenMoods => {
+                self.mood_form = Some(crate::views::moods::MoodForm::default());
+                self.refresh_moods();
+            }
+            Action::ShareMood { mood, note } => {
+                self.with_node(move |node| async move {
+                    let result = node.share_mood(mood, note).await;
+                    UiResult::or_failed(Attempt::Mood, result, UiResult::MoodShared)
+                });
+            }
             Action::RemoveDay(id) => {
                 if let Screen::Settings(form) = &mut self.screen {
                     form.days_error = None;
@@ -773,6 +795,7 @@ impl HearthApp {
                 self.events = Some(events);
                 self.refresh_status();
                 self.refresh_days();
+                self.refresh_moods();
                 for addr in self.options.dial.clone() {
                     self.with_node(move |node| async move {
                         UiResult::or_failed(Attempt::Connect, node.dial(addr).await, |()| {
@@ -808,6 +831,13 @@ impl HearthApp {
                 }
                 self.days = Some(days);
             }
+            UiResult::Moods(moods) => self.moods = Some(moods),
+            UiResult::MoodShared(message) => {
+                // Shared: the window closes, the mood is in the timeline.
+                self.mood_form = None;
+                self.scroll_to_bottom = true;
+                self.upsert(message);
+            }
             UiResult::BackedUp(info) => {
                 if let Screen::Settings(form) = &mut self.screen {
                     form.backup_state = Some(self.tr.t2(
@@ -842,6 +872,11 @@ impl HearthApp {
                     }
                     (Screen::Settings(form), Attempt::Days) => {
                         form.days_error = Some(message);
+                    }
+                    (_, Attempt::Mood) if self.mood_form.is_some() => {
+                        if let Some(form) = &mut self.mood_form {
+                            form.error = Some(message);
+                        }
                     }
                     _ => self.toast(message),
                 }
@@ -997,6 +1032,14 @@ impl HearthApp {
         self.screen = Screen::SafetyWords(info);
         self.refresh_status();
         self.refresh_days();
+        self.refresh_moods();
+    }
+
+    fn refresh_moods(&mut self) {
+        self.with_node(|node| async move {
+            let result = node.moods(crate::views::moods::STRIP_DAYS).await;
+            UiResult::or_failed(Attempt::Mood, result, UiResult::Moods)
+        });
     }
 
     fn refresh_days(&mut self) {
@@ -1173,6 +1216,7 @@ impl HearthApp {
                 self.toast(message);
             }
             NodeEvent::Days(days) => self.days = Some(days),
+            NodeEvent::Moods(moods) => self.moods = Some(moods),
             NodeEvent::Reminder(day) => self.remind(&day),
             NodeEvent::Error(detail) => {
                 let message = self.tr.t1("error-engine", "detail", detail);
@@ -1190,6 +1234,8 @@ impl HearthApp {
         let body = if self.prefs.hide_text {
             self.tr
                 .t1("notify-hidden", "count", self.pending_notifications)
+        } else if let Some(mood) = &message.mood {
+            crate::views::moods::mood_notification(&self.tr, mood)
         } else {
             message.text.clone().unwrap_or_default()
         };

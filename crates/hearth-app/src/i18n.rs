@@ -241,6 +241,8 @@ impl Tr {
             Refusal::DayTitleTooLong => self.t("refused-day-title-too-long"),
             Refusal::TooManyDays { max } => self.t1("refused-too-many-days", "max", *max),
             Refusal::NoSuchDay => self.t("refused-no-such-day"),
+            Refusal::UnknownMood(mood) => self.t1("refused-unknown-mood", "mood", mood.as_str()),
+            Refusal::MoodNoteTooLong => self.t("refused-mood-note-too-long"),
         }
     }
 

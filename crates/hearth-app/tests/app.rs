@@ -424,6 +424,17 @@ fn both_languages_fill_in_the_same_variables() {
 /// Pairs two profiles through their engines, then closes them, so two windows can
 /// open on an already paired couple.
 fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u16) {
+    pair_profiles_speaking(alice_dir, alice_port, bob_dir, bob_port, "en");
+}
+
+/// [`pair_profiles`], Bob's profile (and so his window) in `bob_language`.
+fn pair_profiles_speaking(
+    alice_dir: &Path,
+    alice_port: u16,
+    bob_dir: &Path,
+    bob_port: u16,
+    bob_language: &str,
+) {
     use hearth_node::{Node, NodeConfig, NodeEvent, Profile};
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
@@ -435,10 +446,10 @@ fn pair_profiles(alice_dir: &Path, alice_port: u16, bob_dir: &Path, bob_port: u1
         };
         let (alice, mut alice_events) = start(alice_dir, alice_port).await.unwrap();
         let (bob, _bob_events) = start(bob_dir, bob_port).await.unwrap();
-        for (node, name) in [(&alice, "Alice"), (&bob, "Bob")] {
+        for (node, name, language) in [(&alice, "Alice", "en"), (&bob, "Bob", bob_language)] {
             node.init(Profile {
                 name: name.into(),
-                language: "en".into(),
+                language: language.into(),
                 time_zone: "Europe/Tirane".into(),
             })
             .await
@@ -974,4 +985,63 @@ fn our_days_set_in_settings_show_in_both_headers() {
     let line = format!("Together {since} days  ·  12 days until Tirana");
     until(&mut alice, "the days in the header", |h| shows(h, &line));
     until(&mut bob, "the days in Bob's header", |h| shows(h, &line));
+}
+
+#[test]
+fn a_mood_shared_in_english_shows_in_albanian_on_the_other_window() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat in Albanian", |h| {
+        h.query_by_label("Mesazh").is_some()
+    });
+
+    // Alice picks a mood, writes a few words and shares it.
+    alice.get_by_label("How I feel").click();
+    until(&mut alice, "the mood window", |h| {
+        shows(h, "How do you feel today?")
+    });
+    assert!(
+        alice.get_by_label("Share").accesskit_node().is_disabled(),
+        "nothing to share before a mood is picked"
+    );
+    alice.get_by_label("Missing you").click();
+    alice.step();
+    type_into(&mut alice, "A few words (optional)", "counting the days");
+    alice.get_by_label("Share").click();
+    until(&mut alice, "the mood in her timeline", |h| {
+        shows(h, "Feeling: Missing you") && !shows(h, "How do you feel today?")
+    });
+
+    // Bob sees it in his language: in the timeline, and in the header as hers today.
+    until(&mut bob, "the mood in Albanian", |h| {
+        shows(h, "counting the days") && h.query_all_by_label_contains("Ndjenja: Mall").count() >= 2
+    });
+
+    // His strip shows her day; he shares his own, and hers shows his.
+    bob.get_by_label("Si ndihem").click();
+    until(&mut bob, "the mood window in Albanian", |h| {
+        shows(h, "Si ndihesh sot?")
+    });
+    assert!(shows(&bob, "Katër javët e fundit"));
+    bob.get_by_label("Gëzim").click();
+    bob.step();
+    bob.get_by_label("Ndaje").click();
+    until(&mut bob, "his mood in his timeline", |h| {
+        shows(h, "Ndjenja: Gëzim")
+    });
+    // In her timeline, and in her header as his today.
+    until(&mut alice, "his mood in hers", |h| {
+        h.query_all_by_label_contains("Feeling: Joyful").count() >= 2
+    });
 }

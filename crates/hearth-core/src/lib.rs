@@ -9,6 +9,7 @@
 mod days;
 mod ids;
 mod message_id;
+mod moods;
 mod op;
 mod state;
 mod timeline;
@@ -17,6 +18,7 @@ pub mod wire;
 pub use days::{CivilDate, DayChange, DayEntry, DayKey, DayKind, Days};
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
 pub use message_id::{BadMessageId, MessageId};
+pub use moods::{MOODS, MoodRecord, MoodShare, Moods, mood_code, mood_name};
 pub use op::{Attachment, BodyError, Erased, Op, OpBody, OpKind, ProfileChange, Thumbnail, limits};
 pub use state::{MessageState, Reaction, is_reaction_emoji};
 pub use timeline::{Message, Timeline};

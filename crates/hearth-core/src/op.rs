@@ -2,6 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::days::DayChange;
 use crate::ids::{DeviceId, Lamport, OpId, TimelinePos};
+use crate::moods::MoodShare;
 
 /// Size limits that every op must respect, on creation and on decoding.
 pub mod limits {
@@ -27,6 +28,8 @@ pub mod limits {
     pub const MAX_PROFILE_FIELD_BYTES: usize = 128;
     /// Longest title of one of the couple's days ("Tirana"), in bytes.
     pub const MAX_DAY_TITLE_BYTES: usize = 200;
+    /// Longest note with a mood, in bytes.
+    pub const MAX_MOOD_NOTE_BYTES: usize = 500;
     /// Largest payload of an op kind this build does not know, kept as it came.
     pub const MAX_UNSUPPORTED_PAYLOAD_BYTES: usize = 32 * 1024;
     /// Largest file one attachment carries: 4 GiB.
@@ -80,6 +83,7 @@ impl Op {
                 }
                 OpBody::Unsupported { payload, .. } => payload.len(),
                 OpBody::Day(d) => d.title.len(),
+                OpBody::Mood(m) => m.note.len(),
                 OpBody::Delete { .. }
                 | OpBody::ReadMarker { .. }
                 | OpBody::Opened { .. }
@@ -183,6 +187,8 @@ pub enum OpBody {
     /// Sets or removes one of the couple's days (together since, the next meeting,
     /// an anniversary): see [`crate::Days`].
     Day(DayChange),
+    /// How its author feels today: a row of the timeline, see [`crate::Moods`].
+    Mood(MoodShare),
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -301,6 +307,8 @@ pub enum BodyError {
     DayTitleTooLong,
     /// A day that is not a date of the calendar.
     BadDate,
+    /// A mood's note over [`limits::MAX_MOOD_NOTE_BYTES`].
+    MoodNoteTooLong,
 }
 
 impl BodyError {
@@ -321,6 +329,7 @@ impl BodyError {
             BodyError::ThumbnailOnEphemeral => "view-once and expiring media carry no thumbnail",
             BodyError::DayTitleTooLong => "day title too long",
             BodyError::BadDate => "not a date of the calendar",
+            BodyError::MoodNoteTooLong => "mood note too long",
         }
     }
 }
@@ -376,6 +385,8 @@ pub enum OpKind {
     Uncouple = 12,
     /// [`OpBody::Day`]
     Day = 13,
+    /// [`OpBody::Mood`]
+    Mood = 14,
 }
 
 impl OpBody {
@@ -383,9 +394,11 @@ impl OpBody {
     /// that changes a row or the couple's state.
     pub fn is_message(&self) -> bool {
         match self {
-            OpBody::Text { .. } | OpBody::Attachment(_) => true,
+            OpBody::Text { .. } | OpBody::Attachment(_) | OpBody::Mood(_) => true,
             OpBody::Erased(e) => {
-                e.kind == OpKind::Text as u16 || e.kind == OpKind::Attachment as u16
+                e.kind == OpKind::Text as u16
+                    || e.kind == OpKind::Attachment as u16
+                    || e.kind == OpKind::Mood as u16
             }
             _ => false,
         }
@@ -396,7 +409,10 @@ impl OpBody {
     pub fn erased(&self) -> Option<OpBody> {
         let (view_once, expires_after_open_secs) = match self {
             OpBody::Attachment(a) => (a.view_once, a.expires_after_open_secs),
-            OpBody::Text { .. } | OpBody::Edit { .. } | OpBody::FileReady { .. } => (false, None),
+            OpBody::Text { .. }
+            | OpBody::Edit { .. }
+            | OpBody::FileReady { .. }
+            | OpBody::Mood(_) => (false, None),
             _ => return None,
         };
         Some(OpBody::Erased(Erased {
@@ -487,6 +503,14 @@ impl OpBody {
                     return Err(BodyError::BadDate);
                 }
             }
+            OpBody::Mood(m) => {
+                if m.note.len() > MAX_MOOD_NOTE_BYTES {
+                    return Err(BodyError::MoodNoteTooLong);
+                }
+                if !m.day.is_valid() {
+                    return Err(BodyError::BadDate);
+                }
+            }
             OpBody::Delete { .. }
             | OpBody::ReadMarker { .. }
             | OpBody::Opened { .. }
@@ -512,6 +536,7 @@ impl OpBody {
             OpBody::Erased(_) => OpKind::Erased,
             OpBody::Uncouple { .. } => OpKind::Uncouple,
             OpBody::Day(_) => OpKind::Day,
+            OpBody::Mood(_) => OpKind::Mood,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -537,6 +562,7 @@ impl OpBody {
             OpBody::Erased(e) => postcard::to_allocvec(e),
             OpBody::Uncouple { delete_history } => postcard::to_allocvec(delete_history),
             OpBody::Day(d) => postcard::to_allocvec(d),
+            OpBody::Mood(m) => postcard::to_allocvec(m),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -588,6 +614,7 @@ impl OpBody {
                 delete_history: exact(p)?,
             },
             13 => OpBody::Day(exact(p)?),
+            14 => OpBody::Mood(exact(p)?),
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -5,8 +5,8 @@
 
 use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
 use hearth_core::{
-    CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport, MessageState, Op, OpBody, OpId,
-    ProfileChange, Timeline, is_reaction_emoji, limits,
+    CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport, MessageState, MoodShare, Moods,
+    Op, OpBody, OpId, ProfileChange, Timeline, is_reaction_emoji, limits, mood_code, mood_name,
 };
 use proptest::prelude::*;
 
@@ -70,6 +70,11 @@ fn every_op_kind_round_trips() {
             entry: Some(target),
             date: CivilDate::new(2024, 2, 29),
             title: "Dita kur u njohëm".into(),
+        }),
+        OpBody::Mood(MoodShare {
+            mood: 4,
+            note: "më mungon".into(),
+            day: CivilDate::new(2026, 12, 6).unwrap(),
         }),
         OpBody::Unsupported {
             kind: 900,
@@ -830,6 +835,143 @@ proptest! {
         {
             let OpBody::Day(d) = &latest.body else { unreachable!() };
             prop_assert_eq!(in_order.get(DayKey::Meeting).map(|e| e.date), d.date.map(Some));
+        }
+    }
+}
+
+fn mood(author: DeviceId, seq: u64, lamport: u64, code: u8, day: u8) -> Op {
+    Op {
+        id: OpId { author, seq },
+        lamport: Lamport(lamport),
+        wall_ms: 1_700_000_000_000 + i64::from(day) * 86_400_000,
+        body: OpBody::Mood(MoodShare {
+            mood: code,
+            note: String::new(),
+            day: CivilDate::new(2026, 11, day).unwrap(),
+        }),
+    }
+}
+
+#[test]
+fn a_mood_is_a_row_of_the_timeline_and_the_strip_keeps_each_days_last() {
+    assert_eq!(mood_name(mood_code("missing").unwrap()), Some("missing"));
+    assert_eq!(
+        mood_name(200),
+        None,
+        "a newer build's mood has no name here"
+    );
+    let mut timeline = Timeline::default();
+    let first = mood(ALICE, 1, 1, mood_code("tired").unwrap(), 3);
+    let later = mood(ALICE, 2, 2, mood_code("joy").unwrap(), 3);
+    let next_day = mood(ALICE, 3, 3, mood_code("low").unwrap(), 4);
+    for op in [&first, &later, &next_day] {
+        assert!(op.body.is_message());
+        timeline.apply(op);
+    }
+    assert_eq!(timeline.messages().len(), 3);
+    let mut moods = Moods::default();
+    for op in [&later, &next_day, &first] {
+        moods.apply(op);
+    }
+    let days = moods.by_day(ALICE);
+    let names: Vec<_> = days.values().map(|r| mood_name(r.mood).unwrap()).collect();
+    assert_eq!(names, ["joy", "low"], "the day's last mood colours it");
+    assert!(moods.by_day(BOB).is_empty());
+    // Deleted, it is gone from the strip and erased to a row that says so.
+    let delete = Op {
+        id: OpId {
+            author: ALICE,
+            seq: 4,
+        },
+        lamport: Lamport(4),
+        wall_ms: 0,
+        body: OpBody::Delete { target: later.id },
+    };
+    assert!(moods.apply(&delete));
+    assert_eq!(
+        moods.by_day(ALICE)[&CivilDate::new(2026, 11, 3).unwrap()].id,
+        first.id
+    );
+    let erased = later.body.erased().unwrap();
+    assert!(erased.is_message());
+    // The partner cannot delete Arta's mood.
+    let not_theirs = Op {
+        id: OpId {
+            author: BOB,
+            seq: 1,
+        },
+        lamport: Lamport(5),
+        wall_ms: 0,
+        body: OpBody::Delete {
+            target: next_day.id,
+        },
+    };
+    assert!(!moods.apply(&not_theirs));
+    // A note past the limit, or a day that is no date, is refused from a peer.
+    let mut long = next_day.body.clone();
+    if let OpBody::Mood(m) = &mut long {
+        m.note = "a".repeat(limits::MAX_MOOD_NOTE_BYTES + 1);
+    }
+    assert!(long.validate().is_err());
+    let mut no_date = next_day.body.clone();
+    if let OpBody::Mood(m) = &mut no_date {
+        m.day = CivilDate {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
+    }
+    assert!(no_date.validate().is_err());
+}
+
+proptest! {
+    /// Moods shared and deleted on both devices, arriving in any order and with
+    /// repeats, make the same strip on both.
+    #[test]
+    fn moods_converge_in_any_order(
+        shares in proptest::collection::vec((any::<bool>(), 0..8u8, 1..29u8, any::<bool>()), 1..40),
+        shuffle_seed in any::<u64>(),
+    ) {
+        let mut seqs = [0u64; 2];
+        let mut ops = Vec::new();
+        for (i, (by_bob, code, day, then_delete)) in shares.into_iter().enumerate() {
+            let author = if by_bob { BOB } else { ALICE };
+            let seq = &mut seqs[usize::from(by_bob)];
+            *seq += 1;
+            let shared = mood(author, *seq, i as u64, code, day);
+            let id = shared.id;
+            ops.push(shared);
+            if then_delete {
+                *seq += 1;
+                ops.push(Op {
+                    id: OpId { author, seq: *seq },
+                    lamport: Lamport(i as u64 + 1),
+                    wall_ms: 0,
+                    body: OpBody::Delete { target: id },
+                });
+            }
+        }
+        let mut in_order = Moods::default();
+        for op in &ops {
+            in_order.apply(op);
+        }
+        let mut shuffled = ops.clone();
+        shuffled.extend(ops.iter().step_by(3).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut replayed = Moods::default();
+        for op in &shuffled {
+            replayed.apply(op);
+        }
+        for author in [ALICE, BOB] {
+            let a: Vec<_> = in_order.by_day(author).into_iter().map(|(d, r)| (d, r.id)).collect();
+            let b: Vec<_> = replayed.by_day(author).into_iter().map(|(d, r)| (d, r.id)).collect();
+            prop_assert_eq!(a, b);
         }
     }
 }

@@ -24,8 +24,8 @@ use tracing::Instrument;
 
 pub use engine::backup::restore;
 use engine::{
-    BackupCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand, NetworkCommand,
-    PairingCommand, ProfileCommand,
+    BackupCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand, MoodsCommand,
+    NetworkCommand, PairingCommand, ProfileCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -39,8 +39,9 @@ pub mod relay {
 pub use types::{
     AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, Connection, DayKindView,
     DayView, DaysView, Delivery, Ended, FileState, InviteInfo, MailboxFailure, MailboxStatus,
-    MessageId, MessageView, NodeError, NodeEvent, PairedInfo, PairingFailure, Partner, Profile,
-    ReactionView, Refusal, Status, TransferFailure, device_label, hex,
+    MessageId, MessageView, MoodDayView, MoodView, MoodsView, NodeError, NodeEvent, PairedInfo,
+    PairingFailure, Partner, Profile, ReactionView, Refusal, Status, TransferFailure, device_label,
+    hex,
 };
 
 /// How to start a node.
@@ -180,6 +181,7 @@ pub(crate) enum Command {
     Mailbox(MailboxCommand),
     Backup(BackupCommand),
     Days(DaysCommand),
+    Moods(MoodsCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -405,6 +407,26 @@ impl NodeHandle {
     pub async fn remove_day(&self, id: impl Into<String>) -> Result<DaysView, NodeError> {
         let id = id.into();
         self.ask(|reply| Command::Days(DaysCommand::Remove { id, reply }))
+            .await
+    }
+
+    /// Shares how I feel today: `mood` is one of [`hearth_core::MOODS`] (`joy`,
+    /// `missing`, …), `note` a few words or nothing. It is a message in the
+    /// timeline, dated with my own day, and colours that day of the strip.
+    pub async fn share_mood(
+        &self,
+        mood: impl Into<String>,
+        note: impl Into<String>,
+    ) -> Result<MessageView, NodeError> {
+        let (mood, note) = (mood.into(), note.into());
+        self.ask(|reply| Command::Moods(MoodsCommand::Share { mood, note, reply }))
+            .await
+    }
+
+    /// The mood strip: each one's mood of each day, the newest `days` days
+    /// (at most 400).
+    pub async fn moods(&self, days: usize) -> Result<MoodsView, NodeError> {
+        self.ask(|reply| Command::Moods(MoodsCommand::Get { days, reply }))
             .await
     }
 

@@ -69,6 +69,8 @@ pub struct MessageView {
     pub delivery: Option<Delivery>,
     /// The file this message shares, if it shares one.
     pub attachment: Option<AttachmentView>,
+    /// The mood this message shares, if it is one ("how I feel today").
+    pub mood: Option<MoodView>,
     /// Where it sits in the timeline (for paging: pass it as `before`).
     #[serde(skip)]
     pub pos: TimelinePos,
@@ -356,8 +358,45 @@ pub enum NodeEvent {
     /// together, the day they meet. Said once a day per date, on each device in
     /// its own time zone.
     Reminder(DayView),
+    /// A mood was shared or deleted, here or by the partner: the strip as it is.
+    Moods(MoodsView),
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
+}
+
+/// A mood as shared: one of [`hearth_core::MOODS`], or `unknown` for one a newer
+/// build shared that this one cannot name.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MoodView {
+    /// `joy`, `loved`, `calm`, `excited`, `missing`, `tired`, `low`, `stressed`,
+    /// or `unknown`.
+    pub mood: String,
+    /// A few words with it; may be empty.
+    pub note: String,
+    /// The author's own date when they shared it, `YYYY-MM-DD`.
+    pub day: String,
+}
+
+/// One day of the mood strip: the last mood its author shared that day.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct MoodDayView {
+    /// The message that shared it.
+    pub id: MessageId,
+    /// The mood.
+    #[serde(flatten)]
+    pub mood: MoodView,
+    /// When it was shared, ms since the epoch (the author's clock).
+    pub at: i64,
+}
+
+/// The mood strip: each partner's mood of each day, oldest first, the newest
+/// `days` of them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct MoodsView {
+    /// Mine.
+    pub mine: Vec<MoodDayView>,
+    /// The partner's.
+    pub partner: Vec<MoodDayView>,
 }
 
 /// The couple's days as this device sees them today (in its user's time zone).
@@ -572,6 +611,12 @@ pub enum Refusal {
     /// No such day (it was removed, or the id is not one).
     #[error("there is no such date")]
     NoSuchDay,
+    /// A mood this build does not know.
+    #[error("{0} is not a mood; one of: joy, loved, calm, excited, missing, tired, low, stressed")]
+    UnknownMood(String),
+    /// A mood's note over its limit.
+    #[error("that note is too long")]
+    MoodNoteTooLong,
 }
 
 impl Refusal {
@@ -613,6 +658,8 @@ impl Refusal {
             Refusal::DayTitleTooLong => "day_title_too_long",
             Refusal::TooManyDays { .. } => "too_many_days",
             Refusal::NoSuchDay => "no_such_day",
+            Refusal::UnknownMood(_) => "unknown_mood",
+            Refusal::MoodNoteTooLong => "mood_note_too_long",
         }
     }
 
@@ -626,6 +673,7 @@ impl Refusal {
             BodyError::TextTooLong => Refusal::TextTooLong,
             BodyError::NotAnEmoji => Refusal::NotAnEmoji,
             BodyError::DayTitleTooLong => Refusal::DayTitleTooLong,
+            BodyError::MoodNoteTooLong => Refusal::MoodNoteTooLong,
             other => Refusal::Damaged(other.reason()),
         }
     }

@@ -140,6 +140,7 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::Mailbox(status) => tagged("mailbox", &status),
         NodeEvent::Days(days) => tagged("days", &days),
         NodeEvent::Reminder(day) => tagged("reminder", &day),
+        NodeEvent::Moods(moods) => tagged("moods", &moods),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::BackupProgress { done, total } => {
             json!({"event": "backup_progress", "done": done, "total": total})
@@ -335,6 +336,14 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
                 .map(|d| tagged("days", &d))
         }
         Request::RemoveDay { id } => node.remove_day(id).await.map(|d| tagged("days", &d)),
+        Request::Mood { mood, note } => node
+            .share_mood(mood, note)
+            .await
+            .map(|m| tagged("message", &m)),
+        Request::Moods { limit } => node
+            .moods(limit.unwrap_or(28))
+            .await
+            .map(|m| tagged("moods", &m)),
         Request::Uncouple { delete_history } => node
             .uncouple(delete_history)
             .await

@@ -111,6 +111,16 @@ pub(crate) enum Request {
     RemoveDay {
         id: String,
     },
+    Mood {
+        /// `joy`, `loved`, `calm`, `excited`, `missing`, `tired`, `low`, `stressed`.
+        mood: String,
+        #[serde(default)]
+        note: String,
+    },
+    Moods {
+        /// How many days of each one's strip, the newest (28 when absent).
+        limit: Option<usize>,
+    },
     Quit,
 }
 

@@ -79,6 +79,13 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         ("time", now.strftime("%H:%M").to_string().into()),
         ("name", name.clone().into()),
     );
+    // The mood the partner shared today, by their own calendar.
+    let partner_mood = app
+        .moods
+        .as_ref()
+        .filter(|_| !ended)
+        .and_then(|m| super::moods::partner_today(m, now.date()))
+        .map(|d| d.mood.clone());
     let days_line = app
         .days
         .as_ref()
@@ -127,6 +134,14 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                 if button.clicked() {
                     out.push(Action::OpenMemories);
                 }
+                if !ended {
+                    let t_mood = tr.t("mood-button");
+                    let button = ui.button("☀").on_hover_text(&t_mood);
+                    labelled(&button, &t_mood);
+                    if button.clicked() {
+                        out.push(Action::OpenMoods);
+                    }
+                }
             });
         });
         ui.horizontal(|ui| {
@@ -138,6 +153,25 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                     RichText::new(format!("{cue} {their_time}"))
                         .small()
                         .color(p.muted),
+                );
+            }
+            if let Some(mood) = &partner_mood {
+                ui.label(RichText::new("·").small().color(p.muted));
+                let (rect, _) =
+                    ui.allocate_exact_size(egui::vec2(10.0, 10.0), egui::Sense::hover());
+                ui.painter().circle_filled(
+                    rect.center(),
+                    4.5,
+                    super::moods::mood_colour(&mood.mood),
+                );
+                ui.label(
+                    RichText::new(tr.t1(
+                        "mood-feeling",
+                        "mood",
+                        super::moods::mood_name(tr, &mood.mood),
+                    ))
+                    .small()
+                    .color(p.muted),
                 );
             }
         });

@@ -21,6 +21,7 @@ mod attachment;
 mod chat;
 mod days;
 mod memories;
+pub(crate) mod moods;
 pub(crate) mod pairing;
 pub(crate) mod picker;
 pub(crate) mod settings;
@@ -126,6 +127,13 @@ pub(crate) enum Action {
     },
     /// Remove one of the couple's days, by its id.
     RemoveDay(String),
+    /// Open the "how I feel today" window.
+    OpenMoods,
+    /// Share how I feel today.
+    ShareMood {
+        mood: String,
+        note: String,
+    },
     /// Look for the partner across the internet or not, through these relays.
     SetNetwork {
         internet: bool,
@@ -171,6 +179,9 @@ pub(crate) fn show(app: &mut HearthApp, ui: &mut Ui) -> Vec<Action> {
     let ctx = ui.ctx().clone();
     picker::picker_window(app, &ctx, &mut actions);
     viewer::viewer_window(app, &ctx, &mut actions);
+    if matches!(app.screen, Screen::Chat) {
+        moods::moods_window(app, &ctx, &mut actions);
+    }
     picker::drop_hint(app, &ctx);
     actions
 }

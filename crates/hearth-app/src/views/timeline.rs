@@ -237,7 +237,9 @@ fn bubble(
                                 .color(p.muted),
                         );
                     }
-                    if let Some(attachment) = &message.attachment {
+                    if let Some(mood) = &message.mood {
+                        super::moods::mood_row(&app.tr, ui, mood);
+                    } else if let Some(attachment) = &message.attachment {
                         if let Some(action) =
                             super::attachment::attachment(app, ui, message, attachment)
                         {
@@ -295,6 +297,7 @@ fn bubble(
                 }
                 if mine {
                     if message.attachment.is_none()
+                        && message.mood.is_none()
                         && icon_button(ui, "✏", &app.tr.t("chat-edit")).clicked()
                     {
                         out.push(Action::Edit {

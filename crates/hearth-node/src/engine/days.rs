@@ -189,7 +189,7 @@ impl Engine {
     }
 
     /// Today in this user's time zone (the system's when no profile is set).
-    fn today(&self) -> CivilDate {
+    pub(super) fn today(&self) -> CivilDate {
         let zone = self
             .profile
             .as_ref()

@@ -14,6 +14,7 @@
 //! | [`internet`] | relays, DHT servers, routes, rendezvous | (via [`NetworkCommand`]) |
 //! | [`mailbox`] | the couple's mailbox: what is left there, what was collected | [`MailboxCommand`] |
 //! | [`days`] | the couple's days (together since, meeting, anniversaries), today's reminders | [`DaysCommand`] |
+//! | [`moods`] | moods shared as timeline rows, and the strip over the weeks | [`MoodsCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
 //! to [`presence`] (which hands each on), a task's report to the room that spawned
@@ -41,6 +42,7 @@ pub(crate) mod days;
 pub(crate) mod files;
 mod internet;
 pub(crate) mod mailbox;
+pub(crate) mod moods;
 pub(crate) mod pairing;
 pub(crate) mod presence;
 pub(crate) mod profile;
@@ -53,6 +55,7 @@ pub(crate) use days::DaysCommand;
 pub(crate) use files::FileCommand;
 pub use files::{human_size, mime_for};
 pub(crate) use mailbox::MailboxCommand;
+pub(crate) use moods::MoodsCommand;
 pub(crate) use pairing::PairingCommand;
 pub(crate) use presence::NetworkCommand;
 pub(crate) use profile::ProfileCommand;
@@ -98,6 +101,7 @@ pub(crate) struct Engine {
     internet: internet::Internet,
     mailbox: mailbox::MailboxRoom,
     days: days::DaysRoom,
+    moods: hearth_core::Moods,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
     /// In a restored profile: how far the partner's device said it holds this
@@ -153,6 +157,7 @@ impl Engine {
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
         let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
         let days = days::DaysRoom::load(&store)?;
+        let moods = moods::load(&store)?;
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -187,6 +192,7 @@ impl Engine {
             internet,
             mailbox,
             days,
+            moods,
             ended,
             restore_seen: None,
         };
@@ -248,6 +254,7 @@ impl Engine {
             Command::Mailbox(command) => self.on_mailbox_command(command).await,
             Command::Backup(command) => self.on_backup_command(command).await,
             Command::Days(command) => self.on_days_command(command).await,
+            Command::Moods(command) => self.on_moods_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }

@@ -62,6 +62,12 @@ impl Engine {
                 .collect(),
             delivery: self.delivery(message.op.id),
             attachment: self.attachment_view(message),
+            mood: match &message.op.body {
+                OpBody::Mood(share) if !message.state.is_deleted() => {
+                    Some(super::moods::mood_view(share))
+                }
+                _ => None,
+            },
             pos: message.op.pos(),
         }
     }
@@ -76,6 +82,9 @@ impl Engine {
             match (op.body.is_message(), op.body.target()) {
                 (false, Some(target)) => {
                     self.track_files(op).await;
+                    if matches!(op.body, OpBody::Delete { .. }) {
+                        self.on_mood_op(op).await;
+                    }
                     if seen.insert(target) {
                         changed.push(target);
                     }
@@ -94,10 +103,11 @@ impl Engine {
     pub(super) async fn announce(&mut self, op: &Op) {
         self.track_files(op).await;
         match &op.body {
-            OpBody::Text { .. } | OpBody::Attachment(_) => {
+            OpBody::Text { .. } | OpBody::Attachment(_) | OpBody::Mood(_) => {
                 if let Ok(Some(message)) = self.store.message(op.id) {
                     self.emit(NodeEvent::Message(self.view(&message))).await;
                 }
+                self.on_mood_op(op).await;
             }
             OpBody::Edit { target, .. }
             | OpBody::Delete { target }
@@ -108,6 +118,9 @@ impl Engine {
                 if let Ok(Some(message)) = self.store.message(*target) {
                     self.emit(NodeEvent::MessageChanged(self.view(&message)))
                         .await;
+                }
+                if matches!(op.body, OpBody::Delete { .. }) {
+                    self.on_mood_op(op).await;
                 }
             }
             OpBody::Day(_) => self.on_day_op(op).await,

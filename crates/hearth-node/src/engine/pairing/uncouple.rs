@@ -177,9 +177,11 @@ impl Engine {
             super::super::files::SETTING_STAGING,
             super::super::days::SETTING_DAYS,
             super::super::days::SETTING_REMINDED,
+            super::super::moods::SETTING_MOODS,
         ])?;
         self.flush()?;
         self.forget_days();
+        self.forget_moods();
         Ok(())
     }
 

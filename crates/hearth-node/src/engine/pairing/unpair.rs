@@ -107,9 +107,11 @@ impl Engine {
             super::super::mailbox::SETTINGS[3],
             super::super::days::SETTING_DAYS,
             super::super::days::SETTING_REMINDED,
+            super::super::moods::SETTING_MOODS,
         ])?;
         self.flush()?;
         self.forget_days();
+        self.forget_moods();
         self.partner = None;
         self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);

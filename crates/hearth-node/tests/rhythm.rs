@@ -1,6 +1,9 @@
-//! The couple's days between two engines over loopback: set on one device, on both;
-//! set on both while apart, the same on both once they meet; reminders on the day;
-//! kept across a restart; bad dates refused.
+//! The couple's rhythm between two engines over loopback.
+//!
+//! Days: set on one device, on both; set on both while apart, the same on both
+//! once they meet; reminders on the day; kept across a restart; bad dates refused.
+//! Moods: a row of the timeline on both devices; shared while apart, the same
+//! strip on both once they meet; deleted by its author, gone from both.
 
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -8,7 +11,7 @@
 mod common;
 
 use common::*;
-use hearth_node::{Author, DayKindView, DaysView, NodeError, NodeEvent, Refusal};
+use hearth_node::{Author, DayKindView, DaysView, MoodsView, NodeError, NodeEvent, Refusal};
 
 /// Today in the tests' time zone (both devices use Europe/Tirane).
 fn today() -> jiff::civil::Date {
@@ -203,4 +206,118 @@ async fn our_days_are_the_same_on_both_devices() {
     let after = alice.handle.days().await.unwrap();
     assert_eq!(after, before);
     assert_eq!(after.together_since.unwrap().date, "2021-06-12");
+}
+
+async fn wait_moods(device: &Device, what: &str, done: impl Fn(&MoodsView) -> bool) -> MoodsView {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let moods = device.handle.moods(28).await.unwrap();
+        if done(&moods) {
+            return moods;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: moods never {what}: {moods:?}",
+            device.name
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// Each one's strip as (day, mood) pairs.
+fn strip(days: &[hearth_node::MoodDayView]) -> Vec<(String, String)> {
+    days.iter()
+        .map(|d| (d.mood.day.clone(), d.mood.mood.clone()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mood_shows_in_both_timelines_and_strips() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let (alice, bob) = paired_pair(root.path()).await;
+    let today = today().to_string();
+
+    // Shared by Alice: a row in Bob's timeline, and today on his strip of her.
+    let shared = alice
+        .handle
+        .share_mood("missing", "  më mungon  ")
+        .await
+        .unwrap();
+    let mood = shared.mood.clone().unwrap();
+    assert_eq!(
+        (mood.mood.as_str(), mood.note.as_str()),
+        ("missing", "më mungon")
+    );
+    assert_eq!(mood.day, today);
+    let row = bob
+        .wait_event(
+            "a mood",
+            |e| matches!(e, NodeEvent::Message(m) if m.mood.is_some()),
+        )
+        .await;
+    let NodeEvent::Message(row) = row else {
+        unreachable!()
+    };
+    assert_eq!(row.id, shared.id);
+    assert_eq!(row.author, Author::Partner);
+    assert_eq!(row.text, None);
+    let on_bob = wait_moods(&bob, "has Alice's", |m| !m.partner.is_empty()).await;
+    assert_eq!(strip(&on_bob.partner), [(today.clone(), "missing".into())]);
+    assert!(on_bob.mine.is_empty());
+
+    // Apart: each shares without the other.
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    alice
+        .wait_event("bob offline", |e| {
+            matches!(e, NodeEvent::Presence { online: false })
+        })
+        .await;
+    let calm = alice.handle.share_mood("calm", "").await.unwrap();
+    let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    let bob = Device::start("bob", &bob_dir, bob_port).await;
+    bob.handle.share_mood("joy", "").await.unwrap();
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+    alice.handle.dial(bob.addr()).await.unwrap();
+
+    // Once they meet: the same strip on both, the day's last mood colouring it.
+    let on_alice = wait_moods(&alice, "has Bob's", |m| !m.partner.is_empty()).await;
+    let on_bob = wait_moods(&bob, "has Alice's calm", |m| {
+        m.partner.iter().any(|d| d.mood.mood == "calm")
+    })
+    .await;
+    assert_eq!(strip(&on_alice.mine), [(today.clone(), "calm".into())]);
+    assert_eq!(strip(&on_alice.mine), strip(&on_bob.partner));
+    assert_eq!(strip(&on_alice.partner), strip(&on_bob.mine));
+    assert_eq!(strip(&on_bob.mine), [(today.clone(), "joy".into())]);
+
+    // Alice deletes her calm: the day goes back to her earlier mood, on both.
+    alice.handle.delete(calm.id).await.unwrap();
+    wait_moods(&bob, "lost the calm", |m| {
+        strip(&m.partner) == [(today.clone(), "missing".to_string())]
+    })
+    .await;
+    // Bob cannot delete Alice's mood.
+    assert!(bob.handle.delete(shared.id).await.is_err());
+
+    // Bad input is refused and shares nothing.
+    assert!(matches!(
+        alice.handle.share_mood("ecstatic", "").await,
+        Err(NodeError::Refused(Refusal::UnknownMood(_)))
+    ));
+    let long = "a".repeat(hearth_core::limits::MAX_MOOD_NOTE_BYTES + 1);
+    assert!(matches!(
+        alice.handle.share_mood("joy", long).await,
+        Err(NodeError::Refused(Refusal::MoodNoteTooLong))
+    ));
+
+    // Kept across a restart, without the partner.
+    bob.handle.shutdown().await;
+    let before = alice.handle.moods(28).await.unwrap();
+    alice.handle.shutdown().await;
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+    assert_eq!(alice.handle.moods(28).await.unwrap(), before);
+    assert_eq!(before.mine.len(), 1);
 }
