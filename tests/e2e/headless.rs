@@ -64,6 +64,27 @@ fn headless_says_which_message_ids_it_cannot_use() {
     });
     let not_a_date = alice.ask(json!({"cmd": "set_day", "kind": "meeting", "date": "2030-02-30"}));
     assert_eq!(not_a_date["reason"], "bad_date", "{not_a_date}");
+    // Boundaries: proposed on one, accepted on the other, agreed on both.
+    let proposed = alice.ask(json!({"cmd": "propose_boundaries", "quiet_start": "22:00", "quiet_end": "07:00", "care": "puna"}));
+    assert_eq!(proposed["event"], "boundaries", "{proposed}");
+    let pending = bob.wait("her proposal", |e| {
+        e["event"] == "boundaries" && e["pending"][0]["by"] == "partner"
+    });
+    let bad_hours = alice.ask(json!({"cmd": "propose_boundaries", "quiet_start": "22:00"}));
+    assert_eq!(bad_hours["reason"], "bad_quiet_hours", "{bad_hours}");
+    let accepted = bob.ask(json!({"cmd": "accept_boundaries", "id": pending["pending"][0]["id"]}));
+    assert_eq!(
+        accepted["agreement"]["partner"]["quiet"]["start"], "22:00",
+        "{accepted}"
+    );
+    alice.wait("agreed", |e| {
+        e["event"] == "boundaries" && e["agreement"]["mine"]["quiet"]["end"] == "07:00"
+    });
+    let urgent = bob.ask(json!({"cmd": "send", "text": "urgjent", "urgent": true}));
+    assert_eq!(urgent["event"], "message", "{urgent}");
+    alice.wait("a notification", |e| {
+        e["event"] == "notification" && e["kind"] == "message" && e["title"] == "Bob"
+    });
     // The words differ: both sides end the pairing.
     let rejected = alice.ask(json!({"cmd": "reject_pairing"}));
     assert_eq!(rejected["event"], "ok", "{rejected}");

@@ -410,3 +410,41 @@ mood-unknown = a mood this version does not know
 error-mood = Your mood was not shared: { $detail }
 refused-unknown-mood = “{ $mood }” is not one of the moods.
 refused-mood-note-too-long = That note is too long.
+
+## Boundaries
+bounds-title = Our boundaries
+bounds-about = What you both agreed, kept on both your devices. In your quiet hours Hearth holds notifications and sums them up when the hours end; it tells the other before they write, and a message marked urgent still rings. It cannot stop screenshots or copies made elsewhere: that rests on trust.
+bounds-agreed = Agreed
+bounds-my-quiet = Your quiet hours
+bounds-their-quiet = { $name }'s quiet hours
+bounds-my-reach = How to reach you
+bounds-their-reach = How to reach { $name }
+bounds-care = Topics to handle with care
+bounds-media = Photos and media
+bounds-hours = { $start }–{ $end }
+bounds-none = not set
+bounds-history = { $count ->
+    [one] Agreed once, last on { $date }
+   *[other] Agreed { $count } times, last on { $date }
+}
+bounds-they-propose = { $name } proposes:
+bounds-accept = Accept
+bounds-answer-hint = Or answer with a proposal of your own below.
+bounds-waiting = Waiting for { $name } to accept:
+bounds-propose-title = Propose a change
+bounds-quiet-from = Your quiet hours from (HH:MM)
+bounds-quiet-to = to (HH:MM)
+bounds-propose = Propose
+bounds-sent = Sent to { $name }
+bounds-partner-quiet = { $name } is in quiet hours until { $until } their time — it will wait for their morning.
+bounds-urgent = It's urgent
+notify-quiet-summary = { $count ->
+    [one] 1 message while you rested
+   *[other] { $count } messages while you rested
+}
+notify-urgent = { $name } — urgent
+error-boundaries = The boundaries were not changed: { $detail }
+refused-bad-quiet-hours = Quiet hours are two different times, each as HH:MM (for example 22:30).
+refused-nothing-to-propose = That is what you already agreed.
+refused-boundary-text-too-long = That text is too long.
+refused-no-such-proposal = That proposal is no longer waiting.

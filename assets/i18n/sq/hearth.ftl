@@ -410,3 +410,41 @@ mood-unknown = një ndjenjë që ky version nuk e njeh
 error-mood = Ndjenja jote nuk u nda: { $detail }
 refused-unknown-mood = “{ $mood }” nuk është një nga ndjenjat.
 refused-mood-note-too-long = Ky shënim është shumë i gjatë.
+
+## Boundaries
+bounds-title = Kufijtë tanë
+bounds-about = Ajo për të cilën keni rënë dakord të dy, e ruajtur në të dyja pajisjet. Në orët tuaja të qeta Hearth i mban njoftimet dhe jua përmbledh kur ato mbarojnë; e lajmëron tjetrin para se të shkruajë, dhe një mesazh i shënuar si urgjent bie gjithsesi. Nuk mund të ndalojë pamjet e ekranit apo kopjet e bëra gjetkë: kjo mbështetet te besimi.
+bounds-agreed = Të rëna dakord
+bounds-my-quiet = Orët e tua të qeta
+bounds-their-quiet = Orët e qeta të { $name }
+bounds-my-reach = Si të kontaktohesh
+bounds-their-reach = Si të kontaktohet { $name }
+bounds-care = Tema për t’u trajtuar me kujdes
+bounds-media = Fotot dhe mediat
+bounds-hours = { $start }–{ $end }
+bounds-none = pa caktuar
+bounds-history = { $count ->
+    [one] Rënë dakord një herë, së fundi më { $date }
+   *[other] Rënë dakord { $count } herë, së fundi më { $date }
+}
+bounds-they-propose = { $name } propozon:
+bounds-accept = Prano
+bounds-answer-hint = Ose përgjigju më poshtë me një propozim tëndin.
+bounds-waiting = Në pritje që { $name } ta pranojë:
+bounds-propose-title = Propozo një ndryshim
+bounds-quiet-from = Orët e tua të qeta nga (OO:MM)
+bounds-quiet-to = deri (OO:MM)
+bounds-propose = Propozo
+bounds-sent = U dërgua te { $name }
+bounds-partner-quiet = { $name } është në orët e qeta deri në { $until } sipas orës së vet — mesazhi do të presë mëngjesin.
+bounds-urgent = Është urgjente
+notify-quiet-summary = { $count ->
+    [one] 1 mesazh ndërsa pushoje
+   *[other] { $count } mesazhe ndërsa pushoje
+}
+notify-urgent = { $name } — urgjent
+error-boundaries = Kufijtë nuk u ndryshuan: { $detail }
+refused-bad-quiet-hours = Orët e qeta janë dy kohë të ndryshme, secila si OO:MM (për shembull 22:30).
+refused-nothing-to-propose = Për këtë keni rënë dakord tashmë.
+refused-boundary-text-too-long = Ky tekst është shumë i gjatë.
+refused-no-such-proposal = Ky propozim nuk është më në pritje.

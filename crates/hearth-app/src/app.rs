@@ -91,6 +91,10 @@ pub(crate) enum UiResult {
     Days(hearth_node::DaysView),
     /// The mood strip, after asking.
     Moods(hearth_node::MoodsView),
+    /// The boundaries, after asking, proposing or accepting.
+    Boundaries(hearth_node::BoundariesView),
+    /// A proposal went out.
+    Proposed(hearth_node::BoundariesView),
     /// A mood was shared.
     MoodShared(MessageView),
     Saved(PathBuf),
@@ -138,6 +142,7 @@ pub(crate) enum Attempt {
     Backup,
     Days,
     Mood,
+    Boundaries,
 }
 
 impl Attempt {
@@ -163,6 +168,7 @@ impl Attempt {
             Attempt::Backup => "error-backup",
             Attempt::Days => "error-days",
             Attempt::Mood => "error-mood",
+            Attempt::Boundaries => "error-boundaries",
         }
     }
 }
@@ -241,6 +247,12 @@ pub struct HearthApp {
     pub(crate) moods: Option<hearth_node::MoodsView>,
     /// The "how I feel today" window, when open.
     pub(crate) mood_form: Option<crate::views::moods::MoodForm>,
+    /// The boundaries, as the engine last told them.
+    pub(crate) boundaries: Option<hearth_node::BoundariesView>,
+    /// The "our boundaries" window, when open.
+    pub(crate) boundary_form: Option<crate::views::boundaries::BoundaryForm>,
+    /// The next message rings through the partner's quiet hours.
+    pub(crate) urgent: bool,
     /// A picture pasted from the clipboard, waiting for "send".
     pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
@@ -295,6 +307,9 @@ impl HearthApp {
             days: None,
             moods: None,
             mood_form: None,
+            boundaries: None,
+            boundary_form: None,
+            urgent: false,
             toast: None,
             transfers: HashMap::new(),
             start_at_login: crate::desktop::starts_at_login(),
@@ -495,12 +510,14 @@ impl HearthApp {
             });
         } else {
             let reply_to = self.replying_to.take();
+            let urgent = std::mem::take(&mut self.urgent);
             self.with_node(move |node| async move {
-                UiResult::or_failed(
-                    Attempt::Send,
-                    node.send(text, reply_to).await,
-                    UiResult::Sent,
-                )
+                let sent = if urgent {
+                    node.send_urgent(text, reply_to).await
+                } else {
+                    node.send(text, reply_to).await
+                };
+                UiResult::or_failed(Attempt::Send, sent, UiResult::Sent)
             });
         }
     }
@@ -666,6 +683,21 @@ impl HearthApp {
                     UiResult::or_failed(Attempt::Days, result, UiResult::Days)
                 });
             }
+            Action::OpenBoundaries => {
+                self.boundary_form = Some(crate::views::boundaries::BoundaryForm::of(
+                    self.boundaries.as_ref(),
+                ));
+                self.refresh_boundaries();
+            }
+            Action::ProposeBoundaries(change) => self.with_node(move |node| async move {
+                let result = node.propose_boundaries(change).await;
+                UiResult::or_failed(Attempt::Boundaries, result, UiResult::Proposed)
+            }),
+            Action::AcceptBoundaries(id) => self.with_node(move |node| async move {
+                let result = node.accept_boundaries(id).await;
+                UiResult::or_failed(Attempt::Boundaries, result, UiResult::Boundaries)
+            }),
+            Action::SetUrgent(urgent) => self.urgent = urgent,
             Action::OpenMoods => {
                 self.mood_form = Some(crate::views::moods::MoodForm::default());
                 self.refresh_moods();
@@ -796,6 +828,7 @@ impl HearthApp {
                 self.refresh_status();
                 self.refresh_days();
                 self.refresh_moods();
+                self.refresh_boundaries();
                 for addr in self.options.dial.clone() {
                     self.with_node(move |node| async move {
                         UiResult::or_failed(Attempt::Connect, node.dial(addr).await, |()| {
@@ -832,6 +865,13 @@ impl HearthApp {
                 self.days = Some(days);
             }
             UiResult::Moods(moods) => self.moods = Some(moods),
+            UiResult::Boundaries(view) => self.boundaries = Some(view),
+            UiResult::Proposed(view) => {
+                if let Some(form) = &mut self.boundary_form {
+                    form.proposed = true;
+                }
+                self.boundaries = Some(view);
+            }
             UiResult::MoodShared(message) => {
                 // Shared: the window closes, the mood is in the timeline.
                 self.mood_form = None;
@@ -872,6 +912,11 @@ impl HearthApp {
                     }
                     (Screen::Settings(form), Attempt::Days) => {
                         form.days_error = Some(message);
+                    }
+                    (_, Attempt::Boundaries) if self.boundary_form.is_some() => {
+                        if let Some(form) = &mut self.boundary_form {
+                            form.error = Some(message);
+                        }
                     }
                     (_, Attempt::Mood) if self.mood_form.is_some() => {
                         if let Some(form) = &mut self.mood_form {
@@ -1033,6 +1078,14 @@ impl HearthApp {
         self.refresh_status();
         self.refresh_days();
         self.refresh_moods();
+        self.refresh_boundaries();
+    }
+
+    fn refresh_boundaries(&mut self) {
+        self.with_node(|node| async move {
+            let result = node.boundaries().await;
+            UiResult::or_failed(Attempt::Boundaries, result, UiResult::Boundaries)
+        });
     }
 
     fn refresh_moods(&mut self) {
@@ -1122,11 +1175,8 @@ impl HearthApp {
                 let theirs = message.author == Author::Partner;
                 if theirs {
                     self.partner_typing_until = None;
-                    if !self.in_view() {
-                        if self.unread_from.is_none() {
-                            self.unread_from = Some(message.id);
-                        }
-                        self.notify(&message);
+                    if !self.in_view() && self.unread_from.is_none() {
+                        self.unread_from = Some(message.id);
                     }
                 }
                 self.scroll_to_bottom = true;
@@ -1217,6 +1267,10 @@ impl HearthApp {
             }
             NodeEvent::Days(days) => self.days = Some(days),
             NodeEvent::Moods(moods) => self.moods = Some(moods),
+            NodeEvent::Boundaries(view) => self.boundaries = Some(view),
+            // The composer says it already, while the partner's quiet hours last.
+            NodeEvent::PartnerQuiet { .. } => {}
+            NodeEvent::Notification(notice) => self.on_notice(notice),
             NodeEvent::Reminder(day) => self.remind(&day),
             NodeEvent::Error(detail) => {
                 let message = self.tr.t1("error-engine", "detail", detail);
@@ -1225,12 +1279,40 @@ impl HearthApp {
         }
     }
 
-    fn notify(&mut self, message: &MessageView) {
+    /// The engine decided on a notification: shown unless the window is in view,
+    /// nothing while held for quiet hours, the summary once they end.
+    fn on_notice(&mut self, notice: hearth_node::Notice) {
+        match notice {
+            hearth_node::Notice::Message {
+                message,
+                held: false,
+                urgent,
+                ..
+            } => {
+                if !self.in_view() {
+                    self.notify(&message, urgent);
+                }
+            }
+            hearth_node::Notice::Message { held: true, .. } => {}
+            hearth_node::Notice::Summary { from, count } => {
+                if self.options.notifications && self.prefs.notifications && !self.in_view() {
+                    let body = self.tr.t1("notify-quiet-summary", "count", count);
+                    self.desktop_notification(&from, &body);
+                }
+            }
+        }
+    }
+
+    fn notify(&mut self, message: &MessageView, urgent: bool) {
         if !(self.options.notifications && self.prefs.notifications) {
             return;
         }
         self.pending_notifications += 1;
-        let title = self.partner_name();
+        let title = if urgent {
+            self.tr.t1("notify-urgent", "name", self.partner_name())
+        } else {
+            self.partner_name()
+        };
         let body = if self.prefs.hide_text {
             self.tr
                 .t1("notify-hidden", "count", self.pending_notifications)

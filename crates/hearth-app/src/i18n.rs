@@ -243,6 +243,10 @@ impl Tr {
             Refusal::NoSuchDay => self.t("refused-no-such-day"),
             Refusal::UnknownMood(mood) => self.t1("refused-unknown-mood", "mood", mood.as_str()),
             Refusal::MoodNoteTooLong => self.t("refused-mood-note-too-long"),
+            Refusal::BadQuietHours => self.t("refused-bad-quiet-hours"),
+            Refusal::NothingToPropose => self.t("refused-nothing-to-propose"),
+            Refusal::BoundaryTextTooLong => self.t("refused-boundary-text-too-long"),
+            Refusal::NoSuchProposal => self.t("refused-no-such-proposal"),
         }
     }
 

@@ -1045,3 +1045,80 @@ fn a_mood_shared_in_english_shows_in_albanian_on_the_other_window() {
         h.query_all_by_label_contains("Feeling: Joyful").count() >= 2
     });
 }
+
+#[test]
+fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat in Albanian", |h| {
+        h.query_by_label("Mesazh").is_some()
+    });
+
+    // Quiet hours around now in Tirana, so that Alice is in them as the test runs.
+    let now = jiff::Timestamp::now().to_zoned(jiff::tz::TimeZone::get("Europe/Tirane").unwrap());
+    let at = |hours: i64| {
+        now.checked_add(jiff::SignedDuration::from_hours(hours))
+            .unwrap()
+            .strftime("%H:%M")
+            .to_string()
+    };
+    let (start, end) = (at(-1), at(2));
+
+    alice.get_by_label("Our boundaries").click();
+    until(&mut alice, "the boundaries window", |h| {
+        shows(h, "Propose a change")
+    });
+    // A time that is none is refused, saying how to write one.
+    type_into(&mut alice, "Your quiet hours from (HH:MM)", "25:00");
+    type_into(&mut alice, "to (HH:MM)", &end);
+    press(&mut alice, "Propose");
+    until(&mut alice, "the error", |h| shows(h, "each as HH:MM"));
+    alice.get_by_label("Your quiet hours from (HH:MM)").focus();
+    alice.step();
+    alice.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    alice.step();
+    alice
+        .get_by_label("Your quiet hours from (HH:MM)")
+        .type_text(&start);
+    alice.step();
+    type_into(&mut alice, "Photos and media", "ask first");
+    press(&mut alice, "Propose");
+    until(&mut alice, "her proposal waiting", |h| {
+        shows(h, "Waiting for Bob to accept")
+    });
+
+    // Bob sees it in Albanian and accepts.
+    bob.get_by_label("Kufijtë tanë").click();
+    until(&mut bob, "her proposal", |h| shows(h, "Alice propozon:"));
+    assert!(shows(&bob, "ask first"));
+    press(&mut bob, "Prano");
+    let hours = format!("{start}–{end}");
+    until(&mut bob, "the agreement", |h| {
+        !shows(h, "Alice propozon:") && shows(h, &hours)
+    });
+    until(&mut alice, "agreed", |h| {
+        !shows(h, "Waiting for Bob") && shows(h, &hours)
+    });
+
+    // She is in her quiet hours: his composer says so before he writes.
+    let quiet = format!("Alice është në orët e qeta deri në {end}");
+    until(&mut bob, "her quiet hours", |h| shows(h, &quiet));
+    assert!(shows(&bob, "Është urgjente"));
+}
+
+/// Presses the button labelled `label` through the accessibility tree, as a
+/// screen reader would: it may sit below the fold of a scrolled window.
+fn press(h: &mut Harness<'static, HearthApp>, label: &str) {
+    h.get_by_label(label).click_accesskit();
+}

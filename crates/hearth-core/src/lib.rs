@@ -6,6 +6,7 @@
 //! and never reads a clock: wall times come in from the caller. Everything that decodes
 //! untrusted bytes enforces a size limit and returns a typed error instead of panicking.
 
+mod boundaries;
 mod days;
 mod ids;
 mod message_id;
@@ -15,6 +16,10 @@ mod state;
 mod timeline;
 pub mod wire;
 
+pub use boundaries::{
+    Accepted, Agreement, Boundaries, BoundaryProposal, Proposed, QuietHours, format_minutes,
+    parse_minutes,
+};
 pub use days::{CivilDate, DayChange, DayEntry, DayKey, DayKind, Days};
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
 pub use message_id::{BadMessageId, MessageId};

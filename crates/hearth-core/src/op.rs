@@ -1,5 +1,6 @@
 use serde::{Deserialize, Serialize};
 
+use crate::boundaries::BoundaryProposal;
 use crate::days::DayChange;
 use crate::ids::{DeviceId, Lamport, OpId, TimelinePos};
 use crate::moods::MoodShare;
@@ -30,6 +31,8 @@ pub mod limits {
     pub const MAX_DAY_TITLE_BYTES: usize = 200;
     /// Longest note with a mood, in bytes.
     pub const MAX_MOOD_NOTE_BYTES: usize = 500;
+    /// Longest text of one field of the boundaries (ways to reach, topics, media).
+    pub const MAX_BOUNDARY_TEXT_BYTES: usize = 1000;
     /// Largest payload of an op kind this build does not know, kept as it came.
     pub const MAX_UNSUPPORTED_PAYLOAD_BYTES: usize = 32 * 1024;
     /// Largest file one attachment carries: 4 GiB.
@@ -84,12 +87,20 @@ impl Op {
                 OpBody::Unsupported { payload, .. } => payload.len(),
                 OpBody::Day(d) => d.title.len(),
                 OpBody::Mood(m) => m.note.len(),
+                OpBody::BoundaryProposal(b) => {
+                    b.reach.iter().map(|(_, r)| r.len() + 40).sum::<usize>()
+                        + b.quiet.len() * 40
+                        + b.care.as_ref().map_or(0, String::len)
+                        + b.media.as_ref().map_or(0, String::len)
+                }
                 OpBody::Delete { .. }
                 | OpBody::ReadMarker { .. }
                 | OpBody::Opened { .. }
                 | OpBody::FileReady { .. }
                 | OpBody::Erased(_)
-                | OpBody::Uncouple { .. } => 0,
+                | OpBody::Uncouple { .. }
+                | OpBody::BoundaryAccept { .. }
+                | OpBody::Urgent { .. } => 0,
             }
     }
 
@@ -189,6 +200,19 @@ pub enum OpBody {
     Day(DayChange),
     /// How its author feels today: a row of the timeline, see [`crate::Moods`].
     Mood(MoodShare),
+    /// Proposes a change to the couple's boundaries: see [`crate::Boundaries`].
+    BoundaryProposal(BoundaryProposal),
+    /// Accepts the partner's proposal.
+    BoundaryAccept {
+        /// The proposal.
+        proposal: OpId,
+    },
+    /// Marks one of its author's messages as urgent: it rings through the
+    /// partner's quiet hours.
+    Urgent {
+        /// The message.
+        target: OpId,
+    },
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -309,6 +333,9 @@ pub enum BodyError {
     BadDate,
     /// A mood's note over [`limits::MAX_MOOD_NOTE_BYTES`].
     MoodNoteTooLong,
+    /// Boundaries that change nothing, name more than two people, hold quiet
+    /// hours that are no times, or text over [`limits::MAX_BOUNDARY_TEXT_BYTES`].
+    BadBoundaries,
 }
 
 impl BodyError {
@@ -330,6 +357,7 @@ impl BodyError {
             BodyError::DayTitleTooLong => "day title too long",
             BodyError::BadDate => "not a date of the calendar",
             BodyError::MoodNoteTooLong => "mood note too long",
+            BodyError::BadBoundaries => "boundaries empty, malformed or too long",
         }
     }
 }
@@ -387,6 +415,12 @@ pub enum OpKind {
     Day = 13,
     /// [`OpBody::Mood`]
     Mood = 14,
+    /// [`OpBody::BoundaryProposal`]
+    BoundaryProposal = 15,
+    /// [`OpBody::BoundaryAccept`]
+    BoundaryAccept = 16,
+    /// [`OpBody::Urgent`]
+    Urgent = 17,
 }
 
 impl OpBody {
@@ -503,6 +537,21 @@ impl OpBody {
                     return Err(BodyError::BadDate);
                 }
             }
+            OpBody::BoundaryProposal(b) => {
+                let text_ok = |t: &str| t.len() <= MAX_BOUNDARY_TEXT_BYTES;
+                if b.is_empty()
+                    || b.quiet.len() > 2
+                    || b.reach.len() > 2
+                    || b.quiet
+                        .iter()
+                        .any(|(_, q)| q.is_some_and(|q| !q.is_valid()))
+                    || !b.reach.iter().all(|(_, r)| text_ok(r))
+                    || !b.care.as_deref().is_none_or(text_ok)
+                    || !b.media.as_deref().is_none_or(text_ok)
+                {
+                    return Err(BodyError::BadBoundaries);
+                }
+            }
             OpBody::Mood(m) => {
                 if m.note.len() > MAX_MOOD_NOTE_BYTES {
                     return Err(BodyError::MoodNoteTooLong);
@@ -516,7 +565,9 @@ impl OpBody {
             | OpBody::Opened { .. }
             | OpBody::FileReady { .. }
             | OpBody::Erased(_)
-            | OpBody::Uncouple { .. } => {}
+            | OpBody::Uncouple { .. }
+            | OpBody::BoundaryAccept { .. }
+            | OpBody::Urgent { .. } => {}
         }
         Ok(())
     }
@@ -537,6 +588,9 @@ impl OpBody {
             OpBody::Uncouple { .. } => OpKind::Uncouple,
             OpBody::Day(_) => OpKind::Day,
             OpBody::Mood(_) => OpKind::Mood,
+            OpBody::BoundaryProposal(_) => OpKind::BoundaryProposal,
+            OpBody::BoundaryAccept { .. } => OpKind::BoundaryAccept,
+            OpBody::Urgent { .. } => OpKind::Urgent,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -563,6 +617,9 @@ impl OpBody {
             OpBody::Uncouple { delete_history } => postcard::to_allocvec(delete_history),
             OpBody::Day(d) => postcard::to_allocvec(d),
             OpBody::Mood(m) => postcard::to_allocvec(m),
+            OpBody::BoundaryProposal(b) => postcard::to_allocvec(b),
+            OpBody::BoundaryAccept { proposal } => postcard::to_allocvec(proposal),
+            OpBody::Urgent { target } => postcard::to_allocvec(target),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -615,6 +672,11 @@ impl OpBody {
             },
             13 => OpBody::Day(exact(p)?),
             14 => OpBody::Mood(exact(p)?),
+            15 => OpBody::BoundaryProposal(exact(p)?),
+            16 => OpBody::BoundaryAccept {
+                proposal: exact(p)?,
+            },
+            17 => OpBody::Urgent { target: exact(p)? },
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -5,8 +5,9 @@
 
 use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
 use hearth_core::{
-    CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport, MessageState, MoodShare, Moods,
-    Op, OpBody, OpId, ProfileChange, Timeline, is_reaction_emoji, limits, mood_code, mood_name,
+    Boundaries, BoundaryProposal, CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport,
+    MessageState, MoodShare, Moods, Op, OpBody, OpId, ProfileChange, QuietHours, Timeline,
+    is_reaction_emoji, limits, mood_code, mood_name,
 };
 use proptest::prelude::*;
 
@@ -76,6 +77,14 @@ fn every_op_kind_round_trips() {
             note: "më mungon".into(),
             day: CivilDate::new(2026, 12, 6).unwrap(),
         }),
+        OpBody::BoundaryProposal(BoundaryProposal {
+            quiet: vec![(ALICE, QuietHours::parse("22:30", "07:00")), (BOB, None)],
+            reach: vec![(ALICE, "mesazh, jo telefonata pas punës".into())],
+            care: Some("familja".into()),
+            media: None,
+        }),
+        OpBody::BoundaryAccept { proposal: target },
+        OpBody::Urgent { target },
         OpBody::Unsupported {
             kind: 900,
             payload: vec![1, 2, 3],
@@ -973,5 +982,172 @@ proptest! {
             let b: Vec<_> = replayed.by_day(author).into_iter().map(|(d, r)| (d, r.id)).collect();
             prop_assert_eq!(a, b);
         }
+    }
+}
+
+fn boundary_op(author: DeviceId, seq: u64, lamport: u64, body: OpBody) -> Op {
+    Op {
+        id: OpId { author, seq },
+        lamport: Lamport(lamport),
+        wall_ms: 0,
+        body,
+    }
+}
+
+#[test]
+fn quiet_hours_are_times_and_may_cross_midnight() {
+    let night = QuietHours::parse("22:30", "07:00").unwrap();
+    assert!(night.contains(23 * 60));
+    assert!(night.contains(0));
+    assert!(night.contains(6 * 60 + 59));
+    assert!(!night.contains(7 * 60));
+    assert!(!night.contains(22 * 60 + 29));
+    let afternoon = QuietHours::parse("13:00", "15:00").unwrap();
+    assert!(afternoon.contains(14 * 60));
+    assert!(!afternoon.contains(15 * 60));
+    for (start, end) in [
+        ("25:00", "07:00"),
+        ("22:61", "07:00"),
+        ("7", "08:00"),
+        ("08:00", "08:00"),
+    ] {
+        assert_eq!(QuietHours::parse(start, end), None, "{start}-{end}");
+    }
+    // A peer's proposal of no change, or of times that are none, is refused.
+    assert!(
+        OpBody::BoundaryProposal(BoundaryProposal::default())
+            .validate()
+            .is_err()
+    );
+    let bad = OpBody::BoundaryProposal(BoundaryProposal {
+        quiet: vec![(
+            ALICE,
+            Some(QuietHours {
+                start: 1500,
+                end: 10,
+            }),
+        )],
+        ..BoundaryProposal::default()
+    });
+    assert!(bad.validate().is_err());
+    let long = OpBody::BoundaryProposal(BoundaryProposal {
+        care: Some("a".repeat(limits::MAX_BOUNDARY_TEXT_BYTES + 1)),
+        ..BoundaryProposal::default()
+    });
+    assert!(long.validate().is_err());
+}
+
+#[test]
+fn a_proposal_holds_once_the_other_accepts_and_an_answer_replaces_it() {
+    let mut b = Boundaries::default();
+    let arta = boundary_op(
+        ALICE,
+        1,
+        1,
+        OpBody::BoundaryProposal(BoundaryProposal {
+            quiet: vec![(ALICE, QuietHours::parse("23:00", "07:30"))],
+            ..BoundaryProposal::default()
+        }),
+    );
+    b.apply(&arta);
+    assert_eq!(b.pending().len(), 1);
+    assert!(
+        b.agreement().quiet.is_empty(),
+        "not agreed before Ben accepts"
+    );
+    // Accepting one's own proposal counts for nothing.
+    b.apply(&boundary_op(
+        ALICE,
+        2,
+        2,
+        OpBody::BoundaryAccept { proposal: arta.id },
+    ));
+    assert!(b.agreement().quiet.is_empty());
+    // Ben answers with his own: hers is answered, his waits.
+    let ben = boundary_op(
+        BOB,
+        1,
+        3,
+        OpBody::BoundaryProposal(BoundaryProposal {
+            quiet: vec![
+                (ALICE, QuietHours::parse("23:00", "08:00")),
+                (BOB, QuietHours::parse("00:00", "06:00")),
+            ],
+            care: Some("work".into()),
+            ..BoundaryProposal::default()
+        }),
+    );
+    b.apply(&ben);
+    let pending: Vec<_> = b.pending().iter().map(|p| p.id).collect();
+    assert_eq!(pending, [ben.id]);
+    b.apply(&boundary_op(
+        ALICE,
+        3,
+        4,
+        OpBody::BoundaryAccept { proposal: ben.id },
+    ));
+    let agreed = b.agreement();
+    assert_eq!(
+        agreed.quiet[&ALICE],
+        QuietHours::parse("23:00", "08:00").unwrap()
+    );
+    assert_eq!(agreed.care, "work");
+    assert!(b.pending().is_empty());
+    assert_eq!(b.history().len(), 1);
+}
+
+proptest! {
+    /// Both partners propose and accept while apart; whatever order the ops reach
+    /// each device in, with repeats, both hold the same agreement, history and
+    /// pending proposals.
+    #[test]
+    fn boundaries_converge_in_any_order(
+        steps in proptest::collection::vec((any::<bool>(), any::<bool>(), 0..4u8, 0..24u16, 0..8usize, 1..40u64), 1..40),
+        shuffle_seed in any::<u64>(),
+    ) {
+        let mut seqs = [0u64; 2];
+        let mut ops: Vec<Op> = Vec::new();
+        for (by_bob, accept, field, hour, pick, lamport) in steps {
+            let author = if by_bob { BOB } else { ALICE };
+            let seq = &mut seqs[usize::from(by_bob)];
+            *seq += 1;
+            let theirs: Vec<OpId> = ops.iter()
+                .filter(|o| matches!(o.body, OpBody::BoundaryProposal(_)) && o.id.author != author)
+                .map(|o| o.id)
+                .collect();
+            let body = if accept && !theirs.is_empty() {
+                OpBody::BoundaryAccept { proposal: theirs[pick % theirs.len()] }
+            } else {
+                let mut p = BoundaryProposal::default();
+                match field {
+                    0 => p.quiet.push((author, Some(QuietHours { start: hour * 60, end: (hour * 60 + 420) % 1440 }))),
+                    1 => p.quiet.push((author, None)),
+                    2 => p.care = Some(format!("care {lamport}")),
+                    _ => p.media = Some(format!("media {lamport}")),
+                }
+                OpBody::BoundaryProposal(p)
+            };
+            ops.push(boundary_op(author, *seq, lamport, body));
+        }
+        let mut in_order = Boundaries::default();
+        for op in &ops {
+            in_order.apply(op);
+        }
+        let mut shuffled = ops.clone();
+        shuffled.extend(ops.iter().step_by(2).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut replayed = Boundaries::default();
+        for op in &shuffled {
+            replayed.apply(op);
+        }
+        prop_assert_eq!(replayed.agreement(), in_order.agreement());
+        prop_assert_eq!(replayed.history(), in_order.history());
+        prop_assert_eq!(replayed.pending(), in_order.pending());
     }
 }

@@ -24,8 +24,8 @@ use tracing::Instrument;
 
 pub use engine::backup::restore;
 use engine::{
-    BackupCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand, MoodsCommand,
-    NetworkCommand, PairingCommand, ProfileCommand,
+    BackupCommand, BoundariesCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand,
+    MoodsCommand, NetworkCommand, PairingCommand, ProfileCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -37,11 +37,12 @@ pub mod relay {
     pub use hearth_net::relay::{RelayConfig, RelayEvent, serve};
 }
 pub use types::{
-    AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, Connection, DayKindView,
-    DayView, DaysView, Delivery, Ended, FileState, InviteInfo, MailboxFailure, MailboxStatus,
-    MessageId, MessageView, MoodDayView, MoodView, MoodsView, NodeError, NodeEvent, PairedInfo,
-    PairingFailure, Partner, Profile, ReactionView, Refusal, Status, TransferFailure, device_label,
-    hex,
+    AgreementView, AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, BoundariesView,
+    BoundaryChange, ChangeView, Connection, DayKindView, DayView, DaysView, Delivery, Ended,
+    FileState, InviteInfo, MailboxFailure, MailboxStatus, MessageId, MessageView, MoodDayView,
+    MoodView, MoodsView, NodeError, NodeEvent, Notice, PairedInfo, PairingFailure, PartView,
+    Partner, Profile, ProposalView, QuietView, ReactionView, Refusal, Status, TransferFailure,
+    device_label, hex,
 };
 
 /// How to start a node.
@@ -85,6 +86,31 @@ pub struct Faults {
     pub seal_gate: Option<Arc<SealGate>>,
     /// The first file this node seals fails at its end, as a full disk would.
     pub fail_sealing_once: bool,
+    /// The wall clock the couple's rhythm reads (quiet hours, days), moved by the
+    /// test; the real one without it.
+    pub clock: Option<Arc<TestClock>>,
+}
+
+/// A wall clock a test moves: the real time plus an offset.
+#[derive(Debug, Default)]
+pub struct TestClock {
+    offset_ms: std::sync::atomic::AtomicI64,
+}
+
+impl TestClock {
+    /// From now on the clock reads `at`.
+    pub fn set(&self, at: jiff::Timestamp) {
+        let offset = at.as_millisecond() - jiff::Timestamp::now().as_millisecond();
+        self.offset_ms
+            .store(offset, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// What the clock reads now.
+    pub fn now(&self) -> jiff::Timestamp {
+        let offset = self.offset_ms.load(std::sync::atomic::Ordering::Relaxed);
+        jiff::Timestamp::from_millisecond(jiff::Timestamp::now().as_millisecond() + offset)
+            .unwrap_or_else(|_| jiff::Timestamp::now())
+    }
 }
 
 /// Permits a test hands out, one per chunk a sending device may seal.
@@ -182,6 +208,7 @@ pub(crate) enum Command {
     Backup(BackupCommand),
     Days(DaysCommand),
     Moods(MoodsCommand),
+    Boundaries(BoundariesCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -428,6 +455,42 @@ impl NodeHandle {
     pub async fn moods(&self, days: usize) -> Result<MoodsView, NodeError> {
         self.ask(|reply| Command::Moods(MoodsCommand::Get { days, reply }))
             .await
+    }
+
+    /// The couple's boundaries: what both agreed, what waits for an answer, the
+    /// history, and whether either is in their quiet hours now.
+    pub async fn boundaries(&self) -> Result<BoundariesView, NodeError> {
+        self.ask(|r| Command::Boundaries(BoundariesCommand::Get(r)))
+            .await
+    }
+
+    /// Proposes a change to the boundaries: what of `change` differs from the
+    /// agreement. It holds once the partner accepts it.
+    pub async fn propose_boundaries(
+        &self,
+        change: BoundaryChange,
+    ) -> Result<BoundariesView, NodeError> {
+        self.ask(|reply| Command::Boundaries(BoundariesCommand::Propose { change, reply }))
+            .await
+    }
+
+    /// Accepts the partner's proposal `id` (a [`ProposalView::id`]).
+    pub async fn accept_boundaries(&self, id: MessageId) -> Result<BoundariesView, NodeError> {
+        self.ask(|reply| Command::Boundaries(BoundariesCommand::Accept { id, reply }))
+            .await
+    }
+
+    /// Sends a text marked urgent: it rings through the partner's quiet hours.
+    pub async fn send_urgent(
+        &self,
+        text: impl Into<String>,
+        reply_to: Option<MessageId>,
+    ) -> Result<MessageView, NodeError> {
+        let message = self.send(text, reply_to).await?;
+        let id = message.id;
+        self.ask(|reply| Command::Boundaries(BoundariesCommand::Urgent { id, reply }))
+            .await?;
+        Ok(message)
     }
 
     /// Dials an address.

@@ -360,8 +360,133 @@ pub enum NodeEvent {
     Reminder(DayView),
     /// A mood was shared or deleted, here or by the partner: the strip as it is.
     Moods(MoodsView),
+    /// The boundaries changed: proposed, accepted or answered, here or by the
+    /// partner.
+    Boundaries(BoundariesView),
+    /// What a desktop notification would say now: a partner's message (or that
+    /// it was held for this user's quiet hours), or the summary of those held
+    /// once quiet hours end.
+    Notification(Notice),
+    /// I wrote while the partner is in their quiet hours: it waits for them.
+    /// Said once each quiet period.
+    PartnerQuiet {
+        /// When their quiet hours end, `HH:MM` on their clock.
+        until: String,
+    },
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
+}
+
+/// A notification the engine decided on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Notice {
+    /// A partner's message arrived.
+    Message {
+        /// The partner's name.
+        from: String,
+        /// The message.
+        message: Box<MessageView>,
+        /// Held: it arrived in this user's quiet hours; nothing is shown now, and
+        /// it is counted into the summary when they end.
+        held: bool,
+        /// The partner marked it urgent: it rings through quiet hours.
+        urgent: bool,
+    },
+    /// Quiet hours ended: this many messages were held.
+    Summary {
+        /// The partner's name.
+        from: String,
+        /// How many.
+        count: u32,
+    },
+}
+
+/// A change to the boundaries I propose: each field `None` stays as agreed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BoundaryChange {
+    /// My quiet hours, `HH:MM` to `HH:MM` in my time zone; `Some(None)`: none.
+    pub my_quiet: Option<Option<(String, String)>>,
+    /// My preferred ways to be reached.
+    pub my_reach: Option<String>,
+    /// Topics to handle with care.
+    pub care: Option<String>,
+    /// About photos and media.
+    pub media: Option<String>,
+}
+
+/// Quiet hours, `HH:MM` to `HH:MM` in their owner's time zone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuietView {
+    /// When they begin.
+    pub start: String,
+    /// When they end (the next morning when earlier than `start`).
+    pub end: String,
+}
+
+/// One person's part of the boundaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PartView {
+    /// Their quiet hours, if any.
+    pub quiet: Option<QuietView>,
+    /// Their preferred ways to be reached.
+    pub reach: String,
+}
+
+/// The boundaries as agreed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct AgreementView {
+    /// My part.
+    pub mine: PartView,
+    /// The partner's part.
+    pub partner: PartView,
+    /// Topics to handle with care.
+    pub care: String,
+    /// About photos and media.
+    pub media: String,
+}
+
+/// One change a proposal makes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ChangeView {
+    /// `quiet`, `reach`, `care` or `media`.
+    pub field: String,
+    /// Whose quiet hours or ways to reach; `None` for the shared fields.
+    pub whose: Option<Author>,
+    /// What it becomes: `HH:MM-HH:MM` or empty (none) for quiet hours, else the
+    /// text.
+    pub value: String,
+}
+
+/// A proposal, waiting or accepted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProposalView {
+    /// What names it in `accept_boundaries`.
+    pub id: MessageId,
+    /// Who proposed it.
+    pub by: Author,
+    /// When, ms since the epoch (their clock).
+    pub at: i64,
+    /// What it changes.
+    pub changes: Vec<ChangeView>,
+    /// When it was accepted (the accepter's clock); `None` while it waits.
+    pub accepted_at: Option<i64>,
+}
+
+/// The couple's boundaries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BoundariesView {
+    /// What both agreed.
+    pub agreement: AgreementView,
+    /// Proposals waiting for an answer, oldest first.
+    pub pending: Vec<ProposalView>,
+    /// The agreement's history: accepted proposals, oldest first.
+    pub history: Vec<ProposalView>,
+    /// When my quiet hours end (`HH:MM`, my clock), if I am in them now.
+    pub my_quiet_until: Option<String>,
+    /// When the partner's quiet hours end (`HH:MM`, their clock), if they are in
+    /// them now: what I write waits for them.
+    pub partner_quiet_until: Option<String>,
 }
 
 /// A mood as shared: one of [`hearth_core::MOODS`], or `unknown` for one a newer
@@ -617,6 +742,18 @@ pub enum Refusal {
     /// A mood's note over its limit.
     #[error("that note is too long")]
     MoodNoteTooLong,
+    /// Quiet hours that are not `HH:MM` to a different `HH:MM`.
+    #[error("quiet hours are two different times, each as HH:MM")]
+    BadQuietHours,
+    /// A proposal that changes nothing of the agreement.
+    #[error("that is what you already agreed")]
+    NothingToPropose,
+    /// A boundaries text over its limit.
+    #[error("that text is too long")]
+    BoundaryTextTooLong,
+    /// No proposal of the partner's by that id waits for an answer.
+    #[error("there is no such proposal of your partner's waiting")]
+    NoSuchProposal,
 }
 
 impl Refusal {
@@ -660,6 +797,10 @@ impl Refusal {
             Refusal::NoSuchDay => "no_such_day",
             Refusal::UnknownMood(_) => "unknown_mood",
             Refusal::MoodNoteTooLong => "mood_note_too_long",
+            Refusal::BadQuietHours => "bad_quiet_hours",
+            Refusal::NothingToPropose => "nothing_to_propose",
+            Refusal::BoundaryTextTooLong => "boundary_text_too_long",
+            Refusal::NoSuchProposal => "no_such_proposal",
         }
     }
 

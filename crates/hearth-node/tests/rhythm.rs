@@ -4,6 +4,9 @@
 //! once they meet; reminders on the day; kept across a restart; bad dates refused.
 //! Moods: a row of the timeline on both devices; shared while apart, the same
 //! strip on both once they meet; deleted by its author, gone from both.
+//! Boundaries: proposed and accepted, changed on both sides while apart and the
+//! same agreement on both after; quiet hours hold notifications (a summary when
+//! they end, urgent rings through) and tell the sender, on a clock the test moves.
 
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -11,7 +14,12 @@
 mod common;
 
 use common::*;
-use hearth_node::{Author, DayKindView, DaysView, MoodsView, NodeError, NodeEvent, Refusal};
+use std::sync::Arc;
+
+use hearth_node::{
+    Author, BoundariesView, BoundaryChange, DayKindView, DaysView, MoodsView, NodeError, NodeEvent,
+    Notice, Refusal, TestClock,
+};
 
 /// Today in the tests' time zone (both devices use Europe/Tirane).
 fn today() -> jiff::civil::Date {
@@ -320,4 +328,241 @@ async fn a_mood_shows_in_both_timelines_and_strips() {
     let alice = Device::start("alice", &alice_dir, alice_port).await;
     assert_eq!(alice.handle.moods(28).await.unwrap(), before);
     assert_eq!(before.mine.len(), 1);
+}
+
+async fn wait_boundaries(
+    device: &Device,
+    what: &str,
+    done: impl Fn(&BoundariesView) -> bool,
+) -> BoundariesView {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let b = device.handle.boundaries().await.unwrap();
+        if done(&b) {
+            return b;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: boundaries never {what}: {b:?}",
+            device.name
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+/// `HH:MM` today in Tirana, as an instant.
+fn tirana_at(hour: i8, minute: i8) -> jiff::Timestamp {
+    today()
+        .at(hour, minute, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Tirane").unwrap())
+        .unwrap()
+        .timestamp()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    // One clock for both devices: both in Tirana, at the hour the test says.
+    let clock = Arc::new(TestClock::default());
+    clock.set(tirana_at(12, 0));
+    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
+    let (alice, bob) = paired_pair_with_both(
+        root.path(),
+        move |c| c.faults.clock = Some(alice_clock),
+        move |c| c.faults.clock = Some(bob_clock),
+    )
+    .await;
+
+    // Alice proposes her quiet hours: nothing holds until Bob accepts.
+    alice
+        .handle
+        .propose_boundaries(BoundaryChange {
+            my_quiet: Some(Some(("22:00".into(), "07:00".into()))),
+            care: Some("work, family".into()),
+            ..BoundaryChange::default()
+        })
+        .await
+        .unwrap();
+    let on_bob = wait_boundaries(&bob, "has her proposal", |b| !b.pending.is_empty()).await;
+    let proposal = &on_bob.pending[0];
+    assert_eq!(proposal.by, Author::Partner);
+    assert!(on_bob.agreement.partner.quiet.is_none());
+    // Her own proposal is not hers to accept.
+    assert!(matches!(
+        alice.handle.accept_boundaries(proposal.id).await,
+        Err(NodeError::Refused(Refusal::NoSuchProposal))
+    ));
+    bob.handle.accept_boundaries(proposal.id).await.unwrap();
+    let on_alice = wait_boundaries(&alice, "agreed", |b| b.agreement.mine.quiet.is_some()).await;
+    let quiet = on_alice.agreement.mine.quiet.clone().unwrap();
+    assert_eq!(
+        (quiet.start.as_str(), quiet.end.as_str()),
+        ("22:00", "07:00")
+    );
+    assert_eq!(on_alice.agreement.care, "work, family");
+    assert_eq!(on_alice.history.len(), 1);
+
+    // Apart, each proposes a change; together again, each accepts the other's.
+    let (bob_dir, bob_port) = (bob.dir.clone(), bob.port);
+    bob.handle.shutdown().await;
+    alice
+        .handle
+        .propose_boundaries(BoundaryChange {
+            media: Some("ask before intimate pictures; view-once by default".into()),
+            ..BoundaryChange::default()
+        })
+        .await
+        .unwrap();
+    let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    let bob_clock = clock.clone();
+    let bob = Device::start_with("bob", &bob_dir, bob_port, move |c| {
+        c.faults.clock = Some(bob_clock)
+    })
+    .await;
+    bob.handle
+        .propose_boundaries(BoundaryChange {
+            my_quiet: Some(Some(("23:30".into(), "06:30".into()))),
+            my_reach: Some("messages; call only if urgent".into()),
+            ..BoundaryChange::default()
+        })
+        .await
+        .unwrap();
+    let alice_clock = clock.clone();
+    let alice = Device::start_with("alice", &alice_dir, alice_port, move |c| {
+        c.faults.clock = Some(alice_clock)
+    })
+    .await;
+    alice.handle.dial(bob.addr()).await.unwrap();
+    for (device, partner) in [(&alice, &bob), (&bob, &alice)] {
+        let theirs = wait_boundaries(device, "has the other's proposal", |b| {
+            b.pending.iter().any(|p| p.by == Author::Partner)
+        })
+        .await;
+        let id = theirs
+            .pending
+            .iter()
+            .find(|p| p.by == Author::Partner)
+            .unwrap()
+            .id;
+        device.handle.accept_boundaries(id).await.unwrap();
+        let _ = partner;
+    }
+    let settled = |b: &BoundariesView| b.history.len() == 3 && b.pending.is_empty();
+    let on_alice = wait_boundaries(&alice, "settled", settled).await;
+    let on_bob = wait_boundaries(&bob, "settled", settled).await;
+    assert_eq!(on_alice.agreement.mine, on_bob.agreement.partner);
+    assert_eq!(on_alice.agreement.partner, on_bob.agreement.mine);
+    assert_eq!(on_alice.agreement.media, on_bob.agreement.media);
+    assert_eq!(
+        on_alice.agreement.care, "work, family",
+        "an older agreed field stays"
+    );
+    assert_eq!(on_bob.agreement.mine.reach, "messages; call only if urgent");
+
+    // 23:45 in Tirana: Alice is in her quiet hours. Bob is told before his words
+    // wait; Alice's device holds them; urgent rings through.
+    clock.set(tirana_at(23, 45));
+    wait_boundaries(&bob, "sees her quiet hours", |b| {
+        b.partner_quiet_until.as_deref() == Some("07:00")
+    })
+    .await;
+    bob.handle.send("natën e mirë", None).await.unwrap();
+    bob.wait_event(
+        "told she is quiet",
+        |e| matches!(e, NodeEvent::PartnerQuiet { until } if until == "07:00"),
+    )
+    .await;
+    let held = alice
+        .wait_event("a held notification", |e| {
+            matches!(
+                e,
+                NodeEvent::Notification(Notice::Message { held: true, .. })
+            )
+        })
+        .await;
+    let NodeEvent::Notification(Notice::Message {
+        message,
+        urgent,
+        from,
+        ..
+    }) = held
+    else {
+        unreachable!()
+    };
+    assert_eq!(from, "Bob");
+    assert_eq!(message.text.as_deref(), Some("natën e mirë"));
+    assert!(!urgent);
+    bob.handle
+        .send_urgent("më thirr, të lutem", None)
+        .await
+        .unwrap();
+    alice
+        .wait_event("urgent rings through", |e| {
+            matches!(e, NodeEvent::Notification(Notice::Message { held: false, urgent: true, message, .. })
+                if message.text.as_deref() == Some("më thirr, të lutem"))
+        })
+        .await;
+    assert_eq!(
+        alice.count_events(|e| matches!(
+            e,
+            NodeEvent::Notification(Notice::Message { held: false, .. })
+        )),
+        1,
+        "only the urgent one rang"
+    );
+    // Said once a quiet period: a second message tells Bob nothing new.
+    bob.handle.send("gjumë të ëmbël", None).await.unwrap();
+    alice
+        .wait_event("the second held", |e| {
+            matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
+                if message.text.as_deref() == Some("gjumë të ëmbël"))
+        })
+        .await;
+
+    // 07:01: her quiet hours are over; one summary of the two held.
+    clock.set(tirana_at(7, 1) + jiff::SignedDuration::from_hours(24));
+    let summary = alice
+        .wait_event("the summary", |e| {
+            matches!(e, NodeEvent::Notification(Notice::Summary { .. }))
+        })
+        .await;
+    assert!(
+        matches!(
+            summary,
+            NodeEvent::Notification(Notice::Summary { count: 2, .. })
+        ),
+        "{summary:?}"
+    );
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::PartnerQuiet { .. })),
+        1
+    );
+    assert_eq!(
+        alice.handle.boundaries().await.unwrap().my_quiet_until,
+        None
+    );
+
+    // Bad input is refused and proposes nothing.
+    assert!(matches!(
+        alice
+            .handle
+            .propose_boundaries(BoundaryChange {
+                my_quiet: Some(Some(("25:00".into(), "07:00".into()))),
+                ..BoundaryChange::default()
+            })
+            .await,
+        Err(NodeError::Refused(Refusal::BadQuietHours))
+    ));
+    assert!(matches!(
+        alice
+            .handle
+            .propose_boundaries(BoundaryChange {
+                care: Some("work, family".into()),
+                ..BoundaryChange::default()
+            })
+            .await,
+        Err(NodeError::Refused(Refusal::NothingToPropose))
+    ));
 }

@@ -141,6 +141,9 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::Days(days) => tagged("days", &days),
         NodeEvent::Reminder(day) => tagged("reminder", &day),
         NodeEvent::Moods(moods) => tagged("moods", &moods),
+        NodeEvent::Boundaries(b) => tagged("boundaries", &b),
+        NodeEvent::PartnerQuiet { until } => json!({"event": "partner_quiet", "until": until}),
+        NodeEvent::Notification(notice) => notification_json(&notice),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::BackupProgress { done, total } => {
             json!({"event": "backup_progress", "done": done, "total": total})
@@ -157,6 +160,48 @@ fn attachment_json(view: &hearth_node::MessageView) -> Option<Value> {
         "size": a.size, "mime": a.mime, "view_once": a.view_once,
         "expires_in": a.expires_after_open_secs, "blake3": a.blake3,
     }))
+}
+
+/// What a desktop notification would show (`title`, `body`), or that it was
+/// held for quiet hours.
+fn notification_json(notice: &hearth_node::Notice) -> Value {
+    match notice {
+        hearth_node::Notice::Message {
+            from,
+            message,
+            held,
+            urgent,
+        } => {
+            let body = if let Some(mood) = &message.mood {
+                match mood.note.as_str() {
+                    "" => format!("Feeling: {}", mood.mood),
+                    note => format!("Feeling: {} — {note}", mood.mood),
+                }
+            } else if let Some(attachment) = &message.attachment {
+                format!("Sent a file: {}", attachment.name)
+            } else {
+                message.text.clone().unwrap_or_default()
+            };
+            json!({
+                "event": "notification",
+                "kind": "message",
+                "id": message.id,
+                "title": from,
+                "body": body,
+                "held": held,
+                "urgent": urgent,
+            })
+        }
+        hearth_node::Notice::Summary { from, count } => json!({
+            "event": "notification",
+            "kind": "summary",
+            "title": from,
+            "body": format!("{count} message{} while you were in quiet hours", if *count == 1 { "" } else { "s" }),
+            "count": count,
+            "held": false,
+            "urgent": false,
+        }),
+    }
 }
 
 fn tagged(event: &str, value: &impl serde::Serialize) -> Value {
@@ -348,10 +393,53 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .uncouple(delete_history)
             .await
             .map(|e| tagged("ended", &e)),
-        Request::Send { text, reply_to } => node
+        Request::Send {
+            text,
+            reply_to,
+            urgent: false,
+        } => node
             .send(text, reply_to)
             .await
             .map(|m| tagged("message", &m)),
+        Request::Send {
+            text,
+            reply_to,
+            urgent: true,
+        } => node
+            .send_urgent(text, reply_to)
+            .await
+            .map(|m| tagged("message", &m)),
+        Request::Boundaries => node.boundaries().await.map(|b| tagged("boundaries", &b)),
+        Request::ProposeBoundaries {
+            quiet_start,
+            quiet_end,
+            no_quiet,
+            reach,
+            care,
+            media,
+        } => {
+            let my_quiet = match (no_quiet, quiet_start, quiet_end) {
+                (true, _, _) => Some(None),
+                (false, Some(start), Some(end)) => Some(Some((start, end))),
+                (false, None, None) => None,
+                // One end of the hours without the other: no hours at all.
+                (false, start, end) => {
+                    Some(Some((start.unwrap_or_default(), end.unwrap_or_default())))
+                }
+            };
+            node.propose_boundaries(hearth_node::BoundaryChange {
+                my_quiet,
+                my_reach: reach,
+                care,
+                media,
+            })
+            .await
+            .map(|b| tagged("boundaries", &b))
+        }
+        Request::AcceptBoundaries { id } => node
+            .accept_boundaries(id)
+            .await
+            .map(|b| tagged("boundaries", &b)),
         Request::React { id, emoji } => node.react(id, emoji).await.map(|()| ok("react")),
         Request::Unreact { id, emoji } => node.unreact(id, emoji).await.map(|()| ok("unreact")),
         Request::Edit { id, text } => node.edit(id, text).await.map(|()| ok("edit")),

@@ -32,6 +32,9 @@ pub(crate) enum Request {
     Send {
         text: String,
         reply_to: Option<MessageId>,
+        /// Rings through the partner's quiet hours.
+        #[serde(default)]
+        urgent: bool,
     },
     React {
         id: MessageId,
@@ -120,6 +123,22 @@ pub(crate) enum Request {
     Moods {
         /// How many days of each one's strip, the newest (28 when absent).
         limit: Option<usize>,
+    },
+    Boundaries,
+    ProposeBoundaries {
+        /// My quiet hours, `HH:MM` to `HH:MM` in my time zone (both or neither).
+        quiet_start: Option<String>,
+        quiet_end: Option<String>,
+        /// No quiet hours for me any more.
+        #[serde(default)]
+        no_quiet: bool,
+        /// My preferred ways to be reached.
+        reach: Option<String>,
+        care: Option<String>,
+        media: Option<String>,
+    },
+    AcceptBoundaries {
+        id: MessageId,
     },
     Quit,
 }

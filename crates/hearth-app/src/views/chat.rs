@@ -135,6 +135,12 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                     out.push(Action::OpenMemories);
                 }
                 if !ended {
+                    let t_bounds = tr.t("bounds-title");
+                    let button = ui.button("🌙").on_hover_text(&t_bounds);
+                    labelled(&button, &t_bounds);
+                    if button.clicked() {
+                        out.push(Action::OpenBoundaries);
+                    }
                     let t_mood = tr.t("mood-button");
                     let button = ui.button("☀").on_hover_text(&t_mood);
                     labelled(&button, &t_mood);
@@ -188,6 +194,15 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
 fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     let p = palette(ui.ctx());
     let tr = &app.tr;
+    // The partner's agreed quiet hours, on their clock: said before writing.
+    let partner_quiet = app.boundaries.as_ref().and_then(|b| {
+        let zone = app.status.as_ref()?.partner.as_ref()?.time_zone.clone();
+        super::boundaries::quiet_until(b.agreement.partner.quiet.as_ref()?, &zone)
+    });
+    let quiet_line = partner_quiet
+        .as_ref()
+        .map(|until| super::boundaries::quiet_hint(tr, &app.partner_name(), until));
+    let mut urgent = app.urgent;
     let context = if app.editing.is_some() {
         Some(tr.t("chat-editing"))
     } else {
@@ -202,6 +217,14 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         ui.add_space(6.0);
         if let Some(png) = &app.pasted {
             pasted_bar(tr, ui, png, out);
+        }
+        if let Some(line) = &quiet_line {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new(format!("🌙 {line}")).small().color(p.muted));
+                if ui.checkbox(&mut urgent, tr.t("bounds-urgent")).changed() {
+                    out.push(Action::SetUrgent(urgent));
+                }
+            });
         }
         if let Some(context) = context {
             ui.horizontal(|ui| {

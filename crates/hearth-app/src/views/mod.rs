@@ -18,6 +18,7 @@ use crate::prefs::ThemeChoice;
 use crate::theme::palette;
 
 mod attachment;
+pub(crate) mod boundaries;
 mod chat;
 mod days;
 mod memories;
@@ -129,6 +130,14 @@ pub(crate) enum Action {
     RemoveDay(String),
     /// Open the "how I feel today" window.
     OpenMoods,
+    /// Open the "our boundaries" window.
+    OpenBoundaries,
+    /// Propose what of this change differs from the agreement.
+    ProposeBoundaries(hearth_node::BoundaryChange),
+    /// Accept the partner's proposal.
+    AcceptBoundaries(MessageId),
+    /// Mark the next message urgent, or not.
+    SetUrgent(bool),
     /// Share how I feel today.
     ShareMood {
         mood: String,
@@ -181,6 +190,7 @@ pub(crate) fn show(app: &mut HearthApp, ui: &mut Ui) -> Vec<Action> {
     viewer::viewer_window(app, &ctx, &mut actions);
     if matches!(app.screen, Screen::Chat) {
         moods::moods_window(app, &ctx, &mut actions);
+        boundaries::boundaries_window(app, &ctx, &mut actions);
     }
     picker::drop_hint(app, &ctx);
     actions

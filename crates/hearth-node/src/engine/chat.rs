@@ -243,7 +243,7 @@ impl Engine {
             .ok_or(NodeError::NoSuchMessage(id))
     }
 
-    fn find_mine(&self, id: MessageId) -> Result<OpId, NodeError> {
+    pub(super) fn find_mine(&self, id: MessageId) -> Result<OpId, NodeError> {
         let message = self.find(id)?;
         if message.op.id.author != self.me {
             return Err(NodeError::NotYours);

@@ -195,7 +195,7 @@ impl Engine {
             .as_ref()
             .and_then(|p| jiff::tz::TimeZone::get(&p.time_zone).ok())
             .unwrap_or_else(jiff::tz::TimeZone::system);
-        let date = jiff::Timestamp::now().to_zoned(zone).date();
+        let date = self.wall_now().to_zoned(zone).date();
         CivilDate {
             year: date.year(),
             month: date.month().unsigned_abs(),

@@ -14,6 +14,7 @@
 //! | [`internet`] | relays, DHT servers, routes, rendezvous | (via [`NetworkCommand`]) |
 //! | [`mailbox`] | the couple's mailbox: what is left there, what was collected | [`MailboxCommand`] |
 //! | [`days`] | the couple's days (together since, meeting, anniversaries), today's reminders | [`DaysCommand`] |
+//! | [`boundaries`] | the couple's boundaries (proposed, accepted, their history), quiet hours enforced: held notifications, the summary, urgent | [`BoundariesCommand`] |
 //! | [`moods`] | moods shared as timeline rows, and the strip over the weeks | [`MoodsCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
@@ -37,6 +38,7 @@ use tokio::task::JoinSet;
 use tracing::Instrument;
 
 pub(crate) mod backup;
+pub(crate) mod boundaries;
 pub(crate) mod chat;
 pub(crate) mod days;
 pub(crate) mod files;
@@ -50,6 +52,7 @@ pub(crate) mod sync;
 mod views;
 
 pub(crate) use backup::BackupCommand;
+pub(crate) use boundaries::BoundariesCommand;
 pub(crate) use chat::ChatCommand;
 pub(crate) use days::DaysCommand;
 pub(crate) use files::FileCommand;
@@ -102,6 +105,7 @@ pub(crate) struct Engine {
     mailbox: mailbox::MailboxRoom,
     days: days::DaysRoom,
     moods: hearth_core::Moods,
+    bounds: boundaries::BoundariesRoom,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
     /// In a restored profile: how far the partner's device said it holds this
@@ -158,6 +162,7 @@ impl Engine {
         let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
         let days = days::DaysRoom::load(&store)?;
         let moods = moods::load(&store)?;
+        let bounds = boundaries::BoundariesRoom::load(&store)?;
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -193,6 +198,7 @@ impl Engine {
             mailbox,
             days,
             moods,
+            bounds,
             ended,
             restore_seen: None,
         };
@@ -255,6 +261,7 @@ impl Engine {
             Command::Backup(command) => self.on_backup_command(command).await,
             Command::Days(command) => self.on_days_command(command).await,
             Command::Moods(command) => self.on_moods_command(command).await,
+            Command::Boundaries(command) => self.on_boundaries_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -281,6 +288,7 @@ impl Engine {
         self.maintain_presence().await;
         self.maintain_mailbox().await;
         self.maintain_days().await;
+        self.maintain_quiet().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs
@@ -298,6 +306,16 @@ impl Engine {
         {
             wake();
         }
+    }
+
+    /// Now, by the wall clock the couple's rhythm reads: quiet hours, days. A
+    /// test moves it (`Faults::clock`, with `test-util`).
+    pub(super) fn wall_now(&self) -> jiff::Timestamp {
+        #[cfg(feature = "test-util")]
+        if let Some(clock) = &self.config.faults.clock {
+            return clock.now();
+        }
+        jiff::Timestamp::now()
     }
 
     fn partner_device(&self) -> Result<DeviceId, NodeError> {

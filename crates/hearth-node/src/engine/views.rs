@@ -105,10 +105,16 @@ impl Engine {
         match &op.body {
             OpBody::Text { .. } | OpBody::Attachment(_) | OpBody::Mood(_) => {
                 if let Ok(Some(message)) = self.store.message(op.id) {
-                    self.emit(NodeEvent::Message(self.view(&message))).await;
+                    let view = self.view(&message);
+                    self.emit(NodeEvent::Message(view.clone())).await;
+                    self.on_new_message(op, &view).await;
                 }
                 self.on_mood_op(op).await;
             }
+            OpBody::BoundaryProposal(_) | OpBody::BoundaryAccept { .. } => {
+                self.on_boundary_op(op).await;
+            }
+            OpBody::Urgent { .. } => self.on_urgent(op).await,
             OpBody::Edit { target, .. }
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }

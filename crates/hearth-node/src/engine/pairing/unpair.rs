@@ -108,10 +108,13 @@ impl Engine {
             super::super::days::SETTING_DAYS,
             super::super::days::SETTING_REMINDED,
             super::super::moods::SETTING_MOODS,
+            super::super::boundaries::SETTING_BOUNDARIES,
+            super::super::boundaries::SETTING_HELD,
         ])?;
         self.flush()?;
         self.forget_days();
         self.forget_moods();
+        self.forget_boundaries();
         self.partner = None;
         self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);

@@ -1,0 +1,270 @@
+//! Our boundaries: the window that shows what both agreed (each one's quiet
+//! hours and ways to reach them, topics to handle with care, photos and media),
+//! what waits for an answer, and proposes a change; and the composer's word when
+//! the partner is in their quiet hours.
+
+use egui::{RichText, Ui};
+use hearth_node::{Author, BoundariesView, BoundaryChange, ChangeView, ProposalView, QuietView};
+
+use super::{Action, error, labelled_edit};
+use crate::app::HearthApp;
+use crate::i18n::Tr;
+use crate::theme::palette;
+
+/// The fields of a change being written, filled from the agreement.
+#[derive(Default)]
+pub(crate) struct BoundaryForm {
+    pub(crate) quiet_start: String,
+    pub(crate) quiet_end: String,
+    pub(crate) reach: String,
+    pub(crate) care: String,
+    pub(crate) media: String,
+    /// Why the last proposal or acceptance did not go through.
+    pub(crate) error: Option<String>,
+    /// The last proposal went out.
+    pub(crate) proposed: bool,
+}
+
+impl BoundaryForm {
+    /// The form as the agreement stands.
+    pub(crate) fn of(view: Option<&BoundariesView>) -> BoundaryForm {
+        let Some(view) = view else {
+            return BoundaryForm::default();
+        };
+        let mine = &view.agreement.mine;
+        BoundaryForm {
+            quiet_start: mine
+                .quiet
+                .as_ref()
+                .map(|q| q.start.clone())
+                .unwrap_or_default(),
+            quiet_end: mine
+                .quiet
+                .as_ref()
+                .map(|q| q.end.clone())
+                .unwrap_or_default(),
+            reach: mine.reach.clone(),
+            care: view.agreement.care.clone(),
+            media: view.agreement.media.clone(),
+            error: None,
+            proposed: false,
+        }
+    }
+
+    /// The change the form asks for: every field, the engine proposing what differs.
+    fn change(&self) -> BoundaryChange {
+        let (start, end) = (self.quiet_start.trim(), self.quiet_end.trim());
+        BoundaryChange {
+            my_quiet: Some(if start.is_empty() && end.is_empty() {
+                None
+            } else {
+                Some((start.to_string(), end.to_string()))
+            }),
+            my_reach: Some(self.reach.clone()),
+            care: Some(self.care.clone()),
+            media: Some(self.media.clone()),
+        }
+    }
+}
+
+fn hours(tr: &Tr, quiet: Option<&QuietView>) -> String {
+    match quiet {
+        Some(q) => tr.t2(
+            "bounds-hours",
+            ("start", q.start.as_str().into()),
+            ("end", q.end.as_str().into()),
+        ),
+        None => tr.t("bounds-none"),
+    }
+}
+
+fn or_none(tr: &Tr, text: &str) -> String {
+    if text.is_empty() {
+        tr.t("bounds-none")
+    } else {
+        text.to_string()
+    }
+}
+
+/// One change of a proposal, in words.
+fn change_line(tr: &Tr, change: &ChangeView, partner: &str) -> String {
+    let whose = |mine: &str, theirs: &str| match change.whose {
+        Some(Author::Me) => tr.t(mine),
+        _ => tr.t1(theirs, "name", partner),
+    };
+    let value = match change.field.as_str() {
+        "quiet" => match change.value.split_once('-') {
+            Some((start, end)) => {
+                tr.t2("bounds-hours", ("start", start.into()), ("end", end.into()))
+            }
+            None => tr.t("bounds-none"),
+        },
+        _ => or_none(tr, &change.value),
+    };
+    let field = match change.field.as_str() {
+        "quiet" => whose("bounds-my-quiet", "bounds-their-quiet"),
+        "reach" => whose("bounds-my-reach", "bounds-their-reach"),
+        "care" => tr.t("bounds-care"),
+        _ => tr.t("bounds-media"),
+    };
+    format!("{field}: {value}")
+}
+
+fn proposal_lines(tr: &Tr, ui: &mut Ui, proposal: &ProposalView, partner: &str) {
+    for change in &proposal.changes {
+        ui.label(RichText::new(format!("• {}", change_line(tr, change, partner))).small());
+    }
+}
+
+/// What the composer says while the partner is in their quiet hours: when they
+/// end on the partner's clock, and that what is written waits for them.
+pub(super) fn quiet_hint(tr: &Tr, partner: &str, until: &str) -> String {
+    tr.t2(
+        "bounds-partner-quiet",
+        ("name", partner.into()),
+        ("until", until.into()),
+    )
+}
+
+/// When quiet hours end (`HH:MM`) if it is now within them in `zone`.
+pub(crate) fn quiet_until(quiet: &QuietView, zone: &str) -> Option<String> {
+    let minutes = |t: &str| hearth_core::parse_minutes(t);
+    let hours = hearth_core::QuietHours {
+        start: minutes(&quiet.start)?,
+        end: minutes(&quiet.end)?,
+    };
+    let now = jiff::Timestamp::now().to_zoned(super::timeline::zone(zone));
+    let minute = u16::try_from(now.hour()).ok()? * 60 + u16::try_from(now.minute()).ok()?;
+    hours.contains(minute).then(|| quiet.end.clone())
+}
+
+/// The "our boundaries" window, when open.
+pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut Vec<Action>) {
+    let Some(mut form) = app.boundary_form.take() else {
+        return;
+    };
+    let tr = &app.tr;
+    let partner = app.partner_name();
+    let mut open = true;
+    egui::Window::new(tr.t("bounds-title"))
+        .id(egui::Id::new("boundaries"))
+        .collapsible(false)
+        .resizable(true)
+        .default_width(380.0)
+        .default_height(560.0)
+        .open(&mut open)
+        .show(ctx, |ui| {
+            let p = palette(ui.ctx());
+            egui::ScrollArea::vertical().show(ui, |ui| {
+                ui.label(RichText::new(tr.t("bounds-about")).small().color(p.muted));
+                ui.add_space(4.0);
+                let Some(view) = &app.boundaries else {
+                    ui.spinner();
+                    return;
+                };
+                let agreed = &view.agreement;
+                ui.label(RichText::new(tr.t("bounds-agreed")).strong());
+                egui::Grid::new("agreed").num_columns(2).show(ui, |ui| {
+                    let rows = [
+                        (
+                            tr.t("bounds-my-quiet"),
+                            hours(tr, agreed.mine.quiet.as_ref()),
+                        ),
+                        (
+                            tr.t1("bounds-their-quiet", "name", partner.as_str()),
+                            hours(tr, agreed.partner.quiet.as_ref()),
+                        ),
+                        (tr.t("bounds-my-reach"), or_none(tr, &agreed.mine.reach)),
+                        (
+                            tr.t1("bounds-their-reach", "name", partner.as_str()),
+                            or_none(tr, &agreed.partner.reach),
+                        ),
+                        (tr.t("bounds-care"), or_none(tr, &agreed.care)),
+                        (tr.t("bounds-media"), or_none(tr, &agreed.media)),
+                    ];
+                    for (field, value) in rows {
+                        ui.label(RichText::new(format!("{field}:")).small().color(p.muted));
+                        ui.label(RichText::new(value).small());
+                        ui.end_row();
+                    }
+                });
+                if let Some(last) = view.history.last().and_then(|h| h.accepted_at) {
+                    let day = super::timeline::day_of(
+                        last,
+                        &super::timeline::zone(&app.status_time_zone()),
+                    )
+                    .map(|d| d.to_string())
+                    .unwrap_or_default();
+                    ui.label(
+                        RichText::new(tr.t2(
+                            "bounds-history",
+                            ("count", view.history.len().into()),
+                            ("date", day.into()),
+                        ))
+                        .small()
+                        .color(p.muted),
+                    );
+                }
+                for proposal in &view.pending {
+                    ui.separator();
+                    match proposal.by {
+                        Author::Partner => {
+                            ui.label(
+                                RichText::new(tr.t1(
+                                    "bounds-they-propose",
+                                    "name",
+                                    partner.as_str(),
+                                ))
+                                .strong()
+                                .color(p.accent),
+                            );
+                            proposal_lines(tr, ui, proposal, &partner);
+                            if ui.button(tr.t("bounds-accept")).clicked() {
+                                form.error = None;
+                                out.push(Action::AcceptBoundaries(proposal.id));
+                            }
+                            ui.label(
+                                RichText::new(tr.t("bounds-answer-hint"))
+                                    .small()
+                                    .color(p.muted),
+                            );
+                        }
+                        Author::Me => {
+                            ui.label(
+                                RichText::new(tr.t1("bounds-waiting", "name", partner.as_str()))
+                                    .strong(),
+                            );
+                            proposal_lines(tr, ui, proposal, &partner);
+                        }
+                    }
+                }
+                ui.separator();
+                ui.label(RichText::new(tr.t("bounds-propose-title")).strong());
+                ui.horizontal(|ui| {
+                    labelled_edit(ui, tr.t("bounds-quiet-from"), &mut form.quiet_start, false);
+                });
+                ui.horizontal(|ui| {
+                    labelled_edit(ui, tr.t("bounds-quiet-to"), &mut form.quiet_end, false);
+                });
+                labelled_edit(ui, tr.t("bounds-my-reach"), &mut form.reach, false);
+                labelled_edit(ui, tr.t("bounds-care"), &mut form.care, false);
+                labelled_edit(ui, tr.t("bounds-media"), &mut form.media, false);
+                error(ui, &form.error);
+                ui.horizontal(|ui| {
+                    if ui.button(tr.t("bounds-propose")).clicked() {
+                        form.error = None;
+                        form.proposed = false;
+                        out.push(Action::ProposeBoundaries(form.change()));
+                    }
+                    if form.proposed {
+                        ui.label(
+                            RichText::new(tr.t1("bounds-sent", "name", partner.as_str())).small(),
+                        );
+                    }
+                });
+            });
+        });
+    if open {
+        app.boundary_form = Some(form);
+    }
+}
