@@ -85,6 +85,14 @@ fn headless_says_which_message_ids_it_cannot_use() {
     alice.wait("a notification", |e| {
         e["event"] == "notification" && e["kind"] == "message" && e["title"] == "Bob"
     });
+    // A check-in added on one is on the other, with its next time on both clocks.
+    let added = alice.ask(json!({"cmd": "add_checkin", "weekdays": ["sun"], "time": "20:00", "time_zone": "Europe/Tirane"}));
+    assert_eq!(added["checkins"][0]["time"], "20:00", "{added}");
+    bob.wait("the check-in", |e| {
+        e["event"] == "checkins" && e["checkins"][0]["mine"]["weekday"] == "sun"
+    });
+    let no_day = alice.ask(json!({"cmd": "add_checkin", "weekdays": [], "time": "20:00", "time_zone": "Europe/Tirane"}));
+    assert_eq!(no_day["reason"], "bad_checkin", "{no_day}");
     // The words differ: both sides end the pairing.
     let rejected = alice.ask(json!({"cmd": "reject_pairing"}));
     assert_eq!(rejected["event"], "ok", "{rejected}");

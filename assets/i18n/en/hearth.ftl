@@ -448,3 +448,33 @@ refused-bad-quiet-hours = Quiet hours are two different times, each as HH:MM (fo
 refused-nothing-to-propose = That is what you already agreed.
 refused-boundary-text-too-long = That text is too long.
 refused-no-such-proposal = That proposal is no longer waiting.
+
+## Check-ins
+weekday-mon = Mon
+weekday-tue = Tue
+weekday-wed = Wed
+weekday-thu = Thu
+weekday-fri = Fri
+weekday-sat = Sat
+weekday-sun = Sun
+checkin-title = Our check-ins
+checkin-about = Times you agree to talk. Each of you is reminded at the same moment, on your own clock; daylight saving on either side is taken care of.
+checkin-none = No check-ins yet.
+checkin-every = { $days } at { $time }
+checkin-remove = Remove { $what }
+checkin-next = Next check-in: { $when }
+checkin-both = { $mine } for you · { $theirs }
+checkin-theirs = { $time } for { $name }
+checkin-time = Time (HH:MM)
+checkin-zone = In the time zone of
+checkin-add = Add this check-in
+checkin-now = Time for your { $time } check-in with { $name } ❤
+checkin-missed = You and { $name } missed your { $time } check-in. A few words now?
+chat-quiet-until = quiet hours until { $until }
+error-checkins = The check-ins were not changed: { $detail }
+refused-bad-checkin = A check-in needs at least one day and a time as HH:MM{ $what ->
+    [none] .
+   *[other] ; “{ $what }” is not one.
+}
+refused-no-such-checkin = That check-in is no longer there.
+refused-too-many-checkins = At most { $max } check-ins; remove one first.

@@ -448,3 +448,33 @@ refused-bad-quiet-hours = Orët e qeta janë dy kohë të ndryshme, secila si OO
 refused-nothing-to-propose = Për këtë keni rënë dakord tashmë.
 refused-boundary-text-too-long = Ky tekst është shumë i gjatë.
 refused-no-such-proposal = Ky propozim nuk është më në pritje.
+
+## Check-ins
+weekday-mon = Hën
+weekday-tue = Mar
+weekday-wed = Mër
+weekday-thu = Enj
+weekday-fri = Pre
+weekday-sat = Sht
+weekday-sun = Die
+checkin-title = Takimet tona të bisedës
+checkin-about = Orë kur bini dakord të flisni. Secili kujtohet në të njëjtin çast, sipas orës së vet; ndërrimi i orës verore në secilën anë llogaritet vetë.
+checkin-none = Ende asnjë takim bisede.
+checkin-every = { $days } në { $time }
+checkin-remove = Hiq { $what }
+checkin-next = Biseda e radhës: { $when }
+checkin-both = { $mine } për ty · { $theirs }
+checkin-theirs = { $time } për { $name }
+checkin-time = Ora (OO:MM)
+checkin-zone = Sipas zonës kohore
+checkin-add = Shto këtë takim bisede
+checkin-now = Erdhi koha për bisedën e { $time } me { $name } ❤
+checkin-missed = Ti dhe { $name } e humbët bisedën e { $time }. Disa fjalë tani?
+chat-quiet-until = orë të qeta deri në { $until }
+error-checkins = Takimet e bisedës nuk u ndryshuan: { $detail }
+refused-bad-checkin = Një takim bisede do të paktën një ditë dhe një orë si OO:MM{ $what ->
+    [none] .
+   *[other] ; “{ $what }” nuk është e tillë.
+}
+refused-no-such-checkin = Ky takim bisede nuk është më.
+refused-too-many-checkins = Deri në { $max } takime bisede; hiq një më parë.

@@ -95,6 +95,8 @@ pub(crate) enum UiResult {
     Boundaries(hearth_node::BoundariesView),
     /// A proposal went out.
     Proposed(hearth_node::BoundariesView),
+    /// The check-ins, after asking or changing them.
+    CheckIns(hearth_node::CheckInsView),
     /// A mood was shared.
     MoodShared(MessageView),
     Saved(PathBuf),
@@ -143,6 +145,7 @@ pub(crate) enum Attempt {
     Days,
     Mood,
     Boundaries,
+    CheckIns,
 }
 
 impl Attempt {
@@ -169,6 +172,7 @@ impl Attempt {
             Attempt::Days => "error-days",
             Attempt::Mood => "error-mood",
             Attempt::Boundaries => "error-boundaries",
+            Attempt::CheckIns => "error-checkins",
         }
     }
 }
@@ -253,6 +257,8 @@ pub struct HearthApp {
     pub(crate) boundary_form: Option<crate::views::boundaries::BoundaryForm>,
     /// The next message rings through the partner's quiet hours.
     pub(crate) urgent: bool,
+    /// The check-ins, as the engine last told them.
+    pub(crate) checkins: Option<hearth_node::CheckInsView>,
     /// A picture pasted from the clipboard, waiting for "send".
     pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
@@ -310,6 +316,7 @@ impl HearthApp {
             boundaries: None,
             boundary_form: None,
             urgent: false,
+            checkins: None,
             toast: None,
             transfers: HashMap::new(),
             start_at_login: crate::desktop::starts_at_login(),
@@ -698,6 +705,18 @@ impl HearthApp {
                 UiResult::or_failed(Attempt::Boundaries, result, UiResult::Boundaries)
             }),
             Action::SetUrgent(urgent) => self.urgent = urgent,
+            Action::AddCheckIn {
+                weekdays,
+                time,
+                time_zone,
+            } => self.with_node(move |node| async move {
+                let result = node.add_checkin(weekdays, time, time_zone).await;
+                UiResult::or_failed(Attempt::CheckIns, result, UiResult::CheckIns)
+            }),
+            Action::RemoveCheckIn(id) => self.with_node(move |node| async move {
+                let result = node.remove_checkin(id).await;
+                UiResult::or_failed(Attempt::CheckIns, result, UiResult::CheckIns)
+            }),
             Action::OpenMoods => {
                 self.mood_form = Some(crate::views::moods::MoodForm::default());
                 self.refresh_moods();
@@ -866,6 +885,7 @@ impl HearthApp {
             }
             UiResult::Moods(moods) => self.moods = Some(moods),
             UiResult::Boundaries(view) => self.boundaries = Some(view),
+            UiResult::CheckIns(view) => self.checkins = Some(view),
             UiResult::Proposed(view) => {
                 if let Some(form) = &mut self.boundary_form {
                     form.proposed = true;
@@ -912,6 +932,11 @@ impl HearthApp {
                     }
                     (Screen::Settings(form), Attempt::Days) => {
                         form.days_error = Some(message);
+                    }
+                    (_, Attempt::CheckIns) if self.boundary_form.is_some() => {
+                        if let Some(form) = &mut self.boundary_form {
+                            form.checkin_error = Some(message);
+                        }
                     }
                     (_, Attempt::Boundaries) if self.boundary_form.is_some() => {
                         if let Some(form) = &mut self.boundary_form {
@@ -1085,6 +1110,10 @@ impl HearthApp {
         self.with_node(|node| async move {
             let result = node.boundaries().await;
             UiResult::or_failed(Attempt::Boundaries, result, UiResult::Boundaries)
+        });
+        self.with_node(|node| async move {
+            let result = node.checkins().await;
+            UiResult::or_failed(Attempt::CheckIns, result, UiResult::CheckIns)
         });
     }
 
@@ -1268,6 +1297,20 @@ impl HearthApp {
             NodeEvent::Days(days) => self.days = Some(days),
             NodeEvent::Moods(moods) => self.moods = Some(moods),
             NodeEvent::Boundaries(view) => self.boundaries = Some(view),
+            NodeEvent::CheckIns(view) => self.checkins = Some(view),
+            NodeEvent::CheckInReminder { checkin, missed } => {
+                let text = crate::views::boundaries::checkin_reminder(
+                    &self.tr,
+                    &checkin,
+                    missed,
+                    &self.partner_name(),
+                );
+                if self.options.notifications && self.prefs.notifications {
+                    self.desktop_notification("Hearth", &text);
+                }
+                self.toast(text);
+                self.refresh_boundaries();
+            }
             // The composer says it already, while the partner's quiet hours last.
             NodeEvent::PartnerQuiet { .. } => {}
             NodeEvent::Notification(notice) => self.on_notice(notice),

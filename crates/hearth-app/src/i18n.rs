@@ -247,6 +247,16 @@ impl Tr {
             Refusal::NothingToPropose => self.t("refused-nothing-to-propose"),
             Refusal::BoundaryTextTooLong => self.t("refused-boundary-text-too-long"),
             Refusal::NoSuchProposal => self.t("refused-no-such-proposal"),
+            Refusal::BadCheckIn(what) => {
+                let what = if what.is_empty() {
+                    "none"
+                } else {
+                    what.as_str()
+                };
+                self.t1("refused-bad-checkin", "what", what)
+            }
+            Refusal::NoSuchCheckIn => self.t("refused-no-such-checkin"),
+            Refusal::TooManyCheckIns { max } => self.t1("refused-too-many-checkins", "max", *max),
         }
     }
 

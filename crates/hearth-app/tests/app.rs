@@ -1115,6 +1115,30 @@ fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_s
     let quiet = format!("Alice është në orët e qeta deri në {end}");
     until(&mut bob, "her quiet hours", |h| shows(h, &quiet));
     assert!(shows(&bob, "Është urgjente"));
+    // His header says so too.
+    assert!(shows(&bob, &format!("orë të qeta deri në {end}")));
+
+    // A check-in with no day is refused; with Sunday, both headers show the next.
+    type_into(&mut alice, "Time (HH:MM)", "20:00");
+    press(&mut alice, "Add this check-in");
+    until(&mut alice, "the check-in error", |h| {
+        shows(h, "at least one day")
+    });
+    alice.get_by_label("Sun").click_accesskit();
+    alice.step();
+    press(&mut alice, "Add this check-in");
+    until(&mut alice, "the check-in", |h| {
+        h.query_by_label("Sun at 20:00 (Europe/Tirane)").is_some() && !shows(h, "at least one day")
+    });
+    until(
+        &mut bob,
+        "the next check-in in his header and his window",
+        |h| {
+            h.query_all_by_label_contains("Biseda e radhës: Die 20:00 për ty")
+                .count()
+                >= 2
+        },
+    );
 }
 
 /// Presses the button labelled `label` through the accessibility tree, as a

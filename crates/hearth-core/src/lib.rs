@@ -7,6 +7,7 @@
 //! untrusted bytes enforces a size limit and returns a typed error instead of panicking.
 
 mod boundaries;
+mod checkins;
 mod days;
 mod ids;
 mod message_id;
@@ -20,6 +21,7 @@ pub use boundaries::{
     Accepted, Agreement, Boundaries, BoundaryProposal, Proposed, QuietHours, format_minutes,
     parse_minutes,
 };
+pub use checkins::{CheckIn, CheckInChange, CheckInEntry, CheckIns, MAX_ZONE_BYTES};
 pub use days::{CivilDate, DayChange, DayEntry, DayKey, DayKind, Days};
 pub use ids::{DeviceId, Lamport, OpId, TimelinePos};
 pub use message_id::{BadMessageId, MessageId};

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::boundaries::BoundaryProposal;
+use crate::checkins::CheckInChange;
 use crate::days::DayChange;
 use crate::ids::{DeviceId, Lamport, OpId, TimelinePos};
 use crate::moods::MoodShare;
@@ -87,6 +88,7 @@ impl Op {
                 OpBody::Unsupported { payload, .. } => payload.len(),
                 OpBody::Day(d) => d.title.len(),
                 OpBody::Mood(m) => m.note.len(),
+                OpBody::CheckIn(c) => c.checkin.as_ref().map_or(0, |c| c.zone.len()),
                 OpBody::BoundaryProposal(b) => {
                     b.reach.iter().map(|(_, r)| r.len() + 40).sum::<usize>()
                         + b.quiet.len() * 40
@@ -213,6 +215,8 @@ pub enum OpBody {
         /// The message.
         target: OpId,
     },
+    /// Adds, changes or removes a recurring check-in: see [`crate::CheckIns`].
+    CheckIn(CheckInChange),
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -336,6 +340,8 @@ pub enum BodyError {
     /// Boundaries that change nothing, name more than two people, hold quiet
     /// hours that are no times, or text over [`limits::MAX_BOUNDARY_TEXT_BYTES`].
     BadBoundaries,
+    /// A check-in on no day, at no time of the day, or in no time zone.
+    BadCheckIn,
 }
 
 impl BodyError {
@@ -358,6 +364,7 @@ impl BodyError {
             BodyError::BadDate => "not a date of the calendar",
             BodyError::MoodNoteTooLong => "mood note too long",
             BodyError::BadBoundaries => "boundaries empty, malformed or too long",
+            BodyError::BadCheckIn => "check-in on no day, at no time, or in no time zone",
         }
     }
 }
@@ -421,6 +428,8 @@ pub enum OpKind {
     BoundaryAccept = 16,
     /// [`OpBody::Urgent`]
     Urgent = 17,
+    /// [`OpBody::CheckIn`]
+    CheckIn = 18,
 }
 
 impl OpBody {
@@ -552,6 +561,11 @@ impl OpBody {
                     return Err(BodyError::BadBoundaries);
                 }
             }
+            OpBody::CheckIn(c) => {
+                if c.checkin.as_ref().is_some_and(|c| !c.is_valid()) {
+                    return Err(BodyError::BadCheckIn);
+                }
+            }
             OpBody::Mood(m) => {
                 if m.note.len() > MAX_MOOD_NOTE_BYTES {
                     return Err(BodyError::MoodNoteTooLong);
@@ -591,6 +605,7 @@ impl OpBody {
             OpBody::BoundaryProposal(_) => OpKind::BoundaryProposal,
             OpBody::BoundaryAccept { .. } => OpKind::BoundaryAccept,
             OpBody::Urgent { .. } => OpKind::Urgent,
+            OpBody::CheckIn(_) => OpKind::CheckIn,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -620,6 +635,7 @@ impl OpBody {
             OpBody::BoundaryProposal(b) => postcard::to_allocvec(b),
             OpBody::BoundaryAccept { proposal } => postcard::to_allocvec(proposal),
             OpBody::Urgent { target } => postcard::to_allocvec(target),
+            OpBody::CheckIn(c) => postcard::to_allocvec(c),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -677,6 +693,7 @@ impl OpBody {
                 proposal: exact(p)?,
             },
             17 => OpBody::Urgent { target: exact(p)? },
+            18 => OpBody::CheckIn(exact(p)?),
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -5,9 +5,9 @@
 
 use hearth_core::wire::{self, DecodeError, FileFrame, PairFrame, PairRefusal, SyncFrame};
 use hearth_core::{
-    Boundaries, BoundaryProposal, CivilDate, DayChange, DayKey, DayKind, Days, DeviceId, Lamport,
-    MessageState, MoodShare, Moods, Op, OpBody, OpId, ProfileChange, QuietHours, Timeline,
-    is_reaction_emoji, limits, mood_code, mood_name,
+    Boundaries, BoundaryProposal, CheckIn, CheckInChange, CheckIns, CivilDate, DayChange, DayKey,
+    DayKind, Days, DeviceId, Lamport, MessageState, MoodShare, Moods, Op, OpBody, OpId,
+    ProfileChange, QuietHours, Timeline, is_reaction_emoji, limits, mood_code, mood_name,
 };
 use proptest::prelude::*;
 
@@ -85,6 +85,14 @@ fn every_op_kind_round_trips() {
         }),
         OpBody::BoundaryAccept { proposal: target },
         OpBody::Urgent { target },
+        OpBody::CheckIn(CheckInChange {
+            entry: Some(target),
+            checkin: Some(CheckIn {
+                weekdays: 1 << 6,
+                minute: 20 * 60,
+                zone: "Europe/Tirane".into(),
+            }),
+        }),
         OpBody::Unsupported {
             kind: 900,
             payload: vec![1, 2, 3],
@@ -1149,5 +1157,66 @@ proptest! {
         prop_assert_eq!(replayed.agreement(), in_order.agreement());
         prop_assert_eq!(replayed.history(), in_order.history());
         prop_assert_eq!(replayed.pending(), in_order.pending());
+    }
+}
+
+proptest! {
+    /// Check-ins added, changed and removed on both devices converge in any order,
+    /// and a change from a peer that names no day or no time is refused.
+    #[test]
+    fn checkins_converge_in_any_order(
+        changes in proptest::collection::vec(
+            (any::<bool>(), 0..4usize, proptest::option::weighted(0.8, (1..0x80u8, 0..1440u16)), 1..50u64),
+            1..50,
+        ),
+        shuffle_seed in any::<u64>(),
+    ) {
+        let mut seqs = [0u64; 2];
+        let mut ops: Vec<Op> = Vec::new();
+        for (by_bob, entry, value, lamport) in changes {
+            let author = if by_bob { BOB } else { ALICE };
+            let seq = &mut seqs[usize::from(by_bob)];
+            *seq += 1;
+            let entry = ops.iter()
+                .filter(|o| matches!(&o.body, OpBody::CheckIn(c) if c.entry.is_none()))
+                .nth(entry)
+                .map(|o| o.id);
+            let checkin = value.map(|(weekdays, minute)| CheckIn {
+                weekdays,
+                minute,
+                zone: if by_bob { "America/Toronto" } else { "Europe/Tirane" }.into(),
+            });
+            let body = OpBody::CheckIn(CheckInChange { entry, checkin });
+            prop_assert!(body.validate().is_ok());
+            ops.push(boundary_op(author, *seq, lamport, body));
+        }
+        let mut in_order = CheckIns::default();
+        for op in &ops {
+            in_order.apply(op);
+        }
+        let mut shuffled = ops.clone();
+        shuffled.extend(ops.iter().step_by(2).cloned());
+        let mut state = shuffle_seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+        }
+        let mut replayed = CheckIns::default();
+        for op in &shuffled {
+            replayed.apply(op);
+        }
+        prop_assert_eq!(&replayed, &in_order);
+        let none = OpBody::CheckIn(CheckInChange {
+            entry: None,
+            checkin: Some(CheckIn { weekdays: 0, minute: 60, zone: "UTC".into() }),
+        });
+        prop_assert!(none.validate().is_err());
+        let late = OpBody::CheckIn(CheckInChange {
+            entry: None,
+            checkin: Some(CheckIn { weekdays: 1, minute: 1440, zone: "UTC".into() }),
+        });
+        prop_assert!(late.validate().is_err());
     }
 }

@@ -24,8 +24,8 @@ use tracing::Instrument;
 
 pub use engine::backup::restore;
 use engine::{
-    BackupCommand, BoundariesCommand, ChatCommand, DaysCommand, FileCommand, MailboxCommand,
-    MoodsCommand, NetworkCommand, PairingCommand, ProfileCommand,
+    BackupCommand, BoundariesCommand, ChatCommand, CheckInsCommand, DaysCommand, FileCommand,
+    MailboxCommand, MoodsCommand, NetworkCommand, PairingCommand, ProfileCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -38,11 +38,11 @@ pub mod relay {
 }
 pub use types::{
     AgreementView, AttachmentView, Author, BackupFailure, BackupInfo, BadMessageId, BoundariesView,
-    BoundaryChange, ChangeView, Connection, DayKindView, DayView, DaysView, Delivery, Ended,
-    FileState, InviteInfo, MailboxFailure, MailboxStatus, MessageId, MessageView, MoodDayView,
-    MoodView, MoodsView, NodeError, NodeEvent, Notice, PairedInfo, PairingFailure, PartView,
-    Partner, Profile, ProposalView, QuietView, ReactionView, Refusal, Status, TransferFailure,
-    device_label, hex,
+    BoundaryChange, ChangeView, CheckInView, CheckInsView, Connection, DayKindView, DayView,
+    DaysView, Delivery, Ended, FileState, InviteInfo, LocalTime, MailboxFailure, MailboxStatus,
+    MessageId, MessageView, MoodDayView, MoodView, MoodsView, NodeError, NodeEvent, Notice,
+    PairedInfo, PairingFailure, PartView, Partner, Profile, ProposalView, QuietView, ReactionView,
+    Refusal, Status, TransferFailure, device_label, hex,
 };
 
 /// How to start a node.
@@ -209,6 +209,7 @@ pub(crate) enum Command {
     Days(DaysCommand),
     Moods(MoodsCommand),
     Boundaries(BoundariesCommand),
+    CheckIns(CheckInsCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -491,6 +492,39 @@ impl NodeHandle {
         self.ask(|reply| Command::Boundaries(BoundariesCommand::Urgent { id, reply }))
             .await?;
         Ok(message)
+    }
+
+    /// The couple's check-ins, the soonest first, each with its next time on both
+    /// clocks.
+    pub async fn checkins(&self) -> Result<CheckInsView, NodeError> {
+        self.ask(|r| Command::CheckIns(CheckInsCommand::Get(r)))
+            .await
+    }
+
+    /// Adds a recurring check-in: on `weekdays` (`mon` … `sun`) at `time`
+    /// (`HH:MM`) in `time_zone`. Written to the shared log: both devices remind.
+    pub async fn add_checkin(
+        &self,
+        weekdays: Vec<String>,
+        time: impl Into<String>,
+        time_zone: impl Into<String>,
+    ) -> Result<CheckInsView, NodeError> {
+        let (time, time_zone) = (time.into(), time_zone.into());
+        self.ask(|reply| {
+            Command::CheckIns(CheckInsCommand::Add {
+                weekdays,
+                time,
+                time_zone,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Removes a check-in, by its [`CheckInView::id`], on both devices.
+    pub async fn remove_checkin(&self, id: MessageId) -> Result<CheckInsView, NodeError> {
+        self.ask(|reply| Command::CheckIns(CheckInsCommand::Remove { id, reply }))
+            .await
     }
 
     /// Dials an address.

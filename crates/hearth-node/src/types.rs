@@ -367,6 +367,16 @@ pub enum NodeEvent {
     /// it was held for this user's quiet hours), or the summary of those held
     /// once quiet hours end.
     Notification(Notice),
+    /// The check-ins changed, here or on the partner's device.
+    CheckIns(CheckInsView),
+    /// A check-in is now (on each device at the same instant, whatever its
+    /// clock says), or one passed without both writing (`missed`).
+    CheckInReminder {
+        /// The check-in, its next time already the following one.
+        checkin: CheckInView,
+        /// It passed and not both of them wrote around it: a gentle note.
+        missed: bool,
+    },
     /// I wrote while the partner is in their quiet hours: it waits for them.
     /// Said once each quiet period.
     PartnerQuiet {
@@ -375,6 +385,45 @@ pub enum NodeEvent {
     },
     /// Something went wrong that no command is waiting to hear about.
     Error(String),
+}
+
+/// A time on one partner's clock.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LocalTime {
+    /// `mon` … `sun`.
+    pub weekday: String,
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// `HH:MM`.
+    pub time: String,
+}
+
+/// A recurring check-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CheckInView {
+    /// What names it in `remove_checkin`.
+    pub id: MessageId,
+    /// `mon` … `sun`.
+    pub weekdays: Vec<String>,
+    /// `HH:MM` in `time_zone`.
+    pub time: String,
+    /// The IANA time zone the time is in.
+    pub time_zone: String,
+    /// Who set it last.
+    pub set_by: Author,
+    /// The next time, ms since the epoch.
+    pub next_at: Option<i64>,
+    /// The next time on my clock.
+    pub mine: Option<LocalTime>,
+    /// The next time on the partner's clock.
+    pub partner: Option<LocalTime>,
+}
+
+/// The couple's check-ins, the soonest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CheckInsView {
+    /// Each check-in.
+    pub checkins: Vec<CheckInView>,
 }
 
 /// A notification the engine decided on.
@@ -754,6 +803,18 @@ pub enum Refusal {
     /// No proposal of the partner's by that id waits for an answer.
     #[error("there is no such proposal of your partner's waiting")]
     NoSuchProposal,
+    /// A check-in with no day, a day that is none, or a time that is not `HH:MM`.
+    #[error("{0}: a check-in needs days (mon to sun) and a time as HH:MM")]
+    BadCheckIn(String),
+    /// No such check-in (it was removed, or the id is not one).
+    #[error("there is no such check-in")]
+    NoSuchCheckIn,
+    /// More check-ins than a couple keeps.
+    #[error("at most {max} check-ins; remove one first")]
+    TooManyCheckIns {
+        /// How many a couple keeps.
+        max: usize,
+    },
 }
 
 impl Refusal {
@@ -801,6 +862,9 @@ impl Refusal {
             Refusal::NothingToPropose => "nothing_to_propose",
             Refusal::BoundaryTextTooLong => "boundary_text_too_long",
             Refusal::NoSuchProposal => "no_such_proposal",
+            Refusal::BadCheckIn(_) => "bad_checkin",
+            Refusal::NoSuchCheckIn => "no_such_checkin",
+            Refusal::TooManyCheckIns { .. } => "too_many_checkins",
         }
     }
 

@@ -7,6 +7,8 @@
 //! Boundaries: proposed and accepted, changed on both sides while apart and the
 //! same agreement on both after; quiet hours hold notifications (a summary when
 //! they end, urgent rings through) and tell the sender, on a clock the test moves.
+//! Check-ins: reminded on both devices at the same instant across both partners'
+//! daylight-saving changes; a missed one noted, a kept one not.
 
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -17,8 +19,8 @@ use common::*;
 use std::sync::Arc;
 
 use hearth_node::{
-    Author, BoundariesView, BoundaryChange, DayKindView, DaysView, MoodsView, NodeError, NodeEvent,
-    Notice, Refusal, TestClock,
+    Author, BoundariesView, BoundaryChange, CheckInsView, DayKindView, DaysView, MoodsView,
+    NodeError, NodeEvent, Notice, Profile, Refusal, TestClock,
 };
 
 /// Today in the tests' time zone (both devices use Europe/Tirane).
@@ -565,4 +567,208 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
             .await,
         Err(NodeError::Refused(Refusal::NothingToPropose))
     ));
+}
+
+async fn wait_checkins(
+    device: &Device,
+    what: &str,
+    done: impl Fn(&CheckInsView) -> bool,
+) -> CheckInsView {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let c = device.handle.checkins().await.unwrap();
+        if done(&c) {
+            return c;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{}: check-ins never {what}: {c:?}",
+            device.name
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+fn utc(text: &str) -> jiff::Timestamp {
+    text.parse().unwrap()
+}
+
+fn reminders(device: &Device, missed: bool) -> usize {
+    device
+        .count_events(|e| matches!(e, NodeEvent::CheckInReminder { missed: m, .. } if *m == missed))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkin_reminds_both_at_its_time_across_clock_changes() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(TestClock::default());
+    // Saturday 27 March 2027: Tirana's clocks go forward that night; Toronto's
+    // went forward a fortnight before.
+    clock.set(utc("2027-03-27T12:00:00Z"));
+    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
+    let (alice, bob) = paired_pair_with_both(
+        root.path(),
+        move |c| c.faults.clock = Some(alice_clock),
+        move |c| c.faults.clock = Some(bob_clock),
+    )
+    .await;
+    bob.handle
+        .init(Profile {
+            name: "Bob".into(),
+            language: "sq".into(),
+            time_zone: "America/Toronto".into(),
+        })
+        .await
+        .unwrap();
+    alice
+        .wait_event(
+            "Bob in Toronto",
+            |e| matches!(e, NodeEvent::PartnerProfile(p) if p.time_zone == "America/Toronto"),
+        )
+        .await;
+
+    // Sundays 20:00 in Tirana: 14:00 in Toronto that Sunday, on both devices.
+    alice
+        .handle
+        .add_checkin(vec!["sun".into()], "20:00", "Europe/Tirane")
+        .await
+        .unwrap();
+    let on_bob = wait_checkins(&bob, "has hers", |c| !c.checkins.is_empty()).await;
+    let checkin = &on_bob.checkins[0];
+    assert_eq!(
+        checkin.next_at,
+        Some(utc("2027-03-28T18:00:00Z").as_millisecond())
+    );
+    assert_eq!(checkin.set_by, Author::Partner);
+    let (mine, hers) = (
+        checkin.mine.clone().unwrap(),
+        checkin.partner.clone().unwrap(),
+    );
+    assert_eq!(
+        (mine.weekday.as_str(), mine.time.as_str()),
+        ("sun", "14:00")
+    );
+    assert_eq!(
+        (hers.weekday.as_str(), hers.time.as_str()),
+        ("sun", "20:00")
+    );
+    let on_alice = wait_checkins(&alice, "has it", |c| !c.checkins.is_empty()).await;
+    assert_eq!(on_alice.checkins[0].mine.as_ref().unwrap().time, "20:00");
+    assert_eq!(on_alice.checkins[0].partner.as_ref().unwrap().time, "14:00");
+
+    // Two seconds before: nothing yet. Just after: both are reminded, once.
+    clock.set(utc("2027-03-28T17:59:58Z"));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        reminders(&alice, false) + reminders(&bob, false),
+        0,
+        "not before its time"
+    );
+    clock.set(utc("2027-03-28T18:00:01Z"));
+    for device in [&alice, &bob] {
+        let reminder = device
+            .wait_event("the reminder", |e| {
+                matches!(e, NodeEvent::CheckInReminder { missed: false, .. })
+            })
+            .await;
+        let NodeEvent::CheckInReminder { checkin, .. } = reminder else {
+            unreachable!()
+        };
+        // It already names the next one, a week on.
+        assert_eq!(
+            checkin.next_at,
+            Some(utc("2027-04-04T18:00:00Z").as_millisecond())
+        );
+    }
+    // Nobody wrote: two hours on, a gentle note on both.
+    clock.set(utc("2027-03-28T20:00:05Z"));
+    for device in [&alice, &bob] {
+        device
+            .wait_event("missed", |e| {
+                matches!(e, NodeEvent::CheckInReminder { missed: true, .. })
+            })
+            .await;
+    }
+
+    // October: Tirana goes back on the 31st, Toronto a week later. Sunday 20:00
+    // in Tirana is now 19:00 UTC, and 15:00 in Toronto.
+    clock.set(utc("2027-10-31T18:59:58Z"));
+    let on_bob = wait_checkins(&bob, "the autumn time", |c| {
+        c.checkins[0].next_at == Some(utc("2027-10-31T19:00:00Z").as_millisecond())
+    })
+    .await;
+    assert_eq!(on_bob.checkins[0].mine.as_ref().unwrap().time, "15:00");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        reminders(&alice, false),
+        1,
+        "a week's reminder was not given late"
+    );
+    clock.set(utc("2027-10-31T19:00:01Z"));
+    for device in [&alice, &bob] {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        while reminders(device, false) < 2 {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{}: no autumn reminder",
+                device.name
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    // Both write: the check-in was kept, and no note comes.
+    alice.handle.send("mirëmbrëma", None).await.unwrap();
+    bob.handle.send("hi love", None).await.unwrap();
+    bob.wait_history("her message", |h| {
+        h.iter().any(|m| m.text.as_deref() == Some("mirëmbrëma"))
+    })
+    .await;
+    alice
+        .wait_history("his message", |h| {
+            h.iter().any(|m| m.text.as_deref() == Some("hi love"))
+        })
+        .await;
+    clock.set(utc("2027-10-31T21:00:05Z"));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    for device in [&alice, &bob] {
+        assert_eq!(
+            reminders(device, true),
+            1,
+            "{}: only March was missed",
+            device.name
+        );
+        assert_eq!(
+            reminders(device, false),
+            2,
+            "{}: reminded once each",
+            device.name
+        );
+    }
+
+    // Bad input is refused; removed on one, gone on both.
+    for (days, time, zone) in [
+        (vec!["sunday"], "20:00", "Europe/Tirane"),
+        (vec![], "20:00", "Europe/Tirane"),
+        (vec!["sun"], "8pm", "Europe/Tirane"),
+    ] {
+        let refused = alice
+            .handle
+            .add_checkin(days.iter().map(|d| d.to_string()).collect(), time, zone)
+            .await;
+        assert!(
+            matches!(refused, Err(NodeError::Refused(Refusal::BadCheckIn(_)))),
+            "{refused:?}"
+        );
+    }
+    assert!(matches!(
+        alice
+            .handle
+            .add_checkin(vec!["sun".into()], "20:00", "Mars/Olympus")
+            .await,
+        Err(NodeError::Refused(Refusal::UnknownTimeZone(_)))
+    ));
+    let id = on_bob.checkins[0].id;
+    bob.handle.remove_checkin(id).await.unwrap();
+    wait_checkins(&alice, "removed", |c| c.checkins.is_empty()).await;
 }

@@ -142,6 +142,13 @@ fn event_json(event: NodeEvent) -> Value {
         NodeEvent::Reminder(day) => tagged("reminder", &day),
         NodeEvent::Moods(moods) => tagged("moods", &moods),
         NodeEvent::Boundaries(b) => tagged("boundaries", &b),
+        NodeEvent::CheckIns(c) => tagged("checkins", &c),
+        NodeEvent::CheckInReminder { checkin, missed } => {
+            let mut value = tagged("reminder", &checkin);
+            value["kind"] = json!("checkin");
+            value["missed"] = json!(missed);
+            value
+        }
         NodeEvent::PartnerQuiet { until } => json!({"event": "partner_quiet", "until": until}),
         NodeEvent::Notification(notice) => notification_json(&notice),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
@@ -410,6 +417,19 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             .await
             .map(|m| tagged("message", &m)),
         Request::Boundaries => node.boundaries().await.map(|b| tagged("boundaries", &b)),
+        Request::Checkins => node.checkins().await.map(|c| tagged("checkins", &c)),
+        Request::AddCheckin {
+            weekdays,
+            time,
+            time_zone,
+        } => node
+            .add_checkin(weekdays, time, time_zone)
+            .await
+            .map(|c| tagged("checkins", &c)),
+        Request::RemoveCheckin { id } => node
+            .remove_checkin(id)
+            .await
+            .map(|c| tagged("checkins", &c)),
         Request::ProposeBoundaries {
             quiet_start,
             quiet_end,

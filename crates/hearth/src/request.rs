@@ -140,6 +140,17 @@ pub(crate) enum Request {
     AcceptBoundaries {
         id: MessageId,
     },
+    Checkins,
+    AddCheckin {
+        /// `mon` … `sun`.
+        weekdays: Vec<String>,
+        /// `HH:MM` in `time_zone`.
+        time: String,
+        time_zone: String,
+    },
+    RemoveCheckin {
+        id: MessageId,
+    },
     Quit,
 }
 

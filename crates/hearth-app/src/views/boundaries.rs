@@ -1,10 +1,14 @@
-//! Our boundaries: the window that shows what both agreed (each one's quiet
-//! hours and ways to reach them, topics to handle with care, photos and media),
-//! what waits for an answer, and proposes a change; and the composer's word when
-//! the partner is in their quiet hours.
+//! Our boundaries and rhythm: the window that shows what both agreed (each one's
+//! quiet hours and ways to reach them, topics to handle with care, photos and
+//! media), what waits for an answer, and proposes a change; the couple's
+//! check-ins, each on both clocks; the composer's word when the partner is in
+//! their quiet hours, and the header's next check-in.
 
 use egui::{RichText, Ui};
-use hearth_node::{Author, BoundariesView, BoundaryChange, ChangeView, ProposalView, QuietView};
+use hearth_node::{
+    Author, BoundariesView, BoundaryChange, ChangeView, CheckInView, LocalTime, ProposalView,
+    QuietView,
+};
 
 use super::{Action, error, labelled_edit};
 use crate::app::HearthApp;
@@ -23,6 +27,67 @@ pub(crate) struct BoundaryForm {
     pub(crate) error: Option<String>,
     /// The last proposal went out.
     pub(crate) proposed: bool,
+    /// A new check-in: its days (Monday first), time and zone.
+    pub(crate) checkin_days: [bool; 7],
+    pub(crate) checkin_time: String,
+    pub(crate) checkin_zone: String,
+    /// Why the last change to the check-ins was refused.
+    pub(crate) checkin_error: Option<String>,
+}
+
+/// The days of the week as the engine names them, Monday first.
+const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+/// A day of the week in this language, short.
+pub(crate) fn weekday(tr: &Tr, day: &str) -> String {
+    match day {
+        "mon" | "tue" | "wed" | "thu" | "fri" | "sat" | "sun" => tr.t(&format!("weekday-{day}")),
+        other => other.to_string(),
+    }
+}
+
+fn at(tr: &Tr, time: &LocalTime) -> String {
+    format!("{} {}", weekday(tr, &time.weekday), time.time)
+}
+
+/// A check-in in words: "Sun 20:00 for you · 14:00 for Ben".
+pub(crate) fn checkin_line(tr: &Tr, checkin: &CheckInView, partner: &str) -> String {
+    match (&checkin.mine, &checkin.partner) {
+        (Some(mine), Some(theirs)) => tr.t2(
+            "checkin-both",
+            ("mine", at(tr, mine).into()),
+            (
+                "theirs",
+                tr.t2(
+                    "checkin-theirs",
+                    ("time", at(tr, theirs).into()),
+                    ("name", partner.into()),
+                )
+                .into(),
+            ),
+        ),
+        (Some(mine), None) => at(tr, mine),
+        _ => format!("{} {}", checkin.time, checkin.time_zone),
+    }
+}
+
+/// What a check-in reminder says.
+pub(crate) fn checkin_reminder(
+    tr: &Tr,
+    checkin: &CheckInView,
+    missed: bool,
+    partner: &str,
+) -> String {
+    let key = if missed {
+        "checkin-missed"
+    } else {
+        "checkin-now"
+    };
+    let time = checkin
+        .mine
+        .as_ref()
+        .map_or_else(|| checkin.time.clone(), |m| m.time.clone());
+    tr.t2(key, ("name", partner.into()), ("time", time.into()))
 }
 
 impl BoundaryForm {
@@ -48,6 +113,7 @@ impl BoundaryForm {
             media: view.agreement.media.clone(),
             error: None,
             proposed: false,
+            ..BoundaryForm::default()
         }
     }
 
@@ -262,9 +328,84 @@ pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &
                         );
                     }
                 });
+                ui.separator();
+                checkins_section(app, ui, &mut form, &partner, out);
             });
         });
     if open {
         app.boundary_form = Some(form);
+    }
+}
+
+/// The couple's check-ins: each on both clocks, with a way to remove it, and a
+/// new one's days, time and zone.
+fn checkins_section(
+    app: &HearthApp,
+    ui: &mut Ui,
+    form: &mut BoundaryForm,
+    partner: &str,
+    out: &mut Vec<Action>,
+) {
+    let tr = &app.tr;
+    let p = palette(ui.ctx());
+    ui.label(RichText::new(tr.t("checkin-title")).strong());
+    ui.label(RichText::new(tr.t("checkin-about")).small().color(p.muted));
+    let checkins = app
+        .checkins
+        .as_ref()
+        .map(|c| c.checkins.as_slice())
+        .unwrap_or_default();
+    if checkins.is_empty() {
+        ui.label(RichText::new(tr.t("checkin-none")).small().italics());
+    }
+    for checkin in checkins {
+        let days: Vec<String> = checkin.weekdays.iter().map(|d| weekday(tr, d)).collect();
+        let what = tr.t2(
+            "checkin-every",
+            ("days", days.join(", ").into()),
+            (
+                "time",
+                format!("{} ({})", checkin.time, checkin.time_zone).into(),
+            ),
+        );
+        ui.horizontal_wrapped(|ui| {
+            let button = ui.small_button(tr.t("days-remove"));
+            super::labelled(&button, &tr.t1("checkin-remove", "what", what.as_str()));
+            if button.clicked() {
+                out.push(Action::RemoveCheckIn(checkin.id));
+            }
+            ui.label(RichText::new(&what).small());
+        });
+        ui.label(
+            RichText::new(tr.t1("checkin-next", "when", checkin_line(tr, checkin, partner)))
+                .small()
+                .color(p.muted),
+        );
+    }
+    ui.add_space(4.0);
+    ui.horizontal_wrapped(|ui| {
+        for (i, day) in WEEKDAYS.iter().enumerate() {
+            ui.toggle_value(&mut form.checkin_days[i], weekday(tr, day));
+        }
+    });
+    if form.checkin_zone.is_empty() {
+        form.checkin_zone = app.status_time_zone();
+    }
+    labelled_edit(ui, tr.t("checkin-time"), &mut form.checkin_time, false);
+    labelled_edit(ui, tr.t("checkin-zone"), &mut form.checkin_zone, false);
+    error(ui, &form.checkin_error);
+    if ui.button(tr.t("checkin-add")).clicked() {
+        form.checkin_error = None;
+        let weekdays = WEEKDAYS
+            .iter()
+            .zip(form.checkin_days)
+            .filter(|(_, on)| *on)
+            .map(|(d, _)| d.to_string())
+            .collect();
+        out.push(Action::AddCheckIn {
+            weekdays,
+            time: form.checkin_time.trim().to_string(),
+            time_zone: form.checkin_zone.trim().to_string(),
+        });
     }
 }

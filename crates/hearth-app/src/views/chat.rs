@@ -86,6 +86,26 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         .filter(|_| !ended)
         .and_then(|m| super::moods::partner_today(m, now.date()))
         .map(|d| d.mood.clone());
+    // The partner's agreed quiet hours, if they are in them now.
+    let partner_quiet = app
+        .boundaries
+        .as_ref()
+        .filter(|_| show_clock)
+        .and_then(|b| b.agreement.partner.quiet.as_ref())
+        .and_then(|q| super::boundaries::quiet_until(q, &partner_tz));
+    // The next check-in, on both clocks.
+    let checkin_line = app
+        .checkins
+        .as_ref()
+        .filter(|_| !ended)
+        .and_then(|c| c.checkins.first())
+        .map(|c| {
+            tr.t1(
+                "checkin-next",
+                "when",
+                super::boundaries::checkin_line(tr, c, &name),
+            )
+        });
     let days_line = app
         .days
         .as_ref()
@@ -161,6 +181,14 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                         .color(p.muted),
                 );
             }
+            if let Some(until) = &partner_quiet {
+                ui.label(RichText::new("·").small().color(p.muted));
+                ui.label(
+                    RichText::new(tr.t1("chat-quiet-until", "until", until.as_str()))
+                        .small()
+                        .color(p.muted),
+                );
+            }
             if let Some(mood) = &partner_mood {
                 ui.label(RichText::new("·").small().color(p.muted));
                 let (rect, _) =
@@ -183,6 +211,9 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         });
         if let Some(line) = &days_line {
             ui.label(RichText::new(format!("❤ {line}")).small().color(p.accent));
+        }
+        if let Some(line) = &checkin_line {
+            ui.label(RichText::new(line).small().color(p.muted));
         }
         ui.add_space(4.0);
     });

@@ -138,6 +138,14 @@ pub(crate) enum Action {
     AcceptBoundaries(MessageId),
     /// Mark the next message urgent, or not.
     SetUrgent(bool),
+    /// Add a recurring check-in.
+    AddCheckIn {
+        weekdays: Vec<String>,
+        time: String,
+        time_zone: String,
+    },
+    /// Remove a check-in on both devices.
+    RemoveCheckIn(MessageId),
     /// Share how I feel today.
     ShareMood {
         mood: String,

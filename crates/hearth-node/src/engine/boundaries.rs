@@ -215,6 +215,7 @@ impl Engine {
     /// A new message, mine or the partner's, was stored: the partner's is
     /// notified or held; mine, written in the partner's quiet hours, says so.
     pub(super) async fn on_new_message(&mut self, op: &Op, view: &MessageView) {
+        self.note_for_checkins(op.id.author == self.me);
         if op.id.author == self.me {
             if let Some((until, period)) = self.partner_quiet_until()
                 && self.bounds.told.as_ref() != Some(&period)

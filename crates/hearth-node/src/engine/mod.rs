@@ -15,6 +15,7 @@
 //! | [`mailbox`] | the couple's mailbox: what is left there, what was collected | [`MailboxCommand`] |
 //! | [`days`] | the couple's days (together since, meeting, anniversaries), today's reminders | [`DaysCommand`] |
 //! | [`boundaries`] | the couple's boundaries (proposed, accepted, their history), quiet hours enforced: held notifications, the summary, urgent | [`BoundariesCommand`] |
+//! | [`checkins`] | recurring check-ins, reminded at their time on both devices, missed ones noted | [`CheckInsCommand`] |
 //! | [`moods`] | moods shared as timeline rows, and the strip over the weeks | [`MoodsCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
@@ -40,6 +41,7 @@ use tracing::Instrument;
 pub(crate) mod backup;
 pub(crate) mod boundaries;
 pub(crate) mod chat;
+pub(crate) mod checkins;
 pub(crate) mod days;
 pub(crate) mod files;
 mod internet;
@@ -54,6 +56,7 @@ mod views;
 pub(crate) use backup::BackupCommand;
 pub(crate) use boundaries::BoundariesCommand;
 pub(crate) use chat::ChatCommand;
+pub(crate) use checkins::CheckInsCommand;
 pub(crate) use days::DaysCommand;
 pub(crate) use files::FileCommand;
 pub use files::{human_size, mime_for};
@@ -106,6 +109,7 @@ pub(crate) struct Engine {
     days: days::DaysRoom,
     moods: hearth_core::Moods,
     bounds: boundaries::BoundariesRoom,
+    checks: checkins::CheckInsRoom,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
     /// In a restored profile: how far the partner's device said it holds this
@@ -163,6 +167,7 @@ impl Engine {
         let days = days::DaysRoom::load(&store)?;
         let moods = moods::load(&store)?;
         let bounds = boundaries::BoundariesRoom::load(&store)?;
+        let checks = checkins::CheckInsRoom::load(&store)?;
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -199,6 +204,7 @@ impl Engine {
             days,
             moods,
             bounds,
+            checks,
             ended,
             restore_seen: None,
         };
@@ -262,6 +268,7 @@ impl Engine {
             Command::Days(command) => self.on_days_command(command).await,
             Command::Moods(command) => self.on_moods_command(command).await,
             Command::Boundaries(command) => self.on_boundaries_command(command).await,
+            Command::CheckIns(command) => self.on_checkins_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -289,6 +296,7 @@ impl Engine {
         self.maintain_mailbox().await;
         self.maintain_days().await;
         self.maintain_quiet().await;
+        self.maintain_checkins().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs

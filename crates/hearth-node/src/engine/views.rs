@@ -115,6 +115,7 @@ impl Engine {
                 self.on_boundary_op(op).await;
             }
             OpBody::Urgent { .. } => self.on_urgent(op).await,
+            OpBody::CheckIn(_) => self.on_checkin_op(op).await,
             OpBody::Edit { target, .. }
             | OpBody::Delete { target }
             | OpBody::ReactionAdd { target, .. }
