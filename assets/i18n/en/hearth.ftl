@@ -478,3 +478,6 @@ refused-bad-checkin = A check-in needs at least one day and a time as HH:MM{ $wh
 }
 refused-no-such-checkin = That check-in is no longer there.
 refused-too-many-checkins = At most { $max } check-ins; remove one first.
+notify-many = { $name }: { $count } new messages
+notify-file = Sent a file: { $name }
+bounds-many-waiting = { $name } is asleep and { $count } of your messages are waiting; they will all be there in the morning.

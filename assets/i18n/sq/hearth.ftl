@@ -478,3 +478,6 @@ refused-bad-checkin = Një takim bisede do të paktën një ditë dhe një orë 
 }
 refused-no-such-checkin = Ky takim bisede nuk është më.
 refused-too-many-checkins = Deri në { $max } takime bisede; hiq një më parë.
+notify-many = { $name }: { $count } mesazhe të reja
+notify-file = Dërgoi një skedar: { $name }
+bounds-many-waiting = { $name } po fle dhe { $count } mesazhe të tua po presin; do t’i gjejë të gjitha në mëngjes.

@@ -234,6 +234,9 @@ pub struct HearthApp {
     prefs_loaded: bool,
     pub(crate) scroll_to_bottom: bool,
     pending_notifications: usize,
+    /// The desktop notification showing the partner's unread messages, replaced
+    /// by the next one rather than stacked under it.
+    last_notification: Option<u32>,
     pub(crate) toast: Option<(String, Instant)>,
     /// Files on their way, by message id: bytes done, size, when last heard of.
     pub(crate) transfers: HashMap<MessageId, (u64, u64, Instant)>,
@@ -310,6 +313,7 @@ impl HearthApp {
             prefs_loaded: false,
             scroll_to_bottom: true,
             pending_notifications: 0,
+            last_notification: None,
             days: None,
             moods: None,
             mood_form: None,
@@ -1313,6 +1317,14 @@ impl HearthApp {
             }
             // The composer says it already, while the partner's quiet hours last.
             NodeEvent::PartnerQuiet { .. } => {}
+            NodeEvent::ManyWaiting { count } => {
+                let text = self.tr.t2(
+                    "bounds-many-waiting",
+                    ("name", self.partner_name().into()),
+                    ("count", count.into()),
+                );
+                self.toast(text);
+            }
             NodeEvent::Notification(notice) => self.on_notice(notice),
             NodeEvent::Reminder(day) => self.remind(&day),
             NodeEvent::Error(detail) => {
@@ -1330,10 +1342,11 @@ impl HearthApp {
                 message,
                 held: false,
                 urgent,
+                unread,
                 ..
             } => {
                 if !self.in_view() {
-                    self.notify(&message, urgent);
+                    self.notify(&message, urgent, unread);
                 }
             }
             hearth_node::Notice::Message { held: true, .. } => {}
@@ -1346,40 +1359,69 @@ impl HearthApp {
         }
     }
 
-    fn notify(&mut self, message: &MessageView, urgent: bool) {
+    /// One notification for the partner's unread messages: several in a row
+    /// replace it ("Arta: 6 new messages") instead of piling up.
+    fn notify(&mut self, message: &MessageView, urgent: bool, unread: u32) {
         if !(self.options.notifications && self.prefs.notifications) {
             return;
         }
         self.pending_notifications += 1;
-        let title = if urgent {
-            self.tr.t1("notify-urgent", "name", self.partner_name())
-        } else {
-            self.partner_name()
+        let name = self.partner_name();
+        let many = usize::try_from(unread)
+            .unwrap_or(usize::MAX)
+            .max(self.pending_notifications);
+        let title = match (urgent, many) {
+            (true, _) => self.tr.t1("notify-urgent", "name", name),
+            (false, 1) => name,
+            (false, n) => self
+                .tr
+                .t2("notify-many", ("name", name.into()), ("count", n.into())),
         };
         let body = if self.prefs.hide_text {
-            self.tr
-                .t1("notify-hidden", "count", self.pending_notifications)
+            self.tr.t1("notify-hidden", "count", many)
         } else if let Some(mood) = &message.mood {
             crate::views::moods::mood_notification(&self.tr, mood)
+        } else if let Some(attachment) = &message.attachment {
+            self.tr.t1("notify-file", "name", attachment.name.as_str())
         } else {
             message.text.clone().unwrap_or_default()
         };
-        self.desktop_notification(&title, &body);
+        // Urgent stands on its own; the others replace the last one shown.
+        let replace = if urgent { None } else { self.last_notification };
+        let shown = self.show_notification(&title, &body, replace);
+        if !urgent {
+            self.last_notification = shown.or(self.last_notification);
+        }
+    }
+
+    /// Shows a desktop notification, replacing `replace` if given; its id.
+    fn show_notification(&self, title: &str, body: &str, replace: Option<u32>) -> Option<u32> {
+        if !self.options.notifications {
+            return None;
+        }
+        let mut notification = notify_rust::Notification::new();
+        notification.summary(title).body(body).appname("Hearth");
+        #[cfg(all(unix, not(target_os = "macos")))]
+        if let Some(id) = replace {
+            notification.id(id);
+        }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        let _ = replace;
+        match notification.show() {
+            #[cfg(all(unix, not(target_os = "macos")))]
+            Ok(handle) => Some(handle.id()),
+            #[cfg(not(all(unix, not(target_os = "macos"))))]
+            Ok(_) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "no notification service");
+                None
+            }
+        }
     }
 
     fn desktop_notification(&self, title: &str, body: &str) {
-        if !self.options.notifications {
-            return;
-        }
         // A desktop without a notification service simply shows nothing.
-        if let Err(e) = notify_rust::Notification::new()
-            .summary(title)
-            .body(body)
-            .appname("Hearth")
-            .show()
-        {
-            tracing::debug!(error = %e, "no notification service");
-        }
+        let _ = self.show_notification(title, body, None);
     }
 
     /// What the tray icon says, in the window's language.
@@ -1406,6 +1448,7 @@ impl HearthApp {
             return;
         }
         self.pending_notifications = 0;
+        self.last_notification = None;
         let Some(latest) = self
             .messages
             .iter()

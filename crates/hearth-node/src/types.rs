@@ -377,6 +377,12 @@ pub enum NodeEvent {
         /// It passed and not both of them wrote around it: a gentle note.
         missed: bool,
     },
+    /// Many of my messages wait unread while the partner sleeps or rests: a
+    /// gentle word not to bombard them. Said once a night.
+    ManyWaiting {
+        /// How many of mine they have not read.
+        count: u32,
+    },
     /// I wrote while the partner is in their quiet hours: it waits for them.
     /// Said once each quiet period.
     PartnerQuiet {
@@ -441,6 +447,9 @@ pub enum Notice {
         held: bool,
         /// The partner marked it urgent: it rings through quiet hours.
         urgent: bool,
+        /// The partner's messages I have not read, this one among them: several
+        /// in a row make one notification ("Arta: 6 new messages").
+        unread: u32,
     },
     /// Quiet hours ended: this many messages were held.
     Summary {

@@ -516,14 +516,39 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     );
     // Said once a quiet period: a second message tells Bob nothing new.
     bob.handle.send("gjumë të ëmbël", None).await.unwrap();
-    alice
+    let third = alice
         .wait_event("the second held", |e| {
             matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
                 if message.text.as_deref() == Some("gjumë të ëmbël"))
         })
         .await;
+    // Three unread in a row: one notification would say so.
+    assert!(
+        matches!(
+            third,
+            NodeEvent::Notification(Notice::Message { unread: 3, .. })
+        ),
+        "{third:?}"
+    );
+    // Don't bombard: five of his waiting while she rests, he hears a gentle word.
+    assert_eq!(
+        bob.count_events(|e| matches!(e, NodeEvent::ManyWaiting { .. })),
+        0
+    );
+    bob.handle.send("të dua", None).await.unwrap();
+    bob.handle.send("shihemi nesër", None).await.unwrap();
+    bob.wait_event("many waiting", |e| {
+        matches!(e, NodeEvent::ManyWaiting { count: 5 })
+    })
+    .await;
+    alice
+        .wait_event("the last held", |e| {
+            matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
+                if message.text.as_deref() == Some("shihemi nesër"))
+        })
+        .await;
 
-    // 07:01: her quiet hours are over; one summary of the two held.
+    // 07:01: her quiet hours are over; one summary of the four held.
     clock.set(tirana_at(7, 1) + jiff::SignedDuration::from_hours(24));
     let summary = alice
         .wait_event("the summary", |e| {
@@ -533,7 +558,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     assert!(
         matches!(
             summary,
-            NodeEvent::Notification(Notice::Summary { count: 2, .. })
+            NodeEvent::Notification(Notice::Summary { count: 4, .. })
         ),
         "{summary:?}"
     );

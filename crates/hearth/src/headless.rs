@@ -150,6 +150,7 @@ fn event_json(event: NodeEvent) -> Value {
             value
         }
         NodeEvent::PartnerQuiet { until } => json!({"event": "partner_quiet", "until": until}),
+        NodeEvent::ManyWaiting { count } => json!({"event": "many_waiting", "count": count}),
         NodeEvent::Notification(notice) => notification_json(&notice),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::BackupProgress { done, total } => {
@@ -178,8 +179,9 @@ fn notification_json(notice: &hearth_node::Notice) -> Value {
             message,
             held,
             urgent,
+            unread,
         } => {
-            let body = if let Some(mood) = &message.mood {
+            let latest = if let Some(mood) = &message.mood {
                 match mood.note.as_str() {
                     "" => format!("Feeling: {}", mood.mood),
                     note => format!("Feeling: {} — {note}", mood.mood),
@@ -189,14 +191,22 @@ fn notification_json(notice: &hearth_node::Notice) -> Value {
             } else {
                 message.text.clone().unwrap_or_default()
             };
+            // Several in a row make one notification.
+            let body = if *unread > 1 {
+                format!("{unread} new messages")
+            } else {
+                latest.clone()
+            };
             json!({
                 "event": "notification",
                 "kind": "message",
                 "id": message.id,
                 "title": from,
                 "body": body,
+                "latest": latest,
                 "held": held,
                 "urgent": urgent,
+                "unread": unread,
             })
         }
         hearth_node::Notice::Summary { from, count } => json!({

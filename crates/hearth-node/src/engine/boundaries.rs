@@ -24,6 +24,12 @@ use crate::types::*;
 pub(super) const SETTING_BOUNDARIES: &str = "boundaries";
 pub(super) const SETTING_HELD: &str = "quiet-held";
 
+/// How many of my messages waiting unread while the partner sleeps make a
+/// gentle word not to bombard them.
+pub(crate) const MANY_WAITING: u32 = 5;
+/// The most unread messages counted.
+const UNREAD_COUNTED: usize = 500;
+
 /// How many accepted proposals the view's history shows, the newest.
 const HISTORY_SHOWN: usize = 50;
 
@@ -52,6 +58,8 @@ pub(super) struct BoundariesRoom {
     held: u32,
     /// The partner's quiet period I was last told of (its end, on their calendar).
     told: Option<String>,
+    /// The partner's night I was last told many of mine wait in.
+    told_many: Option<String>,
 }
 
 impl BoundariesRoom {
@@ -60,6 +68,7 @@ impl BoundariesRoom {
             boundaries: store.setting(SETTING_BOUNDARIES)?.unwrap_or_default(),
             held: store.setting(SETTING_HELD)?.unwrap_or_default(),
             told: None,
+            told_many: None,
         })
     }
 }
@@ -223,8 +232,16 @@ impl Engine {
                 self.bounds.told = Some(period);
                 self.emit(NodeEvent::PartnerQuiet { until }).await;
             }
+            if let Some(night) = self.partner_night() {
+                let count = self.unread_by(self.me);
+                if count >= MANY_WAITING && self.bounds.told_many.as_ref() != Some(&night) {
+                    self.bounds.told_many = Some(night);
+                    self.emit(NodeEvent::ManyWaiting { count }).await;
+                }
+            }
             return;
         }
+        let unread = self.unread_by(op.id.author);
         let held = self.my_quiet_until().is_some();
         if held {
             self.bounds.held = self.bounds.held.saturating_add(1);
@@ -235,6 +252,7 @@ impl Engine {
             message: Box::new(view.clone()),
             held,
             urgent: false,
+            unread,
         }))
         .await;
     }
@@ -256,13 +274,41 @@ impl Engine {
         };
         self.bounds.held = self.bounds.held.saturating_sub(1);
         self.keep_held();
+        let unread = self.unread_by(target.author);
         self.emit(NodeEvent::Notification(Notice::Message {
             from: self.partner_name(),
             message: Box::new(self.view(&message)),
             held: false,
             urgent: true,
+            unread,
         }))
         .await;
+    }
+
+    /// How many of `author`'s messages the other has not read (counted up to
+    /// [`UNREAD_COUNTED`]).
+    fn unread_by(&self, author: DeviceId) -> u32 {
+        let read = self.store.read_up_to(author);
+        self.store
+            .ops_after(author, read, UNREAD_COUNTED)
+            .map(|ops| ops.iter().filter(|op| op.body.is_message()).count())
+            .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    /// The partner's night, if it is night for them now (their quiet hours, or
+    /// 23:00 to 07:00 on their clock without any): named by its morning's date.
+    fn partner_night(&self) -> Option<String> {
+        if let Some((_, period)) = self.partner_quiet_until() {
+            return Some(period);
+        }
+        let partner = self.partner.as_ref()?;
+        let zone = jiff::tz::TimeZone::get(&partner.profile.time_zone).ok()?;
+        let there = self.wall_now().to_zoned(zone);
+        match there.hour() {
+            23 => Some(there.date().tomorrow().ok()?.to_string()),
+            0..7 => Some(there.date().to_string()),
+            _ => None,
+        }
     }
 
     fn keep_held(&self) {
