@@ -103,3 +103,59 @@ fn headless_says_which_message_ids_it_cannot_use() {
     alice.quit();
     bob.quit();
 }
+
+/// A message sent for five seconds later reaches the partner's device at once,
+/// and shows there (and notifies) only at its time, though its sender's process
+/// was killed meanwhile.
+#[test]
+fn a_message_for_later_shows_at_its_time_though_its_sender_was_killed() {
+    let root = tempfile::tempdir().unwrap();
+    let args = [
+        "--no-mdns",
+        "--no-internet",
+        "--listen",
+        "/ip4/127.0.0.1/tcp/0",
+    ];
+    let mut alice = Proc::start("alice", &root.path().join("alice"), &args, &[]);
+    let mut bob = Proc::start("bob", &root.path().join("bob"), &args, &[]);
+    init(&mut alice, "Alice");
+    init(&mut bob, "Bob");
+    pair_by_invite(&mut alice, &mut bob);
+    let now_ms = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64
+    };
+    let at = now_ms() + 5_000;
+    let sent = alice.ask(json!({"cmd": "send", "text": "befasi!", "at": at}));
+    assert_eq!(sent["scheduled_for"], at, "{sent}");
+    let id = sent["id"].as_str().unwrap().to_string();
+    alice.wait("on Bob's device", |e| {
+        e["event"] == "delivery" && e["id"] == id.as_str() && e["state"] == "delivered"
+    });
+    alice.kill9();
+
+    // On Bob's device, but out of sight until its time.
+    let early = bob.try_wait(
+        std::time::Duration::from_secs(2),
+        &|e: &serde_json::Value| {
+            e["id"] == id.as_str() && (e["event"] == "message" || e["event"] == "notification")
+        },
+    );
+    assert!(early.is_none(), "shown before its time: {early:?}");
+    assert!(now_ms() < at, "the check above ran before its time");
+    assert!(bob.history().iter().all(|(_, text)| text != "befasi!"));
+    let shown = bob.wait("shown", |e| {
+        e["event"] == "message" && e["id"] == id.as_str()
+    });
+    assert!(now_ms() >= at, "shown at {} before {at}", now_ms());
+    assert_eq!(shown["text"], "befasi!", "{shown}");
+    bob.wait("revealed", |e| {
+        e["event"] == "revealed" && e["id"] == id.as_str()
+    });
+    bob.wait("notified", |e| {
+        e["event"] == "notification" && e["id"] == id.as_str() && e["body"] == "befasi!"
+    });
+    bob.quit();
+}

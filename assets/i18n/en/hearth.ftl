@@ -481,3 +481,16 @@ refused-too-many-checkins = At most { $max } check-ins; remove one first.
 notify-many = { $name }: { $count } new messages
 notify-file = Sent a file: { $name }
 bounds-many-waiting = { $name } is asleep and { $count } of your messages are waiting; they will all be there in the morning.
+
+## Send later
+later-title = Send later
+later-write-first = Write the message first.
+later-morning = At { $name }'s morning (08:00 their time)
+later-after-quiet = When { $name }'s quiet hours end ({ $until } their time)
+later-at = At (HH:MM, your time)
+later-schedule = Schedule
+later-scheduled = shows at { $time } ({ $theirs } their time)
+later-cancel = Cancel this scheduled message
+refused-bad-schedule-time = A message can be scheduled from a few seconds to a year ahead.
+refused-no-quiet-hours = Your partner has no agreed quiet hours.
+refused-not-scheduled = That message is not waiting to be shown any more.

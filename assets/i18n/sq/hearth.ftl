@@ -481,3 +481,16 @@ refused-too-many-checkins = Deri në { $max } takime bisede; hiq një më parë.
 notify-many = { $name }: { $count } mesazhe të reja
 notify-file = Dërgoi një skedar: { $name }
 bounds-many-waiting = { $name } po fle dhe { $count } mesazhe të tua po presin; do t’i gjejë të gjitha në mëngjes.
+
+## Send later
+later-title = Dërgo më vonë
+later-write-first = Shkruaj mesazhin më parë.
+later-morning = Në mëngjes për { $name } (ora 08:00 atje)
+later-after-quiet = Kur të mbarojnë orët e qeta të { $name } ({ $until } atje)
+later-at = Në orën (OO:MM, ora jote)
+later-schedule = Planifiko
+later-scheduled = shfaqet në { $time } ({ $theirs } atje)
+later-cancel = Anulo këtë mesazh të planifikuar
+refused-bad-schedule-time = Një mesazh mund të planifikohet nga disa sekonda deri në një vit përpara.
+refused-no-quiet-hours = Partneri yt nuk ka orë të qeta të rëna dakord.
+refused-not-scheduled = Ky mesazh nuk pret më të shfaqet.

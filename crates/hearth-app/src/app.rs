@@ -262,6 +262,8 @@ pub struct HearthApp {
     pub(crate) urgent: bool,
     /// The check-ins, as the engine last told them.
     pub(crate) checkins: Option<hearth_node::CheckInsView>,
+    /// The time typed in "send later" (`HH:MM`, my clock).
+    pub(crate) later_time: String,
     /// A picture pasted from the clipboard, waiting for "send".
     pub(crate) pasted: Option<Vec<u8>>,
     /// Startup milestones logged so far: first frame, first frame with history.
@@ -321,6 +323,7 @@ impl HearthApp {
             boundary_form: None,
             urgent: false,
             checkins: None,
+            later_time: String::new(),
             toast: None,
             transfers: HashMap::new(),
             start_at_login: crate::desktop::starts_at_login(),
@@ -533,6 +536,24 @@ impl HearthApp {
         }
     }
 
+    /// Sends the composer's text to show on the partner's device at `at`.
+    fn send_composer_later(&mut self, at: hearth_node::SendAt) {
+        let text = self.composer.trim().to_string();
+        if text.is_empty() || self.editing.is_some() {
+            return;
+        }
+        self.composer.clear();
+        self.scroll_to_bottom = true;
+        let reply_to = self.replying_to.take();
+        self.with_node(move |node| async move {
+            UiResult::or_failed(
+                Attempt::Send,
+                node.send_later(text, reply_to, at).await,
+                UiResult::Sent,
+            )
+        });
+    }
+
     fn typing(&mut self) {
         let due = self
             .last_typing_sent
@@ -709,6 +730,12 @@ impl HearthApp {
                 UiResult::or_failed(Attempt::Boundaries, result, UiResult::Boundaries)
             }),
             Action::SetUrgent(urgent) => self.urgent = urgent,
+            Action::SendLater(at) => self.send_composer_later(at),
+            Action::CancelScheduled(id) => self.with_node(move |node| async move {
+                UiResult::or_failed(Attempt::Send, node.cancel_scheduled(id).await, |()| {
+                    UiResult::Done
+                })
+            }),
             Action::AddCheckIn {
                 weekdays,
                 time,
@@ -1317,6 +1344,8 @@ impl HearthApp {
             }
             // The composer says it already, while the partner's quiet hours last.
             NodeEvent::PartnerQuiet { .. } => {}
+            // Its message event, or change, says so.
+            NodeEvent::Revealed { .. } => {}
             NodeEvent::ManyWaiting { count } => {
                 let text = self.tr.t2(
                     "bounds-many-waiting",

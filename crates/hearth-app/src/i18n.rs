@@ -256,6 +256,9 @@ impl Tr {
                 self.t1("refused-bad-checkin", "what", what)
             }
             Refusal::NoSuchCheckIn => self.t("refused-no-such-checkin"),
+            Refusal::BadScheduleTime => self.t("refused-bad-schedule-time"),
+            Refusal::NoQuietHours => self.t("refused-no-quiet-hours"),
+            Refusal::NotScheduled => self.t("refused-not-scheduled"),
             Refusal::TooManyCheckIns { max } => self.t1("refused-too-many-checkins", "max", *max),
         }
     }

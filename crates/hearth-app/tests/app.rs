@@ -1146,3 +1146,48 @@ fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_s
 fn press(h: &mut Harness<'static, HearthApp>, label: &str) {
     h.get_by_label(label).click_accesskit();
 }
+
+#[test]
+fn a_message_for_their_morning_shows_as_scheduled_and_can_be_cancelled() {
+    let dir = tempfile::tempdir().unwrap();
+    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat in Albanian", |h| {
+        h.query_by_label("Mesazh").is_some()
+    });
+
+    // Bob writes, and sends it for Alice's morning from the ⏰ menu.
+    type_into(&mut bob, "Mesazh", "mirëmëngjes, shpirt");
+    bob.get_by_label("Dërgo më vonë").click();
+    until(&mut bob, "the send-later menu", |h| {
+        shows(h, "Në mëngjes për Alice")
+    });
+    bob.get_by_label("Në mëngjes për Alice (ora 08:00 atje)")
+        .click_accesskit();
+    until(&mut bob, "it scheduled", |h| {
+        shows(h, "shfaqet në") && shows(h, "(08:00 atje)")
+    });
+    // A plain message after it arrives; the scheduled one does not show for her.
+    type_into(&mut bob, "Mesazh", "natën e mirë");
+    bob.get_by_label("Dërgo").click();
+    until(&mut bob, "his goodnight sent", |h| shows(h, "natën e mirë"));
+    until(&mut alice, "his goodnight", |h| shows(h, "natën e mirë"));
+    assert!(!shows(&alice, "mirëmëngjes, shpirt"));
+
+    // He takes it back: it is gone from his window, and never shows for her.
+    bob.get_by_label("mirëmëngjes, shpirt").hover();
+    bob.step();
+    press(&mut bob, "Anulo këtë mesazh të planifikuar");
+    until(&mut bob, "cancelled", |h| !shows(h, "mirëmëngjes, shpirt"));
+    assert!(!shows(&alice, "mirëmëngjes, shpirt"));
+}

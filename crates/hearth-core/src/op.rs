@@ -75,6 +75,7 @@ impl Op {
         FIXED
             + match &self.body {
                 OpBody::Text { text, .. } | OpBody::Edit { text, .. } => text.len(),
+                OpBody::Scheduled { text, .. } => text.len(),
                 OpBody::ReactionAdd { emoji, .. } | OpBody::ReactionRemove { emoji, .. } => {
                     emoji.len()
                 }
@@ -217,6 +218,16 @@ pub enum OpBody {
     },
     /// Adds, changes or removes a recurring check-in: see [`crate::CheckIns`].
     CheckIn(CheckInChange),
+    /// A text written now and shown at a later time: the partner's device holds it
+    /// from when it arrives, and reveals it (and notifies) at `reveal_at_ms`.
+    Scheduled {
+        /// The text.
+        text: String,
+        /// The message it answers.
+        reply_to: Option<OpId>,
+        /// When it shows, ms since the Unix epoch.
+        reveal_at_ms: i64,
+    },
     /// An op of a kind this build does not know, kept as it came.
     Unsupported {
         /// Its kind number.
@@ -430,6 +441,8 @@ pub enum OpKind {
     Urgent = 17,
     /// [`OpBody::CheckIn`]
     CheckIn = 18,
+    /// [`OpBody::Scheduled`]
+    Scheduled = 19,
 }
 
 impl OpBody {
@@ -437,11 +450,15 @@ impl OpBody {
     /// that changes a row or the couple's state.
     pub fn is_message(&self) -> bool {
         match self {
-            OpBody::Text { .. } | OpBody::Attachment(_) | OpBody::Mood(_) => true,
+            OpBody::Text { .. }
+            | OpBody::Attachment(_)
+            | OpBody::Mood(_)
+            | OpBody::Scheduled { .. } => true,
             OpBody::Erased(e) => {
                 e.kind == OpKind::Text as u16
                     || e.kind == OpKind::Attachment as u16
                     || e.kind == OpKind::Mood as u16
+                    || e.kind == OpKind::Scheduled as u16
             }
             _ => false,
         }
@@ -455,7 +472,8 @@ impl OpBody {
             OpBody::Text { .. }
             | OpBody::Edit { .. }
             | OpBody::FileReady { .. }
-            | OpBody::Mood(_) => (false, None),
+            | OpBody::Mood(_)
+            | OpBody::Scheduled { .. } => (false, None),
             _ => return None,
         };
         Some(OpBody::Erased(Erased {
@@ -487,7 +505,9 @@ impl OpBody {
                 .is_none_or(|s| s.len() <= MAX_PROFILE_FIELD_BYTES)
         };
         match self {
-            OpBody::Text { text, .. } | OpBody::Edit { text, .. } => {
+            OpBody::Text { text, .. }
+            | OpBody::Edit { text, .. }
+            | OpBody::Scheduled { text, .. } => {
                 if text.len() > MAX_TEXT_BYTES {
                     return Err(BodyError::TextTooLong);
                 }
@@ -606,6 +626,7 @@ impl OpBody {
             OpBody::BoundaryAccept { .. } => OpKind::BoundaryAccept,
             OpBody::Urgent { .. } => OpKind::Urgent,
             OpBody::CheckIn(_) => OpKind::CheckIn,
+            OpBody::Scheduled { .. } => OpKind::Scheduled,
             OpBody::Unsupported { kind, .. } => return *kind,
         };
         kind as u16
@@ -636,6 +657,11 @@ impl OpBody {
             OpBody::BoundaryAccept { proposal } => postcard::to_allocvec(proposal),
             OpBody::Urgent { target } => postcard::to_allocvec(target),
             OpBody::CheckIn(c) => postcard::to_allocvec(c),
+            OpBody::Scheduled {
+                text,
+                reply_to,
+                reveal_at_ms,
+            } => postcard::to_allocvec(&(text, reply_to, reveal_at_ms)),
             OpBody::Unsupported { payload, .. } => return payload.clone(),
         };
         // Serialising plain structs into a Vec cannot fail.
@@ -694,6 +720,14 @@ impl OpBody {
             },
             17 => OpBody::Urgent { target: exact(p)? },
             18 => OpBody::CheckIn(exact(p)?),
+            19 => {
+                let (text, reply_to, reveal_at_ms) = exact(p)?;
+                OpBody::Scheduled {
+                    text,
+                    reply_to,
+                    reveal_at_ms,
+                }
+            }
             _ => OpBody::Unsupported { kind, payload },
         })
     }

@@ -20,7 +20,9 @@ impl Message {
             return None;
         }
         match &self.op.body {
-            OpBody::Text { text, .. } => Some(self.state.edited_text().unwrap_or(text)),
+            OpBody::Text { text, .. } | OpBody::Scheduled { text, .. } => {
+                Some(self.state.edited_text().unwrap_or(text))
+            }
             _ => None,
         }
     }

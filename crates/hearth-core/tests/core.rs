@@ -85,6 +85,11 @@ fn every_op_kind_round_trips() {
         }),
         OpBody::BoundaryAccept { proposal: target },
         OpBody::Urgent { target },
+        OpBody::Scheduled {
+            text: "mirëmëngjes, zemër".into(),
+            reply_to: Some(target),
+            reveal_at_ms: 1_800_000_000_000,
+        },
         OpBody::CheckIn(CheckInChange {
             entry: Some(target),
             checkin: Some(CheckIn {

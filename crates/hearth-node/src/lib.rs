@@ -25,7 +25,7 @@ use tracing::Instrument;
 pub use engine::backup::restore;
 use engine::{
     BackupCommand, BoundariesCommand, ChatCommand, CheckInsCommand, DaysCommand, FileCommand,
-    MailboxCommand, MoodsCommand, NetworkCommand, PairingCommand, ProfileCommand,
+    MailboxCommand, MoodsCommand, NetworkCommand, PairingCommand, ProfileCommand, ScheduledCommand,
 };
 pub use engine::{human_size, mime_for};
 pub use hearth_core::Thumbnail;
@@ -42,7 +42,7 @@ pub use types::{
     DaysView, Delivery, Ended, FileState, InviteInfo, LocalTime, MailboxFailure, MailboxStatus,
     MessageId, MessageView, MoodDayView, MoodView, MoodsView, NodeError, NodeEvent, Notice,
     PairedInfo, PairingFailure, PartView, Partner, Profile, ProposalView, QuietView, ReactionView,
-    Refusal, Status, TransferFailure, device_label, hex,
+    Refusal, SendAt, Status, TransferFailure, device_label, hex,
 };
 
 /// How to start a node.
@@ -210,6 +210,7 @@ pub(crate) enum Command {
     Moods(MoodsCommand),
     Boundaries(BoundariesCommand),
     CheckIns(CheckInsCommand),
+    Scheduled(ScheduledCommand),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -524,6 +525,35 @@ impl NodeHandle {
     /// Removes a check-in, by its [`CheckInView::id`], on both devices.
     pub async fn remove_checkin(&self, id: MessageId) -> Result<CheckInsView, NodeError> {
         self.ask(|reply| Command::CheckIns(CheckInsCommand::Remove { id, reply }))
+            .await
+    }
+
+    /// Sends a text that shows on the partner's device only `at` a later time:
+    /// it goes there now (so it shows on time even if this device is off), and
+    /// here it shows as scheduled ([`MessageView::scheduled_for`]) until then.
+    /// Edit it with [`NodeHandle::edit`]; cancel it with
+    /// [`NodeHandle::cancel_scheduled`].
+    pub async fn send_later(
+        &self,
+        text: impl Into<String>,
+        reply_to: Option<MessageId>,
+        at: SendAt,
+    ) -> Result<MessageView, NodeError> {
+        let text = text.into();
+        self.ask(|reply| {
+            Command::Scheduled(ScheduledCommand::Send {
+                text,
+                reply_to,
+                at,
+                reply,
+            })
+        })
+        .await
+    }
+
+    /// Cancels my message scheduled for later, before it shows: it never does.
+    pub async fn cancel_scheduled(&self, id: MessageId) -> Result<(), NodeError> {
+        self.ask(|reply| Command::Scheduled(ScheduledCommand::Cancel { id, reply }))
             .await
     }
 

@@ -71,6 +71,9 @@ pub struct MessageView {
     pub attachment: Option<AttachmentView>,
     /// The mood this message shares, if it is one ("how I feel today").
     pub mood: Option<MoodView>,
+    /// For my message scheduled for later: when it shows on the partner's device
+    /// (ms since the epoch), while it has not yet.
+    pub scheduled_for: Option<i64>,
     /// Where it sits in the timeline (for paging: pass it as `before`).
     #[serde(skip)]
     pub pos: TimelinePos,
@@ -383,6 +386,12 @@ pub enum NodeEvent {
         /// How many of mine they have not read.
         count: u32,
     },
+    /// A scheduled message showed: on the partner's device it appears now (a
+    /// [`NodeEvent::Message`] comes with it), on mine it is no longer scheduled.
+    Revealed {
+        /// The message.
+        id: MessageId,
+    },
     /// I wrote while the partner is in their quiet hours: it waits for them.
     /// Said once each quiet period.
     PartnerQuiet {
@@ -458,6 +467,17 @@ pub enum Notice {
         /// How many.
         count: u32,
     },
+}
+
+/// When a message written now shows on the partner's device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SendAt {
+    /// At this instant, ms since the epoch.
+    At(i64),
+    /// At the partner's next 08:00, on their clock.
+    PartnerMorning,
+    /// When the partner's agreed quiet hours next end.
+    AfterPartnerQuiet,
 }
 
 /// A change to the boundaries I propose: each field `None` stays as agreed.
@@ -818,6 +838,15 @@ pub enum Refusal {
     /// No such check-in (it was removed, or the id is not one).
     #[error("there is no such check-in")]
     NoSuchCheckIn,
+    /// A time to show a message that is past, or more than a year ahead.
+    #[error("a message can be scheduled from a few seconds to a year ahead")]
+    BadScheduleTime,
+    /// "When their quiet hours end" without agreed quiet hours.
+    #[error("your partner has no agreed quiet hours")]
+    NoQuietHours,
+    /// Cancelling a message that is not scheduled, or already showed.
+    #[error("that message is not waiting to be shown")]
+    NotScheduled,
     /// More check-ins than a couple keeps.
     #[error("at most {max} check-ins; remove one first")]
     TooManyCheckIns {
@@ -872,6 +901,9 @@ impl Refusal {
             Refusal::BoundaryTextTooLong => "boundary_text_too_long",
             Refusal::NoSuchProposal => "no_such_proposal",
             Refusal::BadCheckIn(_) => "bad_checkin",
+            Refusal::BadScheduleTime => "bad_schedule_time",
+            Refusal::NoQuietHours => "no_quiet_hours",
+            Refusal::NotScheduled => "not_scheduled",
             Refusal::NoSuchCheckIn => "no_such_checkin",
             Refusal::TooManyCheckIns { .. } => "too_many_checkins",
         }

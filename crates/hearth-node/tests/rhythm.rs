@@ -9,6 +9,8 @@
 //! they end, urgent rings through) and tell the sender, on a clock the test moves.
 //! Check-ins: reminded on both devices at the same instant across both partners'
 //! daylight-saving changes; a missed one noted, a kept one not.
+//! Send later: on the partner's device at once, out of sight there until its
+//! time (across a restart), edited or cancelled until then.
 
 // Test helpers outside #[test] functions may panic on failure: that is the failure.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -20,7 +22,7 @@ use std::sync::Arc;
 
 use hearth_node::{
     Author, BoundariesView, BoundaryChange, CheckInsView, DayKindView, DaysView, MoodsView,
-    NodeError, NodeEvent, Notice, Profile, Refusal, TestClock,
+    NodeError, NodeEvent, Notice, Profile, Refusal, SendAt, TestClock,
 };
 
 /// Today in the tests' time zone (both devices use Europe/Tirane).
@@ -354,8 +356,16 @@ async fn wait_boundaries(
 
 /// `HH:MM` today in Tirana, as an instant.
 fn tirana_at(hour: i8, minute: i8) -> jiff::Timestamp {
-    today()
-        .at(hour, minute, 0, 0)
+    tirana_on(today(), hour, minute)
+}
+
+/// `HH:MM` tomorrow in Tirana, as an instant (a day is not always 24 hours).
+fn tirana_tomorrow_at(hour: i8, minute: i8) -> jiff::Timestamp {
+    tirana_on(today().tomorrow().unwrap(), hour, minute)
+}
+
+fn tirana_on(day: jiff::civil::Date, hour: i8, minute: i8) -> jiff::Timestamp {
+    day.at(hour, minute, 0, 0)
         .to_zoned(jiff::tz::TimeZone::get("Europe/Tirane").unwrap())
         .unwrap()
         .timestamp()
@@ -549,7 +559,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
         .await;
 
     // 07:01: her quiet hours are over; one summary of the four held.
-    clock.set(tirana_at(7, 1) + jiff::SignedDuration::from_hours(24));
+    clock.set(tirana_tomorrow_at(7, 1));
     let summary = alice
         .wait_event("the summary", |e| {
             matches!(e, NodeEvent::Notification(Notice::Summary { .. }))
@@ -796,4 +806,133 @@ async fn a_checkin_reminds_both_at_its_time_across_clock_changes() {
     let id = on_bob.checkins[0].id;
     bob.handle.remove_checkin(id).await.unwrap();
     wait_checkins(&alice, "removed", |c| c.checkins.is_empty()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_for_later_waits_unseen_and_shows_at_its_time() {
+    init_logs();
+    let root = tempfile::tempdir().unwrap();
+    let clock = Arc::new(TestClock::default());
+    clock.set(tirana_at(23, 0));
+    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
+    let (alice, bob) = paired_pair_with_both(
+        root.path(),
+        move |c| c.faults.clock = Some(alice_clock),
+        move |c| c.faults.clock = Some(bob_clock),
+    )
+    .await;
+    let morning = tirana_tomorrow_at(8, 0);
+
+    // Bob writes at 23:00 for Alice's morning: it reaches her device now.
+    let later = bob
+        .handle
+        .send_later("mirëmëngjes", None, SendAt::PartnerMorning)
+        .await
+        .unwrap();
+    assert_eq!(later.scheduled_for, Some(morning.as_millisecond()));
+    bob.wait_event("delivered", |e| {
+        matches!(e, NodeEvent::Delivery { id, state: hearth_node::Delivery::Delivered } if *id == later.id)
+    })
+    .await;
+    // He changes his words, and writes one he takes back.
+    bob.handle
+        .edit(later.id, "mirëmëngjes, zemër")
+        .await
+        .unwrap();
+    let taken_back = bob
+        .handle
+        .send_later(
+            "harroje",
+            None,
+            SendAt::At(tirana_at(23, 30).as_millisecond()),
+        )
+        .await
+        .unwrap();
+    bob.handle.cancel_scheduled(taken_back.id).await.unwrap();
+    bob.handle.send("natën", None).await.unwrap();
+    alice
+        .wait_history("his goodnight", |h| {
+            h.iter().any(|m| m.text.as_deref() == Some("natën"))
+        })
+        .await;
+
+    // Alice sees none of it before its time, not even after a restart.
+    let unseen = |d: &Device| {
+        let shown = d.count_events(|e| match e {
+            NodeEvent::Message(m) | NodeEvent::MessageChanged(m) => {
+                m.id == later.id || m.id == taken_back.id
+            }
+            NodeEvent::Notification(Notice::Message { message, .. }) => message.id == later.id,
+            _ => false,
+        });
+        shown == 0
+    };
+    assert!(unseen(&alice));
+    assert_eq!(texts(&alice.history().await), ["natën"]);
+    let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
+    alice.handle.shutdown().await;
+    let alice_clock = clock.clone();
+    let alice = Device::start_with("alice", &alice_dir, alice_port, move |c| {
+        c.faults.clock = Some(alice_clock)
+    })
+    .await;
+    assert_eq!(texts(&alice.history().await), ["natën"]);
+    alice.handle.dial(bob.addr()).await.unwrap();
+    clock.set(tirana_at(23, 45));
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert!(unseen(&alice), "the one taken back never shows");
+
+    // 08:00: it shows on hers, edited, and notifies; on his it is no longer scheduled.
+    clock.set(morning + jiff::SignedDuration::from_secs(1));
+    let shown = alice
+        .wait_event(
+            "shown",
+            |e| matches!(e, NodeEvent::Message(m) if m.id == later.id),
+        )
+        .await;
+    let NodeEvent::Message(shown) = shown else {
+        unreachable!()
+    };
+    assert_eq!(shown.text.as_deref(), Some("mirëmëngjes, zemër"));
+    assert_eq!(shown.sent_at, morning.as_millisecond());
+    assert_eq!(shown.scheduled_for, None);
+    alice
+        .wait_event(
+            "revealed",
+            |e| matches!(e, NodeEvent::Revealed { id } if *id == later.id),
+        )
+        .await;
+    alice
+        .wait_event("notified", |e| {
+            matches!(e, NodeEvent::Notification(Notice::Message { message, held: false, .. }) if message.id == later.id)
+        })
+        .await;
+    bob.wait_event("no longer scheduled", |e| {
+        matches!(e, NodeEvent::MessageChanged(m) if m.id == later.id && m.scheduled_for.is_none())
+    })
+    .await;
+    // In the history too. (It sits where it was written in the timeline's order,
+    // before "natën": see the note on ordering in ARCHITECTURE.md.)
+    let mut seen = texts(&alice.history().await);
+    seen.sort();
+    assert_eq!(seen, ["mirëmëngjes, zemër", "natën"]);
+
+    // Too late to cancel; a time that is past, or quiet hours there are none of,
+    // is refused.
+    assert!(matches!(
+        bob.handle.cancel_scheduled(later.id).await,
+        Err(NodeError::Refused(Refusal::NotScheduled))
+    ));
+    assert!(matches!(
+        bob.handle
+            .send_later("dje", None, SendAt::At(tirana_at(7, 0).as_millisecond()))
+            .await,
+        Err(NodeError::Refused(Refusal::BadScheduleTime))
+    ));
+    assert!(matches!(
+        bob.handle
+            .send_later("pas qetësisë", None, SendAt::AfterPartnerQuiet)
+            .await,
+        Err(NodeError::Refused(Refusal::NoQuietHours))
+    ));
 }

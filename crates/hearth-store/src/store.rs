@@ -570,7 +570,7 @@ impl Store {
             return Some("its Lamport time is too far ahead");
         }
         let named = match &op.body {
-            OpBody::Text { reply_to, .. } => *reply_to,
+            OpBody::Text { reply_to, .. } | OpBody::Scheduled { reply_to, .. } => *reply_to,
             OpBody::ReadMarker { up_to } => Some(*up_to),
             body => body.target(),
         };

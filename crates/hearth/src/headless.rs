@@ -151,6 +151,7 @@ fn event_json(event: NodeEvent) -> Value {
         }
         NodeEvent::PartnerQuiet { until } => json!({"event": "partner_quiet", "until": until}),
         NodeEvent::ManyWaiting { count } => json!({"event": "many_waiting", "count": count}),
+        NodeEvent::Revealed { id } => json!({"event": "revealed", "id": id}),
         NodeEvent::Notification(notice) => notification_json(&notice),
         NodeEvent::Ended(ended) => tagged("ended", &ended),
         NodeEvent::BackupProgress { done, total } => {
@@ -413,19 +414,31 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
         Request::Send {
             text,
             reply_to,
-            urgent: false,
-        } => node
-            .send(text, reply_to)
+            urgent,
+            at,
+            at_partner,
+        } => {
+            let later = match (at, at_partner) {
+                (Some(ms), _) => Some(hearth_node::SendAt::At(ms)),
+                (None, Some(request::AtPartner::Morning)) => {
+                    Some(hearth_node::SendAt::PartnerMorning)
+                }
+                (None, Some(request::AtPartner::AfterQuiet)) => {
+                    Some(hearth_node::SendAt::AfterPartnerQuiet)
+                }
+                (None, None) => None,
+            };
+            match (later, urgent) {
+                (Some(at), _) => node.send_later(text, reply_to, at).await,
+                (None, true) => node.send_urgent(text, reply_to).await,
+                (None, false) => node.send(text, reply_to).await,
+            }
+            .map(|m| tagged("message", &m))
+        }
+        Request::CancelScheduled { id } => node
+            .cancel_scheduled(id)
             .await
-            .map(|m| tagged("message", &m)),
-        Request::Send {
-            text,
-            reply_to,
-            urgent: true,
-        } => node
-            .send_urgent(text, reply_to)
-            .await
-            .map(|m| tagged("message", &m)),
+            .map(|()| ok("cancel_scheduled")),
         Request::Boundaries => node.boundaries().await.map(|b| tagged("boundaries", &b)),
         Request::Checkins => node.checkins().await.map(|c| tagged("checkins", &c)),
         Request::AddCheckin {

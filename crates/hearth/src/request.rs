@@ -35,6 +35,13 @@ pub(crate) enum Request {
         /// Rings through the partner's quiet hours.
         #[serde(default)]
         urgent: bool,
+        /// Shows on the partner's device at this instant (ms since the epoch).
+        at: Option<i64>,
+        /// Shows at the partner's morning, or when their quiet hours end.
+        at_partner: Option<AtPartner>,
+    },
+    CancelScheduled {
+        id: MessageId,
     },
     React {
         id: MessageId,
@@ -152,6 +159,16 @@ pub(crate) enum Request {
         id: MessageId,
     },
     Quit,
+}
+
+/// When on the partner's clock a message sent for later shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum AtPartner {
+    /// Their next 08:00.
+    Morning,
+    /// When their agreed quiet hours next end.
+    AfterQuiet,
 }
 
 /// Which of the couple's days `set_day` sets.

@@ -204,6 +204,28 @@ pub(crate) fn quiet_until(quiet: &QuietView, zone: &str) -> Option<String> {
     hours.contains(minute).then(|| quiet.end.clone())
 }
 
+/// The next instant (ms) at which the clock in `zone` reads `text` (`HH:MM`).
+pub(crate) fn next_at_my_time(text: &str, zone: &str) -> Option<i64> {
+    let minute = hearth_core::parse_minutes(text)?;
+    let zone = super::timeline::zone(zone);
+    let now = jiff::Timestamp::now();
+    let here = now.to_zoned(zone.clone());
+    let time = jiff::civil::Time::new(
+        i8::try_from(minute / 60).ok()?,
+        i8::try_from(minute % 60).ok()?,
+        0,
+        0,
+    )
+    .ok()?;
+    [0, 1]
+        .into_iter()
+        .filter_map(|d| here.date().checked_add(jiff::Span::new().days(d)).ok())
+        .filter_map(|date| date.to_datetime(time).to_zoned(zone.clone()).ok())
+        .map(|z| z.timestamp())
+        .find(|at| *at > now)
+        .map(|at| at.as_millisecond())
+}
+
 /// The "our boundaries" window, when open.
 pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut Vec<Action>) {
     let Some(mut form) = app.boundary_form.take() else {

@@ -234,6 +234,14 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         .as_ref()
         .map(|until| super::boundaries::quiet_hint(tr, &app.partner_name(), until));
     let mut urgent = app.urgent;
+    let partner = app.partner_name();
+    let partner_has_quiet = app
+        .boundaries
+        .as_ref()
+        .and_then(|b| b.agreement.partner.quiet.as_ref())
+        .map(|q| q.end.clone());
+    let my_zone = app.status_time_zone();
+    let later_time = &mut app.later_time;
     let context = if app.editing.is_some() {
         Some(tr.t("chat-editing"))
     } else {
@@ -289,6 +297,52 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
             if icon_button(ui, "📎", &tr.t("file-attach")).clicked() {
                 out.push(Action::Attach);
             }
+            let has_text = !composer.trim().is_empty();
+            let t_later = tr.t("later-title");
+            let later_button = ui
+                .menu_button("⏰", |ui| {
+                    ui.label(RichText::new(&t_later).strong());
+                    if !has_text {
+                        ui.label(RichText::new(tr.t("later-write-first")).small().italics());
+                    }
+                    let morning = tr.t1("later-morning", "name", partner.as_str());
+                    if ui
+                        .add_enabled(has_text, egui::Button::new(morning))
+                        .clicked()
+                    {
+                        out.push(Action::SendLater(hearth_node::SendAt::PartnerMorning));
+                        ui.close();
+                    }
+                    if let Some(end) = &partner_has_quiet {
+                        let after = tr.t2(
+                            "later-after-quiet",
+                            ("name", partner.as_str().into()),
+                            ("until", end.as_str().into()),
+                        );
+                        if ui.add_enabled(has_text, egui::Button::new(after)).clicked() {
+                            out.push(Action::SendLater(hearth_node::SendAt::AfterPartnerQuiet));
+                            ui.close();
+                        }
+                    }
+                    ui.horizontal(|ui| {
+                        super::labelled_edit(ui, tr.t("later-at"), later_time, false);
+                    });
+                    let at = super::boundaries::next_at_my_time(later_time, &my_zone);
+                    if ui
+                        .add_enabled(
+                            has_text && at.is_some(),
+                            egui::Button::new(tr.t("later-schedule")),
+                        )
+                        .clicked()
+                        && let Some(at) = at
+                    {
+                        out.push(Action::SendLater(hearth_node::SendAt::At(at)));
+                        ui.close();
+                    }
+                })
+                .response
+                .on_hover_text(&t_later);
+            labelled(&later_button, &t_later);
             let send_width = 72.0;
             let t_message = tr.t("chat-composer");
             let edit = egui::TextEdit::multiline(composer)

@@ -146,6 +146,10 @@ pub(crate) enum Action {
     },
     /// Remove a check-in on both devices.
     RemoveCheckIn(MessageId),
+    /// Send the composer's text to show on the partner's device later.
+    SendLater(hearth_node::SendAt),
+    /// Cancel my message scheduled for later.
+    CancelScheduled(MessageId),
     /// Share how I feel today.
     ShareMood {
         mood: String,

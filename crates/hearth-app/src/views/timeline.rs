@@ -273,6 +273,22 @@ fn bubble(
                     if let Some(delivery) = message.delivery {
                         meta = format!("{meta} · {}", app.delivery_label(delivery));
                     }
+                    if let Some(at) = message.scheduled_for {
+                        let theirs = app
+                            .status
+                            .as_ref()
+                            .and_then(|s| s.partner.as_ref())
+                            .map(|p| zone(&p.time_zone))
+                            .unwrap_or_else(|| tz.clone());
+                        meta = format!(
+                            "⏰ {} · {meta}",
+                            app.tr.t2(
+                                "later-scheduled",
+                                ("time", format_time(at, tz).into()),
+                                ("theirs", format_time(at, &theirs).into()),
+                            )
+                        );
+                    }
                     ui.label(RichText::new(meta).small().color(p.muted));
                 });
             })
@@ -305,7 +321,11 @@ fn bubble(
                             text: message.text.clone().unwrap_or_default(),
                         });
                     }
-                    if icon_button(ui, "🗑", &app.tr.t("chat-delete")).clicked() {
+                    if message.scheduled_for.is_some() {
+                        if icon_button(ui, "✖", &app.tr.t("later-cancel")).clicked() {
+                            out.push(Action::CancelScheduled(id()));
+                        }
+                    } else if icon_button(ui, "🗑", &app.tr.t("chat-delete")).clicked() {
                         out.push(Action::Delete(id()));
                     }
                 }

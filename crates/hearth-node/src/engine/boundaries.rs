@@ -207,6 +207,11 @@ impl Engine {
         self.bounds = BoundariesRoom::default();
     }
 
+    /// The boundaries as agreed now.
+    pub(super) fn bounds_agreement(&self) -> hearth_core::Agreement {
+        self.bounds.boundaries.agreement()
+    }
+
     fn quiet_of(&self, who: DeviceId, zone: Option<&str>) -> Option<(String, String)> {
         let hours = *self.bounds.boundaries.agreement().quiet.get(&who)?;
         in_quiet(hours, zone?, self.wall_now())

@@ -285,6 +285,11 @@ impl Engine {
             None => None,
         };
         let page = self.store.page_before(before, limit.min(1000))?;
-        Ok(page.iter().map(|m| self.view(m)).collect())
+        // The partner's messages scheduled for later stay out of sight until then.
+        Ok(page
+            .iter()
+            .filter(|m| !self.is_hidden(m.op.id))
+            .map(|m| self.view(m))
+            .collect())
     }
 }

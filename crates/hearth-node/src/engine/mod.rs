@@ -16,6 +16,7 @@
 //! | [`days`] | the couple's days (together since, meeting, anniversaries), today's reminders | [`DaysCommand`] |
 //! | [`boundaries`] | the couple's boundaries (proposed, accepted, their history), quiet hours enforced: held notifications, the summary, urgent | [`BoundariesCommand`] |
 //! | [`checkins`] | recurring check-ins, reminded at their time on both devices, missed ones noted | [`CheckInsCommand`] |
+//! | [`scheduled`] | messages sent for later: shown at their time on the partner's device, hidden there until then, scheduled on mine | [`ScheduledCommand`] |
 //! | [`moods`] | moods shared as timeline rows, and the strip over the weeks | [`MoodsCommand`] |
 //!
 //! The run loop below dispatches: a command to its room by its enum, a network event
@@ -50,6 +51,7 @@ pub(crate) mod moods;
 pub(crate) mod pairing;
 pub(crate) mod presence;
 pub(crate) mod profile;
+pub(crate) mod scheduled;
 pub(crate) mod sync;
 mod views;
 
@@ -65,6 +67,7 @@ pub(crate) use moods::MoodsCommand;
 pub(crate) use pairing::PairingCommand;
 pub(crate) use presence::NetworkCommand;
 pub(crate) use profile::ProfileCommand;
+pub(crate) use scheduled::ScheduledCommand;
 
 use crate::types::*;
 use crate::{Command, NodeConfig};
@@ -110,6 +113,7 @@ pub(crate) struct Engine {
     moods: hearth_core::Moods,
     bounds: boundaries::BoundariesRoom,
     checks: checkins::CheckInsRoom,
+    scheduled: scheduled::ScheduledRoom,
     /// How the pairing ended, when one of the two ended it ([`pairing::uncouple`]).
     ended: Option<pairing::uncouple::EndedState>,
     /// In a restored profile: how far the partner's device said it holds this
@@ -168,6 +172,7 @@ impl Engine {
         let moods = moods::load(&store)?;
         let bounds = boundaries::BoundariesRoom::load(&store)?;
         let checks = checkins::CheckInsRoom::load(&store)?;
+        let scheduled = scheduled::ScheduledRoom::load(&store)?;
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -205,6 +210,7 @@ impl Engine {
             moods,
             bounds,
             checks,
+            scheduled,
             ended,
             restore_seen: None,
         };
@@ -269,6 +275,7 @@ impl Engine {
             Command::Moods(command) => self.on_moods_command(command).await,
             Command::Boundaries(command) => self.on_boundaries_command(command).await,
             Command::CheckIns(command) => self.on_checkins_command(command).await,
+            Command::Scheduled(command) => self.on_scheduled_command(command).await,
             // The run loop stops on it before it gets here.
             Command::Shutdown(_) => {}
         }
@@ -297,6 +304,7 @@ impl Engine {
         self.maintain_days().await;
         self.maintain_quiet().await;
         self.maintain_checkins().await;
+        self.maintain_scheduled().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs

@@ -36,14 +36,29 @@ impl Engine {
 
     pub(super) fn view(&self, message: &Message) -> MessageView {
         let reply_to = match &message.op.body {
-            OpBody::Text { reply_to, .. } => reply_to.map(MessageId),
+            OpBody::Text { reply_to, .. } | OpBody::Scheduled { reply_to, .. } => {
+                reply_to.map(MessageId)
+            }
             _ => None,
+        };
+        let scheduled_for = self
+            .scheduled_for(message.op.id)
+            .filter(|_| !message.state.is_deleted());
+        // A scheduled message is said when it shows; until then the partner has
+        // not read it, whatever their read marker says.
+        let delivery = match self.delivery(message.op.id) {
+            Some(Delivery::Read) if scheduled_for.is_some() => Some(Delivery::Delivered),
+            other => other,
+        };
+        let sent_at = match &message.op.body {
+            OpBody::Scheduled { reveal_at_ms, .. } => *reveal_at_ms,
+            _ => message.op.wall_ms,
         };
         MessageView {
             id: MessageId(message.op.id),
             author: self.author(message.op.id.author),
             text: message.text().map(str::to_string),
-            sent_at: message.op.wall_ms,
+            sent_at,
             reply_to,
             edited: message.state.edited_text().is_some(),
             // A tombstone that came before its delete is shown as deleted already;
@@ -60,8 +75,9 @@ impl Engine {
                     emoji: r.emoji,
                 })
                 .collect(),
-            delivery: self.delivery(message.op.id),
+            delivery,
             attachment: self.attachment_view(message),
+            scheduled_for,
             mood: match &message.op.body {
                 OpBody::Mood(share) if !message.state.is_deleted() => {
                     Some(super::moods::mood_view(share))
@@ -84,6 +100,7 @@ impl Engine {
                     self.track_files(op).await;
                     if matches!(op.body, OpBody::Delete { .. }) {
                         self.on_mood_op(op).await;
+                        self.on_scheduled_deleted(target);
                     }
                     if seen.insert(target) {
                         changed.push(target);
@@ -93,6 +110,9 @@ impl Engine {
             }
         }
         for target in changed {
+            if self.is_hidden(target) {
+                continue;
+            }
             if let Ok(Some(message)) = self.store.message(target) {
                 self.emit(NodeEvent::MessageChanged(self.view(&message)))
                     .await;
@@ -103,11 +123,21 @@ impl Engine {
     pub(super) async fn announce(&mut self, op: &Op) {
         self.track_files(op).await;
         match &op.body {
-            OpBody::Text { .. } | OpBody::Attachment(_) | OpBody::Mood(_) => {
+            OpBody::Text { .. }
+            | OpBody::Attachment(_)
+            | OpBody::Mood(_)
+            | OpBody::Scheduled { .. } => {
+                // The partner's message scheduled for later waits, unseen.
+                if !self.on_scheduled_op(op) {
+                    return;
+                }
+                let waiting = self.scheduled_for(op.id).is_some();
                 if let Ok(Some(message)) = self.store.message(op.id) {
                     let view = self.view(&message);
                     self.emit(NodeEvent::Message(view.clone())).await;
-                    self.on_new_message(op, &view).await;
+                    if !waiting {
+                        self.on_new_message(op, &view).await;
+                    }
                 }
                 self.on_mood_op(op).await;
             }
@@ -122,12 +152,15 @@ impl Engine {
             | OpBody::ReactionRemove { target, .. }
             | OpBody::Opened { target }
             | OpBody::FileReady { target, .. } => {
-                if let Ok(Some(message)) = self.store.message(*target) {
+                if !self.is_hidden(*target)
+                    && let Ok(Some(message)) = self.store.message(*target)
+                {
                     self.emit(NodeEvent::MessageChanged(self.view(&message)))
                         .await;
                 }
                 if matches!(op.body, OpBody::Delete { .. }) {
                     self.on_mood_op(op).await;
+                    self.on_scheduled_deleted(*target);
                 }
             }
             OpBody::Day(_) => self.on_day_op(op).await,
@@ -168,6 +201,10 @@ impl Engine {
         for op in ops.iter().filter(|op| op.body.is_message()) {
             // A message already read does not go back to merely delivered.
             if state == Delivery::Delivered && self.store.read_up_to(self.me) >= op.id.seq {
+                continue;
+            }
+            // One scheduled for later is not read before it shows.
+            if state == Delivery::Read && self.scheduled_for(op.id).is_some() {
                 continue;
             }
             self.emit(NodeEvent::Delivery {

@@ -182,12 +182,14 @@ impl Engine {
             super::super::boundaries::SETTING_HELD,
             super::super::checkins::SETTING_CHECKINS,
             super::super::checkins::SETTING_STATE,
+            super::super::scheduled::SETTING_SCHEDULED,
         ])?;
         self.flush()?;
         self.forget_days();
         self.forget_moods();
         self.forget_boundaries();
         self.forget_checkins();
+        self.forget_scheduled();
         Ok(())
     }
 
