@@ -1246,8 +1246,15 @@ impl HearthApp {
                 if let Some(existing) = self.memories.iter_mut().find(|m| m.id == message.id) {
                     *existing = message.clone();
                 }
-                if let Some(existing) = self.messages.iter_mut().find(|m| m.id == message.id) {
-                    *existing = message;
+                match self.messages.iter().position(|m| m.id == message.id) {
+                    // A message sent for later moved to where it showed.
+                    Some(at) if self.messages[at].pos != message.pos => {
+                        self.messages.remove(at);
+                        self.row_heights.remove(at);
+                        self.upsert(message);
+                    }
+                    Some(at) => self.messages[at] = message,
+                    None => {}
                 }
             }
             NodeEvent::Delivery { id, state } => {

@@ -911,11 +911,25 @@ async fn a_message_for_later_waits_unseen_and_shows_at_its_time() {
         matches!(e, NodeEvent::MessageChanged(m) if m.id == later.id && m.scheduled_for.is_none())
     })
     .await;
-    // In the history too. (It sits where it was written in the timeline's order,
-    // before "natën": see the note on ordering in ARCHITECTURE.md.)
-    let mut seen = texts(&alice.history().await);
-    seen.sort();
-    assert_eq!(seen, ["mirëmëngjes, zemër", "natën"]);
+    // In the history too, where it showed: after his goodnight, on both devices,
+    // and what is written next comes after it.
+    assert_eq!(
+        texts(&alice.history().await),
+        ["natën", "mirëmëngjes, zemër"]
+    );
+    let on_bob = bob
+        .wait_history("moved", |h| texts(h) == ["natën", "mirëmëngjes, zemër"])
+        .await;
+    let moved = on_bob.iter().find(|m| m.id == later.id).unwrap();
+    assert_eq!(moved.scheduled_for, None);
+    alice.handle.send("mirëmëngjes!", None).await.unwrap();
+    bob.wait_history("her answer after it", |h| {
+        texts(h) == ["natën", "mirëmëngjes, zemër", "mirëmëngjes!"]
+    })
+    .await;
+    // Paging from it finds what came before it.
+    let before = alice.handle.history(10, Some(later.id)).await.unwrap();
+    assert_eq!(texts(&before), ["natën"]);
 
     // Too late to cancel; a time that is past, or quiet hours there are none of,
     // is refused.

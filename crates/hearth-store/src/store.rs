@@ -66,6 +66,9 @@ mod prefix {
     /// file-ready ops about a message, so erasing it reads only those. (Shows which
     /// messages were edited, as `STATE` keys show which have a state.)
     pub(super) const ABOUT: u8 = b'e';
+    /// author index, seq → the Lamport time a message sent for later was shown at
+    /// here: its place in the timeline from then, after all this device held.
+    pub(super) const SHOWN: u8 = b'v';
 }
 
 /// The most devices a store records. A couple has two today; more (a second
@@ -858,6 +861,7 @@ impl Store {
             prefix::GALLERY,
             prefix::LAST_LAMPORT,
             prefix::ABOUT,
+            prefix::SHOWN,
         ]
         .into_iter()
         .chain(crate::blobs::RECORD_PREFIXES)
@@ -997,6 +1001,51 @@ impl Store {
         Ok(Some(Message {
             state: self.state(id)?,
             op,
+        }))
+    }
+
+    /// Where message `op` sits in the timeline: where it was written, or for one
+    /// sent for later and shown, where it was shown ([`Store::show_last`]).
+    pub fn timeline_pos(&self, op: &Op) -> Result<TimelinePos, StoreError> {
+        let mut pos = op.pos();
+        if let Some(&idx) = self.index.get(&op.id.author)
+            && let Some(shown) = self.get_sealed::<u64>(&op_key(prefix::SHOWN, idx, op.id.seq))?
+        {
+            pos.lamport = Lamport(shown);
+        }
+        Ok(pos)
+    }
+
+    /// Moves message `id` to the end of the timeline, after everything this device
+    /// holds: a message sent for later, as it shows. The Lamport clock moves past
+    /// it, so what is written next comes after it. Returns where it sits now.
+    pub fn show_last(&mut self, id: OpId) -> Result<Option<TimelinePos>, StoreError> {
+        let Some(op) = self.op(id)? else {
+            return Ok(None);
+        };
+        let Some(&idx) = self.index.get(&id.author) else {
+            return Ok(None);
+        };
+        let now = self.timeline_pos(&op)?;
+        if now.lamport >= self.lamport {
+            return Ok(Some(now));
+        }
+        let rank = self.rank(idx);
+        let shown = self.lamport.next();
+        let mut batch = sled::Batch::default();
+        batch.remove(&timeline_key(now.lamport, rank, idx, id.seq)[..]);
+        batch.insert(&timeline_key(shown, rank, idx, id.seq)[..], &[][..]);
+        let key = op_key(prefix::SHOWN, idx, id.seq);
+        batch.insert(&key[..], self.cipher.seal(&key, &wire::encode(&shown.0)));
+        batch.insert(
+            LAMPORT_KEY,
+            self.cipher.seal(LAMPORT_KEY, &wire::encode(&shown)),
+        );
+        self.tree.apply_batch(batch)?;
+        self.lamport = shown;
+        Ok(Some(TimelinePos {
+            lamport: shown,
+            ..now
         }))
     }
 

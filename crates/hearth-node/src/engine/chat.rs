@@ -281,7 +281,7 @@ impl Engine {
         before: Option<MessageId>,
     ) -> Result<Vec<MessageView>, NodeError> {
         let before = match before {
-            Some(id) => Some(self.find(id)?.op.pos()),
+            Some(id) => Some(self.store.timeline_pos(&self.find(id)?.op)?),
             None => None,
         };
         let page = self.store.page_before(before, limit.min(1000))?;

@@ -7,7 +7,9 @@
 //! notification, not in history, no change events), and this device shows it as
 //! scheduled; the sender may edit it, or cancel it (a delete), until then. Owns the
 //! scheduled messages not yet shown, both ways, and the partner's that were
-//! cancelled before they showed (the `scheduled` setting).
+//! cancelled before they showed (the `scheduled` setting). As one shows, the store
+//! moves its row to the end of the timeline on each device
+//! ([`hearth_store::Store::show_last`]): it reads where it appeared.
 
 use std::collections::BTreeSet;
 
@@ -235,6 +237,10 @@ impl Engine {
             };
             if message.state.is_deleted() {
                 continue;
+            }
+            // It shows after everything this device holds now, on both devices.
+            if let Err(e) = self.store.show_last(id) {
+                tracing::warn!(error = %e, "could not move a message sent for later to its place");
             }
             let view = self.view(&message);
             if id.author == self.me {

@@ -84,7 +84,14 @@ impl Engine {
                 }
                 _ => None,
             },
-            pos: message.op.pos(),
+            // Sent for later and shown: where it showed, not where it was written.
+            pos: match &message.op.body {
+                OpBody::Scheduled { .. } | OpBody::Erased(_) => self
+                    .store
+                    .timeline_pos(&message.op)
+                    .unwrap_or_else(|_| message.op.pos()),
+                _ => message.op.pos(),
+            },
         }
     }
 
