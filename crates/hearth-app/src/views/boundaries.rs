@@ -405,6 +405,7 @@ fn checkins_section(
         );
     }
     ui.add_space(4.0);
+    ui.label(RichText::new(tr.t("checkin-new")).small().strong());
     ui.horizontal_wrapped(|ui| {
         for (i, day) in WEEKDAYS.iter().enumerate() {
             ui.toggle_value(&mut form.checkin_days[i], weekday(tr, day));

@@ -170,7 +170,7 @@ fn chat_header(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
                 }
             });
         });
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             ui.label(RichText::new(presence).small().color(p.muted));
             if show_clock {
                 ui.label(RichText::new("·").small().color(p.muted));

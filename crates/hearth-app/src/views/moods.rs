@@ -167,23 +167,25 @@ pub(super) fn moods_window(app: &mut HearthApp, ctx: &egui::Context, out: &mut V
                     for (i, mood) in OFFERED.iter().enumerate() {
                         let name = mood_name(tr, mood);
                         let picked = form.mood == Some(*mood);
-                        let button = egui::Button::selectable(
-                            picked,
-                            RichText::new(format!("● {name}")).color(mood_colour(mood)),
-                        );
-                        let response = ui.add(button);
-                        // Tests and screen readers hear the mood's name alone.
-                        response.widget_info(|| {
-                            egui::WidgetInfo::selected(
-                                egui::WidgetType::Button,
-                                true,
+                        ui.horizontal(|ui| {
+                            dot(ui, mood_colour(mood), 12.0);
+                            let button = egui::Button::selectable(
                                 picked,
-                                &name,
-                            )
+                                RichText::new(&name).color(mood_colour(mood)),
+                            );
+                            let response = ui.add(button);
+                            response.widget_info(|| {
+                                egui::WidgetInfo::selected(
+                                    egui::WidgetType::Button,
+                                    true,
+                                    picked,
+                                    &name,
+                                )
+                            });
+                            if response.clicked() {
+                                form.mood = Some(mood);
+                            }
                         });
-                        if response.clicked() {
-                            form.mood = Some(mood);
-                        }
                         if i % 2 == 1 {
                             ui.end_row();
                         }

@@ -280,8 +280,13 @@ fn bubble(
                             .and_then(|s| s.partner.as_ref())
                             .map(|p| zone(&p.time_zone))
                             .unwrap_or_else(|| tz.clone());
+                        // When it shows, not when it was written; then how far it got.
+                        let delivery = message
+                            .delivery
+                            .map(|d| format!(" · {}", app.delivery_label(d)))
+                            .unwrap_or_default();
                         meta = format!(
-                            "⏰ {} · {meta}",
+                            "⏰ {}{delivery}",
                             app.tr.t2(
                                 "later-scheduled",
                                 ("time", format_time(at, tz).into()),
