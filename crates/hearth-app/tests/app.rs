@@ -473,6 +473,29 @@ fn paired_windows(dir: &Path) -> (Harness<'static, HearthApp>, Harness<'static, 
     paired_windows_after(dir, |_| {})
 }
 
+/// [`paired_windows`], Bob's window in `bob_language`.
+fn paired_windows_speaking(
+    dir: &Path,
+    bob_language: &str,
+) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
+    let (alice_dir, bob_dir) = (dir.join("alice"), dir.join("bob"));
+    let (alice_port, bob_port) = (free_port(), free_port());
+    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, bob_language);
+    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
+    let mut bob = window(options(
+        &bob_dir,
+        bob_port,
+        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
+    ));
+    until(&mut alice, "the chat", |h| {
+        h.query_by_label("Message").is_some()
+    });
+    until(&mut bob, "the chat", |h| {
+        h.query_by_label("Message").is_some() || h.query_by_label("Mesazh").is_some()
+    });
+    (alice, bob)
+}
+
 /// [`paired_windows`], doing `meanwhile` to Bob's profile (closed) between pairing
 /// and opening the windows.
 fn paired_windows_after(
@@ -944,7 +967,7 @@ fn a_message_to_a_partner_who_is_away_waits_at_the_mailbox() {
 #[test]
 fn our_days_set_in_settings_show_in_both_headers() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut alice, mut bob) = paired_windows(dir.path());
+    let (mut alice, mut bob) = paired_windows_speaking(dir.path(), "sq");
     alice.get_by_label("Settings").click();
     until(&mut alice, "our days", |h| shows(h, "Our days"));
 
@@ -984,24 +1007,15 @@ fn our_days_set_in_settings_show_in_both_headers() {
         .get_days();
     let line = format!("Together {since} days  ·  12 days until Tirana");
     until(&mut alice, "the days in the header", |h| shows(h, &line));
-    until(&mut bob, "the days in Bob's header", |h| shows(h, &line));
+    // The same counts in Bob's, in his language.
+    let his = format!("Bashkë prej {since} ditësh  ·  Tirana: edhe 12 ditë");
+    until(&mut bob, "the days in Bob's header", |h| shows(h, &his));
 }
 
 #[test]
 fn a_mood_shared_in_english_shows_in_albanian_on_the_other_window() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
-    until(&mut alice, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
+    let (mut alice, mut bob) = paired_windows_speaking(dir.path(), "sq");
     until(&mut bob, "the chat in Albanian", |h| {
         h.query_by_label("Mesazh").is_some()
     });
@@ -1049,18 +1063,7 @@ fn a_mood_shared_in_english_shows_in_albanian_on_the_other_window() {
 #[test]
 fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_show() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
-    until(&mut alice, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
+    let (mut alice, mut bob) = paired_windows_speaking(dir.path(), "sq");
     until(&mut bob, "the chat in Albanian", |h| {
         h.query_by_label("Mesazh").is_some()
     });
@@ -1150,18 +1153,7 @@ fn press(h: &mut Harness<'static, HearthApp>, label: &str) {
 #[test]
 fn a_message_for_their_morning_shows_as_scheduled_and_can_be_cancelled() {
     let dir = tempfile::tempdir().unwrap();
-    let (alice_dir, bob_dir) = (dir.path().join("alice"), dir.path().join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, "sq");
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
-    until(&mut alice, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
+    let (mut alice, mut bob) = paired_windows_speaking(dir.path(), "sq");
     until(&mut bob, "the chat in Albanian", |h| {
         h.query_by_label("Mesazh").is_some()
     });

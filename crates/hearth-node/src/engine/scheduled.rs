@@ -31,6 +31,8 @@ const MIN_AHEAD_MS: i64 = 1000;
 const MORNING_MINUTE: u16 = 8 * 60;
 /// The most cancelled messages remembered.
 const MAX_CANCELLED: usize = 1000;
+/// The most messages waiting to show; past it, one shows as it comes.
+const MAX_WAITING: usize = 1000;
 
 /// What a handle can ask of the scheduled room.
 pub(crate) enum ScheduledCommand {
@@ -188,7 +190,13 @@ impl Engine {
         let OpBody::Scheduled { reveal_at_ms, .. } = op.body else {
             return true;
         };
-        if reveal_at_ms <= self.wall_now().as_millisecond() {
+        let now = self.wall_now().as_millisecond();
+        if reveal_at_ms <= now {
+            return true;
+        }
+        // A time further ahead than a sender may choose, or more waiting than a
+        // couple writes: it shows now rather than never.
+        if reveal_at_ms - now > MAX_AHEAD_MS || self.scheduled.waiting.len() >= MAX_WAITING {
             return true;
         }
         self.scheduled.waiting.insert((reveal_at_ms, op.id));

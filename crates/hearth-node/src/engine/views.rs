@@ -53,7 +53,11 @@ impl Engine {
         // Shown, a message sent for later was said when it showed; while it
         // waits, its sender sees when they wrote it.
         let sent_at = match &message.op.body {
-            OpBody::Scheduled { reveal_at_ms, .. } if scheduled_for.is_none() => *reveal_at_ms,
+            OpBody::Scheduled { reveal_at_ms, .. }
+                if scheduled_for.is_none() && *reveal_at_ms <= self.wall_now().as_millisecond() =>
+            {
+                *reveal_at_ms
+            }
             _ => message.op.wall_ms,
         };
         MessageView {
