@@ -5,22 +5,28 @@ use serde_json::json;
 
 use crate::proc::{Proc, init, pair_by_invite};
 
-/// A message id that is not one is refused as a bad request, naming the id; one that
-/// is well formed but names no message is `no_such_message`. Neither stops the node.
-#[test]
-fn headless_says_which_message_ids_it_cannot_use() {
-    let root = tempfile::tempdir().unwrap();
+/// Alice and Bob, headless on loopback, set up and paired by invite.
+fn paired_on_loopback(root: &std::path::Path) -> (Proc, Proc) {
     let args = [
         "--no-mdns",
         "--no-internet",
         "--listen",
         "/ip4/127.0.0.1/tcp/0",
     ];
-    let mut alice = Proc::start("alice", &root.path().join("alice"), &args, &[]);
-    let mut bob = Proc::start("bob", &root.path().join("bob"), &args, &[]);
+    let mut alice = Proc::start("alice", &root.join("alice"), &args, &[]);
+    let mut bob = Proc::start("bob", &root.join("bob"), &args, &[]);
     init(&mut alice, "Alice");
     init(&mut bob, "Bob");
     pair_by_invite(&mut alice, &mut bob);
+    (alice, bob)
+}
+
+/// A message id that is not one is refused as a bad request, naming the id; one that
+/// is well formed but names no message is `no_such_message`. Neither stops the node.
+#[test]
+fn headless_says_which_message_ids_it_cannot_use() {
+    let root = tempfile::tempdir().unwrap();
+    let (mut alice, mut bob) = paired_on_loopback(root.path());
     let bad = alice.ask(json!({"cmd": "delete", "id": "not-an-id"}));
     assert_eq!(bad["event"], "error", "{bad}");
     assert_eq!(bad["code"], "bad_request", "{bad}");
@@ -110,17 +116,7 @@ fn headless_says_which_message_ids_it_cannot_use() {
 #[test]
 fn a_message_for_later_shows_at_its_time_though_its_sender_was_killed() {
     let root = tempfile::tempdir().unwrap();
-    let args = [
-        "--no-mdns",
-        "--no-internet",
-        "--listen",
-        "/ip4/127.0.0.1/tcp/0",
-    ];
-    let mut alice = Proc::start("alice", &root.path().join("alice"), &args, &[]);
-    let mut bob = Proc::start("bob", &root.path().join("bob"), &args, &[]);
-    init(&mut alice, "Alice");
-    init(&mut bob, "Bob");
-    pair_by_invite(&mut alice, &mut bob);
+    let (mut alice, mut bob) = paired_on_loopback(root.path());
     let now_ms = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)

@@ -478,22 +478,7 @@ fn paired_windows_speaking(
     dir: &Path,
     bob_language: &str,
 ) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
-    let (alice_dir, bob_dir) = (dir.join("alice"), dir.join("bob"));
-    let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, bob_language);
-    let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
-    let mut bob = window(options(
-        &bob_dir,
-        bob_port,
-        vec![format!("/ip4/127.0.0.1/tcp/{alice_port}")],
-    ));
-    until(&mut alice, "the chat", |h| {
-        h.query_by_label("Message").is_some()
-    });
-    until(&mut bob, "the chat", |h| {
-        h.query_by_label("Message").is_some() || h.query_by_label("Mesazh").is_some()
-    });
-    (alice, bob)
+    paired_windows_in(dir, bob_language, |_| {})
 }
 
 /// [`paired_windows`], doing `meanwhile` to Bob's profile (closed) between pairing
@@ -502,9 +487,17 @@ fn paired_windows_after(
     dir: &Path,
     meanwhile: impl FnOnce(&Path),
 ) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
+    paired_windows_in(dir, "en", meanwhile)
+}
+
+fn paired_windows_in(
+    dir: &Path,
+    bob_language: &str,
+    meanwhile: impl FnOnce(&Path),
+) -> (Harness<'static, HearthApp>, Harness<'static, HearthApp>) {
     let (alice_dir, bob_dir) = (dir.join("alice"), dir.join("bob"));
     let (alice_port, bob_port) = (free_port(), free_port());
-    pair_profiles(&alice_dir, alice_port, &bob_dir, bob_port);
+    pair_profiles_speaking(&alice_dir, alice_port, &bob_dir, bob_port, bob_language);
     meanwhile(&bob_dir);
     let mut alice = window(options(&alice_dir, alice_port, Vec::new()));
     let mut bob = window(options(
@@ -516,7 +509,7 @@ fn paired_windows_after(
         h.query_by_label("Message").is_some()
     });
     until(&mut bob, "the chat", |h| {
-        h.query_by_label("Message").is_some()
+        h.query_by_label("Message").is_some() || h.query_by_label("Mesazh").is_some()
     });
     (alice, bob)
 }

@@ -171,8 +171,11 @@ pub struct Boundaries {
 }
 
 impl Boundaries {
-    /// The most proposals and acceptances kept of each kind: years of changes.
-    pub const KEPT: usize = 500;
+    /// The most proposals kept: years of changes, small enough to keep as a
+    /// setting (each is at most a few KiB).
+    pub const KEPT: usize = 100;
+    /// The most acceptances kept.
+    pub const ACCEPTS_KEPT: usize = 2000;
 
     /// Folds one op in. Returns whether anything changed.
     pub fn apply(&mut self, op: &Op) -> bool {
@@ -193,7 +196,8 @@ impl Boundaries {
                 true
             }
             OpBody::BoundaryAccept { proposal } => {
-                if self.accepts.len() >= Self::KEPT || self.accepts.contains_key(&op.pos()) {
+                if self.accepts.len() >= Self::ACCEPTS_KEPT || self.accepts.contains_key(&op.pos())
+                {
                     return false;
                 }
                 self.accepts.insert(op.pos(), (*proposal, op.wall_ms));
@@ -204,17 +208,20 @@ impl Boundaries {
     }
 
     /// The acceptances that count, in timeline order: of a proposal this set
-    /// holds, by someone other than its author, written after it.
+    /// holds, by someone other than its author, written after it, the first of
+    /// each proposal (accepting an old one again does not bring it back).
     pub fn history(&self) -> Vec<Accepted<'_>> {
+        let mut accepted = std::collections::BTreeSet::new();
         self.accepts
             .iter()
             .filter_map(|(pos, (target, at_ms))| {
                 let proposed = self.proposals.get(target)?;
-                (target.author != pos.author && proposed.pos < *pos).then_some(Accepted {
-                    proposed,
-                    by: pos.author,
-                    at_ms: *at_ms,
-                })
+                (target.author != pos.author && proposed.pos < *pos && accepted.insert(*target))
+                    .then_some(Accepted {
+                        proposed,
+                        by: pos.author,
+                        at_ms: *at_ms,
+                    })
             })
             .collect()
     }

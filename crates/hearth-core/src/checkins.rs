@@ -72,6 +72,9 @@ pub struct CheckIns {
 }
 
 impl CheckIns {
+    /// The most check-ins kept, removed ones included.
+    pub const MAX_ENTRIES: usize = 256;
+
     /// Folds one op in. Returns whether anything changed.
     pub fn apply(&mut self, op: &Op) -> bool {
         let OpBody::CheckIn(change) = &op.body else {
@@ -80,6 +83,11 @@ impl CheckIns {
         let key = change.entry.unwrap_or(op.id);
         let stamp = op.pos();
         if self.entries.get(&key).is_some_and(|e| e.stamp >= stamp) {
+            return false;
+        }
+        // Bounded, removed ones included: a partner cannot grow the state
+        // without end by naming check-ins that never were.
+        if !self.entries.contains_key(&key) && self.entries.len() >= Self::MAX_ENTRIES {
             return false;
         }
         self.entries.insert(

@@ -173,6 +173,9 @@ pub struct Days {
 }
 
 impl Days {
+    /// The most days kept, removed ones included.
+    pub const MAX_ENTRIES: usize = 256;
+
     /// Folds one op in. Returns whether anything changed; ops that are not day
     /// changes, or older than what the entry holds, change nothing.
     pub fn apply(&mut self, op: &Op) -> bool {
@@ -182,6 +185,11 @@ impl Days {
         let key = DayKey::of(op.id, change);
         let stamp = op.pos();
         if self.entries.get(&key).is_some_and(|e| e.stamp >= stamp) {
+            return false;
+        }
+        // Bounded, removed ones included: a partner cannot grow the state
+        // without end by naming anniversaries that never were.
+        if !self.entries.contains_key(&key) && self.entries.len() >= Self::MAX_ENTRIES {
             return false;
         }
         self.entries.insert(

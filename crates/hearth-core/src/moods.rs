@@ -99,8 +99,11 @@ impl Moods {
                 let before = self.by_pos.len();
                 self.by_pos.retain(|_, r| r.id != *target);
                 let removed = self.by_pos.len() != before;
-                if removed || self.deleted.len() < Self::KEPT * 2 {
-                    self.deleted.insert(*target);
+                // A bounded number of tombstones (past it the oldest go): a
+                // partner deleting without end cannot grow the strip's state.
+                self.deleted.insert(*target);
+                while self.deleted.len() > Self::KEPT * 2 {
+                    self.deleted.pop_first();
                 }
                 removed
             }

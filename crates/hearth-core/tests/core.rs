@@ -653,15 +653,7 @@ proptest! {
         for op in &ops {
             in_order.apply(target, op);
         }
-        let mut shuffled = ops.clone();
-        shuffled.extend(ops.iter().step_by(3).cloned());
-        let mut state = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled_with_repeats(&ops, 3, shuffle_seed);
         let mut replayed = MessageState::default();
         for op in &shuffled {
             replayed.apply(target, op);
@@ -837,15 +829,7 @@ proptest! {
         for op in &ops {
             in_order.apply(op);
         }
-        let mut shuffled = ops.clone();
-        shuffled.extend(ops.iter().step_by(2).cloned());
-        let mut state = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled_with_repeats(&ops, 2, shuffle_seed);
         let mut replayed = Days::default();
         for op in &shuffled {
             replayed.apply(op);
@@ -977,15 +961,7 @@ proptest! {
         for op in &ops {
             in_order.apply(op);
         }
-        let mut shuffled = ops.clone();
-        shuffled.extend(ops.iter().step_by(3).cloned());
-        let mut state = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled_with_repeats(&ops, 3, shuffle_seed);
         let mut replayed = Moods::default();
         for op in &shuffled {
             replayed.apply(op);
@@ -1146,15 +1122,7 @@ proptest! {
         for op in &ops {
             in_order.apply(op);
         }
-        let mut shuffled = ops.clone();
-        shuffled.extend(ops.iter().step_by(2).cloned());
-        let mut state = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled_with_repeats(&ops, 2, shuffle_seed);
         let mut replayed = Boundaries::default();
         for op in &shuffled {
             replayed.apply(op);
@@ -1199,15 +1167,7 @@ proptest! {
         for op in &ops {
             in_order.apply(op);
         }
-        let mut shuffled = ops.clone();
-        shuffled.extend(ops.iter().step_by(2).cloned());
-        let mut state = shuffle_seed | 1;
-        for i in (1..shuffled.len()).rev() {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            shuffled.swap(i, (state % (i as u64 + 1)) as usize);
-        }
+        let shuffled = shuffled_with_repeats(&ops, 2, shuffle_seed);
         let mut replayed = CheckIns::default();
         for op in &shuffled {
             replayed.apply(op);
@@ -1224,4 +1184,19 @@ proptest! {
         });
         prop_assert!(late.validate().is_err());
     }
+}
+
+/// `ops` in an order `seed` picks, every `every`th of them twice: how ops reach a
+/// device after going apart and back, through a mailbox and directly.
+fn shuffled_with_repeats(ops: &[Op], every: usize, seed: u64) -> Vec<Op> {
+    let mut shuffled = ops.to_vec();
+    shuffled.extend(ops.iter().step_by(every).cloned());
+    let mut state = seed | 1;
+    for i in (1..shuffled.len()).rev() {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        shuffled.swap(i, (state % (i as u64 + 1)) as usize);
+    }
+    shuffled
 }

@@ -36,20 +36,37 @@ fn days_between(from: jiff::civil::Date, to: jiff::civil::Date) -> i64 {
     i64::from(from.until((jiff::Unit::Day, to)).unwrap().get_days())
 }
 
-async fn wait_days(device: &Device, what: &str, done: impl Fn(&DaysView) -> bool) -> DaysView {
+/// Asks `device` with `ask` until its answer satisfies `done`; fails saying `what`
+/// did not happen, with the last answer.
+async fn poll<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    device: &Device,
+    what: &str,
+    ask: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let days = device.handle.days().await.unwrap();
-        if done(&days) {
-            return days;
+        let answer = ask().await;
+        if done(&answer) {
+            return answer;
         }
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{}: days never {what}: {days:?}",
+            "{}: {what}: {answer:?}",
             device.name
         );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
+}
+
+async fn wait_days(device: &Device, what: &str, done: impl Fn(&DaysView) -> bool) -> DaysView {
+    poll(
+        device,
+        &format!("days never {what}"),
+        || async { device.handle.days().await.unwrap() },
+        done,
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -221,19 +238,13 @@ async fn our_days_are_the_same_on_both_devices() {
 }
 
 async fn wait_moods(device: &Device, what: &str, done: impl Fn(&MoodsView) -> bool) -> MoodsView {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let moods = device.handle.moods(28).await.unwrap();
-        if done(&moods) {
-            return moods;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{}: moods never {what}: {moods:?}",
-            device.name
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    poll(
+        device,
+        &format!("moods never {what}"),
+        || async { device.handle.moods(28).await.unwrap() },
+        done,
+    )
+    .await
 }
 
 /// Each one's strip as (day, mood) pairs.
@@ -339,19 +350,13 @@ async fn wait_boundaries(
     what: &str,
     done: impl Fn(&BoundariesView) -> bool,
 ) -> BoundariesView {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let b = device.handle.boundaries().await.unwrap();
-        if done(&b) {
-            return b;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{}: boundaries never {what}: {b:?}",
-            device.name
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    poll(
+        device,
+        &format!("boundaries never {what}"),
+        || async { device.handle.boundaries().await.unwrap() },
+        done,
+    )
+    .await
 }
 
 /// `HH:MM` today in Tirana, as an instant.
@@ -609,19 +614,13 @@ async fn wait_checkins(
     what: &str,
     done: impl Fn(&CheckInsView) -> bool,
 ) -> CheckInsView {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let c = device.handle.checkins().await.unwrap();
-        if done(&c) {
-            return c;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{}: check-ins never {what}: {c:?}",
-            device.name
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    poll(
+        device,
+        &format!("check-ins never {what}"),
+        || async { device.handle.checkins().await.unwrap() },
+        done,
+    )
+    .await
 }
 
 fn utc(text: &str) -> jiff::Timestamp {

@@ -27,6 +27,8 @@ pub(super) const SETTING_HELD: &str = "quiet-held";
 /// How many of my messages waiting unread while the partner sleeps make a
 /// gentle word not to bombard them.
 pub(crate) const MANY_WAITING: u32 = 5;
+/// The most messages held for quiet hours; past it, the summary says this many.
+const MAX_HELD: usize = 10_000;
 /// The most unread messages counted.
 const UNREAD_COUNTED: usize = 500;
 
@@ -55,7 +57,7 @@ pub(crate) enum BoundariesCommand {
 pub(super) struct BoundariesRoom {
     boundaries: Boundaries,
     /// The partner's messages held for my quiet hours, not yet summarised.
-    held: u32,
+    held: std::collections::BTreeSet<hearth_core::OpId>,
     /// The partner's quiet period I was last told of (its end, on their calendar).
     told: Option<String>,
     /// The partner's night I was last told many of mine wait in.
@@ -63,13 +65,13 @@ pub(super) struct BoundariesRoom {
 }
 
 impl BoundariesRoom {
-    pub(super) fn load(store: &hearth_store::Store) -> Result<BoundariesRoom, NodeError> {
-        Ok(BoundariesRoom {
-            boundaries: store.setting(SETTING_BOUNDARIES)?.unwrap_or_default(),
-            held: store.setting(SETTING_HELD)?.unwrap_or_default(),
+    pub(super) fn load(store: &hearth_store::Store) -> BoundariesRoom {
+        BoundariesRoom {
+            boundaries: super::setting_or_default(store, SETTING_BOUNDARIES),
+            held: super::setting_or_default(store, SETTING_HELD),
             told: None,
             told_many: None,
-        })
+        }
     }
 }
 
@@ -248,8 +250,8 @@ impl Engine {
         }
         let unread = self.unread_by(op.id.author);
         let held = self.my_quiet_until().is_some();
-        if held {
-            self.bounds.held = self.bounds.held.saturating_add(1);
+        if held && self.bounds.held.len() < MAX_HELD {
+            self.bounds.held.insert(op.id);
             self.keep_held();
         }
         self.emit(NodeEvent::Notification(Notice::Message {
@@ -270,15 +272,19 @@ impl Engine {
         if op.id.author == self.me || target.author != op.id.author {
             return;
         }
-        if self.my_quiet_until().is_none() {
-            // Not quiet here: it was notified as it came.
+        // Only a message held for my quiet hours rings, once: one that was
+        // notified as it came, is out of sight until its time, or was deleted
+        // does not.
+        if self.is_hidden(target) || !self.bounds.held.remove(&target) {
             return;
         }
+        self.keep_held();
         let Ok(Some(message)) = self.store.message(target) else {
             return;
         };
-        self.bounds.held = self.bounds.held.saturating_sub(1);
-        self.keep_held();
+        if message.state.is_deleted() {
+            return;
+        }
         let unread = self.unread_by(target.author);
         self.emit(NodeEvent::Notification(Notice::Message {
             from: self.partner_name(),
@@ -296,7 +302,11 @@ impl Engine {
         let read = self.store.read_up_to(author);
         self.store
             .ops_after(author, read, UNREAD_COUNTED)
-            .map(|ops| ops.iter().filter(|op| op.body.is_message()).count())
+            .map(|ops| {
+                ops.iter()
+                    .filter(|op| op.body.is_message() && !self.is_hidden(op.id))
+                    .count()
+            })
             .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -324,10 +334,10 @@ impl Engine {
 
     /// Every second: once my quiet hours are over, the summary of what was held.
     pub(super) async fn maintain_quiet(&mut self) {
-        if self.bounds.held == 0 || self.my_quiet_until().is_some() {
+        if self.bounds.held.is_empty() || self.my_quiet_until().is_some() {
             return;
         }
-        let count = std::mem::take(&mut self.bounds.held);
+        let count = u32::try_from(std::mem::take(&mut self.bounds.held).len()).unwrap_or(u32::MAX);
         self.keep_held();
         self.emit(NodeEvent::Notification(Notice::Summary {
             from: self.partner_name(),

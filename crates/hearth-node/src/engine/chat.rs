@@ -284,12 +284,30 @@ impl Engine {
             Some(id) => Some(self.store.timeline_pos(&self.find(id)?.op)?),
             None => None,
         };
-        let page = self.store.page_before(before, limit.min(1000))?;
-        // The partner's messages scheduled for later stay out of sight until then.
-        Ok(page
-            .iter()
-            .filter(|m| !self.is_hidden(m.op.id))
-            .map(|m| self.view(m))
-            .collect())
+        // The partner's messages scheduled for later stay out of sight until then;
+        // the page is filled from further back in their place, so that a short
+        // page still means the start of the history.
+        let limit = limit.min(1000);
+        let mut before = before;
+        let mut shown = Vec::new();
+        loop {
+            let page = self.store.page_before(before, limit - shown.len())?;
+            let full = page.len() == limit - shown.len();
+            let Some(oldest) = page.first() else {
+                break;
+            };
+            before = Some(self.store.timeline_pos(&oldest.op)?);
+            let mut kept: Vec<MessageView> = page
+                .iter()
+                .filter(|m| !self.is_hidden_message(m))
+                .map(|m| self.view(m))
+                .collect();
+            kept.append(&mut shown);
+            shown = kept;
+            if !full || shown.len() == limit {
+                break;
+            }
+        }
+        Ok(shown)
     }
 }

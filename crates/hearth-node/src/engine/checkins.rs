@@ -72,11 +72,11 @@ pub(super) struct CheckInsRoom {
 }
 
 impl CheckInsRoom {
-    pub(super) fn load(store: &hearth_store::Store) -> Result<CheckInsRoom, NodeError> {
-        Ok(CheckInsRoom {
-            checkins: store.setting(SETTING_CHECKINS)?.unwrap_or_default(),
-            state: store.setting(SETTING_STATE)?.unwrap_or_default(),
-        })
+    pub(super) fn load(store: &hearth_store::Store) -> CheckInsRoom {
+        CheckInsRoom {
+            checkins: super::setting_or_default(store, SETTING_CHECKINS),
+            state: super::setting_or_default(store, SETTING_STATE),
+        }
     }
 }
 

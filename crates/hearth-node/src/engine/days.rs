@@ -48,12 +48,12 @@ pub(super) struct DaysRoom {
 }
 
 impl DaysRoom {
-    pub(super) fn load(store: &hearth_store::Store) -> Result<DaysRoom, NodeError> {
-        Ok(DaysRoom {
-            days: store.setting(SETTING_DAYS)?.unwrap_or_default(),
-            reminded: store.setting(SETTING_REMINDED)?.unwrap_or_default(),
+    pub(super) fn load(store: &hearth_store::Store) -> DaysRoom {
+        DaysRoom {
+            days: super::setting_or_default(store, SETTING_DAYS),
+            reminded: super::setting_or_default(store, SETTING_REMINDED),
             today: None,
-        })
+        }
     }
 }
 

@@ -121,6 +121,32 @@ pub(crate) struct Engine {
     restore_seen: Option<u64>,
 }
 
+/// The settings of the couple's rhythm (days, moods, boundaries, check-ins,
+/// messages sent for later): forgotten with the shared history.
+const RHYTHM_SETTINGS: [&str; 8] = [
+    days::SETTING_DAYS,
+    days::SETTING_REMINDED,
+    moods::SETTING_MOODS,
+    boundaries::SETTING_BOUNDARIES,
+    boundaries::SETTING_HELD,
+    checkins::SETTING_CHECKINS,
+    checkins::SETTING_STATE,
+    scheduled::SETTING_SCHEDULED,
+];
+
+/// A room's kept state, or its default when there is none or it will not load
+/// (damaged, or grown past what a setting holds): a room that cannot read its
+/// state starts empty rather than keep the profile from opening.
+fn setting_or_default<T: serde::de::DeserializeOwned + Default>(store: &Store, name: &str) -> T {
+    match store.setting(name) {
+        Ok(value) => value.unwrap_or_default(),
+        Err(e) => {
+            tracing::warn!(error = %e, setting = name, "a room's state would not load; starting it empty");
+            T::default()
+        }
+    }
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -168,11 +194,11 @@ impl Engine {
 
         let internet = internet::Internet::new(&config, &store, &static_key, partner.as_ref())?;
         let mailbox = mailbox::MailboxRoom::load(&store, &static_key, partner.as_ref())?;
-        let days = days::DaysRoom::load(&store)?;
-        let moods = moods::load(&store)?;
-        let bounds = boundaries::BoundariesRoom::load(&store)?;
-        let checks = checkins::CheckInsRoom::load(&store)?;
-        let scheduled = scheduled::ScheduledRoom::load(&store)?;
+        let days = days::DaysRoom::load(&store);
+        let moods = setting_or_default(&store, moods::SETTING_MOODS);
+        let bounds = boundaries::BoundariesRoom::load(&store);
+        let checks = checkins::CheckInsRoom::load(&store);
+        let scheduled = setting_or_default(&store, scheduled::SETTING_SCHEDULED);
         let (net, net_events) = presence::start_net(
             &config,
             &store,
@@ -322,6 +348,15 @@ impl Engine {
         {
             wake();
         }
+    }
+
+    /// The shared history was forgotten: so is the couple's rhythm.
+    pub(super) fn forget_rhythm(&mut self) {
+        self.forget_days();
+        self.forget_moods();
+        self.forget_boundaries();
+        self.forget_checkins();
+        self.forget_scheduled();
     }
 
     /// Now, by the wall clock the couple's rhythm reads: quiet hours, days. A

@@ -8,7 +8,7 @@
 //! announced like any other, and deleting it (its author only) takes it off the
 //! strip on both devices.
 
-use hearth_core::{CivilDate, MessageId, MoodRecord, MoodShare, Moods, Op, OpBody};
+use hearth_core::{CivilDate, MessageId, MoodRecord, MoodShare, Op, OpBody};
 
 use super::Engine;
 use crate::Reply;
@@ -32,10 +32,6 @@ pub(crate) enum MoodsCommand {
         note: String,
         reply: Reply<MessageView>,
     },
-}
-
-pub(super) fn load(store: &hearth_store::Store) -> Result<Moods, NodeError> {
-    Ok(store.setting(SETTING_MOODS)?.unwrap_or_default())
 }
 
 /// A shared mood as the UI shows it.

@@ -57,10 +57,6 @@ pub(super) struct ScheduledRoom {
 }
 
 impl ScheduledRoom {
-    pub(super) fn load(store: &hearth_store::Store) -> Result<ScheduledRoom, NodeError> {
-        Ok(store.setting(SETTING_SCHEDULED)?.unwrap_or_default())
-    }
-
     fn waiting(&self, id: OpId) -> Option<i64> {
         self.waiting
             .iter()
@@ -131,7 +127,7 @@ impl Engine {
                     .as_millisecond()
             }
         };
-        let ahead = at - now.as_millisecond();
+        let ahead = at.saturating_sub(now.as_millisecond());
         if !(MIN_AHEAD_MS..=MAX_AHEAD_MS).contains(&ahead) {
             return Err(Refusal::BadScheduleTime.into());
         }
@@ -175,6 +171,18 @@ impl Engine {
             && (self.scheduled.cancelled.contains(&id) || self.scheduled.waiting(id).is_some())
     }
 
+    /// [`Engine::is_hidden`], or by the message itself: the partner's, sent for a
+    /// time still ahead (should the record of those waiting have been lost).
+    pub(super) fn is_hidden_message(&self, message: &hearth_core::Message) -> bool {
+        if self.is_hidden(message.op.id) {
+            return true;
+        }
+        let now = self.wall_now().as_millisecond();
+        message.op.id.author != self.me
+            && matches!(message.op.body, OpBody::Scheduled { reveal_at_ms, .. }
+                if reveal_at_ms > now && reveal_at_ms.saturating_sub(now) <= MAX_AHEAD_MS)
+    }
+
     /// When my scheduled message shows, if it has not yet.
     pub(super) fn scheduled_for(&self, id: OpId) -> Option<i64> {
         if id.author == self.me {
@@ -196,7 +204,9 @@ impl Engine {
         }
         // A time further ahead than a sender may choose, or more waiting than a
         // couple writes: it shows now rather than never.
-        if reveal_at_ms - now > MAX_AHEAD_MS || self.scheduled.waiting.len() >= MAX_WAITING {
+        if reveal_at_ms.saturating_sub(now) > MAX_AHEAD_MS
+            || self.scheduled.waiting.len() >= MAX_WAITING
+        {
             return true;
         }
         self.scheduled.waiting.insert((reveal_at_ms, op.id));
@@ -205,8 +215,15 @@ impl Engine {
         op.id.author == self.me
     }
 
-    /// A message was deleted: a scheduled one that had not shown is cancelled.
-    pub(super) fn on_scheduled_deleted(&mut self, target: OpId) {
+    /// A message was deleted: a scheduled one that had not shown is cancelled,
+    /// when its author deleted it.
+    pub(super) fn on_scheduled_deleted(&mut self, op: &Op) {
+        let OpBody::Delete { target } = op.body else {
+            return;
+        };
+        if target.author != op.id.author {
+            return;
+        }
         let Some(at) = self.scheduled.waiting(target) else {
             return;
         };

@@ -113,7 +113,7 @@ impl Engine {
                     self.track_files(op).await;
                     if matches!(op.body, OpBody::Delete { .. }) {
                         self.on_mood_op(op).await;
-                        self.on_scheduled_deleted(target);
+                        self.on_scheduled_deleted(op);
                     }
                     if seen.insert(target) {
                         changed.push(target);
@@ -173,7 +173,7 @@ impl Engine {
                 }
                 if matches!(op.body, OpBody::Delete { .. }) {
                     self.on_mood_op(op).await;
-                    self.on_scheduled_deleted(*target);
+                    self.on_scheduled_deleted(op);
                 }
             }
             OpBody::Day(_) => self.on_day_op(op).await,

@@ -172,24 +172,11 @@ impl Engine {
             task.abort();
         }
         self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
-        self.store.forget_history(&[
-            SETTING_ENDED,
-            super::super::files::SETTING_STAGING,
-            super::super::days::SETTING_DAYS,
-            super::super::days::SETTING_REMINDED,
-            super::super::moods::SETTING_MOODS,
-            super::super::boundaries::SETTING_BOUNDARIES,
-            super::super::boundaries::SETTING_HELD,
-            super::super::checkins::SETTING_CHECKINS,
-            super::super::checkins::SETTING_STATE,
-            super::super::scheduled::SETTING_SCHEDULED,
-        ])?;
+        let mut settings = vec![SETTING_ENDED, super::super::files::SETTING_STAGING];
+        settings.extend(super::super::RHYTHM_SETTINGS);
+        self.store.forget_history(&settings)?;
         self.flush()?;
-        self.forget_days();
-        self.forget_moods();
-        self.forget_boundaries();
-        self.forget_checkins();
-        self.forget_scheduled();
+        self.forget_rhythm();
         Ok(())
     }
 

@@ -96,7 +96,7 @@ impl Engine {
         self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
         // The partner goes in the same atomic write as the history: a crash never
         // leaves this device paired with an empty log.
-        self.store.forget_history(&[
+        let mut settings = vec![
             SETTING_PARTNER,
             super::super::files::SETTING_STAGING,
             super::super::files::SETTING_ANNOUNCED,
@@ -105,21 +105,11 @@ impl Engine {
             super::super::mailbox::SETTINGS[1],
             super::super::mailbox::SETTINGS[2],
             super::super::mailbox::SETTINGS[3],
-            super::super::days::SETTING_DAYS,
-            super::super::days::SETTING_REMINDED,
-            super::super::moods::SETTING_MOODS,
-            super::super::boundaries::SETTING_BOUNDARIES,
-            super::super::boundaries::SETTING_HELD,
-            super::super::checkins::SETTING_CHECKINS,
-            super::super::checkins::SETTING_STATE,
-            super::super::scheduled::SETTING_SCHEDULED,
-        ])?;
+        ];
+        settings.extend(super::super::RHYTHM_SETTINGS);
+        self.store.forget_history(&settings)?;
         self.flush()?;
-        self.forget_days();
-        self.forget_moods();
-        self.forget_boundaries();
-        self.forget_checkins();
-        self.forget_scheduled();
+        self.forget_rhythm();
         self.partner = None;
         self.mailbox.set_partner(&self.static_key, None);
         self.sync = super::super::sync::SyncRoom::new(self.me, None);
