@@ -359,6 +359,34 @@ async fn wait_boundaries(
     .await
 }
 
+/// Alice and Bob paired, both reading one clock the test moves, set to `at`.
+async fn paired_on_one_clock(
+    root: &std::path::Path,
+    at: jiff::Timestamp,
+) -> (Device, Device, Arc<TestClock>) {
+    let clock = Arc::new(TestClock::default());
+    clock.set(at);
+    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
+    let (alice, bob) = paired_pair_with_both(
+        root,
+        move |c| c.faults.clock = Some(alice_clock),
+        move |c| c.faults.clock = Some(bob_clock),
+    )
+    .await;
+    (alice, bob, clock)
+}
+
+/// Starts a device again on the test's clock.
+async fn start_on(
+    clock: &Arc<TestClock>,
+    name: &'static str,
+    dir: &std::path::Path,
+    port: u16,
+) -> Device {
+    let clock = clock.clone();
+    Device::start_with(name, dir, port, move |c| c.faults.clock = Some(clock)).await
+}
+
 /// `HH:MM` today in Tirana, as an instant.
 fn tirana_at(hour: i8, minute: i8) -> jiff::Timestamp {
     tirana_on(today(), hour, minute)
@@ -381,15 +409,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
     // One clock for both devices: both in Tirana, at the hour the test says.
-    let clock = Arc::new(TestClock::default());
-    clock.set(tirana_at(12, 0));
-    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
-    let (alice, bob) = paired_pair_with_both(
-        root.path(),
-        move |c| c.faults.clock = Some(alice_clock),
-        move |c| c.faults.clock = Some(bob_clock),
-    )
-    .await;
+    let (alice, bob, clock) = paired_on_one_clock(root.path(), tirana_at(12, 0)).await;
 
     // Alice proposes her quiet hours: nothing holds until Bob accepts.
     alice
@@ -433,11 +453,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
         .unwrap();
     let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
     alice.handle.shutdown().await;
-    let bob_clock = clock.clone();
-    let bob = Device::start_with("bob", &bob_dir, bob_port, move |c| {
-        c.faults.clock = Some(bob_clock)
-    })
-    .await;
+    let bob = start_on(&clock, "bob", &bob_dir, bob_port).await;
     bob.handle
         .propose_boundaries(BoundaryChange {
             my_quiet: Some(Some(("23:30".into(), "06:30".into()))),
@@ -446,11 +462,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
         })
         .await
         .unwrap();
-    let alice_clock = clock.clone();
-    let alice = Device::start_with("alice", &alice_dir, alice_port, move |c| {
-        c.faults.clock = Some(alice_clock)
-    })
-    .await;
+    let alice = start_on(&clock, "alice", &alice_dir, alice_port).await;
     alice.handle.dial(bob.addr()).await.unwrap();
     for (device, partner) in [(&alice, &bob), (&bob, &alice)] {
         let theirs = wait_boundaries(device, "has the other's proposal", |b| {
@@ -636,17 +648,7 @@ fn reminders(device: &Device, missed: bool) -> usize {
 async fn a_checkin_reminds_both_at_its_time_across_clock_changes() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let clock = Arc::new(TestClock::default());
-    // Saturday 27 March 2027: Tirana's clocks go forward that night; Toronto's
-    // went forward a fortnight before.
-    clock.set(utc("2027-03-27T12:00:00Z"));
-    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
-    let (alice, bob) = paired_pair_with_both(
-        root.path(),
-        move |c| c.faults.clock = Some(alice_clock),
-        move |c| c.faults.clock = Some(bob_clock),
-    )
-    .await;
+    let (alice, bob, clock) = paired_on_one_clock(root.path(), utc("2027-03-27T12:00:00Z")).await;
     bob.handle
         .init(Profile {
             name: "Bob".into(),
@@ -811,15 +813,7 @@ async fn a_checkin_reminds_both_at_its_time_across_clock_changes() {
 async fn a_message_for_later_waits_unseen_and_shows_at_its_time() {
     init_logs();
     let root = tempfile::tempdir().unwrap();
-    let clock = Arc::new(TestClock::default());
-    clock.set(tirana_at(23, 0));
-    let (alice_clock, bob_clock) = (clock.clone(), clock.clone());
-    let (alice, bob) = paired_pair_with_both(
-        root.path(),
-        move |c| c.faults.clock = Some(alice_clock),
-        move |c| c.faults.clock = Some(bob_clock),
-    )
-    .await;
+    let (alice, bob, clock) = paired_on_one_clock(root.path(), tirana_at(23, 0)).await;
     let morning = tirana_tomorrow_at(8, 0);
 
     // Bob writes at 23:00 for Alice's morning: it reaches her device now.
@@ -870,11 +864,7 @@ async fn a_message_for_later_waits_unseen_and_shows_at_its_time() {
     assert_eq!(texts(&alice.history().await), ["natën"]);
     let (alice_dir, alice_port) = (alice.dir.clone(), alice.port);
     alice.handle.shutdown().await;
-    let alice_clock = clock.clone();
-    let alice = Device::start_with("alice", &alice_dir, alice_port, move |c| {
-        c.faults.clock = Some(alice_clock)
-    })
-    .await;
+    let alice = start_on(&clock, "alice", &alice_dir, alice_port).await;
     assert_eq!(texts(&alice.history().await), ["natën"]);
     alice.handle.dial(bob.addr()).await.unwrap();
     clock.set(tirana_at(23, 45));
