@@ -647,7 +647,12 @@ impl HearthApp {
                     self.composer.clear();
                 }
             }
-            Action::Attach => self.picker = Some(Picker::new(PickerMode::Send, String::new())),
+            Action::Attach => {
+                let mut picker = Picker::new(PickerMode::Send, String::new());
+                // As the two agreed: view-once unless the sender unticks it.
+                picker.view_once = crate::views::boundaries::view_once_agreed(self);
+                self.picker = Some(picker);
+            }
             Action::LoadOlder => self.load_history(true),
             Action::React { id, emoji } => self.with_node(move |node| async move {
                 UiResult::or_failed(Attempt::React, node.react(id, emoji).await, |()| {

@@ -182,6 +182,7 @@ impl HearthApp {
         });
         if !dropped.is_empty() {
             let mut picker = Picker::new(PickerMode::Send, String::new());
+            picker.view_once = crate::views::boundaries::view_once_agreed(self);
             if let Some(dir) = dropped[0].parent() {
                 picker.go(dir.to_path_buf());
             }

@@ -1089,6 +1089,10 @@ fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_s
         .type_text(&start);
     alice.step();
     type_into(&mut alice, "Photos and media", "ask first");
+    alice
+        .get_by_label("Photos and files view-once by default")
+        .click_accesskit();
+    alice.step();
     press(&mut alice, "Propose");
     until(&mut alice, "her proposal waiting", |h| {
         shows(h, "Waiting for Bob to accept")
@@ -1106,6 +1110,18 @@ fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_s
     until(&mut alice, "agreed", |h| {
         !shows(h, "Waiting for Bob") && shows(h, &hours)
     });
+
+    // As agreed, what she picks to send is view-once unless she unticks it.
+    alice.get_by_label("Attach files").click_accesskit();
+    until(&mut alice, "the picker", |h| {
+        h.query_by_label("Folder").is_some()
+    });
+    assert_eq!(
+        alice.get_by_label("View once").accesskit_node().toggled(),
+        Some(egui::accesskit::Toggled::True)
+    );
+    alice.key_press(egui::Key::Escape);
+    alice.step();
 
     // She is in her quiet hours: his composer says so before he writes.
     let quiet = format!("Alice është në orët e qeta deri në {end}");

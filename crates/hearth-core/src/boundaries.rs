@@ -78,6 +78,8 @@ pub struct BoundaryProposal {
     pub care: Option<String>,
     /// What they agree about photos and media.
     pub media: Option<String>,
+    /// Photos and files are sent view-once unless the sender chooses otherwise.
+    pub view_once: Option<bool>,
 }
 
 impl BoundaryProposal {
@@ -93,6 +95,9 @@ impl BoundaryProposal {
         if self.media.is_some() {
             fields.push((3, None));
         }
+        if self.view_once.is_some() {
+            fields.push((4, None));
+        }
         fields
     }
 
@@ -102,6 +107,7 @@ impl BoundaryProposal {
             && self.reach.is_empty()
             && self.care.is_none()
             && self.media.is_none()
+            && self.view_once.is_none()
     }
 }
 
@@ -116,6 +122,8 @@ pub struct Agreement {
     pub care: String,
     /// About photos and media.
     pub media: String,
+    /// Photos and files go view-once unless the sender chooses otherwise.
+    pub view_once: bool,
 }
 
 impl Agreement {
@@ -134,6 +142,9 @@ impl Agreement {
         }
         if let Some(media) = &proposal.media {
             self.media.clone_from(media);
+        }
+        if let Some(view_once) = proposal.view_once {
+            self.view_once = view_once;
         }
     }
 }

@@ -82,6 +82,7 @@ fn every_op_kind_round_trips() {
             reach: vec![(ALICE, "mesazh, jo telefonata pas punës".into())],
             care: Some("familja".into()),
             media: None,
+            view_once: Some(true),
         }),
         OpBody::BoundaryAccept { proposal: target },
         OpBody::Urgent { target },

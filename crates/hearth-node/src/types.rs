@@ -491,6 +491,8 @@ pub struct BoundaryChange {
     pub care: Option<String>,
     /// About photos and media.
     pub media: Option<String>,
+    /// Photos and files go view-once unless the sender chooses otherwise.
+    pub view_once: Option<bool>,
 }
 
 /// Quiet hours, `HH:MM` to `HH:MM` in their owner's time zone.
@@ -522,12 +524,14 @@ pub struct AgreementView {
     pub care: String,
     /// About photos and media.
     pub media: String,
+    /// Photos and files go view-once unless the sender chooses otherwise.
+    pub view_once: bool,
 }
 
 /// One change a proposal makes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ChangeView {
-    /// `quiet`, `reach`, `care` or `media`.
+    /// `quiet`, `reach`, `care`, `media` or `view_once` (`true`/`false`).
     pub field: String,
     /// Whose quiet hours or ways to reach; `None` for the shared fields.
     pub whose: Option<Author>,

@@ -446,7 +446,8 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     alice
         .handle
         .propose_boundaries(BoundaryChange {
-            media: Some("ask before intimate pictures; view-once by default".into()),
+            media: Some("ask before intimate pictures".into()),
+            view_once: Some(true),
             ..BoundaryChange::default()
         })
         .await
@@ -484,6 +485,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     assert_eq!(on_alice.agreement.mine, on_bob.agreement.partner);
     assert_eq!(on_alice.agreement.partner, on_bob.agreement.mine);
     assert_eq!(on_alice.agreement.media, on_bob.agreement.media);
+    assert!(on_alice.agreement.view_once && on_bob.agreement.view_once);
     assert_eq!(
         on_alice.agreement.care, "work, family",
         "an older agreed field stays"

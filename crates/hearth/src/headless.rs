@@ -460,6 +460,7 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
             reach,
             care,
             media,
+            view_once,
         } => {
             let my_quiet = match (no_quiet, quiet_start, quiet_end) {
                 (true, _, _) => Some(None),
@@ -475,6 +476,7 @@ async fn answer(node: &NodeHandle, request: Request) -> Value {
                 my_reach: reach,
                 care,
                 media,
+                view_once,
             })
             .await
             .map(|b| tagged("boundaries", &b))

@@ -143,6 +143,8 @@ pub(crate) enum Request {
         reach: Option<String>,
         care: Option<String>,
         media: Option<String>,
+        /// Photos and files go view-once unless the sender chooses otherwise.
+        view_once: Option<bool>,
     },
     AcceptBoundaries {
         id: MessageId,

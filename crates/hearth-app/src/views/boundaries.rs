@@ -23,6 +23,8 @@ pub(crate) struct BoundaryForm {
     pub(crate) reach: String,
     pub(crate) care: String,
     pub(crate) media: String,
+    /// Photos and files view-once unless the sender chooses otherwise.
+    pub(crate) view_once: bool,
     /// Why the last proposal or acceptance did not go through.
     pub(crate) error: Option<String>,
     /// The last proposal went out.
@@ -111,6 +113,7 @@ impl BoundaryForm {
             reach: mine.reach.clone(),
             care: view.agreement.care.clone(),
             media: view.agreement.media.clone(),
+            view_once: view.agreement.view_once,
             error: None,
             proposed: false,
             ..BoundaryForm::default()
@@ -129,6 +132,7 @@ impl BoundaryForm {
             my_reach: Some(self.reach.clone()),
             care: Some(self.care.clone()),
             media: Some(self.media.clone()),
+            view_once: Some(self.view_once),
         }
     }
 }
@@ -165,12 +169,15 @@ fn change_line(tr: &Tr, change: &ChangeView, partner: &str) -> String {
             }
             None => tr.t("bounds-none"),
         },
+        "view_once" if change.value == "true" => tr.t("bounds-yes"),
+        "view_once" => tr.t("bounds-no"),
         _ => or_none(tr, &change.value),
     };
     let field = match change.field.as_str() {
         "quiet" => whose("bounds-my-quiet", "bounds-their-quiet"),
         "reach" => whose("bounds-my-reach", "bounds-their-reach"),
         "care" => tr.t("bounds-care"),
+        "view_once" => tr.t("bounds-view-once"),
         _ => tr.t("bounds-media"),
     };
     format!("{field}: {value}")
@@ -202,6 +209,13 @@ pub(crate) fn quiet_until(quiet: &QuietView, zone: &str) -> Option<String> {
     let now = jiff::Timestamp::now().to_zoned(super::timeline::zone(zone));
     let minute = u16::try_from(now.hour()).ok()? * 60 + u16::try_from(now.minute()).ok()?;
     hours.contains(minute).then(|| quiet.end.clone())
+}
+
+/// Whether the couple agreed that photos and files go view-once by default.
+pub(crate) fn view_once_agreed(app: &HearthApp) -> bool {
+    app.boundaries
+        .as_ref()
+        .is_some_and(|b| b.agreement.view_once)
 }
 
 /// The next instant (ms) at which the clock in `zone` reads `text` (`HH:MM`).
@@ -269,6 +283,14 @@ pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &
                         ),
                         (tr.t("bounds-care"), or_none(tr, &agreed.care)),
                         (tr.t("bounds-media"), or_none(tr, &agreed.media)),
+                        (
+                            tr.t("bounds-view-once"),
+                            tr.t(if agreed.view_once {
+                                "bounds-yes"
+                            } else {
+                                "bounds-no"
+                            }),
+                        ),
                     ];
                     for (field, value) in rows {
                         ui.label(RichText::new(format!("{field}:")).small().color(p.muted));
@@ -337,6 +359,7 @@ pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &
                 labelled_edit(ui, tr.t("bounds-my-reach"), &mut form.reach, false);
                 labelled_edit(ui, tr.t("bounds-care"), &mut form.care, false);
                 labelled_edit(ui, tr.t("bounds-media"), &mut form.media, false);
+                ui.checkbox(&mut form.view_once, tr.t("bounds-view-once"));
                 error(ui, &form.error);
                 ui.horizontal(|ui| {
                     if ui.button(tr.t("bounds-propose")).clicked() {

@@ -234,6 +234,7 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
         .as_ref()
         .map(|until| super::boundaries::quiet_hint(tr, &app.partner_name(), until));
     let mut urgent = app.urgent;
+    let view_once_agreed = super::boundaries::view_once_agreed(app);
     let partner = app.partner_name();
     let partner_has_quiet = app
         .boundaries
@@ -255,7 +256,7 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
     egui::Panel::bottom("composer").show(ui, |ui| {
         ui.add_space(6.0);
         if let Some(png) = &app.pasted {
-            pasted_bar(tr, ui, png, out);
+            pasted_bar(tr, ui, png, view_once_agreed, out);
         }
         if let Some(line) = &quiet_line {
             ui.horizontal_wrapped(|ui| {
@@ -373,16 +374,32 @@ fn composer(app: &mut HearthApp, ui: &mut Ui, out: &mut Vec<Action>) {
 }
 
 /// The pasted-picture bar: send it (perhaps view-once) or drop it.
-fn pasted_bar(tr: &crate::i18n::Tr, ui: &mut Ui, png: &[u8], out: &mut Vec<Action>) {
+fn pasted_bar(
+    tr: &crate::i18n::Tr,
+    ui: &mut Ui,
+    png: &[u8],
+    view_once_agreed: bool,
+    out: &mut Vec<Action>,
+) {
     let size = tr.size(png.len() as u64);
     // Wrapped: the bar must not widen a narrow window.
     ui.horizontal_wrapped(|ui| {
         ui.label(format!("🖼 {} · {size}", tr.t("file-pasted")));
-        if ui.small_button(tr.t("chat-send")).clicked() {
-            out.push(Action::SendPasted { view_once: false });
-        }
-        if ui.small_button(tr.t("file-view-once")).clicked() {
-            out.push(Action::SendPasted { view_once: true });
+        // As the two agreed, view-once comes first.
+        if view_once_agreed {
+            if ui.small_button(tr.t("file-view-once-agreed")).clicked() {
+                out.push(Action::SendPasted { view_once: true });
+            }
+            if ui.small_button(tr.t("file-send-to-keep")).clicked() {
+                out.push(Action::SendPasted { view_once: false });
+            }
+        } else {
+            if ui.small_button(tr.t("chat-send")).clicked() {
+                out.push(Action::SendPasted { view_once: false });
+            }
+            if ui.small_button(tr.t("file-view-once")).clicked() {
+                out.push(Action::SendPasted { view_once: true });
+            }
         }
         if ui.small_button(tr.t("chat-cancel")).clicked() {
             out.push(Action::DropPasted);

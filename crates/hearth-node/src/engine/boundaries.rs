@@ -165,6 +165,11 @@ impl Engine {
                 proposal.media = Some(media);
             }
         }
+        if let Some(view_once) = change.view_once
+            && agreed.view_once != view_once
+        {
+            proposal.view_once = Some(view_once);
+        }
         if proposal.is_empty() {
             return Err(Refusal::NothingToPropose.into());
         }
@@ -380,6 +385,13 @@ impl Engine {
                 value: reach.clone(),
             });
         }
+        if let Some(view_once) = p.view_once {
+            changes.push(ChangeView {
+                field: "view_once".into(),
+                whose: None,
+                value: view_once.to_string(),
+            });
+        }
         for (field, value) in [("care", &p.care), ("media", &p.media)] {
             if let Some(value) = value {
                 changes.push(ChangeView {
@@ -417,6 +429,7 @@ impl Engine {
                 partner: part(partner),
                 care: agreed.care.clone(),
                 media: agreed.media.clone(),
+                view_once: agreed.view_once,
             },
             pending: b
                 .pending()
