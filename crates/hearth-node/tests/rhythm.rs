@@ -465,7 +465,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
         .unwrap();
     let alice = start_on(&clock, "alice", &alice_dir, alice_port).await;
     alice.handle.dial(bob.addr()).await.unwrap();
-    for (device, partner) in [(&alice, &bob), (&bob, &alice)] {
+    for device in [&alice, &bob] {
         let theirs = wait_boundaries(device, "has the other's proposal", |b| {
             b.pending.iter().any(|p| p.by == Author::Partner)
         })
@@ -477,7 +477,6 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
             .unwrap()
             .id;
         device.handle.accept_boundaries(id).await.unwrap();
-        let _ = partner;
     }
     let settled = |b: &BoundariesView| b.history.len() == 3 && b.pending.is_empty();
     let on_alice = wait_boundaries(&alice, "settled", settled).await;
