@@ -500,3 +500,6 @@ bounds-yes = yes
 bounds-no = no
 file-view-once-agreed = Send view-once, as agreed
 file-send-to-keep = Send to keep
+bounds-history-title = What you agreed, change by change
+bounds-proposed-by-me = { $date }: you proposed, and it was accepted
+bounds-proposed-by-them = { $date }: { $name } proposed, and you accepted

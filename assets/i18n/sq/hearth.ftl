@@ -500,3 +500,6 @@ bounds-yes = po
 bounds-no = jo
 file-view-once-agreed = Dërgoje për t’u parë një herë, si u ramë dakord
 file-send-to-keep = Dërgoje për ta mbajtur
+bounds-history-title = Çfarë keni rënë dakord, ndryshim pas ndryshimi
+bounds-proposed-by-me = { $date }: e propozove ti dhe u pranua
+bounds-proposed-by-them = { $date }: e propozoi { $name } dhe e pranove

@@ -1111,6 +1111,19 @@ fn boundaries_proposed_in_one_window_are_accepted_in_the_other_and_quiet_hours_s
         !shows(h, "Waiting for Bob") && shows(h, &hours)
     });
 
+    // Its history says who proposed what.
+    alice
+        .get_by_label("What you agreed, change by change")
+        .click_accesskit();
+    until(&mut alice, "the history", |h| {
+        shows(h, "you proposed, and it was accepted")
+    });
+    bob.get_by_label("Çfarë keni rënë dakord, ndryshim pas ndryshimi")
+        .click_accesskit();
+    until(&mut bob, "his history", |h| {
+        shows(h, "e propozoi Alice dhe e pranove")
+    });
+
     // As agreed, what she picks to send is view-once unless she unticks it.
     alice.get_by_label("Attach files").click_accesskit();
     until(&mut alice, "the picker", |h| {

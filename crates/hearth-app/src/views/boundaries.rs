@@ -314,6 +314,31 @@ pub(super) fn boundaries_window(app: &mut HearthApp, ctx: &egui::Context, out: &
                         .small()
                         .color(p.muted),
                     );
+                    // Every change both agreed to, newest first.
+                    egui::CollapsingHeader::new(
+                        RichText::new(tr.t("bounds-history-title")).small(),
+                    )
+                    .id_salt("boundaries_history")
+                    .show(ui, |ui| {
+                        let my_zone = super::timeline::zone(&app.status_time_zone());
+                        for step in view.history.iter().rev() {
+                            let when = step
+                                .accepted_at
+                                .and_then(|at| super::timeline::day_of(at, &my_zone))
+                                .map(|d| d.to_string())
+                                .unwrap_or_default();
+                            let who = match step.by {
+                                Author::Me => tr.t1("bounds-proposed-by-me", "date", when),
+                                Author::Partner => tr.t2(
+                                    "bounds-proposed-by-them",
+                                    ("name", partner.as_str().into()),
+                                    ("date", when.into()),
+                                ),
+                            };
+                            ui.label(RichText::new(who).small().strong());
+                            proposal_lines(tr, ui, step, &partner);
+                        }
+                    });
                 }
                 for proposal in &view.pending {
                     ui.separator();
