@@ -343,6 +343,22 @@ async fn a_mood_shows_in_both_timelines_and_strips() {
     let alice = Device::start("alice", &alice_dir, alice_port).await;
     assert_eq!(alice.handle.moods(28).await.unwrap(), before);
     assert_eq!(before.mine.len(), 1);
+
+    // As if a crash came between storing the ops and keeping the strip: the
+    // strip is folded again from the log at the next start.
+    alice.handle.shutdown().await;
+    {
+        let store = hearth_store::Store::open(&alice_dir, None).unwrap();
+        store
+            .set_setting("moods", &hearth_core::Moods::default())
+            .unwrap();
+        let nothing_folded: std::collections::BTreeMap<hearth_core::DeviceId, u64> =
+            std::collections::BTreeMap::new();
+        store.set_setting("rhythm-folded", &nothing_folded).unwrap();
+        store.flush().unwrap();
+    }
+    let alice = Device::start("alice", &alice_dir, alice_port).await;
+    assert_eq!(alice.handle.moods(28).await.unwrap(), before);
 }
 
 async fn wait_boundaries(

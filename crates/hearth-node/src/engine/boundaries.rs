@@ -55,7 +55,7 @@ pub(crate) enum BoundariesCommand {
 
 #[derive(Default)]
 pub(super) struct BoundariesRoom {
-    boundaries: Boundaries,
+    pub(super) boundaries: Boundaries,
     /// The partner's messages held for my quiet hours, not yet summarised.
     held: std::collections::BTreeSet<hearth_core::OpId>,
     /// The partner's quiet period I was last told of (its end, on their calendar).

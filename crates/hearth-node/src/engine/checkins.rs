@@ -67,7 +67,7 @@ struct State {
 
 #[derive(Default)]
 pub(super) struct CheckInsRoom {
-    checkins: hearth_core::CheckIns,
+    pub(super) checkins: hearth_core::CheckIns,
     state: State,
 }
 
@@ -219,7 +219,7 @@ impl Engine {
         self.emit(NodeEvent::CheckIns(self.checkins_view())).await;
     }
 
-    fn keep_checkins(&self) {
+    pub(super) fn keep_checkins(&self) {
         let kept = self
             .store
             .set_setting(SETTING_CHECKINS, &self.checks.checkins)

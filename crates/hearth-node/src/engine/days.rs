@@ -40,7 +40,7 @@ pub(crate) enum DaysCommand {
 
 #[derive(Default)]
 pub(super) struct DaysRoom {
-    days: Days,
+    pub(super) days: Days,
     /// The day each entry was last reminded of.
     reminded: BTreeMap<DayKey, CivilDate>,
     /// The day the last counts were given for.

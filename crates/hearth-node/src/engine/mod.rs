@@ -51,6 +51,7 @@ pub(crate) mod moods;
 pub(crate) mod pairing;
 pub(crate) mod presence;
 pub(crate) mod profile;
+mod rhythm;
 pub(crate) mod scheduled;
 pub(crate) mod sync;
 mod views;
@@ -120,19 +121,6 @@ pub(crate) struct Engine {
     /// device's log ([`backup`]).
     restore_seen: Option<u64>,
 }
-
-/// The settings of the couple's rhythm (days, moods, boundaries, check-ins,
-/// messages sent for later): forgotten with the shared history.
-const RHYTHM_SETTINGS: [&str; 8] = [
-    days::SETTING_DAYS,
-    days::SETTING_REMINDED,
-    moods::SETTING_MOODS,
-    boundaries::SETTING_BOUNDARIES,
-    boundaries::SETTING_HELD,
-    checkins::SETTING_CHECKINS,
-    checkins::SETTING_STATE,
-    scheduled::SETTING_SCHEDULED,
-];
 
 /// A room's kept state, or its default when there is none or it will not load
 /// (damaged, or grown past what a setting holds): a room that cannot read its
@@ -240,6 +228,8 @@ impl Engine {
             ended,
             restore_seen: None,
         };
+        // What a crash kept from the rhythm's folds, or a profile from before them.
+        engine.fold_rhythm_tail(usize::MAX);
         engine.load_files();
         engine.recover_uncouple();
         engine.resume_staging().await;
@@ -331,6 +321,7 @@ impl Engine {
         self.maintain_quiet().await;
         self.maintain_checkins().await;
         self.maintain_scheduled().await;
+        self.maintain_rhythm().await;
     }
 
     /// Spawns one of the engine's tasks: it ends with the engine, and what it logs
@@ -348,15 +339,6 @@ impl Engine {
         {
             wake();
         }
-    }
-
-    /// The shared history was forgotten: so is the couple's rhythm.
-    pub(super) fn forget_rhythm(&mut self) {
-        self.forget_days();
-        self.forget_moods();
-        self.forget_boundaries();
-        self.forget_checkins();
-        self.forget_scheduled();
     }
 
     /// Now, by the wall clock the couple's rhythm reads: quiet hours, days. A

@@ -158,7 +158,7 @@ impl Engine {
         }
     }
 
-    fn keep_scheduled(&self) {
+    pub(super) fn keep_scheduled(&self) {
         if let Err(e) = self.store.set_setting(SETTING_SCHEDULED, &self.scheduled) {
             tracing::warn!(error = %e, "could not keep the scheduled messages");
         }
@@ -213,6 +213,33 @@ impl Engine {
         self.keep_scheduled();
         // Mine shows here at once, as scheduled; the partner's waits.
         op.id.author == self.me
+    }
+
+    /// A scheduled message found in the log (folding it again): held back if its
+    /// time is still ahead and it was not cancelled. Returns whether it was new.
+    pub(super) fn fold_scheduled(&mut self, op: &Op) -> bool {
+        let OpBody::Scheduled { reveal_at_ms, .. } = op.body else {
+            return false;
+        };
+        let now = self.wall_now().as_millisecond();
+        let ahead = reveal_at_ms.saturating_sub(now);
+        let cancelled = self.scheduled.cancelled.contains(&op.id)
+            || self
+                .store
+                .message(op.id)
+                .ok()
+                .flatten()
+                .is_none_or(|m| m.state.is_deleted());
+        if ahead <= 0
+            || ahead > MAX_AHEAD_MS
+            || cancelled
+            || self.scheduled.waiting(op.id).is_some()
+            || self.scheduled.waiting.len() >= MAX_WAITING
+        {
+            return false;
+        }
+        self.scheduled.waiting.insert((reveal_at_ms, op.id));
+        true
     }
 
     /// A message was deleted: a scheduled one that had not shown is cancelled,

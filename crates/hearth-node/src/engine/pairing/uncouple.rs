@@ -173,7 +173,7 @@ impl Engine {
         }
         self.files = super::super::files::Files::new(self.store.blobs(), &self.config.faults());
         let mut settings = vec![SETTING_ENDED, super::super::files::SETTING_STAGING];
-        settings.extend(super::super::RHYTHM_SETTINGS);
+        settings.extend(super::super::rhythm::RHYTHM_SETTINGS);
         self.store.forget_history(&settings)?;
         self.flush()?;
         self.forget_rhythm();

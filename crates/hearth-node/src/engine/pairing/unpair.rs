@@ -106,7 +106,7 @@ impl Engine {
             super::super::mailbox::SETTINGS[2],
             super::super::mailbox::SETTINGS[3],
         ];
-        settings.extend(super::super::RHYTHM_SETTINGS);
+        settings.extend(super::super::rhythm::RHYTHM_SETTINGS);
         self.store.forget_history(&settings)?;
         self.flush()?;
         self.forget_rhythm();
