@@ -375,6 +375,16 @@ async fn wait_boundaries(
     .await
 }
 
+/// Waits for `device` to hold back, for its quiet hours, the message saying `text`.
+async fn held_notice(device: &Device, what: &str, text: &str) -> NodeEvent {
+    device
+        .wait_event(what, |e| {
+            matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
+                if message.text.as_deref() == Some(text))
+        })
+        .await
+}
+
 /// Alice and Bob paired, both reading one clock the test moves, set to `at`.
 async fn paired_on_one_clock(
     root: &std::path::Path,
@@ -560,12 +570,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
     );
     // Said once a quiet period: a second message tells Bob nothing new.
     bob.handle.send("gjumë të ëmbël", None).await.unwrap();
-    let third = alice
-        .wait_event("the second held", |e| {
-            matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
-                if message.text.as_deref() == Some("gjumë të ëmbël"))
-        })
-        .await;
+    let third = held_notice(&alice, "the second held", "gjumë të ëmbël").await;
     // Three unread in a row: one notification would say so.
     assert!(
         matches!(
@@ -585,12 +590,7 @@ async fn boundaries_both_agree_on_are_kept_by_quiet_hours() {
         matches!(e, NodeEvent::ManyWaiting { count: 5 })
     })
     .await;
-    alice
-        .wait_event("the last held", |e| {
-            matches!(e, NodeEvent::Notification(Notice::Message { held: true, message, .. })
-                if message.text.as_deref() == Some("shihemi nesër"))
-        })
-        .await;
+    held_notice(&alice, "the last held", "shihemi nesër").await;
 
     // 07:01: her quiet hours are over; one summary of the four held.
     clock.set(tirana_tomorrow_at(7, 1));
